@@ -1,0 +1,32 @@
+"""nnplay's training engine: pure NumPy (CuPy on a GPU when asked), no web imports.
+
+Public API::
+
+    from engine import Config, Trainer
+    run = Trainer({"dataset": "spiral", "hidden": [8, 8], "seed": 3})
+    run.train(100)                 # -> list[EpochReport]
+    run.grid(density=100)          # -> GridResult (output heatmap, neuron thumbnails)
+    run.trace([1.0, -2.0])         # -> backprop values for one point
+    run.gradient_check()           # -> worst relative error vs central differences
+"""
+
+from .activations import ACTIVATIONS
+from .backend import Backend, BackendError, get_backend, gpu_available, to_host
+from .config import Config, Limits
+from .data import DataSplit
+from .datasets import DATASETS
+from .features import FEATURES
+from .initializers import INITIALIZERS
+from .losses import LOSSES
+from .optimizers import OPTIMIZERS
+from .regularizers import REGULARIZERS
+from .reports import EpochReport, GridResult
+from .schedules import SCHEDULES
+from .trainer import LIVE_FIELDS, Trainer, validate_config
+
+__all__ = [
+    "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LOSSES", "OPTIMIZERS", "REGULARIZERS", "SCHEDULES",
+    "Backend", "BackendError", "Config", "DataSplit", "EpochReport", "GridResult", "LIVE_FIELDS", "Limits",
+    "Trainer", "get_backend", "gpu_available", "to_host", "validate_config",
+]
+__version__ = "0.1.0"

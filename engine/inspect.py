@@ -1,0 +1,204 @@
+"""Looking inside a run: decision-boundary grids, a backprop trace for one point, a gradient check."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .backend import to_host
+from .datasets import poly_x_from_network
+from .features import GRID_EXTENT, feature_matrix
+from .reports import GridResult
+
+_GRID_CACHE_SIZE = 4
+
+
+def grid_points(density: int, dims: int = 2) -> np.ndarray:
+    """Grid points over [−6, 6]² in row-major order, row 0 at x2 = +6 (1-D: along x1 with x2 = 0)."""
+    axis = np.linspace(-GRID_EXTENT, GRID_EXTENT, density)
+    if dims == 1:
+        return np.column_stack([axis, np.zeros(density)])
+    x1, x2 = np.meshgrid(axis, axis[::-1])
+    return np.column_stack([x1.ravel(), x2.ravel()])
+
+
+def thumbnail_points(thumb: int, dims: int = 2) -> np.ndarray:
+    """Centres of a thumb × thumb tiling of [−6, 6]² (row 0 at the top), as small heatmaps sample it."""
+    axis = -GRID_EXTENT + (np.arange(thumb) + 0.5) * (2 * GRID_EXTENT / thumb)
+    if dims == 1:
+        return np.column_stack([axis, np.zeros(thumb)])
+    x1, x2 = np.meshgrid(axis, axis[::-1])
+    return np.column_stack([x1.ravel(), x2.ravel()])
+
+
+def _grid_features(trainer, density: int, thumb: int):
+    """Feature matrix of grid + thumbnail points, cached per (features, density, thumb)."""
+    key = (tuple(trainer.config.features), density, thumb, trainer.config.dims)
+    cache = trainer.__dict__.setdefault("_grid_cache", {})
+    if key not in cache:
+        dims = trainer.config.dims
+        points = np.concatenate([grid_points(density, dims), thumbnail_points(thumb, dims)])
+        if len(cache) >= _GRID_CACHE_SIZE:
+            cache.clear()
+        cache[key] = feature_matrix(trainer.xp, trainer.xp.asarray(points), trainer.config.features, trainer.dtype)
+    return cache[key]
+
+
+def display_values(task: str, loss: str, logits: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """What the heatmap colours: binary in [−1, 1] (tanh output, 2p − 1, or the clipped hinge score),
+    multiclass the winning probability (hinge: softmax of the scores), regression the raw output."""
+    if task == "regression":
+        return out[:, 0]
+    if task == "binary":
+        if loss == "square":
+            return out[:, 0]
+        if loss == "cross_entropy":
+            return 2 * out[:, 0] - 1
+        return np.clip(out[:, 0], -1, 1)
+    return _probabilities(loss, logits, out).max(axis=1)
+
+
+def _probabilities(loss: str, logits: np.ndarray, out: np.ndarray) -> np.ndarray:
+    if loss == "hinge":  # SVM scores are not probabilities; show their softmax
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return out
+
+
+def evaluate_grid(trainer, density: int = 100, thumb: int = 10) -> GridResult:
+    """Evaluate the output on a density² grid and every hidden neuron on a thumb² grid, in one forward pass."""
+    limits = trainer.limits
+    lo, hi = (limits.min_grid_density, limits.max_grid_density) if limits else (10, 200)
+    if not lo <= density <= hi:
+        raise ValueError(f"density: must be between {lo} and {hi}, got {density}")
+    if not 2 <= thumb <= 50:
+        raise ValueError(f"thumb: must be between 2 and 50, got {thumb}")
+    net, dims = trainer.network, trainer.config.dims
+    features = _grid_features(trainer, density, thumb)
+    ws = net.workspace(len(features))
+    with np.errstate(all="ignore"):
+        out = to_host(net.forward(features, ws))
+        logits = to_host(ws.z[-1])
+        hidden = [to_host(a) for a in net.hidden_outputs(ws)]
+    n_grid = density if dims == 1 else density * density
+    shape = (density,) if dims == 1 else (density, density)
+    thumb_shape = (thumb,) if dims == 1 else (thumb, thumb)
+    cfg = trainer.config
+    values = display_values(trainer.task, cfg.loss, logits[:n_grid], out[:n_grid]).reshape(shape)
+    neurons = [layer[n_grid:].T.reshape((layer.shape[1], *thumb_shape)).copy() for layer in hidden]
+    result = GridResult(density=density, thumb=thumb, values=values.astype(np.float32), neurons=neurons)
+    if trainer.task == "multiclass":
+        probs = _probabilities(cfg.loss, logits[:n_grid], out[:n_grid])
+        result.probabilities = probs.T.reshape((probs.shape[1], *shape)).astype(np.float32)
+        result.classes = probs.argmax(axis=1).reshape(shape).astype(np.uint8)
+    if dims == 1:
+        result.axis = np.linspace(-GRID_EXTENT, GRID_EXTENT, density)
+        if cfg.dataset == "poly_demo":
+            result.meta["axis_units"] = poly_x_from_network(result.axis).tolist()
+    return result
+
+
+def _point_features(trainer, point) -> Any:
+    xp = trainer.xp
+    return feature_matrix(xp, xp.asarray(np.asarray(point, dtype=np.float64).reshape(1, 2)),
+                          trainer.config.features, np.float64)
+
+
+def _target(trainer, label: float) -> Any:
+    return trainer.xp.asarray(trainer._targets(np.asarray([label], dtype=np.float64)), dtype=np.float64)
+
+
+def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
+    """Every value backprop computes for one point, in float64 (data loss of that point alone).
+
+    Per layer (hidden layers, then the output): ``pre`` z = W a + b, ``post`` a = f(z), ``grad_pre``
+    dL/dz; per link ``grad_W`` dL/dW[to][from] = dL/dz_to · a_from (PyTorch layout) and ``grad_b``.
+    ``label`` defaults to the label of the nearest training point.
+    """
+    if label is None:
+        d = trainer.data
+        label = float(d.y_train[np.argmin(((d.x_train - np.asarray(point)) ** 2).sum(axis=1))])
+    net = trainer.network.copy(np.float64)
+    x, y = _point_features(trainer, point), _target(trainer, label)
+    ws = net.workspace(1)
+    with np.errstate(all="ignore"):
+        out = net.forward(x, ws)
+        loss = float(to_host(trainer.head.value(net.xp, ws.z[-1], out, y))[0])
+        net.backward(x, y, ws)
+    layers = []
+    for index in range(net.n_layers):
+        hidden = index < net.n_layers - 1
+        post = ws.a[index][:, :-1] if hidden else ws.out
+        grad = to_host(net.grad_blocks[index])
+        layers.append({
+            "pre": to_host(ws.z[index])[0].tolist(),
+            "post": to_host(post)[0].tolist(),
+            "grad_pre": to_host(ws.delta[index])[0].tolist(),
+            "grad_W": grad[:-1].T.tolist(),
+            "grad_b": grad[-1].tolist(),
+        })
+    return {
+        "point": [float(v) for v in np.asarray(point).ravel()],
+        "label": float(label),
+        "features": dict(zip(trainer.config.features, to_host(x)[0, :-1].tolist())),
+        "layers": layers,
+        "output": to_host(out)[0].tolist(),
+        "loss": loss,
+    }
+
+
+def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_points: int = 64,
+                   seed: int = 0) -> dict:
+    """Compare backprop with central differences (F(θ + ε) − F(θ − ε)) / 2ε in float64.
+
+    F is the total loss (mean data loss over up to ``max_points`` training points + reg_rate·R(W)),
+    without dropout. Up to ``max_params`` parameters are checked (all when there are fewer). The relative
+    error of a parameter is |a − n| / max(|a|, |n|, 1e−8); the worst one is reported with its location.
+    """
+    cfg, xp = trainer.config, trainer.xp
+    net = trainer.network.copy(np.float64)
+    rows = min(max_points, trainer.n_train)
+    x = xp.asarray(to_host(trainer.x_all[:rows]), dtype=np.float64)
+    y = xp.asarray(to_host(trainer.y_all[:rows]), dtype=np.float64)
+    ws = net.workspace(rows)
+    weight_mask = net.weight_mask
+    regularizer = trainer.regularizer
+
+    def total_loss() -> float:
+        out = net.forward(x, ws)
+        data = float(trainer.head.value(xp, ws.z[-1], out, y).mean())
+        weights = net.params[weight_mask.astype(bool)]
+        return data + cfg.reg_rate * regularizer.penalty(xp, weights, cfg.l1_ratio)
+
+    with np.errstate(all="ignore"):
+        net.forward(x, ws)
+        analytic = net.backward(x, y, ws).copy()
+        if regularizer.grad is not None and cfg.reg_rate > 0:
+            scratch = xp.zeros_like(net.params)
+            analytic += cfg.reg_rate * weight_mask * regularizer.grad(xp, net.params, cfg.l1_ratio, scratch)
+        analytic = to_host(analytic)
+        count = analytic.size
+        chosen = np.arange(count) if count <= max_params else np.sort(
+            np.random.default_rng(seed).choice(count, max_params, replace=False))
+        numeric = np.empty(len(chosen))
+        for k, i in enumerate(chosen):
+            original = float(net.params[i])
+            net.params[i] = original + epsilon
+            plus = total_loss()
+            net.params[i] = original - epsilon
+            minus = total_loss()
+            net.params[i] = original
+            numeric[k] = (plus - minus) / (2 * epsilon)
+    checked = analytic[chosen]
+    errors = np.abs(checked - numeric) / np.maximum(np.maximum(np.abs(checked), np.abs(numeric)), 1e-8)
+    worst = int(np.argmax(errors)) if len(errors) else 0
+    layer = int(np.searchsorted(net.offsets, chosen[worst], side="right") - 1) if len(errors) else 0
+    return {
+        "max_relative_error": float(errors.max()) if len(errors) else 0.0,
+        "mean_relative_error": float(errors.mean()) if len(errors) else 0.0,
+        "checked": int(len(chosen)),
+        "total_params": int(count),
+        "worst": {"layer": layer, "analytic": float(checked[worst]), "numeric": float(numeric[worst])},
+        "epsilon": epsilon,
+    }

@@ -1,0 +1,156 @@
+"""A fully connected network on one flat parameter vector, with preallocated buffers.
+
+Layout: layer l's weights and bias live together in one block W̃_l = [[W_lᵀ], [b_l]] of shape
+(fan_in + 1, fan_out), a view into the flat vector ``params``. Every activation buffer carries a last
+column of ones, so one matrix product applies weights and bias:  z_l = [a_{l−1}, 1] @ W̃_l.
+The gradient ``grad`` has the same layout, so an optimiser or a regulariser is a few vector operations
+on the whole network, and dL/dW̃_l = [a_{l−1}, 1]ᵀ @ δ_l gives the weight and the bias gradients at once.
+
+Weights are exchanged in PyTorch's layout (W: fan_out × fan_in, b: fan_out) by ``get_layers`` and
+``set_layer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .activations import Activation
+from .backend import to_host
+from .losses import Head
+
+
+@dataclass
+class Workspace:
+    """Buffers for one number of rows: pre-activations z, activations [a, 1], deltas, masks."""
+
+    rows: int
+    z: list[Any]
+    a: list[Any]  # hidden layers only, each (rows, width + 1) with the last column fixed at 1
+    delta: list[Any]
+    scratch: list[Any]
+    out: Any
+    masks: list[Any]
+
+
+class Network:
+    """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``."""
+
+    def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, dtype=np.float32):
+        if len(activations) != len(sizes) - 2:
+            raise ValueError("one activation per hidden layer")
+        self.xp, self.sizes, self.activations, self.head, self.dtype = xp, list(sizes), activations, head, dtype
+        shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+        self.offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
+        self.params = xp.zeros(self.offsets[-1], dtype=dtype)
+        self.grad = xp.zeros_like(self.params)
+        self.blocks = self._views(self.params, shapes)
+        self.grad_blocks = self._views(self.grad, shapes)
+        mask = xp.ones_like(self.params)
+        for block in self._views(mask, shapes):
+            block[-1] = 0  # the bias row: penalties apply to weights only
+        self.weight_mask = mask
+        self._workspaces: dict[int, Workspace] = {}
+
+    def _views(self, flat, shapes):
+        return [flat[a:b].reshape(shape) for (a, b), shape in zip(zip(self.offsets, self.offsets[1:]), shapes)]
+
+    def __repr__(self) -> str:
+        acts = ",".join(a.name for a in self.activations)
+        return f"Network({'→'.join(map(str, self.sizes))}, hidden=[{acts}], head={self.head.name}/{self.head.task})"
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.blocks)
+
+    # ---- weights in PyTorch's layout -----------------------------------------------------------------
+    def get_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(W (fan_out, fan_in), b (fan_out,)), ...] as host float64 copies."""
+        return [(to_host(block[:-1]).T.astype(np.float64), to_host(block[-1]).astype(np.float64)) for block in self.blocks]
+
+    def set_layer(self, index: int, weight: Any, bias: Any) -> None:
+        block = self.blocks[index]
+        fan_in, fan_out = block.shape[0] - 1, block.shape[1]
+        weight, bias = np.asarray(weight, dtype=np.float64), np.asarray(bias, dtype=np.float64)
+        if weight.shape != (fan_out, fan_in) or bias.shape != (fan_out,):
+            raise ValueError(
+                f"layer {index}: expected W of shape ({fan_out}, {fan_in}) and b of shape ({fan_out},), "
+                f"got {weight.shape} and {bias.shape}"
+            )
+        block[:-1] = self.xp.asarray(weight.T, dtype=self.dtype)
+        block[-1] = self.xp.asarray(bias, dtype=self.dtype)
+
+    # ---- buffers ---------------------------------------------------------------------------------------
+    def workspace(self, rows: int) -> Workspace:
+        """The buffers for ``rows`` samples, made once and reused."""
+        ws = self._workspaces.get(rows)
+        if ws is None:
+            xp, dt, widths = self.xp, self.dtype, self.sizes[1:]
+            hidden = widths[:-1]
+            a = [xp.ones((rows, w + 1), dtype=dt) for w in hidden]
+            ws = Workspace(
+                rows=rows,
+                z=[xp.zeros((rows, w), dtype=dt) for w in widths],
+                a=a,
+                delta=[xp.zeros((rows, w), dtype=dt) for w in widths],
+                scratch=[xp.zeros((rows, w), dtype=dt) for w in widths],
+                out=xp.zeros((rows, widths[-1]), dtype=dt),
+                masks=[xp.ones((rows, w), dtype=dt) for w in hidden],
+            )
+            if len(self._workspaces) > 8:  # keep a few sizes (batch, last batch, data, grid) and no more
+                self._workspaces.clear()
+            self._workspaces[rows] = ws
+        return ws
+
+    # ---- forward and backward --------------------------------------------------------------------------
+    def forward(self, x: Any, ws: Workspace, dropout: bool = False) -> Any:
+        """Output o for inputs ``x`` (rows, fan_in + 1, last column ones). Hidden activations stay in ``ws``.
+
+        z_l = [a_{l−1}, 1] @ W̃_l;  a_l = f_l(z_l) (× the dropout mask when ``dropout``);  o = head(z_L).
+        """
+        xp, a = self.xp, x
+        for layer, block in enumerate(self.blocks):
+            z = ws.z[layer]
+            xp.dot(a, block, out=z)
+            if layer < len(self.activations):
+                hidden = ws.a[layer][:, :-1]
+                self.activations[layer].fn(xp, z, hidden)
+                if dropout:
+                    xp.multiply(hidden, ws.masks[layer], out=hidden)
+                a = ws.a[layer]
+        return self.head.output(xp, ws.z[-1], ws.out)
+
+    def backward(self, x: Any, y: Any, ws: Workspace, dropout: bool = False) -> Any:
+        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``.
+
+        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}, 1]ᵀ δ_l;  δ_{l−1} = (δ_l W_lᵀ) ⊙ f′(z_{l−1}) (⊙ mask).
+        """
+        xp = self.xp
+        last = self.n_layers - 1
+        delta = self.head.grad(xp, ws.z[last], ws.out, y, 1.0 / ws.rows, ws.delta[last])
+        for layer in range(last, -1, -1):
+            inputs = x if layer == 0 else ws.a[layer - 1]
+            xp.dot(inputs.T, delta, out=self.grad_blocks[layer])
+            if layer == 0:
+                break
+            below = ws.delta[layer - 1]
+            xp.dot(delta, self.blocks[layer][:-1].T, out=below)
+            local = ws.scratch[layer - 1]
+            self.activations[layer - 1].grad(xp, ws.z[layer - 1], ws.a[layer - 1][:, :-1], local)
+            xp.multiply(below, local, out=below)
+            if dropout:
+                xp.multiply(below, ws.masks[layer - 1], out=below)
+            delta = below
+        return self.grad
+
+    def hidden_outputs(self, ws: Workspace) -> list[Any]:
+        """Each hidden layer's activations (rows, width) from the last ``forward`` on ``ws``."""
+        return [a[:, :-1] for a in ws.a]
+
+    def copy(self, dtype=None) -> "Network":
+        """An independent network with the same shape and parameters (optionally in another dtype)."""
+        twin = Network(self.xp, self.sizes, self.activations, self.head, dtype or self.dtype)
+        twin.params[...] = self.params.astype(twin.dtype)
+        return twin

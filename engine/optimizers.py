@@ -1,0 +1,206 @@
+"""Optimisers, in order of increasing complexity, following ``torch.optim`` formulas and defaults exactly.
+
+They work on one flat parameter vector and its gradient, so an update is a handful of vector operations
+whatever the network's shape. The base class validates hyper-parameters and keeps the step count; each
+subclass writes only how its update is computed, with its state in ``zeros_like`` buffers.
+
+Notation: θ parameters, g gradient, η learning rate, λ weight_decay, t the step count (from 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .registry import lookup
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """What the API and UI show for an optimiser: its parameters and their torch defaults."""
+
+    name: str
+    label: str
+    params: dict[str, float] = field(default_factory=dict)
+
+
+class Optimizer:
+    """Base: holds hyper-parameters, the step count and one scratch buffer; subclasses write ``_update``."""
+
+    def __init__(self, xp: Any, params: Any, weight_decay: float = 0.0, **hyper: float) -> None:
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        for name, value in hyper.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        self.xp = xp
+        self.weight_decay = weight_decay
+        self.hyper = hyper
+        self.t = 0
+        self._scratch = xp.zeros_like(params)
+        self._decoupled = False  # AdamW decays θ directly instead of adding λθ to g
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all state (momentum buffers, running averages, step count)."""
+        self.t = 0
+
+    def step(self, params: Any, grad: Any, lr: float) -> None:
+        """One update of ``params`` in place; ``grad`` may be overwritten."""
+        self.t += 1
+        xp = self.xp
+        if self.weight_decay and not self._decoupled:
+            xp.multiply(params, self.weight_decay, out=self._scratch)  # g ← g + λθ
+            xp.add(grad, self._scratch, out=grad)
+        self._update(params, grad, lr)
+
+    def _update(self, params: Any, grad: Any, lr: float) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
+        return f"{type(self).__name__}({hyper}, weight_decay={self.weight_decay})"
+
+
+class SGD(Optimizer):
+    """θ ← θ − η·g"""
+
+    def _update(self, params, grad, lr):
+        self.xp.multiply(grad, -lr, out=self._scratch)
+        self.xp.add(params, self._scratch, out=params)
+
+
+class Momentum(Optimizer):
+    """torch SGD(momentum=μ, dampening=0): b ← μ·b + g (b₁ = g); θ ← θ − η·b.
+    With nesterov: θ ← θ − η·(g + μ·b)."""
+
+    nesterov = False
+
+    def reset(self):
+        super().reset()
+        self.buf = self.xp.zeros_like(self._scratch)
+
+    def _update(self, params, grad, lr):
+        xp, mu = self.xp, self.hyper["momentum"]
+        xp.multiply(self.buf, mu, out=self.buf)  # with b₀ = 0 the first step gives b₁ = g, as torch
+        xp.add(self.buf, grad, out=self.buf)
+        if self.nesterov:
+            xp.multiply(self.buf, mu, out=self._scratch)
+            xp.add(self._scratch, grad, out=self._scratch)
+        else:
+            self._scratch[...] = self.buf
+        xp.multiply(self._scratch, -lr, out=self._scratch)
+        xp.add(params, self._scratch, out=params)
+
+
+class Nesterov(Momentum):
+    __doc__ = Momentum.__doc__
+    nesterov = True
+
+
+class Adagrad(Optimizer):
+    """torch Adagrad: G ← G + g²; θ ← θ − η·g / (√G + ε)   (ε outside the root, default 1e−10)."""
+
+    def reset(self):
+        super().reset()
+        self.sum_sq = self.xp.zeros_like(self._scratch)
+
+    def _update(self, params, grad, lr):
+        xp, s = self.xp, self._scratch
+        xp.multiply(grad, grad, out=s)
+        xp.add(self.sum_sq, s, out=self.sum_sq)
+        xp.sqrt(self.sum_sq, out=s)
+        xp.add(s, self.hyper["eps"], out=s)
+        xp.divide(grad, s, out=s)
+        xp.multiply(s, -lr, out=s)
+        xp.add(params, s, out=params)
+
+
+class RMSprop(Optimizer):
+    """torch RMSprop: E ← α·E + (1 − α)·g²; θ ← θ − η·g / (√E + ε)   (α = 0.99, ε = 1e−8)."""
+
+    def reset(self):
+        super().reset()
+        self.square_avg = self.xp.zeros_like(self._scratch)
+
+    def _update(self, params, grad, lr):
+        xp, s, alpha = self.xp, self._scratch, self.hyper["alpha"]
+        xp.multiply(grad, grad, out=s)
+        xp.multiply(s, 1 - alpha, out=s)
+        xp.multiply(self.square_avg, alpha, out=self.square_avg)
+        xp.add(self.square_avg, s, out=self.square_avg)
+        xp.sqrt(self.square_avg, out=s)
+        xp.add(s, self.hyper["eps"], out=s)
+        xp.divide(grad, s, out=s)
+        xp.multiply(s, -lr, out=s)
+        xp.add(params, s, out=params)
+
+
+class Adam(Optimizer):
+    """torch Adam: m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+    θ ← θ − (η / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε)."""
+
+    def reset(self):
+        super().reset()
+        self.m = self.xp.zeros_like(self._scratch)
+        self.v = self.xp.zeros_like(self._scratch)
+
+    def _update(self, params, grad, lr):
+        xp, s = self.xp, self._scratch
+        b1, b2, eps, t = self.hyper["beta1"], self.hyper["beta2"], self.hyper["eps"], self.t
+        if self._decoupled and self.weight_decay:
+            xp.multiply(params, 1 - lr * self.weight_decay, out=params)  # AdamW: θ ← θ(1 − ηλ)
+        xp.multiply(self.m, b1, out=self.m)
+        xp.multiply(grad, 1 - b1, out=s)
+        xp.add(self.m, s, out=self.m)
+        xp.multiply(self.v, b2, out=self.v)
+        xp.multiply(grad, grad, out=s)
+        xp.multiply(s, 1 - b2, out=s)
+        xp.add(self.v, s, out=self.v)
+        xp.sqrt(self.v, out=s)
+        xp.divide(s, (1 - b2**t) ** 0.5, out=s)
+        xp.add(s, eps, out=s)
+        xp.divide(self.m, s, out=s)
+        xp.multiply(s, -lr / (1 - b1**t), out=s)
+        xp.add(params, s, out=params)
+
+
+class AdamW(Adam):
+    """torch AdamW: θ ← θ(1 − ηλ), then the Adam update (λ = 0.01 by default)."""
+
+    def __init__(self, xp, params, weight_decay=0.01, **hyper):
+        super().__init__(xp, params, weight_decay, **hyper)
+        self._decoupled = True
+
+
+OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+# The hyper-parameters each optimiser takes, with torch's defaults; weight_decay is every optimiser's.
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    s.name: s
+    for s in (
+        OptimizerSpec("sgd", "SGD", {"weight_decay": 0.0}),
+        OptimizerSpec("momentum", "SGD + momentum", {"momentum": 0.9, "weight_decay": 0.0}),
+        OptimizerSpec("nesterov", "Nesterov momentum", {"momentum": 0.9, "weight_decay": 0.0}),
+        OptimizerSpec("adagrad", "Adagrad", {"eps": 1e-10, "weight_decay": 0.0}),
+        OptimizerSpec("rmsprop", "RMSprop", {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0}),
+        OptimizerSpec("adam", "Adam", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}),
+        OptimizerSpec("adamw", "AdamW", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}),
+    )
+}
+
+
+def make_optimizer(xp: Any, name: str, params: Any, **given: float | None) -> Optimizer:
+    """Build optimiser ``name`` for ``params``; hyper-parameters not given (or None) take torch's defaults."""
+    spec = lookup(OPTIMIZERS, "optimizer", name)
+    hyper = {key: (given.get(key) if given.get(key) is not None else default) for key, default in spec.params.items()}
+    weight_decay = hyper.pop("weight_decay")
+    return OPTIMIZER_CLASSES[name](xp, params, weight_decay=weight_decay, **hyper)
