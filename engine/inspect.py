@@ -41,7 +41,7 @@ def _grid_features(trainer, density: int, thumb: int):
         points = np.concatenate([grid_points(density, dims), thumbnail_points(thumb, dims)])
         if len(cache) >= _GRID_CACHE_SIZE:
             cache.clear()
-        cache[key] = feature_matrix(trainer.xp, trainer.xp.asarray(points), trainer.config.features, trainer.dtype)
+        cache[key] = trainer._inputs(points)
     return cache[key]
 
 
@@ -76,17 +76,17 @@ def evaluate_grid(trainer, density: int = 100, thumb: int = 10) -> GridResult:
         raise ValueError(f"thumb: must be between 2 and 50, got {thumb}")
     net, dims = trainer.network, trainer.config.dims
     features = _grid_features(trainer, density, thumb)
-    ws = net.workspace(len(features))
+    ws = net.workspace(features.shape[1])
     with np.errstate(all="ignore"):
-        out = to_host(net.forward(features, ws))
-        logits = to_host(ws.z[-1])
+        out = to_host(net.forward(features, ws)).T
+        logits = to_host(ws.z[-1]).T
         hidden = [to_host(a) for a in net.hidden_outputs(ws)]
     n_grid = density if dims == 1 else density * density
     shape = (density,) if dims == 1 else (density, density)
     thumb_shape = (thumb,) if dims == 1 else (thumb, thumb)
     cfg = trainer.config
     values = display_values(trainer.task, cfg.loss, logits[:n_grid], out[:n_grid]).reshape(shape)
-    neurons = [layer[n_grid:].T.reshape((layer.shape[1], *thumb_shape)).copy() for layer in hidden]
+    neurons = [layer[:, n_grid:].reshape((layer.shape[0], *thumb_shape)).copy() for layer in hidden]
     result = GridResult(density=density, thumb=thumb, values=values.astype(np.float32), neurons=neurons)
     if trainer.task == "multiclass":
         probs = _probabilities(cfg.loss, logits[:n_grid], out[:n_grid])
@@ -101,8 +101,9 @@ def evaluate_grid(trainer, density: int = 100, thumb: int = 10) -> GridResult:
 
 def _point_features(trainer, point) -> Any:
     xp = trainer.xp
-    return feature_matrix(xp, xp.asarray(np.asarray(point, dtype=np.float64).reshape(1, 2)),
+    rows = feature_matrix(xp, xp.asarray(np.asarray(point, dtype=np.float64).reshape(1, 2)),
                           trainer.config.features, np.float64)
+    return xp.ascontiguousarray(rows.T)
 
 
 def _target(trainer, label: float) -> Any:
@@ -129,21 +130,21 @@ def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
     layers = []
     for index in range(net.n_layers):
         hidden = index < net.n_layers - 1
-        post = ws.a[index][:, :-1] if hidden else ws.out
+        post = ws.a[index][:-1] if hidden else ws.out
         grad = to_host(net.grad_blocks[index])
         layers.append({
-            "pre": to_host(ws.z[index])[0].tolist(),
-            "post": to_host(post)[0].tolist(),
-            "grad_pre": to_host(ws.delta[index])[0].tolist(),
+            "pre": to_host(ws.z[index])[:, 0].tolist(),
+            "post": to_host(post)[:, 0].tolist(),
+            "grad_pre": to_host(ws.delta[index])[:, 0].tolist(),
             "grad_W": grad[:-1].T.tolist(),
             "grad_b": grad[-1].tolist(),
         })
     return {
         "point": [float(v) for v in np.asarray(point).ravel()],
         "label": float(label),
-        "features": dict(zip(trainer.config.features, to_host(x)[0, :-1].tolist())),
+        "features": dict(zip(trainer.config.features, to_host(x)[:-1, 0].tolist())),
         "layers": layers,
-        "output": to_host(out)[0].tolist(),
+        "output": to_host(out)[:, 0].tolist(),
         "loss": loss,
     }
 
@@ -159,8 +160,8 @@ def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_p
     cfg, xp = trainer.config, trainer.xp
     net = trainer.network.copy(np.float64)
     rows = min(max_points, trainer.n_train)
-    x = xp.asarray(to_host(trainer.x_all[:rows]), dtype=np.float64)
-    y = xp.asarray(to_host(trainer.y_all[:rows]), dtype=np.float64)
+    x = xp.ascontiguousarray(trainer.x_train[:, :rows], dtype=np.float64)
+    y = xp.ascontiguousarray(trainer.y_train[:, :rows], dtype=np.float64)
     ws = net.workspace(rows)
     weight_mask = net.weight_mask
     regularizer = trainer.regularizer

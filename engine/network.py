@@ -1,10 +1,12 @@
 """A fully connected network on one flat parameter vector, with preallocated buffers.
 
 Layout: layer l's weights and bias live together in one block W̃_l = [[W_lᵀ], [b_l]] of shape
-(fan_in + 1, fan_out), a view into the flat vector ``params``. Every activation buffer carries a last
-column of ones, so one matrix product applies weights and bias:  z_l = [a_{l−1}, 1] @ W̃_l.
-The gradient ``grad`` has the same layout, so an optimiser or a regulariser is a few vector operations
-on the whole network, and dL/dW̃_l = [a_{l−1}, 1]ᵀ @ δ_l gives the weight and the bias gradients at once.
+(fan_in + 1, fan_out), a view into the flat vector ``params``. Activations are stored feature-major,
+(width + 1, rows), with a last row of ones, so one matrix product applies weights and bias:
+z_l = W̃_lᵀ [a_{l−1}; 1], and every elementwise operation runs over contiguous memory (a row-major
+[a, 1] buffer would make each activation write strided, three times slower on a 100×100 grid).
+The gradient ``grad`` has the same layout as ``params``, so an optimiser or a regulariser is a few vector
+operations on the whole network, and dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ gives weight and bias gradients at once.
 
 Weights are exchanged in PyTorch's layout (W: fan_out × fan_in, b: fan_out) by ``get_layers`` and
 ``set_layer``.
@@ -24,11 +26,11 @@ from .losses import Head
 
 @dataclass
 class Workspace:
-    """Buffers for one number of rows: pre-activations z, activations [a, 1], deltas, masks."""
+    """Buffers for one number of rows (columns here): z, [a; 1], deltas, scratch, masks — all (width, rows)."""
 
     rows: int
     z: list[Any]
-    a: list[Any]  # hidden layers only, each (rows, width + 1) with the last column fixed at 1
+    a: list[Any]  # hidden layers only, each (width + 1, rows) with the last row fixed at 1
     delta: list[Any]
     scratch: list[Any]
     out: Any
@@ -89,15 +91,14 @@ class Network:
         if ws is None:
             xp, dt, widths = self.xp, self.dtype, self.sizes[1:]
             hidden = widths[:-1]
-            a = [xp.ones((rows, w + 1), dtype=dt) for w in hidden]
             ws = Workspace(
                 rows=rows,
-                z=[xp.zeros((rows, w), dtype=dt) for w in widths],
-                a=a,
-                delta=[xp.zeros((rows, w), dtype=dt) for w in widths],
-                scratch=[xp.zeros((rows, w), dtype=dt) for w in widths],
-                out=xp.zeros((rows, widths[-1]), dtype=dt),
-                masks=[xp.ones((rows, w), dtype=dt) for w in hidden],
+                z=[xp.zeros((w, rows), dtype=dt) for w in widths],
+                a=[xp.ones((w + 1, rows), dtype=dt) for w in hidden],
+                delta=[xp.zeros((w, rows), dtype=dt) for w in widths],
+                scratch=[xp.zeros((w, rows), dtype=dt) for w in widths],
+                out=xp.zeros((widths[-1], rows), dtype=dt),
+                masks=[xp.ones((w, rows), dtype=dt) for w in hidden],
             )
             if len(self._workspaces) > 8:  # keep a few sizes (batch, last batch, data, grid) and no more
                 self._workspaces.clear()
@@ -106,48 +107,49 @@ class Network:
 
     # ---- forward and backward --------------------------------------------------------------------------
     def forward(self, x: Any, ws: Workspace, dropout: bool = False) -> Any:
-        """Output o for inputs ``x`` (rows, fan_in + 1, last column ones). Hidden activations stay in ``ws``.
+        """Output o (n_out, rows) for inputs ``x`` (fan_in + 1, rows; last row ones). Activations stay in ``ws``.
 
-        z_l = [a_{l−1}, 1] @ W̃_l;  a_l = f_l(z_l) (× the dropout mask when ``dropout``);  o = head(z_L).
+        z_l = W̃_lᵀ [a_{l−1}; 1];  a_l = f_l(z_l) (⊙ the dropout mask when ``dropout``);  o = head(z_L).
         """
-        xp, a = self.xp, x
+        dot, a = self.xp.dot, x
+        hidden_layers = len(self.activations)
         for layer, block in enumerate(self.blocks):
             z = ws.z[layer]
-            xp.dot(a, block, out=z)
-            if layer < len(self.activations):
-                hidden = ws.a[layer][:, :-1]
-                self.activations[layer].fn(xp, z, hidden)
-                if dropout:
-                    xp.multiply(hidden, ws.masks[layer], out=hidden)
+            dot(block.T, a, out=z)
+            if layer < hidden_layers:
                 a = ws.a[layer]
-        return self.head.output(xp, ws.z[-1], ws.out)
+                hidden = a[:-1]
+                self.activations[layer].fn(self.xp, z, hidden)
+                if dropout:
+                    self.xp.multiply(hidden, ws.masks[layer], out=hidden)
+        return self.head.output(self.xp, ws.z[-1], ws.out)
 
     def backward(self, x: Any, y: Any, ws: Workspace, dropout: bool = False) -> Any:
-        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``.
+        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``; ``y`` is (n_out, rows).
 
-        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}, 1]ᵀ δ_l;  δ_{l−1} = (δ_l W_lᵀ) ⊙ f′(z_{l−1}) (⊙ mask).
+        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask).
         """
         xp = self.xp
+        dot, multiply = xp.dot, xp.multiply
         last = self.n_layers - 1
         delta = self.head.grad(xp, ws.z[last], ws.out, y, 1.0 / ws.rows, ws.delta[last])
-        for layer in range(last, -1, -1):
-            inputs = x if layer == 0 else ws.a[layer - 1]
-            xp.dot(inputs.T, delta, out=self.grad_blocks[layer])
-            if layer == 0:
-                break
+        for layer in range(last, 0, -1):
+            below_a = ws.a[layer - 1]
+            dot(below_a, delta.T, out=self.grad_blocks[layer])
             below = ws.delta[layer - 1]
-            xp.dot(delta, self.blocks[layer][:-1].T, out=below)
+            dot(self.blocks[layer][:-1], delta, out=below)
             local = ws.scratch[layer - 1]
-            self.activations[layer - 1].grad(xp, ws.z[layer - 1], ws.a[layer - 1][:, :-1], local)
-            xp.multiply(below, local, out=below)
+            self.activations[layer - 1].grad(xp, ws.z[layer - 1], below_a[:-1], local)
+            multiply(below, local, out=below)
             if dropout:
-                xp.multiply(below, ws.masks[layer - 1], out=below)
+                multiply(below, ws.masks[layer - 1], out=below)
             delta = below
+        dot(x, delta.T, out=self.grad_blocks[0])
         return self.grad
 
     def hidden_outputs(self, ws: Workspace) -> list[Any]:
-        """Each hidden layer's activations (rows, width) from the last ``forward`` on ``ws``."""
-        return [a[:, :-1] for a in ws.a]
+        """Each hidden layer's activations (width, rows) from the last ``forward`` on ``ws``."""
+        return [a[:-1] for a in ws.a]
 
     def copy(self, dtype=None) -> "Network":
         """An independent network with the same shape and parameters (optionally in another dtype)."""

@@ -85,17 +85,39 @@ class Trainer:
 
     # ---- data ------------------------------------------------------------------------------------------
     def _targets(self, labels: np.ndarray) -> np.ndarray:
+        """Targets in the output's layout (n_out, rows): ±1 or values in one row, or one-hot columns."""
         if self.task == "multiclass":
-            return np.eye(self.config.n_classes)[labels.astype(int)]
-        return labels[:, None]
+            return np.eye(self.config.n_classes)[:, labels.astype(int)]
+        return labels[None, :]
+
+    def _inputs(self, points: np.ndarray):
+        """Feature-major device inputs (n_features + 1, rows), last row ones, for the network."""
+        xp = self.xp
+        rows = feature_matrix(xp, xp.asarray(points), self.config.features, self.dtype)
+        return xp.ascontiguousarray(rows.T)
 
     def _load_data(self) -> None:
-        """Features of train and test points in one device array (train rows first) plus targets."""
+        """Features and targets of the training and the test set, on the device."""
         xp, d = self.xp, self.data
-        points = xp.asarray(np.concatenate([d.x_train, d.x_test]))
-        self.x_all = feature_matrix(xp, points, self.config.features, self.dtype)
-        self.y_all = xp.asarray(self._targets(np.concatenate([d.y_train, d.y_test])), dtype=self.dtype)
+        self.x_train, self.x_test = self._inputs(d.x_train), self._inputs(d.x_test)
+        self.y_train = xp.asarray(self._targets(d.y_train), dtype=self.dtype)
+        self.y_test = xp.asarray(self._targets(d.y_test), dtype=self.dtype)
         self.n_train = d.n_train
+        self._batches: tuple[int, list] | None = None
+
+    def _batch_list(self, batch: int) -> list:
+        """The epoch's mini-batches as contiguous (inputs, targets) pairs; rebuilt only when they change."""
+        if self.config.shuffle:
+            order = self.xp.asarray(self._train_rng.permutation(self.n_train))
+            x, y = self.x_train[:, order], self.y_train[:, order]
+        elif self._batches is not None and self._batches[0] == batch:
+            return self._batches[1]
+        else:
+            x, y = self.x_train, self.y_train
+        asc = self.xp.ascontiguousarray
+        batches = [(asc(x[:, i:i + batch]), asc(y[:, i:i + batch])) for i in range(0, self.n_train, batch)]
+        self._batches = (batch, batches)
+        return batches
 
     def regenerate(self, seed: Optional[int] = None) -> int:
         """New data (new points and split) from ``seed`` (random if None); the weights stay. Returns the seed."""
@@ -188,30 +210,24 @@ class Trainer:
         """One pass over the training set in mini-batches (the last partial batch is a step of its own)."""
         xp, cfg, net, opt = self.xp, self.config, self.network, self.optimizer
         params, grad = net.params, net.grad
-        n, lr = self.n_train, self.learning_rate()
-        batch = min(cfg.batch_size, n)
+        lr = self.learning_rate()
+        batches = self._batch_list(min(cfg.batch_size, self.n_train))
         dropout = cfg.dropout > 0 and len(cfg.hidden) > 0
         penalty = self.regularizer.grad if cfg.reg_rate > 0 else None
-        if cfg.shuffle:
-            order = xp.asarray(self._train_rng.permutation(n))
-            self.x_all[:n] = self.x_all[order]
-            self.y_all[:n] = self.y_all[order]
-        x, y = self.x_all, self.y_all
+        scratch, rate_mask, l1_ratio = self._reg_scratch, self._rate_mask, cfg.l1_ratio
+        workspace, forward, backward, step = net.workspace, net.forward, net.backward, opt.step
         xp.copyto(self._snapshot, params)
         with np.errstate(all="ignore"):
-            for start in range(0, n, batch):
-                stop = min(start + batch, n)
-                xb, yb = x[start:stop], y[start:stop]
-                ws = net.workspace(stop - start)
+            for xb, yb in batches:
+                ws = workspace(xb.shape[1])
                 if dropout:
                     self._draw_masks(ws)
-                net.forward(xb, ws, dropout)
-                net.backward(xb, yb, ws, dropout)
+                forward(xb, ws, dropout)
+                backward(xb, yb, ws, dropout)
                 if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
-                    r = penalty(xp, params, cfg.l1_ratio, self._reg_scratch)
-                    xp.multiply(r, self._rate_mask, out=self._reg_scratch)
-                    xp.add(grad, self._reg_scratch, out=grad)
-                opt.step(params, grad, lr)
+                    xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
+                    xp.add(grad, scratch, out=grad)
+                step(params, grad, lr)
         self.epoch += 1
 
     def _draw_masks(self, ws) -> None:
@@ -273,23 +289,22 @@ class Trainer:
     # ---- evaluation --------------------------------------------------------------------------------------
     def report(self) -> EpochReport:
         """Metrics of the current weights on the whole training and test sets (no dropout)."""
-        xp, net, n = self.xp, self.network, self.n_train
+        xp, net, cfg = self.xp, self.network, self.config
+        metrics: dict[str, Any] = {}
         with np.errstate(all="ignore"):
-            ws = net.workspace(len(self.x_all))
-            out = net.forward(self.x_all, ws)
-            logits = ws.z[-1]
-            losses = self.head.value(xp, logits, out, self.y_all)
-            metrics = {}
-            for split, rows in (("train", slice(0, n)), ("test", slice(n, None))):
-                if len(losses[rows]) == 0:
+            for split, x, y in (("test", self.x_test, self.y_test), ("train", self.x_train, self.y_train)):
+                if x.shape[1] == 0:
                     metrics[f"{split}_loss"] = None
                     continue
-                metrics[f"{split}_loss"] = finite_or_none(losses[rows].mean())
-                metrics.update(self._quality(split, logits[rows], out[rows], self.y_all[rows]))
-            grad_norms = self._gradient_norms()
+                ws = net.workspace(x.shape[1])
+                out = net.forward(x, ws)
+                metrics[f"{split}_loss"] = finite_or_none(self.head.value(xp, ws.z[-1], out, y).mean())
+                metrics.update(self._quality(split, ws.z[-1], out, y))
+            # the train forward pass is still in ws: backprop it for the full-batch gradient norms
+            net.backward(self.x_train, self.y_train, ws)
+            grad_norms = [finite_or_none(xp.linalg.norm(g[:-1])) for g in net.grad_blocks]
             weights = [block[:-1] for block in net.blocks]
-            penalty = self.config.reg_rate * sum(
-                self.regularizer.penalty(xp, w, self.config.l1_ratio) for w in weights)
+            penalty = cfg.reg_rate * sum(self.regularizer.penalty(xp, w, cfg.l1_ratio) for w in weights)
         train_loss = metrics["train_loss"]
         return EpochReport(
             epoch=self.epoch,
@@ -303,36 +318,27 @@ class Trainer:
         )
 
     def _quality(self, split: str, logits, out, targets) -> dict[str, Optional[float]]:
+        """Accuracy (classification) or RMSE and R² (regression) of one split; arrays are (n_out, rows)."""
         xp = self.xp
         if self.task == "regression":
-            err = out[:, 0] - targets[:, 0]
-            ss_tot = float(((targets[:, 0] - targets[:, 0].mean()) ** 2).sum())
+            err = out[0] - targets[0]
+            ss_tot = float(((targets[0] - targets[0].mean()) ** 2).sum())
             ss_res = float((err * err).sum())
-            return {f"{split}_rmse": finite_or_none(np.sqrt(ss_res / len(err))),
+            return {f"{split}_rmse": finite_or_none(np.sqrt(ss_res / err.size)),
                     f"{split}_r2": finite_or_none(1 - ss_res / ss_tot) if ss_tot > 0 else None}
         if self.task == "binary":
-            correct = (logits[:, 0] > 0) == (targets[:, 0] > 0)  # every binary head decides by the logit's sign
+            correct = (logits[0] > 0) == (targets[0] > 0)  # every binary head decides by the logit's sign
         else:
-            correct = xp.argmax(logits, axis=1) == xp.argmax(targets, axis=1)
+            correct = xp.argmax(logits, axis=0) == xp.argmax(targets, axis=0)
         return {f"{split}_accuracy": float(correct.mean())}
 
-    def _gradient_norms(self) -> list[Optional[float]]:
-        """‖∂L/∂W_l‖ of the mean data loss over the whole training set, per layer (weights only)."""
-        net, n = self.network, self.n_train
-        ws = net.workspace(n)
-        x, y = self.x_all[:n], self.y_all[:n]
-        net.forward(x, ws)
-        net.backward(x, y, ws)
-        return [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in net.grad_blocks]
-
     def predict(self, points: Any) -> dict[str, np.ndarray]:
-        """Network output for host points (rows × 2): ``output`` (rows, n_out), ``logits``, and the class."""
+        """Network output for host points (rows × 2): ``output`` (rows, n_out), ``logits``, and ``label``."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        features = feature_matrix(self.xp, self.xp.asarray(points), self.config.features, self.dtype)
         ws = self.network.workspace(len(points))
         with np.errstate(all="ignore"):
-            out = to_host(self.network.forward(features, ws)).copy()
-        logits = to_host(ws.z[-1]).copy()
+            out = to_host(self.network.forward(self._inputs(points), ws)).T.copy()
+        logits = to_host(ws.z[-1]).T.copy()
         if self.task == "binary":
             label = np.where(logits[:, 0] > 0, 1.0, -1.0)
         elif self.task == "multiclass":
