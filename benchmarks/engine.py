@@ -1,0 +1,135 @@
+"""Engine speed: nnplay against PyTorch CPU (1 thread, float32) on the same data and initial weights.
+
+    python benchmarks/engine.py [--seconds 2]
+
+For each configuration it prints epochs/s (training only) and frames/s (one epoch + train and test loss
++ the 100×100 output grid + every hidden neuron's 10×10 thumbnail) for both, and their ratio. nnplay's
+frame also carries what the live page shows (accuracy, per-layer gradient and weight norms), PyTorch's
+does not, so the ratio is conservative. Targets: frames/s ≥ 6× on C1 and C2, epochs/s ≥ 6× on C3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from engine import Limits, Trainer  # noqa: E402
+from engine.features import feature_matrix  # noqa: E402
+from engine.inspect import grid_points, thumbnail_points  # noqa: E402
+
+PLAYGROUND_FEATURES = ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
+CONFIGS = {
+    "C1": {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh", "loss": "square",
+           "optimizer": "sgd", "learning_rate": 0.03, "batch_size": 10, "n_samples": 500, "seed": 1},
+    "C2": {"dataset": "spiral", "features": PLAYGROUND_FEATURES, "hidden": [8] * 6, "activation": "tanh",
+           "regularization": "l2", "reg_rate": 0.001, "learning_rate": 0.03, "batch_size": 10, "seed": 1},
+    "C3": {"dataset": "spiral", "features": PLAYGROUND_FEATURES, "hidden": [8] * 6, "activation": "tanh",
+           "regularization": "l2", "reg_rate": 0.001, "learning_rate": 0.03, "batch_size": 100,
+           "n_samples": 20000, "seed": 1},
+}
+TARGETS = {"C1": ("frames", 6.0), "C2": ("frames", 6.0), "C3": ("epochs", 6.0)}
+
+
+def rate(fn, seconds: float) -> float:
+    """Calls per second of ``fn``, after a warm-up, over at least ``seconds``."""
+    for _ in range(3):
+        fn()
+    count, start = 0, time.perf_counter()
+    while True:
+        fn()
+        count += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and count >= 3:
+            return count / elapsed
+
+
+class TorchReference:
+    """The same network, data, initial weights and update rule in PyTorch (the idiomatic nn.Module way)."""
+
+    def __init__(self, trainer: Trainer):
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch = torch
+        cfg = trainer.config
+        layers = []
+        for (w, b) in trainer.network.get_layers():
+            linear = torch.nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(w.astype(np.float32)))
+                linear.bias.copy_(torch.from_numpy(b.astype(np.float32)))
+            layers += [linear, torch.nn.Tanh()]
+        self.model = torch.nn.Sequential(*layers)  # tanh hidden layers and tanh output (square loss)
+        weights = [p for n, p in self.model.named_parameters() if n.endswith("weight")]
+        biases = [p for n, p in self.model.named_parameters() if n.endswith("bias")]
+        # L2 as the penalty ½λΣW² on weights only == weight_decay λ on the weight group
+        self.optimizer = torch.optim.SGD([{"params": weights, "weight_decay": cfg.reg_rate},
+                                          {"params": biases, "weight_decay": 0.0}], lr=cfg.learning_rate)
+        data = trainer.data
+
+        def tensor(points):
+            return torch.from_numpy(feature_matrix(np, points, cfg.features, np.float32, ones_column=False))
+
+        self.x_train, self.x_test = tensor(data.x_train), tensor(data.x_test)
+        self.y_train = torch.from_numpy(data.y_train.astype(np.float32))[:, None]
+        self.y_test = torch.from_numpy(data.y_test.astype(np.float32))[:, None]
+        self.grid = tensor(np.concatenate([grid_points(100), thumbnail_points(10)]))
+        self.batch = min(cfg.batch_size, len(self.y_train))
+
+    def epoch(self) -> None:
+        for start in range(0, len(self.y_train), self.batch):
+            xb, yb = self.x_train[start:start + self.batch], self.y_train[start:start + self.batch]
+            self.optimizer.zero_grad()
+            loss = 0.5 * ((self.model(xb) - yb) ** 2).mean()
+            loss.backward()
+            self.optimizer.step()
+
+    def frame(self) -> None:
+        self.epoch()
+        with self.torch.no_grad():
+            for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test)):
+                float((0.5 * (self.model(x) - y) ** 2).mean())
+            h, hidden = self.grid, []
+            for module in self.model:
+                h = module(h)
+                if isinstance(module, self.torch.nn.Tanh):
+                    hidden.append(h)
+            [t.numpy() for t in hidden]
+
+
+def nnplay_frame(trainer: Trainer) -> None:
+    trainer.step_epoch()
+    trainer.grid(100, 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per cell")
+    args = parser.parse_args()
+    limits = Limits(max_samples=20000)
+    print(f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}")
+    header = f"{'config':6} {'measure':8} {'nnplay/s':>10} {'torch/s':>10} {'ratio':>7}  target"
+    print(header)
+    print("-" * len(header))
+    for name, config in CONFIGS.items():
+        ours = Trainer(config, limits=limits)
+        ref = TorchReference(Trainer(config, limits=limits))
+        rows = {
+            "epochs": (rate(ours.run_epoch, args.seconds), rate(ref.epoch, args.seconds)),
+            "frames": (rate(lambda: nnplay_frame(ours), args.seconds), rate(ref.frame, args.seconds)),
+        }
+        for measure, (mine, theirs) in rows.items():
+            goal_measure, goal = TARGETS[name]
+            target = f">= {goal:.0f}x {'ok' if mine / theirs >= goal else 'MISSED'}" if measure == goal_measure else ""
+            print(f"{name:6} {measure:8} {mine:10.1f} {theirs:10.1f} {mine / theirs:6.1f}x  {target}")
+
+
+if __name__ == "__main__":
+    main()
