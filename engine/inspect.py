@@ -203,3 +203,30 @@ def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_p
         "worst": {"layer": layer, "analytic": float(checked[worst]), "numeric": float(numeric[worst])},
         "epsilon": epsilon,
     }
+
+
+def confusion_matrix(trainer, split: str = "test") -> dict:
+    """Counts of (true class, predicted class) on 'train' or 'test' data, for classification.
+
+    ``classes`` lists the class labels in matrix order (binary: −1, +1; multiclass: 0..k−1); row = true
+    class, column = predicted class.
+    """
+    if trainer.task == "regression":
+        raise ValueError("confusion matrix: only for classification problems")
+    if split not in ("train", "test"):
+        raise ValueError(f"split: must be 'train' or 'test', got {split!r}")
+    data = trainer.data
+    points, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+    if trainer.task == "binary":
+        classes = [-1.0, 1.0]
+        truth = (labels > 0).astype(int)
+    else:
+        classes = [float(k) for k in range(trainer.config.n_classes)]
+        truth = labels.astype(int)
+    k = len(classes)
+    matrix = np.zeros((k, k), dtype=np.int64)
+    if len(labels):
+        predicted = trainer.predict(points)["label"]
+        predicted = (predicted > 0).astype(int) if trainer.task == "binary" else predicted.astype(int)
+        np.add.at(matrix, (truth, predicted), 1)
+    return {"split": split, "classes": classes, "matrix": matrix.tolist()}

@@ -360,6 +360,12 @@ class Trainer:
 
         return backprop_trace(self, point, label)
 
+    def confusion(self, split: str = "test") -> dict:
+        """Confusion matrix of 'train' or 'test' data (see :func:`engine.inspect.confusion_matrix`)."""
+        from .inspect import confusion_matrix
+
+        return confusion_matrix(self, split)
+
     def gradient_check(self, **kwargs) -> dict:
         """Compare backprop with central differences (see :func:`engine.inspect.gradient_check`)."""
         from .inspect import gradient_check

@@ -1,0 +1,85 @@
+"""Side-by-side runs: 2–4 variants of one setup on the same data, from the same initial weights.
+
+Typical uses: an optimiser race (SGD, momentum, RMSprop, Adam), an initialiser comparison, L2 on/off.
+Variants are the base config with a few fields overridden. All variants share the base run's data
+whenever their data-defining fields equal the base's, and start from the base run's initial weights
+whenever their network has the same shape (and the variant does not change ``init``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .config import Config, Limits
+from .reports import EpochReport
+from .trainer import Trainer, validate_config
+
+MIN_VARIANTS, MAX_VARIANTS = 2, 4
+DATA_FIELDS = ("problem", "dataset", "n_classes", "n_samples", "noise", "train_ratio", "seed", "custom_points")
+
+
+class Comparison:
+    """Several Trainers that differ only by ``overrides``; ``labels`` name them (default: the overrides)."""
+
+    def __init__(self, base: Config | dict, overrides: list[dict[str, Any]], labels: Optional[list[str]] = None,
+                 limits: Optional[Limits] = None):
+        if not MIN_VARIANTS <= len(overrides) <= MAX_VARIANTS:
+            raise ValueError(f"variants: {MIN_VARIANTS} to {MAX_VARIANTS} are compared, got {len(overrides)}")
+        if labels is not None and len(labels) != len(overrides):
+            raise ValueError(f"labels: one per variant ({len(overrides)}), got {len(labels)}")
+        base_config = validate_config(base, limits)
+        reference = Trainer(base_config, limits=limits)
+        base_config = base_config.model_copy(update={"seed": reference.seed})
+        base_dump = base_config.model_dump()
+        self.trainers: list[Trainer] = []
+        for index, changes in enumerate(overrides):
+            if "seed" in changes:
+                raise ValueError(f"variants[{index}]: seed is shared by all variants; set it on the base config")
+            config = validate_config({**base_dump, **changes}, limits)
+            same_data = all(getattr(config, f) == getattr(base_config, f) for f in DATA_FIELDS)
+            trainer = Trainer(config, data=reference.data if same_data else None, limits=limits)
+            trainer.explicit_data = False  # regenerating a variant alone is allowed, from its own config
+            if trainer.network.sizes == reference.network.sizes and config.init == base_config.init:
+                trainer.network.params[...] = reference.network.params
+            self.trainers.append(trainer)
+        self.base = base_config
+        self.overrides = overrides
+        self.labels = labels or [describe(changes) for changes in overrides]
+
+    def __repr__(self) -> str:
+        return f"Comparison({', '.join(self.labels)}; epoch={self.epoch})"
+
+    @property
+    def epoch(self) -> int:
+        return max(t.epoch for t in self.trainers)
+
+    def step_epoch(self) -> list[EpochReport]:
+        """One epoch of every variant still running (a diverged or early-stopped one waits)."""
+        return [t.step_epoch() if t.status == "ok" else t.history[-1] if t.history else t.report()
+                for t in self.trainers]
+
+    def regenerate(self, seed: Optional[int] = None) -> int:
+        """New data for every variant from one seed (variants with the base's data fields stay identical)."""
+        seed = self.trainers[0].regenerate(seed)
+        for trainer in self.trainers[1:]:
+            trainer.regenerate(seed)
+        return seed
+
+    def reset(self, seed: Optional[int] = None) -> int:
+        """New initial weights, shared again by every variant of the same shape and initialiser."""
+        first = self.trainers[0]
+        seed = first.reset(seed)
+        for trainer in self.trainers[1:]:
+            trainer.reset(seed)
+            if trainer.network.sizes == first.network.sizes and trainer.config.init == first.config.init:
+                trainer.network.params[...] = first.network.params
+        return seed
+
+    def train(self, epochs: int) -> list[list[EpochReport]]:
+        """Run ``epochs`` epochs of every variant; returns each variant's reports."""
+        return [t.train(epochs) for t in self.trainers]
+
+
+def describe(changes: dict[str, Any]) -> str:
+    """A short label for a variant, e.g. 'optimizer=adam, learning_rate=0.01'."""
+    return ", ".join(f"{key}={value}" for key, value in changes.items()) or "base"
