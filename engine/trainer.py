@@ -107,7 +107,8 @@ class Trainer:
 
     def _batch_list(self, batch: int) -> list:
         """The epoch's mini-batches as contiguous (inputs, targets) pairs; rebuilt only when they change."""
-        if self.config.shuffle:
+        shuffle = self.config.shuffle
+        if shuffle:
             order = self.xp.asarray(self._train_rng.permutation(self.n_train))
             x, y = self.x_train[:, order], self.y_train[:, order]
         elif self._batches is not None and self._batches[0] == batch:
@@ -116,7 +117,7 @@ class Trainer:
             x, y = self.x_train, self.y_train
         asc = self.xp.ascontiguousarray
         batches = [(asc(x[:, i:i + batch]), asc(y[:, i:i + batch])) for i in range(0, self.n_train, batch)]
-        self._batches = (batch, batches)
+        self._batches = None if shuffle else (batch, batches)  # a shuffled order is never reused
         return batches
 
     def regenerate(self, seed: Optional[int] = None) -> int:
