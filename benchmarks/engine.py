@@ -1,4 +1,4 @@
-"""Engine speed: nnplay against PyTorch CPU (1 thread, float32) on the same data and initial weights.
+"""Engine speed: nnplay against PyTorch CPU (both 1 thread, float32) on the same data and initial weights.
 
     python benchmarks/engine.py [--seconds 2]
 
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from engine import Limits, Trainer  # noqa: E402
+from engine.backend import limit_blas_threads  # noqa: E402
 from engine.features import feature_matrix  # noqa: E402
 from engine.inspect import grid_points, thumbnail_points  # noqa: E402
 
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per cell")
     args = parser.parse_args()
     limits = Limits(max_samples=20000)
+    limit_blas_threads(1)  # both sides single-threaded: torch.set_num_threads(1) below
     print(f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}")
     header = f"{'config':6} {'measure':8} {'nnplay/s':>10} {'torch/s':>10} {'ratio':>7}  target"
     print(header)

@@ -70,6 +70,19 @@ def gpu_available() -> bool:
     return True
 
 
+def limit_blas_threads(threads: int = 1) -> None:
+    """Make NumPy's BLAS use ``threads`` threads, process-wide.
+
+    The engine's matrices are small (a batch × a few dozen neurons): a second BLAS thread gains little
+    and, as soon as other work shares the cores (a server with many sessions, a test run), its spinning
+    threads make a 100×100 grid four times slower. The server, the CLI and the benchmarks call this at
+    start; a notebook may call it too.
+    """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - only needed by the callers above
+
+    threadpool_limits(limits=threads, user_api="blas")
+
+
 def array_module(array: Any) -> Any:
     """The array module an array belongs to (NumPy for NumPy arrays and Python scalars)."""
     module = type(array).__module__

@@ -119,8 +119,10 @@ class Network:
             if layer < hidden_layers:
                 a = ws.a[layer]
                 hidden = a[:-1]
-                self.activations[layer].fn(self.xp, z, hidden)
-                if dropout:
+                activation = self.activations[layer]
+                activation.fn(self.xp, z, hidden)
+                if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a
+                    activation.grad(self.xp, z, hidden, ws.scratch[layer])
                     self.xp.multiply(hidden, ws.masks[layer], out=hidden)
         return self.head.output(self.xp, ws.z[-1], ws.out)
 
@@ -139,7 +141,8 @@ class Network:
             below = ws.delta[layer - 1]
             dot(self.blocks[layer][:-1], delta, out=below)
             local = ws.scratch[layer - 1]
-            self.activations[layer - 1].grad(xp, ws.z[layer - 1], below_a[:-1], local)
+            if not dropout:  # with dropout, forward already stored f'(z) here
+                self.activations[layer - 1].grad(xp, ws.z[layer - 1], below_a[:-1], local)
             multiply(below, local, out=below)
             if dropout:
                 multiply(below, ws.masks[layer - 1], out=below)
