@@ -1,0 +1,114 @@
+"""Whole training against PyTorch: same initial weights, same data in the same order, mini-batches of 10 with a
+last partial batch, the same loss, a weight-only penalty added to the weight gradients, the same optimiser.
+After 3 epochs the weights must agree (engine float32: 1e-4; engine float64: 1e-9)."""
+
+import numpy as np
+import pytest
+
+from engine import Trainer
+from engine.features import feature_matrix
+
+pytestmark = pytest.mark.torch
+
+# n_train = floor(45 · 0.5) = 22: batches of 10, 10 and 2
+BASE = {"n_samples": 45, "train_ratio": 0.5, "batch_size": 10, "shuffle": False, "seed": 11}
+CASES = {
+    # the issue's oracle: binary, square loss on the tanh output, L2, SGD and Adam
+    "binary-sgd-l2": {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh",
+                      "loss": "square", "regularization": "l2", "reg_rate": 0.01, "optimizer": "sgd",
+                      "learning_rate": 0.03},
+    "binary-adam-l2": {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh",
+                       "loss": "square", "regularization": "l2", "reg_rate": 0.01, "optimizer": "adam",
+                       "learning_rate": 0.01},
+    # further tasks, losses, penalties and optimisers
+    "multiclass-nesterov-l1": {"dataset": "blobs", "n_classes": 3, "features": ["x1", "x2", "x1_x2", "sin_x1"],
+                               "hidden": [5], "activation": "relu", "loss": "cross_entropy", "regularization": "l1",
+                               "reg_rate": 0.003, "optimizer": "nesterov", "learning_rate": 0.05},
+    "regression-adamw-elastic": {"problem": "regression", "dataset": "plane", "features": ["x1", "x2", "x1_sq"],
+                                 "hidden": [3, 3], "activation": ["elu", "swish"], "loss": "huber",
+                                 "regularization": "elastic", "reg_rate": 0.01, "l1_ratio": 0.3,
+                                 "optimizer": "adamw", "learning_rate": 0.02},
+    "binary-rmsprop-ce": {"dataset": "xor", "features": ["x1", "x2"], "hidden": [4], "activation": "sigmoid",
+                          "loss": "cross_entropy", "optimizer": "rmsprop", "learning_rate": 0.01},
+}
+
+
+def torch_run(torch, trainer, cfg, epochs):
+    F = torch.nn.functional
+    data = trainer.data
+    x = torch.tensor(feature_matrix(np, data.x_train, cfg["features"], np.float64, ones_column=False))
+    labels = torch.tensor(data.y_train)
+    layers = []
+    for layer in trainer.get_weights():
+        W = torch.tensor(layer["W"], dtype=torch.float64)
+        lin = torch.nn.Linear(W.shape[1], W.shape[0]).double()
+        with torch.no_grad():
+            lin.weight.copy_(W)  # PyTorch layout: W is (fan_out, fan_in)
+            lin.bias.copy_(torch.tensor(layer["b"], dtype=torch.float64))
+        layers.append(lin)
+    acts = cfg["activation"] if isinstance(cfg["activation"], list) else [cfg["activation"]] * len(cfg["hidden"])
+    fns = {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu}
+    params = [p for lin in layers for p in lin.parameters()]
+    optim = {
+        "sgd": lambda: torch.optim.SGD(params, lr=cfg["learning_rate"]),
+        "nesterov": lambda: torch.optim.SGD(params, lr=cfg["learning_rate"], momentum=0.9, nesterov=True),
+        "rmsprop": lambda: torch.optim.RMSprop(params, lr=cfg["learning_rate"]),
+        "adam": lambda: torch.optim.Adam(params, lr=cfg["learning_rate"]),
+        "adamw": lambda: torch.optim.AdamW(params, lr=cfg["learning_rate"]),
+    }[cfg["optimizer"]]()
+    reg, rate, l1_ratio = cfg.get("regularization", "none"), cfg.get("reg_rate", 0.0), cfg.get("l1_ratio", 0.5)
+    task = trainer.task
+
+    def loss_fn(logits, y):
+        if task == "binary" and cfg["loss"] == "square":
+            return (0.5 * (torch.tanh(logits[:, 0]) - y) ** 2).mean()
+        if task == "binary":
+            return F.binary_cross_entropy_with_logits(logits[:, 0], (y + 1) / 2)
+        if task == "multiclass":
+            return F.cross_entropy(logits, y.long())
+        return F.huber_loss(logits[:, 0], y, delta=1.0)
+
+    n = len(labels)
+    for _ in range(epochs):
+        for start in range(0, n, cfg["batch_size"]):  # the last partial batch is a step of its own
+            xb, yb = x[start:start + cfg["batch_size"]], labels[start:start + cfg["batch_size"]]
+            h = xb
+            for i, lin in enumerate(layers):
+                h = lin(h)
+                if i < len(layers) - 1:
+                    h = fns[acts[i]](h)
+            optim.zero_grad()
+            loss_fn(h, yb).backward()
+            with torch.no_grad():  # reg_rate·R'(W) on weights only, never biases
+                for lin in layers:
+                    W = lin.weight
+                    if reg == "l2":
+                        W.grad += rate * W
+                    elif reg == "l1":
+                        W.grad += rate * torch.sign(W)
+                    elif reg == "elastic":
+                        W.grad += rate * (l1_ratio * torch.sign(W) + (1 - l1_ratio) * W)
+            optim.step()
+    return [{"W": lin.weight.detach().numpy(), "b": lin.bias.detach().numpy()} for lin in layers]
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-4), (np.float64, 1e-9)], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_three_epochs_match_torch(case, dtype, tol):
+    torch = pytest.importorskip("torch")
+    cfg = {**BASE, **CASES[case]}
+    trainer = Trainer(cfg, dtype=dtype)
+    assert trainer.data.n_train == 22  # batches of 10, 10 and 2
+    expected = torch_run(torch, trainer, cfg, epochs=3)
+    reports = trainer.train(3)
+    assert [r.status for r in reports] == ["ok"] * 3
+    assert trainer.optimizer.t == 3 * 3
+    actual = trainer.get_weights()
+    moved = 0.0
+    for layer, (got, want) in enumerate(zip(actual, expected, strict=True)):
+        np.testing.assert_allclose(np.asarray(got["W"]), want["W"], rtol=0, atol=tol, err_msg=f"{case} W{layer}")
+        np.testing.assert_allclose(np.asarray(got["b"]), want["b"], rtol=0, atol=tol, err_msg=f"{case} b{layer}")
+    start = Trainer(cfg, dtype=dtype).get_weights()
+    moved = max(np.abs(np.asarray(a["W"]) - np.asarray(s["W"])).max()
+                for a, s in zip(actual, start, strict=True))
+    assert moved > 100 * tol  # training changed the weights far more than the tolerance
