@@ -1,0 +1,173 @@
+// Custom data: click the output plot to add a point (class from the selector, shift-click for the other
+// class), click a point to remove it, or upload a CSV of x1,x2,label rows. The points are kept by the
+// state module (localStorage), so a reload keeps them.
+
+import { CLASS_COLORS } from './colors.js';
+import { fieldSpec } from './state.js';
+import { el, nextId } from './ui.js';
+
+const EXTENT = 6;
+const PICK_PX = 7; // clicking within this many pixels of a point removes it
+
+/** Parse CSV text of x1,x2,label rows. Returns {points, errors: ["row 3: ..."], binary}. A first row that
+ *  is not numeric is taken as a header. Classification labels are ±1 (binary) or integers 0..maxClasses−1
+ *  (multiclass; 0/1 alone are read as −1/+1); regression labels are any finite number. */
+export function parseCsv(text, { problem, maxPoints, maxClasses }) {
+  const points = [];
+  const errors = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((line, i) => {
+    const row = i + 1;
+    if (!line.trim() || line.trim().startsWith('#')) return;
+    const cells = line.split(/[,;\t]/).map((c) => c.trim());
+    if (i === 0 && cells.some((c) => c !== '' && !Number.isFinite(Number(c)))) return; // header
+    if (cells.length !== 3) return errors.push(`row ${row}: expected 3 values x1,x2,label, got ${cells.length}`);
+    const [x1, x2, label] = cells.map((c) => (c === '' ? NaN : Number(c)));
+    const bad = [['x1', x1, cells[0]], ['x2', x2, cells[1]], ['label', label, cells[2]]].find(([, v]) => !Number.isFinite(v));
+    if (bad) return errors.push(`row ${row}: ${bad[0]} "${bad[2]}" is not a number`);
+    for (const [name, v] of [['x1', x1], ['x2', x2]]) {
+      if (Math.abs(v) > EXTENT) return errors.push(`row ${row}: ${name} = ${v} is outside the plot [−6, 6]`);
+    }
+    if (problem !== 'regression' && !(label === 1 || label === -1 || (Number.isInteger(label) && label >= 0 && label < maxClasses))) {
+      return errors.push(`row ${row}: label ${cells[2]} must be +1/−1 or a class 0 to ${maxClasses - 1}`);
+    }
+    points.push([x1, x2, label]);
+  });
+  let binary = true;
+  if (problem !== 'regression') {
+    const labels = new Set(points.map((p) => p[2]));
+    if ([...labels].every((l) => l === 0 || l === 1)) points.forEach((p) => (p[2] = p[2] === 1 ? 1 : -1));
+    else if ([...labels].some((l) => l !== 1 && l !== -1)) {
+      binary = false;
+      const wrong = points.filter((p) => p[2] < 0);
+      if (wrong.length) {
+        errors.push(`labels mix −1 with classes 0..k: ${wrong.length} rows with −1 left out`);
+        for (const p of wrong) points.splice(points.indexOf(p), 1);
+      }
+    }
+  }
+  if (points.length > maxPoints) {
+    errors.push(`only the first ${maxPoints} points are kept (the server's limit)`);
+    points.length = maxPoints;
+  }
+  return { points, errors, binary };
+}
+
+export function createCustomPanel(hub, state) {
+  const { options } = state;
+  const classSpec = fieldSpec(options.fields.n_classes);
+  const labelId = nextId('sel');
+  const labelSelect = el('select', { id: labelId, 'aria-label': 'Class of new points' });
+  const valueId = nextId('num');
+  const valueInput = el('input', { id: valueId, type: 'number', step: 'any', value: '1', 'aria-label': 'Value of new points' });
+  const kindId = nextId('sel');
+  const kind = el('select', { id: kindId, 'aria-label': 'Classes of the custom data' },
+    el('option', { value: '2', text: '2 (labels ±1)' }),
+    ...Array.from({ length: (classSpec.max ?? 6) - (classSpec.min ?? 3) + 1 }, (_, i) => {
+      const k = (classSpec.min ?? 3) + i;
+      return el('option', { value: String(k), text: `${k} (labels 0–${k - 1})` });
+    }));
+  const fileId = nextId('file');
+  const file = el('input', { id: fileId, type: 'file', accept: '.csv,text/csv,text/plain', 'aria-label': 'Upload CSV' });
+  const errors = el('ul', { class: 'csv-errors', role: 'alert', 'aria-label': 'CSV errors' });
+  const count = el('output', { class: 'point-count', 'aria-label': 'Number of custom points' });
+  const clear = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Clear points', onclick: () => setPoints([]) }, 'Clear');
+  const labelRow = el('div', { class: 'control' }, el('label', { for: labelId, text: 'New points' }), labelSelect);
+  const valueRow = el('div', { class: 'control' }, el('label', { for: valueId, text: 'Value of new points' }), valueInput);
+  const kindRow = el('div', { class: 'control' }, el('label', { for: kindId, text: 'Classes' }), kind);
+  const element = el('div', { class: 'custom-panel ui-custom', hidden: true },
+    el('p', { class: 'column-text', text: 'Click the plot to add a point (shift-click: the other class); click a point to remove it.' }),
+    kindRow, labelRow, valueRow,
+    el('div', { class: 'control file' }, el('label', { for: fileId, text: 'CSV x1,x2,label' }), file),
+    el('div', { class: 'custom-row' }, count, clear), errors);
+
+  const regression = () => state.values.problem === 'regression';
+  const classesNow = () => (state.customBinary ? 2 : state.values.n_classes);
+
+  function syncLabels() {
+    const k = classesNow();
+    const items = k === 2 ? [['1', '+1 (blue)'], ['-1', '−1 (orange)']] : Array.from({ length: k }, (_, c) => [String(c), `class ${c}`]);
+    const keep = labelSelect.value;
+    labelSelect.replaceChildren(...items.map(([value, text], c) => el('option', { value, text, style: k === 2 ? '' : `color:${CLASS_COLORS[c % CLASS_COLORS.length]}` })));
+    if (items.some(([value]) => value === keep)) labelSelect.value = keep;
+    kind.value = String(k);
+  }
+
+  function setPoints(points, binary = state.customBinary) {
+    state.setCustomPoints(points, { binary });
+    sync();
+  }
+
+  kind.addEventListener('change', () => {
+    const k = Number(kind.value);
+    const binary = k === 2;
+    let points = state.customPoints();
+    if (binary && !state.customBinary) points = points.map(([a, b, l]) => [a, b, l === 0 ? -1 : 1]);
+    if (!binary && state.customBinary) points = points.map(([a, b, l]) => [a, b, l === -1 ? 0 : 1]);
+    if (!binary) points = points.map(([a, b, l]) => [a, b, Math.min(l, k - 1)]);
+    if (!binary) state.set({ n_classes: k });
+    setPoints(points, binary);
+  });
+
+  file.addEventListener('change', async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    const text = await chosen.text();
+    const result = parseCsv(text, { problem: state.values.problem, maxPoints: options.limits.max_samples, maxClasses: classSpec.max ?? 6 });
+    errors.replaceChildren(...result.errors.slice(0, 12).map((e) => el('li', { text: e })),
+      ...(result.errors.length > 12 ? [el('li', { text: `… and ${result.errors.length - 12} more` })] : []));
+    if (result.points.length) {
+      if (!result.binary) state.set({ n_classes: Math.max(classSpec.min ?? 3, ...result.points.map((p) => p[2] + 1)) });
+      setPoints(result.points, result.binary);
+      errors.prepend(el('li', { class: 'ok', text: `${result.points.length} points read from ${chosen.name}` }));
+    }
+    file.value = '';
+  });
+
+  /** A click on the output plot (only while the custom dataset is shown). */
+  function onPlotClick(event, size) {
+    if (state.datasetName() !== 'custom') return;
+    const rect = event.currentTarget.getBoundingClientRect();
+    const px = event.clientX - rect.left;
+    const py = event.clientY - rect.top;
+    const scale = size / (2 * EXTENT);
+    const points = state.customPoints();
+    const oneD = state.dims() === 1;
+    let nearest = -1;
+    let best = PICK_PX;
+    points.forEach(([x1, x2], i) => {
+      const d = Math.hypot((x1 + EXTENT) * scale - px, (EXTENT - x2) * scale - py);
+      if (d <= best) (best = d), (nearest = i);
+    });
+    if (nearest >= 0 && !oneD) return setPoints(points.filter((_, i) => i !== nearest));
+    if (points.length >= options.limits.max_samples) return hub.emit('notice', `at most ${options.limits.max_samples} points`);
+    const x1 = +(px / scale - EXTENT).toFixed(3);
+    const x2 = +(EXTENT - py / scale).toFixed(3);
+    let label;
+    if (regression()) label = Number(valueInput.value) || 0;
+    else {
+      label = Number(labelSelect.value);
+      if (event.shiftKey) label = classesNow() === 2 ? -label : (label + 1) % classesNow();
+    }
+    setPoints([...points, [x1, x2, label]]);
+  }
+
+  function sync() {
+    const custom = state.datasetName() === 'custom';
+    element.hidden = !custom;
+    document.body.classList.toggle('custom-data', custom);
+    valueRow.hidden = !regression();
+    labelRow.hidden = regression();
+    kindRow.hidden = regression();
+    syncLabels();
+    const n = state.customPoints().length;
+    count.textContent = `${n} point${n === 1 ? '' : 's'}`;
+    hub.emit('hint', custom && n < 2 ? 'Click to add points: at least 2 are needed' : null);
+  }
+
+  hub.on('state:change', ({ changed }) => {
+    if (['dataset', 'reg_dataset', 'problem', 'n_classes', 'custom_points'].some((k) => changed.has(k))) sync();
+  });
+  sync();
+  return { element, onPlotClick, sync };
+}

@@ -1,0 +1,153 @@
+// The "Export" menu: a PNG of the view (composed in the page) or of the plot (server-rendered,
+// POST /api/render), an animated GIF of a run (POST /api/render/gif: epochs 0..N every k epochs, from
+// the current weights), the network as JSON (config + weights + epoch; importing it sends `configure`
+// with both, so the exact network comes back), the loss history and the data as CSV.
+
+import { composeView } from './compose.js';
+import { download, fileName, toCsv } from './files.js';
+import { fmt3, el, nextId } from './ui.js';
+
+const FORMAT = 'nnplay-network';
+
+/** POST JSON, answer the Response (throws with the server's message on an error status). */
+async function post(path, body) {
+  const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) {
+    let detail = `${response.status}`;
+    try {
+      const json = await response.json();
+      detail = typeof json.detail === 'string' ? json.detail : json.detail?.map?.((d) => d.msg ?? d.message).join('; ') ?? JSON.stringify(json);
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(`${path}: ${detail}`);
+  }
+  return response;
+}
+
+/** Parse and check an exported network file: {config, weights, epoch}. Throws a readable error. */
+export function parseNetworkFile(text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new Error('not a JSON file');
+  }
+  if (!data || typeof data.config !== 'object' || data.config === null) throw new Error('no "config" object in the file');
+  const layers = data.weights;
+  const ok = Array.isArray(layers) && layers.every((l) => Array.isArray(l?.W) && Array.isArray(l?.b));
+  if (!ok) throw new Error('"weights" must be a list of {W, b} layers');
+  return { config: data.config, weights: layers, epoch: Number.isInteger(data.epoch) ? data.epoch : 0 };
+}
+
+export function createExports(hub, state, session, { output, network, chart, presets = [] }) {
+  const item = (text, label, onclick) => el('button', { type: 'button', class: 'menu-item', 'aria-label': label, onclick }, text);
+  const number = (label, value, min, max) => {
+    const id = nextId('num');
+    const input = el('input', { id, type: 'number', min, max, step: 1, value, 'aria-label': label });
+    return { input, element: el('div', { class: 'control number' }, el('label', { for: id, text: label }), input) };
+  };
+  const gifEpochs = number('GIF epochs', 200, 1, state.options.server_limits.max_epochs ?? 5000);
+  const gifStep = number('Frame every (epochs)', 10, 1, 1000);
+  const gifInfo = el('output', { class: 'gif-info', 'aria-label': 'GIF status' });
+  const fileId = nextId('file');
+  const file = el('input', { id: fileId, type: 'file', accept: '.json,application/json', class: 'visually-hidden', 'aria-label': 'Import network (JSON)' });
+  const panel = el('div', { class: 'menu-panel' },
+    item('Picture of this view (PNG)', 'Export a PNG of the view', () => run(viewPng)),
+    item('Plot, server-rendered (PNG)', 'Export a server-rendered PNG of the plot', () => run(plotPng)),
+    el('div', { class: 'menu-group', role: 'group', 'aria-label': 'Animated GIF' }, gifEpochs.element, gifStep.element,
+      item('Animated GIF', 'Export an animated GIF', () => run(gif)), gifInfo),
+    item('Network (JSON)', 'Export the network as JSON', () => run(networkJson)),
+    el('label', { class: 'menu-item file-item', for: fileId }, 'Import network (JSON)…', file),
+    item('Loss history (CSV)', 'Export the loss history as CSV', () => run(lossCsv)),
+    item('Data (CSV)', 'Export the data as CSV', () => run(dataCsv)));
+  const element = el('details', { class: 'menu exports ui-exports' }, el('summary', { text: 'Export' }), panel);
+
+  async function run(task) {
+    try {
+      await task();
+    } catch (error) {
+      hub.emit('notice', error.message);
+      console.warn(error);
+    }
+  }
+
+  const weights = () => session.currentWeights();
+  const name = (ext) => fileName(state, session.epoch, ext);
+
+  async function viewPng() {
+    const h = session.lastFrame?.header;
+    const caption = `nnplay · ${state.datasetName()} · epoch ${session.epoch} · test loss ${fmt3(h?.test_loss)} · training loss ${fmt3(h?.train_loss)}`;
+    download(name('png'), await composeView({ network, plot: output.plot, chart, caption }));
+  }
+
+  async function plotPng() {
+    const body = { config: state.config(), epochs: 0, size: 800, show_test: state.values.showTestData, discretize: state.values.discretize, caption: true };
+    if (weights()) body.weights = weights();
+    download(name('png'), await (await post('api/render', body)).blob());
+  }
+
+  async function gif() {
+    const epochs = Number(gifEpochs.input.value);
+    const step = Number(gifStep.input.value);
+    if (!(Number.isInteger(epochs) && epochs > 0 && Number.isInteger(step) && step > 0)) throw new Error('GIF: whole numbers of epochs and frame step, please');
+    gifInfo.textContent = 'rendering…';
+    const body = { config: state.config(), epochs, frame_step: step, size: 300, frame_ms: 100 };
+    if (weights()) body.weights = weights();
+    try {
+      const response = await post('api/render/gif', body);
+      const frames = response.headers.get('X-Frame-Count');
+      download(`nnplay-${state.datasetName()}-${epochs}epochs.gif`, await response.blob());
+      gifInfo.textContent = `${frames ?? '?'} frames`;
+    } catch (error) {
+      gifInfo.textContent = 'failed';
+      throw error;
+    }
+  }
+
+  function networkJson() {
+    const w = weights();
+    if (!w) throw new Error('no weights to export yet (connect, or Reset a diverged run)');
+    const data = { format: FORMAT, version: state.options.version, epoch: session.epoch, config: state.config(), weights: w };
+    download(name('json'), JSON.stringify(data, null, 1), 'application/json');
+  }
+
+  /** Load an exported network: its config into the page state, then `configure` with its weights. */
+  function importNetwork(text) {
+    const { config, weights: layers, epoch } = parseNetworkFile(text);
+    hub.emit('command', { type: 'pause' });
+    state.load(config, {}, { source: 'import' });
+    if (session.configure({ weights: layers, epoch }) === null) throw new Error('not connected: try the import again once connected');
+    hub.emit('notice', `network loaded (epoch ${epoch})`);
+  }
+
+  file.addEventListener('change', async () => {
+    const chosen = file.files?.[0];
+    file.value = '';
+    if (chosen) run(async () => importNetwork(await chosen.text()));
+  });
+
+  function lossCsv() {
+    download(name('loss.csv'), toCsv(['epoch', 'train_loss', 'test_loss'], chart.store.rows()), 'text/csv');
+  }
+
+  function dataCsv() {
+    const data = output.data;
+    if (!data) throw new Error('no data yet');
+    const rows = [];
+    for (const [split, array] of [['train', data.arrays.train], ['test', data.arrays.test]]) {
+      for (let i = 0; i + 2 < array.length; i += 3) rows.push([array[i], array[i + 1], array[i + 2], split]);
+    }
+    download(`nnplay-${state.datasetName()}-data.csv`, toCsv(['x1', 'x2', 'label', 'split'], rows), 'text/csv');
+  }
+
+  // a lesson preset suggests how long its GIF should run
+  function suggestEpochs() {
+    const preset = presets.find((p) => p.name === state.values.preset);
+    if (preset?.epochs) gifEpochs.input.value = String(preset.epochs);
+  }
+  hub.on('state:change', ({ changed }) => changed.has('preset') && suggestEpochs());
+  suggestEpochs();
+
+  return { element, importNetwork };
+}

@@ -1,0 +1,94 @@
+// Lesson presets (GET /api/presets): a menu that loads one (its config into the page state; a comparison
+// preset opens the compare view, a single-network one the playground) and its note beside the plot, with
+// the suggested number of epochs and a way to dismiss it. A link with only `preset=<name>` loads it.
+
+import { el, nextId } from './ui.js';
+
+/** The server's presets, or [] when it has none (an older server). */
+export async function fetchPresets() {
+  try {
+    const response = await fetch('api/presets');
+    if (!response.ok) throw new Error(`GET /api/presets failed: ${response.status}`);
+    return (await response.json()).presets ?? [];
+  } catch (error) {
+    console.warn(`nnplay: no lesson presets (${error.message})`);
+    return [];
+  }
+}
+
+const isCompare = (preset) => Array.isArray(preset.variants) && preset.variants.length > 0;
+
+/** What loading `preset` sets in the page state (the config and, on the compare page, its variants). */
+function presetValues(state, preset) {
+  const extra = { preset: preset.name };
+  if ('variants' in state.values) Object.assign(extra, { variants: preset.variants ?? null, labels: preset.labels ?? null });
+  return extra;
+}
+
+/** A link naming only a preset (`#preset=xor_hidden`, maybe with page keys) loads it; returns it. */
+export function resolvePresetLink(state, presets) {
+  const name = state.values.preset;
+  if (!name || state.linkHasSetup) return null;
+  const preset = presets.find((p) => p.name === name);
+  if (!preset) return null;
+  state.load(preset.config, presetValues(state, preset));
+  return preset;
+}
+
+/** The menu and the note. `page`: 'main' or 'compare' — presets of the other kind open the other page. */
+export function createPresets(hub, state, presets, { page = 'main' } = {}) {
+  const id = nextId('sel');
+  const select = el('select', { id, 'aria-label': 'Lesson', onchange: () => choose(select.value) });
+  const groups = new Map();
+  for (const p of presets) {
+    const tag = p.tags?.[0] ?? 'other';
+    if (!groups.has(tag)) groups.set(tag, []);
+    groups.get(tag).push(p);
+  }
+  select.append(el('option', { value: '', text: presets.length ? 'Choose a lesson…' : 'no lessons on this server' }),
+    ...[...groups].map(([tag, list]) => el('optgroup', { label: tag[0].toUpperCase() + tag.slice(1) },
+      ...list.map((p) => el('option', { value: p.name, text: isCompare(p) ? `${p.title} (comparison)` : p.title })))));
+  const menu = el('div', { class: 'control lessons ui-lessons' }, el('label', { for: id, text: 'Lessons' }), select);
+
+  const title = el('h3');
+  const text = el('p');
+  const epochs = el('p', { class: 'lesson-epochs' });
+  const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss the lesson note', title: 'Dismiss', onclick: () => state.set({ preset: '' }) }, '×');
+  const note = el('aside', { class: 'lesson-note ui-note', 'aria-label': 'Lesson note', hidden: true }, close, title, text, epochs);
+
+  function find(name) {
+    return presets.find((p) => p.name === name);
+  }
+
+  function choose(name) {
+    const preset = find(name);
+    if (!preset) return;
+    const here = (page === 'compare') === isCompare(preset);
+    if (!here) {
+      location.href = `${page === 'compare' ? './' : 'compare'}#preset=${encodeURIComponent(name)}`;
+      return;
+    }
+    hub.emit('command', { type: 'pause' });
+    state.load(preset.config, presetValues(state, preset));
+  }
+
+  function sync() {
+    const preset = find(state.values.preset);
+    select.value = preset ? preset.name : '';
+    note.hidden = !preset;
+    if (!preset) return;
+    title.textContent = preset.title;
+    text.textContent = preset.note;
+    const n = Math.min(preset.epochs ?? 0, state.options.server_limits.max_step ?? 1000);
+    epochs.replaceChildren(...(n > 0 ? [
+      el('span', { text: `Suggested: about ${preset.epochs} epochs. ` }),
+      el('button', { type: 'button', class: 'text-button', 'aria-label': `Train ${n} epochs`, onclick: () => hub.emit('command', { type: 'step', n }) }, `Train ${n} epochs`),
+    ] : []));
+  }
+
+  hub.on('state:change', ({ changed }) => {
+    if (changed.has('preset')) sync();
+  });
+  sync();
+  return { menu, note, choose, presets };
+}

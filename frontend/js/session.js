@@ -1,0 +1,270 @@
+// The live session: turns page-state changes and button presses into protocol messages
+// (docs/protocol.md), and server messages into hub events for the panels. Live fields go out with `set`
+// (no reset, as the playground's learning rate); anything else rebuilds the run with `configure`. On
+// every (re)connect the server session is restored from the page state (config, view, weights, epoch,
+// playing). With `compare` the session trains 2–4 variants of the page's config side by side.
+
+const VIEW = new Set(['speed', 'density']);
+const PAGE_CONFIG = new Set(['reg_dataset', 'custom_points']); // page values that change the config
+
+/** Weights in PyTorch layout ([{W, b}]) from a flat float32 vector and the layer sizes. */
+export function unflattenWeights(w, sizes) {
+  const layers = [];
+  let at = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [fanIn, fanOut] = [sizes[l], sizes[l + 1]];
+    const W = Array.from({ length: fanOut }, (_, j) => Array.from(w.subarray(at + j * fanIn, at + (j + 1) * fanIn)));
+    at += fanIn * fanOut;
+    layers.push({ W, b: Array.from(w.subarray(at, at + fanOut)) });
+    at += fanOut;
+  }
+  return layers;
+}
+
+/** createSession(hub, state, socket, render, {compare}): `compare()` returns {variants, labels} for a
+ *  comparison session (the page state's config is the base every variant overrides). */
+export function createSession(hub, state, socket, render, { compare = null } = {}) {
+  const live = new Set(state.options.live_fields);
+  const configFields = (k) => k in state.options.defaults || PAGE_CONFIG.has(k) || (compare && k === 'variants');
+  let connectedOnce = false;
+  let playing = false;
+  let wantPlay = false; // what the user asked for last: restored on (re)connect, even before the first
+  let status = 'ok';
+  let epoch = 0;
+  let lastFrame = null;
+  let variantFrames = []; // compare mode: the newest frame of each variant
+  let configureId = null;
+  let serverState = null; // the newest `state` message
+  let synced = false; // the server has answered the last configure and sent a frame of it
+
+  /** Weights of the last frame in PyTorch layout ([{W, b}]) when they fit the page's current shape. */
+  function currentWeights() {
+    const w = lastFrame?.arrays.weights;
+    const sizes = lastFrame?.header.sizes;
+    if (!w || !sizes || status === 'diverged' || !w.every(Number.isFinite)) return undefined;
+    const config = state.config();
+    const expected = [config.features.length, ...config.hidden];
+    if (sizes.slice(0, -1).join() !== expected.join()) return undefined;
+    if (sizes.at(-1) !== (state.task() === 'multiclass' ? config.n_classes : 1)) return undefined;
+    return unflattenWeights(w, sizes);
+  }
+
+  /** Send `configure` for the page's config. `keepWeights`: the last frame's weights and epoch go along
+   *  (a reconnect); `weights`/`epoch`: given ones (an imported network). */
+  function configure({ play = false, keepWeights = false, weights = undefined, epoch: atEpoch = undefined } = {}) {
+    const config = state.config();
+    if (config.dataset === 'custom' && (config.custom_points?.length ?? 0) < 2) return null;
+    const message = { config };
+    if (compare) Object.assign(message, compare());
+    if (play) message.play = true;
+    if (!compare && keepWeights) {
+      const kept = currentWeights();
+      if (kept) {
+        message.weights = kept;
+        if (epoch > 0) message.epoch = epoch;
+      }
+    }
+    if (weights) message.weights = weights;
+    if (atEpoch > 0) message.epoch = atEpoch;
+    configureId = socket.send('configure', message);
+    synced = false;
+    return configureId;
+  }
+
+  function sendView() {
+    const { speed, density } = state.values;
+    socket.send('view', { speed, density });
+  }
+
+  function clearHistory() {
+    render.clearHistory();
+    hub.emit('history:clear');
+  }
+
+  hub.on('socket:open', () => {
+    const restoring = connectedOnce;
+    thumbs.now = 10;
+    connectedOnce = true;
+    sendView();
+    configure({ play: wantPlay, keepWeights: restoring });
+  });
+
+  /** A variant overrides this field, so `set` (which applies to all) would undo the override. */
+  const overridden = (field) => compare && compare().variants.some((v) => field in v);
+
+  hub.on('state:change', ({ changed, source }) => {
+    if (source === 'server' || source === 'import') return;
+    const fields = [...changed].filter((k) => configFields(k) || VIEW.has(k));
+    if (!fields.length) return;
+    if (fields.some((k) => VIEW.has(k))) sendView();
+    const config = fields.filter((k) => !VIEW.has(k));
+    if (!config.length) return;
+    if (config.every((k) => live.has(k) && !overridden(k)) && status !== 'diverged') {
+      socket.send('set', { values: Object.fromEntries(config.map((k) => [k, state.values[k]])) });
+    } else if (config.length === 1 && config[0] === 'custom_points' && !compare) {
+      configure({ play: playing, keepWeights: true });
+    } else {
+      configure();
+    }
+  });
+
+  hub.on('command', ({ type, n }) => {
+    if (type === 'play' || type === 'pause') wantPlay = type === 'play';
+    if (!socket.open) {
+      if (type === 'play' || type === 'pause') setPlaying(wantPlay); // sent with the configure on connect
+      return;
+    }
+    if (type === 'regenerate') {
+      const seed = Math.floor(Math.random() * 1e6);
+      state.set({ seed }, { source: 'server' }); // the link now names the new data
+      socket.send('regenerate', { seed });
+    } else if (type === 'reset' && status === 'diverged') {
+      configure();
+    } else if (type === 'step') {
+      socket.send('step', { n: n ?? 1 });
+    } else socket.send(type);
+  });
+
+  hub.on('error', (message) => {
+    if (message.id !== undefined && message.id === configureId) configureId = null; // the old run goes on
+  });
+
+  hub.on('set-weight', (message) => socket.send('set_weight', message));
+
+  // A hovered neuron is drawn large in the output panel: ask for finer thumbnails while hovering.
+  const thumbs = { small: 10, large: Math.min(40, state.options.server_limits.max_thumb ?? 40), now: 10, timer: null };
+  hub.on('hover-neuron', (hover) => {
+    clearTimeout(thumbs.timer);
+    const want = hover ? thumbs.large : thumbs.small;
+    const apply = () => {
+      if (thumbs.now === want || !socket.open) return;
+      thumbs.now = want;
+      socket.send('view', { thumb: want });
+    };
+    if (hover) apply();
+    else thumbs.timer = setTimeout(apply, 1500); // moving between neurons keeps the fine thumbnails
+  });
+
+  hub.on('state', (message) => {
+    serverState = message;
+    wantPlay = message.playing;
+    setPlaying(message.playing);
+    if (message.epoch < epoch) variantFrames = [];
+    setEpoch(message.epoch);
+    if (!compare) setStatus(message.status, message.message);
+    if (message.id !== undefined && message.id === configureId) {
+      configureId = null;
+      variantFrames = [];
+      clearHistory();
+    }
+  });
+
+  hub.on('frame', (frame) => {
+    const h = frame.header;
+    if (compare) {
+      if (!Number.isInteger(h.variant)) return; // a compare page draws variants only
+      variantFrames[h.variant] = frame;
+      variantFrames.length = Math.max(h.variants ?? 0, h.variant + 1);
+      lastFrame = frame;
+      if (configureId === null) synced = true;
+      const newest = Math.max(...variantFrames.filter(Boolean).map((f) => f.header.epoch));
+      if (newest > epoch) setEpoch(newest);
+      render.frame(frame);
+      return;
+    }
+    if (h.epoch < epoch || (h.epoch === 0 && epoch === 0)) clearHistory();
+    lastFrame = frame;
+    if (configureId === null) synced = true;
+    setEpoch(h.epoch);
+    // `playing` comes from `state` messages only: a frame built just before a pause may arrive after it
+    setStatus(h.status, h.message);
+    render.frame(frame);
+  });
+
+  hub.on('data', (data) => render.data(data));
+
+  function setPlaying(value) {
+    if (value === playing) return;
+    playing = value;
+    hub.emit('playing', value);
+  }
+  function setEpoch(value) {
+    if (value === epoch) return;
+    if (value < epoch) clearHistory();
+    epoch = value;
+    hub.emit('epoch', value);
+  }
+  function setStatus(value, message) {
+    if (value === status) return;
+    status = value;
+    hub.emit('server-status', { status: value, message });
+  }
+
+  return {
+    get playing() {
+      return playing;
+    },
+    get epoch() {
+      return epoch;
+    },
+    get status() {
+      return status;
+    },
+    get lastFrame() {
+      return lastFrame;
+    },
+    /** Compare mode: the newest frame of each variant. */
+    get variantFrames() {
+      return variantFrames;
+    },
+    get serverState() {
+      return serverState;
+    },
+    /** True once the server runs the page's latest configuration and has sent a frame of it. */
+    get synced() {
+      return synced && configureId === null;
+    },
+    get compare() {
+      return Boolean(compare);
+    },
+    configure,
+    currentWeights,
+    /** Send a command; its id (for matching a `trace` or `gradcheck` reply), or null when offline. */
+    send: (type, fields) => socket.send(type, fields),
+  };
+}
+
+/** Draw frames at most once per animation frame; history rows are kept from every frame. `network` is
+ *  left out where the page shows no network (the embed). */
+export function createRenderer({ output, network = null, chart }) {
+  let pending = null;
+  let scheduled = false;
+
+  function draw(frame) {
+    output.onFrame(frame);
+    network?.update(frame);
+    chart.draw();
+  }
+
+  return {
+    draw,
+    frame(frame) {
+      if (frame.arrays.history) chart.append(frame.arrays.history);
+      pending = frame;
+      if (scheduled) return;
+      scheduled = true;
+      requestAnimationFrame(() => {
+        scheduled = false;
+        const next = pending;
+        pending = null;
+        if (next) draw(next);
+      });
+    },
+    data(data) {
+      output.onData(data);
+    },
+    clearHistory() {
+      chart.clear();
+    },
+  };
+}

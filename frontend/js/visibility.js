@@ -1,0 +1,49 @@
+// Start a session only when it is seen: an embed (or a compare view) connects the first time its page is
+// on screen — inside an iframe too, since IntersectionObserver's implicit root is the top-level viewport —
+// then starts training if the link says `autoplay=true`; while off screen (or in a hidden tab) a playing
+// session is paused, and it resumes when shown again. A slide deck with twenty embeds costs nothing until
+// a slide is shown.
+
+/** Calls onShow / onHide as `element` enters or leaves the viewport or the tab is shown or hidden. */
+export function watchVisibility(element, { onShow, onHide, threshold = 0.2 }) {
+  let inView = false;
+  let visible = false;
+  const update = () => {
+    const now = inView && document.visibilityState === 'visible';
+    if (now === visible) return;
+    visible = now;
+    (now ? onShow : onHide)?.();
+  };
+  new IntersectionObserver((entries) => {
+    const entry = entries[entries.length - 1];
+    inView = entry.isIntersecting && entry.intersectionRatio >= threshold * 0.99;
+    update();
+  }, { threshold: [0, threshold] }).observe(element);
+  document.addEventListener('visibilitychange', update);
+  return {
+    get visible() {
+      return visible;
+    },
+  };
+}
+
+/** Connect `socket` the first time `element` is visible; autoplay then; pause while hidden. */
+export function startWhenVisible(element, { hub, socket, session, autoplay = false }) {
+  let resume = false;
+  return watchVisibility(element, {
+    onShow() {
+      if (!socket.started) {
+        if (autoplay) hub.emit('command', { type: 'play' }); // goes out with the first configure
+        socket.start();
+      } else if (resume) {
+        resume = false;
+        hub.emit('command', { type: 'play' });
+      }
+    },
+    onHide() {
+      if (!session.playing) return;
+      resume = true;
+      hub.emit('command', { type: 'pause' });
+    },
+  });
+}

@@ -1,0 +1,103 @@
+"""The page's pure functions, run in the browser: frame decoding against the server's encoder, the colour
+scale, seeds from playground links, CSV parsing, number formats."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def run(page, body: str, arg=None):
+    """Evaluate an async function body with the page's modules imported as `m.<module>`."""
+    return page.evaluate("""async ([body, arg]) => {
+        const names = ['socket', 'colors', 'state', 'custom', 'ui', 'network', 'heatmap'];
+        const m = {};
+        for (const name of names) m[name] = await import(`/js/${name}.js`);
+        return await new Function('m', 'arg', `return (async () => { ${body} })()`)(m, arg);
+    }""", [body, arg])
+
+
+def test_decode_matches_the_server_encoder(page):
+    engine = pytest.importorskip("engine")
+    frames = pytest.importorskip("server.frames")
+    trainer = engine.Trainer({"dataset": "blobs", "hidden": [3, 2], "seed": 5})
+    report = trainer.train(2)[-1]
+    grid = trainer.grid(density=20, thumb=4)
+    message = frames.encode_frame(trainer, report, grid, history=np.array([[1, 0.5, np.nan], [2, 0.4, 0.3]]))
+    header, arrays = frames.decode(message)
+    decoded = run(page, """
+        const bytes = Uint8Array.from(atob(arg), (c) => c.charCodeAt(0));
+        const {header, arrays} = m.socket.decode(bytes.buffer);
+        const out = {};
+        for (const [k, v] of Object.entries(arrays)) {
+            const values = Array.from(v, (x) => (Number.isNaN(x) ? null : x));
+            out[k] = {values, shape: v.shape, lo: v.lo ?? null, hi: v.hi ?? null};
+        }
+        return {header, out};
+    """, base64.b64encode(message).decode())
+    assert decoded["header"]["epoch"] == header["epoch"] == 2
+    assert decoded["header"]["sizes"] == [2, 3, 2, 3]
+    for name, array in arrays.items():
+        got = decoded["out"][name]
+        assert got["shape"] == list(array.shape), name
+        values = [np.nan if v is None else v for v in got["values"]]
+        np.testing.assert_allclose(values, np.asarray(array, dtype=np.float64).ravel(), rtol=1e-6, equal_nan=True,
+                                   err_msg=name)
+    entry = next(e for e in header["arrays"] if e["name"] == "output")
+    assert decoded["out"]["output"]["lo"] == entry["lo"] and decoded["out"]["output"]["hi"] == entry["hi"]
+
+
+def test_colour_scale_is_the_playgrounds(page):
+    result = run(page, """
+        const {SHADES, shadeIndex, byteLut, NAN_GREY} = m.colors;
+        const lut = byteLut(-1, 1);
+        return {n: SHADES.length, first: SHADES[0], mid: SHADES[15], last: SHADES[30],
+                idx: [-1, -0.999, 0, 0.999, 2, NaN].map(shadeIndex),
+                nan: Array.from(lut.slice(255 * 3, 256 * 3)), grey: NAN_GREY};
+    """)
+    assert result["n"] == 31
+    assert result["first"] == [0xF5, 0x93, 0x22] and result["mid"] == [0xE8, 0xEA, 0xEB]
+    assert result["last"] == [0x08, 0x77, 0xBD]
+    assert result["idx"] == [0, 0, 15, 30, 30, -1]
+    assert result["nan"] == result["grey"]
+
+
+def test_seeds_numbers_and_widths(page):
+    result = run(page, """
+        const seed = m.state.seedFromString;
+        return {seeds: [seed('0.12345'), seed('0.12345'), seed('42')],
+                epochs: [m.ui.formatEpoch(0), m.ui.formatEpoch(1234), m.ui.formatEpoch(1234567)],
+                losses: [m.ui.fmt3(0.12345), m.ui.fmt3(null), m.ui.fmt3(1.5e37)],
+                widths: [0, -2.5, 5, 50].map(m.network.linkWidth),
+                features: ['x1', 'x2_sq', 'x1_x2', 'sin_x2', 'x1_pow3'].map((n) => m.network.featureFunction(n)(2, 3))};
+    """)
+    assert result["seeds"][0] == result["seeds"][1] and 0 <= result["seeds"][0] < 2**32 and result["seeds"][2] == 42
+    assert result["epochs"] == ["000,000", "001,234", "1,234,567"]
+    assert result["losses"] == ["0.123", "–", "1.50e+37"]
+    assert result["widths"] == [1, 5.5, 10, 10]
+    assert result["features"] == pytest.approx([2, 9, 6, np.sin(3), 8 / 36])
+
+
+def test_csv_parsing(page):
+    result = run(page, """
+        const opts = {problem: 'classification', maxPoints: 5000, maxClasses: 6};
+        return {
+            binary: m.custom.parseCsv('x1,x2,label\\n1,2,1\\n-1,-2,-1\\n', opts),
+            zeroOne: m.custom.parseCsv('1,2,0\\n3,4,1\\n', opts),
+            multi: m.custom.parseCsv('1,2,0\\n3,4,2\\n0,0,7\\n', opts),
+            bad: m.custom.parseCsv('1;2;1\\n1,2\\nx,1,1\\n', opts),
+            regression: m.custom.parseCsv('1,2,0.25\\n', {...opts, problem: 'regression'}),
+        };
+    """)
+    assert result["binary"]["points"] == [[1, 2, 1], [-1, -2, -1]] and result["binary"]["binary"]
+    assert result["zeroOne"]["points"] == [[1, 2, -1], [3, 4, 1]]
+    assert result["multi"]["points"] == [[1, 2, 0], [3, 4, 2]] and not result["multi"]["binary"]
+    assert result["multi"]["errors"] == ["row 3: label 7 must be +1/−1 or a class 0 to 5"]
+    assert result["bad"]["points"] == [[1, 2, 1]]
+    assert result["bad"]["errors"] == ["row 2: expected 3 values x1,x2,label, got 2",
+                                       'row 3: x1 "x" is not a number']
+    assert result["regression"]["points"] == [[1, 2, 0.25]]

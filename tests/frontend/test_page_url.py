@@ -1,0 +1,91 @@
+"""Shareable state: the URL hash restores the setup after a reload, playground links work, `_hide` hides."""
+
+from __future__ import annotations
+
+import pytest
+from page_helpers import server_state, settle, wait_ready
+
+pytestmark = pytest.mark.browser
+
+PLAYGROUND_LINK = ("#activation=relu&batchSize=10&dataset=spiral&regDataset=reg-plane&learningRate=0.03"
+                   "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.12345&showTestData=false&discretize=false"
+                   "&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false&sinX=false"
+                   "&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false&hideText=false")
+
+
+def fnv1a(text: str) -> int:
+    h = 0x811C9DC5
+    for ch in text.encode():
+        h = ((h ^ ch) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def test_a_playground_link_reproduces_its_setup(make_page, server):
+    page = make_page(server.url + "/" + PLAYGROUND_LINK)
+    config = server_state(page)["config"]
+    assert config["dataset"] == "spiral" and config["activation"] == "relu" and config["hidden"] == [4, 2]
+    assert config["features"] == ["x1", "x2"] and config["batch_size"] == 10 and config["learning_rate"] == 0.03
+    assert config["train_ratio"] == 0.5 and config["noise"] == 0 and config["regularization"] == "none"
+    assert config["seed"] == fnv1a("0.12345"), "the playground's string seed maps to an integer deterministically"
+    assert page.get_by_label("Activation", exact=True).input_value() == "relu"
+    # the same link twice gives the same data
+    first = page.evaluate("Array.from(window.nnplay.render && document.querySelectorAll('.node.neuron')).length")
+    again = make_page(server.url + "/" + PLAYGROUND_LINK)
+    assert server_state(again)["data_seed"] == server_state(page)["data_seed"]
+    assert first == 6
+    assert page.errors == [] and again.errors == []
+
+
+def test_regression_playground_link(make_page, server):
+    page = make_page(server.url + "/#problem=regression&regDataset=reg-gauss&networkShape=3&x=true&y=true"
+                                  "&xSquared=true&regularization=L2&regularizationRate=0.01&initZero=true")
+    config = server_state(page)["config"]
+    assert config["dataset"] == "multi_gauss" and config["problem"] == "regression"
+    assert config["regularization"] == "l2" and config["reg_rate"] == 0.01 and config["init"] == "zeros"
+    assert config["features"] == ["x1", "x2", "x1_sq"]
+    hash_ = page.evaluate("location.hash")
+    assert "regDataset=reg-gauss" in hash_ and "regularization=L2" in hash_ and "initZero=true" in hash_
+
+
+def test_the_hash_restores_the_setup_after_reload(page):
+    page.get_by_role("button", name="Dataset: Exclusive or").click()
+    page.get_by_role("button", name="Add layer").click()
+    page.get_by_label("Optimizer", exact=True).select_option("adam")
+    page.get_by_label("Regularization", exact=True).select_option("l1")
+    page.get_by_label("Show test data", exact=True).check()
+    settle(page)
+    page.wait_for_function("window.nnplay.session.serverState?.config.optimizer === 'adam'")
+    before = server_state(page)["config"]
+    hash_ = page.evaluate("location.hash")
+    assert "optimizer=adam" in hash_ and "dataset=xor" in hash_ and "showTestData=true" in hash_
+    page.reload()
+    wait_ready(page)
+    after = server_state(page)["config"]
+    for key in ("dataset", "hidden", "optimizer", "regularization", "seed", "features", "learning_rate"):
+        assert after[key] == before[key], key
+    assert page.get_by_label("Show test data", exact=True).is_checked()
+    assert page.evaluate("location.hash") == hash_
+
+
+def test_hide_keys_and_hide_text(make_page, server):
+    page = make_page(server.url + "/#learningRate_hide=true&noise_hide=true&numHiddenLayers_hide=true"
+                                  "&playButton_hide=false&hideText=true")
+    assert not page.get_by_label("Learning rate", exact=True).is_visible()
+    assert not page.get_by_label("Noise", exact=True).is_visible()
+    assert not page.get_by_label("Add layer", exact=True).is_visible()
+    assert page.get_by_role("button", name="Play").is_visible()
+    assert not page.locator(".site-header p.header-text").is_visible()
+    hash_ = page.evaluate("location.hash")
+    assert "learningRate_hide=true" in hash_ and "hideText=true" in hash_
+    page.reload()
+    wait_ready(page)
+    assert not page.get_by_label("Learning rate", exact=True).is_visible()
+
+
+def test_a_new_hash_applies_without_reload(page):
+    page.evaluate("location.hash = '#dataset=gauss&networkShape=3&activation=sigmoid&seed=9'")
+    page.wait_for_function("window.nnplay.session.serverState?.config.dataset === 'gauss'")
+    settle(page)
+    config = server_state(page)["config"]
+    assert config["hidden"] == [3] and config["activation"] == "sigmoid" and config["seed"] == 9
+    assert page.get_by_role("button", name="Dataset: Gaussian").get_attribute("aria-pressed") == "true"
