@@ -1,0 +1,159 @@
+"""Pydantic models of every REST request and response (they make up the OpenAPI schema at ``/docs``).
+
+Requests forbid unknown keys and NaN/inf. ``config`` is taken as a plain object and validated by the engine
+against the server's limits (``Config`` alone would apply the engine's default limits); its schema in
+OpenAPI is still Config's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from engine import Config, EpochReport
+
+ConfigJSON = Annotated[dict[str, Any], WithJsonSchema(Config.model_json_schema(mode="validation"))]
+Row = Annotated[list[float], Field(min_length=3, max_length=3, description="[x1, x2, label]")]
+Include = Literal["history", "weights", "grid", "data"]
+RunStatus = Literal["running", "done", "failed", "cancelled"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# ---- shared pieces ---------------------------------------------------------------------------------------
+class LayerWeights(Request):
+    """One layer in PyTorch's layout: ``W`` (fan_out × fan_in) and ``b`` (fan_out)."""
+
+    W: list[list[float]]
+    b: list[float]
+
+
+class DataRows(Request):
+    """Points as ``[[x1, x2, label], ...]``; ``test`` may be empty."""
+
+    train: list[Row] = Field(min_length=1)
+    test: list[Row] = Field(default_factory=list)
+
+
+class GridOut(BaseModel):
+    """The output over [−6, 6]²: ``values`` rows from x2 = +6 down (1-D data: one row); null = not finite."""
+
+    density: int
+    values: Union[list[list[Optional[float]]], list[Optional[float]]]
+    classes: Optional[list[list[int]]] = Field(None, description="multiclass: the winning class per cell")
+
+
+# ---- POST /api/train, /api/runs -------------------------------------------------------------------------
+class TrainRequest(Request):
+    """A scripted run: the engine's config, the number of epochs, optional data and initial weights."""
+
+    config: ConfigJSON = Field(default_factory=dict, description="an engine Config (see GET /api/options)")
+    epochs: int = Field(ge=1, description="epochs to train (capped by the server's max_epochs)")
+    data: Optional[DataRows] = Field(None, description="replaces the generated dataset")
+    weights: Optional[list[LayerWeights]] = Field(None, description="initial weights, PyTorch layout")
+    include: list[Include] = Field(default_factory=lambda: ["history", "weights"],
+                                   description="what the answer carries besides the summary")
+    density: int = Field(100, description="grid density when 'grid' is included")
+
+
+class TrainResult(BaseModel):
+    """What a run produced. Deterministic for a given config seed."""
+
+    status: Literal["ok", "diverged", "early_stopped"]
+    message: str
+    seed: int
+    data_seed: int
+    init_seed: int
+    task: str
+    sizes: list[int]
+    epochs_run: int = Field(description="epochs whose result is kept (a diverged epoch is undone)")
+    config: dict[str, Any] = Field(description="the normalised config")
+    final: Optional[EpochReport] = Field(None, description="the last epoch's report")
+    history: Optional[list[EpochReport]] = None
+    weights: Optional[list[LayerWeights]] = None
+    grid: Optional[GridOut] = None
+    data: Optional[DataRows] = None
+
+
+class RunInfo(BaseModel):
+    """A background run: progress while it trains, the result once done (kept for ``run_ttl`` seconds)."""
+
+    id: str
+    status: RunStatus
+    epochs_done: int
+    epochs_total: int
+    created: float = Field(description="Unix time")
+    finished: Optional[float] = None
+    error: Optional[str] = None
+    result: Optional[TrainResult] = None
+
+
+class RunList(BaseModel):
+    runs: list[RunInfo]
+
+
+# ---- GET /api/health ---------------------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    sessions: int = Field(description="live WebSocket sessions")
+    runs: int = Field(description="background runs training now")
+    device: str
+
+
+# ---- GET /api/options --------------------------------------------------------------------------------------
+class Named(BaseModel):
+    name: str
+    label: str
+
+
+class DatasetOption(Named):
+    description: str
+    task: Optional[str] = Field(description="binary, multiclass, regression; null for custom (from the labels)")
+    dims: int
+    default_samples: int
+
+
+class FeatureOption(Named):
+    url_key: str
+    dims: int = Field(description="0: any data, 1: 1-D data only, 2: 2-D data only")
+
+
+class LossOption(Named):
+    tasks: list[str]
+
+
+class OptimizerOption(Named):
+    params: dict[str, float] = Field(description="hyper-parameters and their defaults")
+
+
+class ScheduleOption(Named):
+    params: list[str] = Field(description="the config fields it reads")
+
+
+class InitializerOption(Named):
+    description: str
+
+
+class Options(BaseModel):
+    """Every choice with its allowed values, ranges and defaults, from the engine's registries."""
+
+    version: str
+    datasets: list[DatasetOption]
+    features: list[FeatureOption]
+    activations: list[Named]
+    losses: list[LossOption]
+    regularizations: list[Named]
+    optimizers: list[OptimizerOption]
+    schedules: list[ScheduleOption]
+    initializers: list[InitializerOption]
+    fields: dict[str, dict[str, Any]] = Field(description="each Config field's JSON schema")
+    defaults: dict[str, Any]
+    limits: dict[str, int]
+    server_limits: dict[str, float]
+    live_fields: list[str]
+    menus: dict[str, list[float]]
+    devices: list[str]

@@ -1,0 +1,82 @@
+"""Every choice the page offers, generated from the engine's registries (never a second hand-typed list).
+
+:func:`build_options` returns the body of ``GET /api/options``; ``nnplay options`` prints the same thing.
+The two ``menus`` (the playground's learning-rate and regularisation-rate drop-downs) are the only UI-only
+lists: the engine accepts any value in range, the page offers these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import (
+    ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
+    __version__,
+)
+from engine.losses import LOSS_LABELS
+
+from .settings import Settings
+
+MENUS = {
+    "learning_rate": [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+    "reg_rate": [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+}
+
+# The session's own limits (docs/protocol.md): speed in epochs/s, frames/s, grid and thumbnail sizes, step n.
+MIN_SPEED, MAX_SPEED, DEFAULT_SPEED = 1, 1000, 30
+MIN_FPS, MAX_FPS, DEFAULT_FPS = 1, 60, 30
+MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 2, 50, 10
+DEFAULT_DENSITY = 100
+MAX_STEP = 1000
+
+
+def server_limits(settings: Settings) -> dict[str, Any]:
+    """Limits of the server itself (the engine's limits are in ``limits``)."""
+    return {
+        "max_epochs": settings.max_epochs,
+        "max_sessions": settings.max_sessions,
+        "max_message_bytes": settings.max_message_bytes,
+        "max_background_runs": settings.max_background_runs,
+        "idle_timeout": settings.idle_timeout,
+        "min_speed": MIN_SPEED,
+        "max_speed": MAX_SPEED,
+        "min_fps": MIN_FPS,
+        "max_fps": MAX_FPS,
+        "min_thumb": MIN_THUMB,
+        "max_thumb": MAX_THUMB,
+        "max_step": MAX_STEP,
+    }
+
+
+def config_fields() -> dict[str, dict[str, Any]]:
+    """Each Config field's JSON schema (default, minimum, maximum, enum, description, type ...)."""
+    return Config.model_json_schema()["properties"]
+
+
+def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
+    """The body of ``GET /api/options``."""
+    return {
+        "version": __version__,
+        "datasets": [
+            {"name": d.name, "label": d.label, "description": d.description, "task": d.task, "dims": d.dims,
+             "default_samples": d.default_samples}
+            for d in DATASETS.values()
+        ],
+        "features": [{"name": f.name, "label": f.label, "url_key": f.url_key, "dims": f.dims}
+                     for f in FEATURES.values()],
+        "activations": [{"name": a.name, "label": a.label} for a in ACTIVATIONS.values()],
+        "losses": [{"name": name, "label": LOSS_LABELS.get(name, name), "tasks": list(heads)}
+                   for name, heads in LOSSES.items()],
+        "regularizations": [{"name": r.name, "label": r.label} for r in REGULARIZERS.values()],
+        "optimizers": [{"name": o.name, "label": o.label, "params": dict(o.params)} for o in OPTIMIZERS.values()],
+        "schedules": [{"name": s.name, "label": s.label, "params": list(s.params)} for s in SCHEDULES.values()],
+        "initializers": [{"name": i.name, "label": i.label, "description": i.description}
+                         for i in INITIALIZERS.values()],
+        "fields": config_fields(),
+        "defaults": Config().model_dump(),
+        "limits": settings.limits().model_dump(),
+        "server_limits": server_limits(settings),
+        "live_fields": [name for name in Config.model_fields if name in LIVE_FIELDS],
+        "menus": MENUS,
+        "devices": ["cpu", "gpu"] if gpu else ["cpu"],
+    }

@@ -1,0 +1,1 @@
+"""One router module per resource: health, options, train (and background runs), the socket, the page."""

@@ -1,0 +1,34 @@
+"""The page: ``frontend/`` as static files at ``/`` (``index.html``), or a placeholder until it exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse
+
+from engine import __version__
+
+PLACEHOLDER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nnplay</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>nnplay {version}</h1>
+<p>The server is running; the page is not installed here (no <code>frontend/index.html</code>).</p>
+<p>See <a href="/docs">the API documentation</a>, <a href="/api/options">the options</a>, or connect a
+WebSocket client to <code>/ws</code> (docs/protocol.md).</p>
+</body></html>
+"""
+
+
+def page_router(frontend: Path) -> APIRouter:
+    """``GET /``: the page's index.html, read at request time (the page can be deployed while serving)."""
+    router = APIRouter(tags=["page"])
+
+    @router.get("/", include_in_schema=False, response_model=None)
+    async def index() -> FileResponse | HTMLResponse:
+        page = frontend / "index.html"
+        if page.is_file():
+            return FileResponse(page, media_type="text/html")
+        return HTMLResponse(PLACEHOLDER.format(version=__version__))
+
+    return router

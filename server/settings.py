@@ -1,0 +1,72 @@
+"""Every server setting in one ``BaseSettings`` class, each overridable by an ``NNPLAY_*`` environment variable.
+
+``NNPLAY_DEVICE`` is the same variable the engine reads for configs that name no device. List settings
+(``NNPLAY_ALLOWED_ORIGINS``) take JSON (``'["https://a.example"]'``) or a comma-separated string.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engine import Limits
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+
+
+class Settings(BaseSettings):
+    """Server, session and engine limits. Create once per app (``create_app(settings)``)."""
+
+    model_config = SettingsConfigDict(env_prefix="NNPLAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    device: Optional[Literal["cpu", "gpu"]] = Field(None, description="default device for configs naming none")
+
+    # REST runs
+    max_epochs: int = Field(5000, ge=1, description="epoch cap of POST /api/train and /api/runs")
+    max_background_runs: int = Field(4, ge=1, description="background runs training at once")
+    run_ttl: float = Field(3600.0, gt=0, description="seconds a finished background run is kept")
+
+    # live sessions
+    max_sessions: int = Field(64, ge=1)
+    max_message_bytes: int = Field(1 << 20, ge=256)
+    idle_timeout: float = Field(1800.0, gt=0, description="close a paused session after this many quiet seconds")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed on /ws besides the server's own; '*' allows any")
+    ws_compression: bool = Field(False, description="permessage-deflate on /ws (costs event-loop CPU)")
+
+    # engine limits (passed to every Trainer)
+    max_layers: int = Field(10, ge=0)
+    max_neurons: int = Field(32, ge=1)
+    min_samples: int = Field(20, ge=2)
+    max_samples: int = Field(5000, ge=2)
+    max_batch_size: int = Field(5000, ge=1)
+    min_grid_density: int = Field(10, ge=2)
+    max_grid_density: int = Field(200, ge=2)
+
+    # how training shares the process with the event loop (see server/pool.py)
+    engine_threads: int = Field(1, ge=1, le=16, description="worker threads running engine work at once")
+    slice_seconds: float = Field(0.01, gt=0, le=1, description="longest stretch of engine work between yields")
+    switch_interval: float = Field(0.001, gt=0, le=0.1, description="sys.setswitchinterval while serving")
+
+    frontend_dir: Path = FRONTEND_DIR
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    def limits(self) -> Limits:
+        """The engine's :class:`Limits` from these settings."""
+        return Limits(**{name: getattr(self, name) for name in Limits.model_fields})

@@ -1,0 +1,174 @@
+"""A real ``nnplay serve`` on a free port, driven by the ``websockets`` client as a browser tab would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from server_helpers import C2
+
+from server.frames import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+websockets_sync = pytest.importorskip("websockets.sync.client")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``nnplay serve`` (the console script if installed, else ``python -m server``: the same ``main``)."""
+    port = free_port()
+    command = [shutil.which("nnplay")] if shutil.which("nnplay") else [sys.executable, "-m", "server"]
+    env = {**os.environ, "NNPLAY_MAX_SESSIONS": "3", "NNPLAY_MAX_MESSAGE_BYTES": "20000",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen([*command, "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/health", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("nnplay serve did not start") from None
+            time.sleep(0.1)
+    yield {"http": base, "ws": f"ws://127.0.0.1:{port}/ws"}
+    process.terminate()
+    process.wait(10)
+
+
+def health(server) -> dict:
+    return json.load(urllib.request.urlopen(f"{server['http']}/api/health", timeout=5))
+
+
+class Client:
+    """A websockets client that sorts what arrives into JSON messages and decoded frames."""
+
+    def __init__(self, url: str, **kwargs):
+        self._connection = websockets_sync.connect(url, **kwargs)
+        self.ws = self._connection.__enter__()
+
+    def send(self, **message) -> None:
+        if "from_" in message:
+            message["from"] = message.pop("from_")
+        self.ws.send(json.dumps(message))
+
+    def next(self, timeout: float = 10.0):
+        message = self.ws.recv(timeout=timeout)
+        if isinstance(message, str):
+            payload = json.loads(message)
+            return payload["type"], payload
+        header, arrays = decode(message)
+        return header["type"], (header, arrays)
+
+    def wait(self, kind: str, predicate=lambda _: True, timeout: float = 10.0, seen=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got, payload = self.next(max(deadline - time.monotonic(), 0.01))
+            if got == kind and predicate(payload):
+                return payload
+            if seen is not None:
+                seen.append((got, payload))
+        raise AssertionError(f"no {kind} within {timeout} s")
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+
+def test_a_live_session_end_to_end(server):
+    client = Client(server["ws"])
+    try:
+        assert [client.next()[0] for _ in range(4)] == ["hello", "data", "state", "frame"]
+        assert health(server)["sessions"] == 1
+
+        # configure C2, play at full speed: frames arrive with a falling loss
+        client.send(type="configure", id="c", config=C2)
+        assert client.wait("state", lambda s: s["id"] == "c")["sizes"] == [7, 8, 8, 8, 8, 8, 8, 1]
+        client.send(type="view", speed="max", fps=30)
+        client.send(type="play", id="p")
+        assert client.wait("state", lambda s: s["id"] == "p")["playing"] is True
+        frames = []
+        client.wait("frame", lambda f: f[0]["epoch"] >= 150, timeout=30, seen=frames)
+        losses = [header["train_loss"] for kind, (header, _) in frames if kind == "frame"]
+        assert len(losses) >= 3 and losses[-1] < losses[0]
+
+        # pause takes effect within 100 ms, and nothing trains after it
+        times = []
+        for attempt in range(3):
+            if attempt:
+                client.send(type="play")
+            client.wait("frame", lambda f: f[0]["playing"])
+            started = time.perf_counter()
+            client.send(type="pause", id=f"stop{attempt}")
+            paused = client.wait("state", lambda s, a=attempt: s["id"] == f"stop{a}")
+            times.append(time.perf_counter() - started)
+            assert paused["playing"] is False
+        assert max(times) < 0.1, times
+        client.send(type="gradcheck", id="g", max_params=10)
+        seen = []
+        client.wait("gradcheck", seen=seen)
+        assert all(p[0]["epoch"] <= paused["epoch"] for kind, p in seen if kind == "frame")
+
+        # a live change of the learning rate, then one weight by hand
+        client.send(type="set", id="lr", values={"learning_rate": 0.001})
+        assert client.wait("state", lambda s: s["id"] == "lr")["config"]["learning_rate"] == 0.001
+        client.send(type="step", id="s", n=2)
+        client.wait("state", lambda s: s["id"] == "s")
+        client.send(type="set_weight", id="w", layer=0, to=0, from_=1, value=1.25)
+        assert client.wait("state", lambda s: s["id"] == "w")["epoch"] == paused["epoch"] + 2
+        _, arrays = client.wait("frame")
+        assert arrays["weights"][1] == 1.25  # W[0][0][1]
+
+        # bad messages get an error and the session carries on
+        for bad in ("{oops", '{"type": "fly"}', '{"type": "set", "values": {"learning_rate": -3}}',
+                    '{"type": "view", "speed": NaN}', "x" * 30000):
+            client.ws.send(bad)
+            assert client.wait("error")["message"]
+        client.ws.send(b"\x00binary")
+        assert "binary" in client.wait("error")["message"]
+        client.send(type="step", id="alive")
+        state = client.wait("state", lambda s: s["id"] == "alive")
+        assert state["epoch"] == paused["epoch"] + 3 and state["config"]["learning_rate"] == 0.001
+    finally:
+        client.close()
+
+    # leaving frees the session
+    deadline = time.monotonic() + 5
+    while health(server)["sessions"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert health(server)["sessions"] == 0
+
+
+def test_origin_check_and_session_limit_on_a_real_server(server):
+    from websockets.exceptions import ConnectionClosed
+
+    refused = Client(server["ws"], origin="http://evil.example")
+    with pytest.raises(ConnectionClosed) as closed:
+        refused.next()
+    assert closed.value.rcvd.code == 1008 and "origin" in closed.value.rcvd.reason
+
+    clients = [Client(server["ws"]) for _ in range(3)]
+    try:
+        for c in clients:
+            c.wait("frame")
+        extra = Client(server["ws"])
+        with pytest.raises(ConnectionClosed) as closed:
+            extra.next()
+        assert closed.value.rcvd.code == 1013 and "too many sessions" in closed.value.rcvd.reason
+    finally:
+        for c in clients:
+            c.close()
