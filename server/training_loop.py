@@ -88,7 +88,7 @@ class TrainingLoop:
             paced = mode == "playing" and speed != "max"
             if paced and not pace.epoch_due(now):
                 break
-            report = trainer.step_epoch()
+            report = trainer.step_epoch(gradients=False)  # the frame computes them, at frame rate
             if report.status != "diverged":
                 self.mailbox.add_row(report.epoch, report.train_loss, report.test_loss)
             pace.sample(now, trainer.epoch)
@@ -117,6 +117,8 @@ class TrainingLoop:
         trainer, view = self.trainer, self.view
         fresh = report is not None and report.epoch == trainer.epoch and report.status == "ok"
         report = report if fresh else trainer.report()
+        if not report.grad_norms and "gradients" in view["extras"]:
+            report = report.model_copy(update={"grad_norms": trainer.gradient_norms()})
         grid = trainer.grid(density=view["density"], thumb=view["thumb"])
         rate = self.pace.epochs_per_second() if self.mode != "paused" else 0.0
         self.mailbox.put(lambda history: encode_frame(trainer, report, grid, extras=view["extras"], playing=playing,
