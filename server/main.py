@@ -22,7 +22,7 @@ from .deps import ServerState
 from .errors import InvalidInput, invalid_input_handler, request_validation_handler
 from .messages import socket_schemas
 from .pool import EnginePool
-from .routes import health, options, pages, train, ws
+from .routes import health, lessons, options, pages, train, ws
 from .runs import RunStore
 from .settings import Settings
 
@@ -50,7 +50,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.state.nnplay = state
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
-    for module in (health, options, train, ws):
+    for module in (health, options, train, lessons, ws):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
     app.mount("/", StaticFiles(directory=settings.frontend_dir, check_dir=False), name="frontend")

@@ -51,7 +51,8 @@ class TrainRequest(Request):
     """A scripted run: the engine's config, the number of epochs, optional data and initial weights."""
 
     config: ConfigJSON = Field(default_factory=dict, description="an engine Config (see GET /api/options)")
-    epochs: int = Field(ge=1, description="epochs to train (capped by the server's max_epochs)")
+    epochs: int = Field(ge=0, description="epochs to train (capped by the server's max_epochs); 0 gives the "
+                                          "data and the initial weights without training")
     data: Optional[DataRows] = Field(None, description="replaces the generated dataset")
     weights: Optional[list[LayerWeights]] = Field(None, description="initial weights, PyTorch layout")
     include: list[Include] = Field(default_factory=lambda: ["history", "weights"],

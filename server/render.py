@@ -144,7 +144,7 @@ def render_gif(trainer: Trainer, epochs: int, frame_step: int = 10, size: int = 
     ``frame_step`` epochs, and the last epoch, each with the epoch and losses written in."""
     if frame_step < 1:
         raise ValueError(f"frame_step: must be at least 1, got {frame_step}")
-    frames_needed = epochs // frame_step + 1 + (1 if epochs % frame_step else 0)
+    frames_needed = gif_frame_count(epochs, frame_step)
     if frames_needed > max_frames:
         raise ValueError(f"frames: epochs / frame_step gives {frames_needed} frames; at most {max_frames}")
     frames = [render_image(trainer, size, show_test, caption=caption_for(trainer))]
@@ -156,7 +156,17 @@ def render_gif(trainer: Trainer, epochs: int, frame_step: int = 10, size: int = 
         frames.append(render_image(trainer, size, show_test, caption=caption_for(trainer)))
         if reports and reports[-1].status != "ok":
             break
+    return encode_gif(frames, frame_ms), len(frames)
+
+
+def gif_frame_count(epochs: int, frame_step: int) -> int:
+    """Frames of a GIF of ``epochs`` epochs: epoch 0, every ``frame_step``-th epoch, and the last."""
+    return epochs // frame_step + 1 + (1 if epochs % frame_step else 0)
+
+
+def encode_gif(frames: list[Image.Image], frame_ms: int) -> bytes:
+    """An animated GIF that loops forever, ``frame_ms`` milliseconds a frame."""
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0,
                    optimize=False, disposal=1)
-    return buffer.getvalue(), len(frames)
+    return buffer.getvalue()

@@ -21,14 +21,21 @@ WebSocket client to <code>/ws</code> (docs/protocol.md).</p>
 
 
 def page_router(frontend: Path) -> APIRouter:
-    """``GET /``: the page's index.html, read at request time (the page can be deployed while serving)."""
+    """``GET /``, ``/embed``, ``/compare``: the pages' HTML, read at request time (the page can be deployed
+    while serving)."""
     router = APIRouter(tags=["page"])
 
-    @router.get("/", include_in_schema=False, response_model=None)
-    async def index() -> FileResponse | HTMLResponse:
-        page = frontend / "index.html"
-        if page.is_file():
-            return FileResponse(page, media_type="text/html")
-        return HTMLResponse(PLACEHOLDER.format(version=__version__))
+    def page(name: str):
+        async def serve() -> FileResponse | HTMLResponse:
+            path = frontend / name
+            if path.is_file():
+                return FileResponse(path, media_type="text/html")
+            return HTMLResponse(PLACEHOLDER.format(version=__version__))
 
+        return serve
+
+    # the playground; /embed: the plot and the controls a link keeps, for iframes in slides;
+    # /compare: 2–4 variants side by side. All three read their setup from the URL hash.
+    for route, name in (("/", "index.html"), ("/embed", "embed.html"), ("/compare", "compare.html")):
+        router.add_api_route(route, page(name), methods=["GET"], include_in_schema=False, response_model=None)
     return router

@@ -49,7 +49,7 @@ def test_train_names_bad_fields_and_exits_2(tmp_path, capsys):
     assert main(["train", str(config)]) == 2
     assert "--epochs" in capsys.readouterr().err
     assert main(["train", str(tmp_path / "missing.json"), "--epochs", "1"]) == 2
-    config.write_text(json.dumps({"config": {}, "epochs": 0}))
+    config.write_text(json.dumps({"config": {}, "epochs": -1}))
     assert main(["train", str(config)]) == 2
     assert "epochs" in capsys.readouterr().err
 

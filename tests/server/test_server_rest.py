@@ -102,7 +102,7 @@ def test_train_reports_divergence_not_an_error(client):
     ({"config": {"hidden": [4] * 11}, "epochs": 1}, "hidden", [4] * 11, None),
     ({"config": {"dataset": "plane"}, "epochs": 1}, "dataset", "plane", "circle"),
     ({"config": {"n_samples": 100000}, "epochs": 1}, "n_samples", 100000, None),
-    ({"config": {}, "epochs": 0}, "epochs", 0, "1"),
+    ({"config": {}, "epochs": -1}, "epochs", -1, "0"),
     ({"config": {}, "epochs": 1, "include": ["everything"]}, "include", "everything", "history"),
     ({"config": {}, "epochs": 1, "weights": [{"W": [[1.0]], "b": [0.0]}]}, "weights", None, None),
 ])
