@@ -118,11 +118,17 @@ def _floats(values: Iterable[Optional[float]]) -> np.ndarray:
 # ---- frame and data ----------------------------------------------------------------------------------------
 def encode_frame(trainer: Trainer, report: EpochReport, grid: GridResult, *, extras: Iterable[str] = EXTRAS,
                  playing: bool = False, epochs_per_second: float = 0.0,
-                 history: Optional[np.ndarray] = None) -> bytes:
-    """A ``frame`` message for the trainer's current state (``report`` and ``grid`` of that state)."""
+                 history: Optional[np.ndarray] = None, variant: Optional[dict[str, Any]] = None) -> bytes:
+    """A ``frame`` message for the trainer's current state (``report`` and ``grid`` of that state).
+    ``variant`` ({"variant", "variants", "label"}) tags the frames of a comparison session."""
     extras = set(extras)
     header: dict[str, Any] = {"type": "frame", "epoch": trainer.epoch, "status": trainer.status,
-                              "message": trainer.message, "playing": playing}
+                              "message": trainer.message, "playing": playing, **(variant or {})}
+    if trainer.task != "regression":  # small integer counts: JSON is the compact form here
+        train, test = trainer.confusion("train"), trainer.confusion("test")
+        header["confusion"] = {"classes": train["classes"], "train": train["matrix"], "test": test["matrix"]}
+    else:
+        header["confusion"] = None
     header.update({name: getattr(report, name) for name in REPORT_FIELDS})
     header.update({"epochs_per_second": round(float(epochs_per_second), 2), "task": trainer.task,
                    "density": grid.density, "thumb": grid.thumb, "sizes": list(trainer.network.sizes)})

@@ -49,6 +49,10 @@ class Configure(ClientMessage):
     weights: Optional[list[LayerWeights]] = None
     epoch: Optional[int] = Field(None, ge=0, description="continue counting from this epoch (a restored session)")
     play: bool = False
+    variants: Optional[list[dict[str, Any]]] = Field(
+        None, min_length=2, max_length=4,
+        description="compare mode: each variant's overrides of config (training fields only; data is shared)")
+    labels: Optional[list[str]] = Field(None, description="compare mode: a name per variant")
 
 
 class Play(ClientMessage):
@@ -86,6 +90,7 @@ class SetWeight(ClientMessage):
     source: Optional[int] = Field(None, alias="from", ge=0)
     bias: bool = False
     value: float
+    variant: int = Field(0, ge=0, description="compare mode: which variant")
 
     @model_validator(mode="after")
     def _one_target(self) -> "SetWeight":
@@ -98,11 +103,13 @@ class Inspect(ClientMessage):
     type: Literal["inspect"]
     point: tuple[float, float]
     label: Optional[float] = None
+    variant: int = Field(0, ge=0, description="compare mode: which variant")
 
 
 class GradCheck(ClientMessage):
     type: Literal["gradcheck"]
     max_params: int = Field(1000, ge=1, le=5000)
+    variant: int = Field(0, ge=0, description="compare mode: which variant")
 
 
 class View(ClientMessage):
@@ -173,6 +180,8 @@ class State(ServerMessage):
     sizes: list[int]
     speed: Union[float, Literal["max"]]
     view: dict[str, Any]
+    variants: Optional[list[dict[str, Any]]] = Field(
+        None, description="compare mode: per variant label, overrides, status, message, epoch")
     n_train: int
     n_test: int
 

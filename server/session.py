@@ -29,9 +29,11 @@ from typing import Any, Optional
 import anyio
 import anyio.abc
 import anyio.lowlevel
+from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine import LIVE_FIELDS, Config, Trainer, __version__
+from engine.compare import DATA_FIELDS, Comparison
 
 from . import messages as msg
 from .errors import InvalidInput, describe, problem
@@ -40,7 +42,7 @@ from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED, DEFAULT_THUMB,
 from .pacing import Mailbox, Pace, finite
 from .training_loop import TrainingLoop
 from .pool import EnginePool
-from .results import build_trainer
+from .results import build_trainer, with_device
 from .settings import Settings
 
 CLOSED_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)  # what sending on a closed socket raises
@@ -56,13 +58,16 @@ class Session(TrainingLoop):
         self.id = secrets.token_hex(6)
         self.ws, self.settings, self.pool = websocket, settings, pool
         self.limits = settings.limits()
-        self.trainer: Optional[Trainer] = None
+        self.trainer: Optional[Trainer] = None  # the first (in compare mode) or only trainer of ``group``
+        self.group: list[Trainer] = []
+        self.comparison: Optional[Comparison] = None  # compare mode: 2–4 variants trained side by side
+        self.frozen: set[int] = set()  # compare mode: variants that diverged or stopped early wait here
         self.mode = "paused"  # "paused" | "playing" | "stepping"
         self.speed: float | str = float(DEFAULT_SPEED)
         self.view = {"density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB, "fps": float(DEFAULT_FPS),
                      "extras": list(EXTRAS)}
         self.engine_lock = anyio.Lock()
-        self.mailbox = Mailbox()
+        self.mailboxes = [Mailbox()]  # one per variant; the sender wakes on the first
         self.last_activity = time.monotonic()
         self._send_lock = anyio.Lock()
         self._wake = anyio.Event()
@@ -71,6 +76,15 @@ class Session(TrainingLoop):
         self._late_pause = False
         self.pace = Pace()
         self._last_frame_epoch = -1
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return self.mailboxes[0]
+
+    def _variant(self, index: int) -> Trainer:
+        if not 0 <= index < len(self.group):
+            raise InvalidInput.single("variant", index, "no such variant", f"0 to {len(self.group) - 1}")
+        return self.group[index]
 
     def __repr__(self) -> str:
         epoch = self.trainer.epoch if self.trainer else None
@@ -174,12 +188,17 @@ class Session(TrainingLoop):
                                         value=first["value"], allowed=first["allowed"]).model_dump())
 
     def _state(self, reply_to: Any) -> dict:
-        t = self.trainer
+        t, c = self.trainer, self.comparison
+        variants = None if c is None else [
+            {"label": label, "overrides": overrides, "status": v.status, "message": v.message, "epoch": v.epoch,
+             "sizes": list(v.network.sizes)}
+            for label, overrides, v in zip(c.labels, c.overrides, c.trainers)]
+        config = (c.base if c is not None else t.config).model_dump()
         return msg.State(
             id=reply_to, playing=self.mode == "playing", epoch=t.epoch, status=t.status, message=t.message,
-            config=t.config.model_dump(), seed=t.seed, data_seed=t.data_seed, init_seed=t.init_seed, task=t.task,
-            sizes=list(t.network.sizes), speed=self.speed, view=dict(self.view), n_train=t.data.n_train,
-            n_test=t.data.n_test).model_dump()
+            config=config, seed=t.seed, data_seed=t.data_seed, init_seed=t.init_seed, task=t.task,
+            sizes=list(t.network.sizes), speed=self.speed, view=dict(self.view), variants=variants,
+            n_train=t.data.n_train, n_test=t.data.n_test).model_dump()
 
     async def _send_state(self, reply_to: Any = None) -> None:
         async with self.engine_lock:  # not in the middle of an epoch
@@ -190,17 +209,29 @@ class Session(TrainingLoop):
     async def _configure(self, m: msg.Configure) -> None:
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
 
-        def build() -> tuple[Trainer, bytes]:
-            trainer = build_trainer(m.config, self.limits, self.settings.device, weights=weights)
-            if m.epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
-                trainer.epoch = m.epoch  # (the engine has no setter; its epoch count is a plain attribute)
-            return trainer, encode_data(trainer)
+        def build() -> tuple[Optional[Comparison], list[Trainer], bytes]:
+            if m.variants is None:
+                trainers, comparison = [build_trainer(m.config, self.limits, self.settings.device, weights=weights)], None
+            else:
+                comparison = self._build_comparison(m)
+                trainers = comparison.trainers
+                if weights is not None:  # a restored comparison: the shared weights go to every variant that fits
+                    for trainer in trainers:
+                        if trainer.network.sizes == trainers[0].network.sizes:
+                            trainer.set_weights(weights)
+            for trainer in trainers:
+                if m.epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
+                    trainer.epoch = m.epoch  # (the engine has no setter; its epoch count is a plain attribute)
+            return comparison, trainers, encode_data(trainers[0])
 
-        trainer, data = await self.pool.run(build)  # the old network trains on until the new one is valid
+        comparison, group, data = await self.pool.run(build)  # the old network trains on until this is valid
         self.mode = "paused"
         async with self.engine_lock:
-            self.trainer = trainer
-            self._restart_history()  # drops an unsent frame of the old network too
+            self.comparison, self.group, self.trainer = comparison, group, group[0]
+            self.frozen = set()
+            # the first mailbox stays (the sender is waiting on it); the restart drops unsent frames too
+            self.mailboxes = self.mailboxes[:1] + [Mailbox() for _ in group[1:]]
+            self._restart_history()
         await self._send(data=data)
         await self.pool.run(lambda: self._put_frame(None, playing=m.play), lock=self.engine_lock)
         async with self.engine_lock:
@@ -210,6 +241,20 @@ class Session(TrainingLoop):
         self.mailbox.notify()
         if m.play:
             self._start_playing()
+
+    def _build_comparison(self, m: msg.Configure) -> Comparison:
+        """Worker thread: the variants of a compare-mode ``configure``; they share data, so they may not
+        change the data fields."""
+        for index, overrides in enumerate(m.variants):
+            shared = sorted(set(overrides) & set(DATA_FIELDS))
+            if shared:
+                raise InvalidInput.single(shared[0], overrides[shared[0]], "variants share the data; set data "
+                                          "fields on the base config", "training and network fields",
+                                          loc=("variants", index, shared[0]))
+        try:
+            return Comparison(with_device(m.config, self.settings.device), m.variants, m.labels, limits=self.limits)
+        except ValidationError as exc:
+            raise InvalidInput(describe(exc, ("config",), config_level=True)) from None
 
     async def _play(self, m: msg.Play) -> None:
         self._start_playing()
@@ -238,7 +283,8 @@ class Session(TrainingLoop):
 
     async def _reset(self, m: msg.Reset) -> None:
         def reset() -> None:
-            self.trainer.reset(m.seed)
+            (self.comparison or self.trainer).reset(m.seed)
+            self.frozen = set()
             self._restart_history()
 
         await self.pool.run(reset, lock=self.engine_lock)
@@ -250,7 +296,7 @@ class Session(TrainingLoop):
     async def _regenerate(self, m: msg.Regenerate) -> None:
         def regenerate() -> bytes:
             try:
-                self.trainer.regenerate(m.seed)
+                (self.comparison or self.trainer).regenerate(m.seed)
             except ValueError as exc:
                 raise InvalidInput(describe(exc)) from None
             return encode_data(self.trainer)
@@ -276,7 +322,8 @@ class Session(TrainingLoop):
         if changes:
             async with self.engine_lock:  # a quick validation, done in place between two epochs
                 try:
-                    self.trainer.update(**changes)
+                    for trainer in self.group:  # validated on the first: the others take the same fields
+                        trainer.update(**changes)
                 except Exception as exc:  # pydantic ValidationError or ValueError, the config is unchanged
                     raise InvalidInput(describe(exc, ("values",), config_level=True)) from None
         if speed is not None:
@@ -286,7 +333,7 @@ class Session(TrainingLoop):
     async def _set_weight(self, m: msg.SetWeight) -> None:
         async with self.engine_lock:
             try:
-                self.trainer.set_weight(m.layer, m.to, None if m.bias else m.source, m.value)
+                self._variant(m.variant).set_weight(m.layer, m.to, None if m.bias else m.source, m.value)
             except ValueError as exc:
                 raise InvalidInput(describe(exc)) from None
         await self._send_state(m.id)
@@ -294,7 +341,7 @@ class Session(TrainingLoop):
             await self._frame_now()
 
     async def _inspect(self, m: msg.Inspect) -> None:
-        t = self.trainer
+        t = self._variant(m.variant)
         if m.label is not None and t.task == "multiclass" and m.label not in range(t.config.n_classes):
             raise InvalidInput.single("label", m.label, "not a class of this data",
                                       f"0 to {t.config.n_classes - 1}, or leave it out")
@@ -302,7 +349,8 @@ class Session(TrainingLoop):
         await self._send_text(msg.Trace(id=m.id, **trace).model_dump())
 
     async def _gradcheck(self, m: msg.GradCheck) -> None:
-        result = await self.pool.run(lambda: finite(self.trainer.gradient_check(max_params=m.max_params)),
+        trainer = self._variant(m.variant)
+        result = await self.pool.run(lambda: finite(trainer.gradient_check(max_params=m.max_params)),
                                      lock=self.engine_lock)
         await self._send_text(msg.GradCheckResult(id=m.id, **result).model_dump())
 

@@ -25,6 +25,7 @@ class TrainingLoop:
 
     # ---- pace ------------------------------------------------------------------------------------------------
     def _start_playing(self) -> None:
+        self.frozen = set()  # compare mode: stopped variants join in again, as a lone trainer would
         now = time.perf_counter()
         self.pace.start(now)
         self.mode = "playing"
@@ -88,42 +89,64 @@ class TrainingLoop:
             paced = mode == "playing" and speed != "max"
             if paced and not pace.epoch_due(now):
                 break
-            report = trainer.step_epoch(gradients=False)  # the frame computes them, at frame rate
-            if report.status != "diverged":
-                self.mailbox.add_row(report.epoch, report.train_loss, report.test_loss)
+            reports = self._group_epoch()
             pace.sample(now, trainer.epoch)
             if paced:
                 pace.epoch_done(now, speed)
             if mode == "stepping":
                 self._steps_left -= 1
                 stop = "stepped" if self._steps_left <= 0 else None
-            if report.status != "ok":
-                stop = report.status
+            if len(reports) == 1 and reports[0].status != "ok":
+                stop = reports[0].status
+            elif len(self.frozen) == len(reports):  # compare mode: every variant has stopped by itself
+                stop = "diverged" if any(r.status == "diverged" for r in reports) else "early_stopped"
             framed = bool(stop) or pace.frame_due(time.perf_counter(), self.view["fps"])
             if framed:
-                self._put_frame(report, playing=stop is None and self.mode == "playing")  # (paused meanwhile?)
+                self._put_frame(reports, playing=stop is None and self.mode == "playing")  # (paused meanwhile?)
             if stop or self.pool.turn_over(time.perf_counter() - start, framed):
                 break
         return stop
 
+    def _group_epoch(self) -> list[Optional[EpochReport]]:
+        """Worker thread: one epoch of every trainer of the group (a stopped variant waits), its losses into
+        that variant's history. Returns each variant's report (None for one that waited)."""
+        reports: list[Optional[EpochReport]] = []
+        for index, (trainer, mailbox) in enumerate(zip(self.group, self.mailboxes)):
+            if index in self.frozen:
+                reports.append(None)
+                continue
+            report = trainer.step_epoch(gradients=False)  # the frame computes them, at frame rate
+            if report.status != "diverged":
+                mailbox.add_row(report.epoch, report.train_loss, report.test_loss)
+            if report.status != "ok" and self.comparison is not None:
+                self.frozen.add(index)
+            reports.append(report)
+        return reports
+
     def _restart_history(self) -> None:
         self.pace.clear()
         self._last_frame_epoch = -1
-        self.mailbox.restart()
+        for mailbox in self.mailboxes:
+            mailbox.restart()
 
     # ---- frames ------------------------------------------------------------------------------------------------
-    def _put_frame(self, report: Optional[EpochReport], playing: bool) -> None:
-        """Worker thread, holding engine_lock: evaluate the grid and put a frame in the mailbox."""
-        trainer, view = self.trainer, self.view
-        fresh = report is not None and report.epoch == trainer.epoch and report.status == "ok"
-        report = report if fresh else trainer.report()
-        if not report.grad_norms and "gradients" in view["extras"]:
-            report = report.model_copy(update={"grad_norms": trainer.gradient_norms()})
-        grid = trainer.grid(density=view["density"], thumb=view["thumb"])
+    def _put_frame(self, reports: Optional[list[Optional[EpochReport]]], playing: bool) -> None:
+        """Worker thread, holding engine_lock: evaluate the grids and put a frame per variant in the mailboxes."""
+        view, count = self.view, len(self.group)
         rate = self.pace.epochs_per_second() if self.mode != "paused" else 0.0
-        self.mailbox.put(lambda history: encode_frame(trainer, report, grid, extras=view["extras"], playing=playing,
-                                                      epochs_per_second=rate, history=history), trainer.epoch)
-        self._last_frame_epoch = trainer.epoch
+        for index, (trainer, mailbox) in enumerate(zip(self.group, self.mailboxes)):
+            report = reports[index] if reports else None
+            fresh = report is not None and report.epoch == trainer.epoch and report.status == "ok"
+            report = report if fresh else trainer.report()
+            if not report.grad_norms and "gradients" in view["extras"]:
+                report = report.model_copy(update={"grad_norms": trainer.gradient_norms()})
+            grid = trainer.grid(density=view["density"], thumb=view["thumb"])
+            variant = None if self.comparison is None else {
+                "variant": index, "variants": count, "label": self.comparison.labels[index]}
+            mailbox.put(lambda history, t=trainer, r=report, g=grid, v=variant: encode_frame(
+                t, r, g, extras=view["extras"], playing=playing, epochs_per_second=rate, history=history,
+                variant=v), trainer.epoch)
+        self._last_frame_epoch = self.trainer.epoch
 
     async def _frame_now(self) -> None:
         """A frame of the current state (after a command while paused)."""
@@ -132,7 +155,8 @@ class TrainingLoop:
 
     async def _sender(self) -> None:
         while True:
-            await self.mailbox.wait()
-            frame = self.mailbox.take()
-            if frame is not None:
-                await self._send(data=frame)
+            await self.mailbox.wait()  # every mailbox is filled in the same burst; the first one rings
+            for mailbox in self.mailboxes:
+                frame = mailbox.take()
+                if frame is not None:
+                    await self._send(data=frame)
