@@ -17,8 +17,10 @@ from engine import Limits
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 
 
-class Settings(BaseSettings):
-    """Server, session and engine limits. Create once per app (``create_app(settings)``)."""
+class Settings(BaseSettings, Limits):
+    """Server and session settings, plus the engine's :class:`Limits` (max_layers, max_neurons, min/max_samples,
+    max_batch_size, min/max_grid_density: inherited, so they are declared once, in the engine, and each
+    still has its ``NNPLAY_*`` variable). Create once per app (``create_app(settings)``)."""
 
     model_config = SettingsConfigDict(env_prefix="NNPLAY_", extra="ignore")
 
@@ -38,15 +40,6 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed on /ws besides the server's own; '*' allows any")
     ws_compression: bool = Field(False, description="permessage-deflate on /ws (costs event-loop CPU)")
-
-    # engine limits (passed to every Trainer)
-    max_layers: int = Field(10, ge=0)
-    max_neurons: int = Field(32, ge=1)
-    min_samples: int = Field(20, ge=2)
-    max_samples: int = Field(5000, ge=2)
-    max_batch_size: int = Field(5000, ge=1)
-    min_grid_density: int = Field(10, ge=2)
-    max_grid_density: int = Field(200, ge=2)
 
     # how training shares the process with the event loop (see server/pool.py)
     engine_threads: int = Field(1, ge=1, le=16, description="worker threads running engine work at once")
