@@ -121,6 +121,7 @@ class DatasetOption(Named):
 class FeatureOption(Named):
     url_key: str
     dims: int = Field(description="0: any data, 1: 1-D data only, 2: 2-D data only")
+    thumbnail: list[float] = Field(description="values at the centres of a 10×10 tiling of [−6, 6]², row 0 at x2 = +6")
 
 
 class LossOption(Named):

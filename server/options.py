@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from engine import (
     ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
     __version__,
 )
+from engine.features import feature_matrix
+from engine.inspect import thumbnail_points
 from engine.losses import LOSS_LABELS
 
 from .settings import Settings
@@ -53,6 +57,17 @@ def config_fields() -> dict[str, dict[str, Any]]:
     return Config.model_json_schema()["properties"]
 
 
+FEATURE_THUMB = 10  # the playground's 10×10 node thumbnails
+
+
+def feature_thumbnails() -> list[list[float]]:
+    """Each feature's values at the centres of a 10×10 tiling of [−6, 6]² (row 0 at x2 = +6), computed by
+    the engine, so the page draws feature nodes without a second copy of the formulas."""
+    points = thumbnail_points(FEATURE_THUMB)
+    values = feature_matrix(np, points, list(FEATURES), np.float64, ones_column=False)
+    return [[round(float(v), 4) for v in column] for column in values.T]
+
+
 def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
     """The body of ``GET /api/options``."""
     return {
@@ -62,8 +77,8 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
              "default_samples": d.default_samples}
             for d in DATASETS.values()
         ],
-        "features": [{"name": f.name, "label": f.label, "url_key": f.url_key, "dims": f.dims}
-                     for f in FEATURES.values()],
+        "features": [{"name": f.name, "label": f.label, "url_key": f.url_key, "dims": f.dims,
+                      "thumbnail": thumbnail} for f, thumbnail in zip(FEATURES.values(), feature_thumbnails())],
         "activations": [{"name": a.name, "label": a.label} for a in ACTIVATIONS.values()],
         "losses": [{"name": name, "label": LOSS_LABELS.get(name, name), "tasks": list(heads)}
                    for name, heads in LOSSES.items()],

@@ -12,17 +12,14 @@ const BIAS = 5; // bias square (playground BIAS_SIZE)
 const ROW = 40; // vertical spacing of nodes
 const ANIMATE_MAX_LINKS = 150;
 
-/** f(x1, x2) of a feature, read from its registry name (x1, x2_sq, x1_x2, sin_x1, x1_pow5, ...); null if
- *  the name does not follow that grammar (its thumbnail is then left blank). */
-export function featureFunction(name) {
-  const v = (t) => (t === 'x1' ? (a) => a : t === 'x2' ? (a, b) => b : null);
-  let m;
-  if ((m = /^(x[12])$/.exec(name))) return v(m[1]);
-  if ((m = /^(x[12])_sq$/.exec(name))) return (a, b) => v(m[1])(a, b) ** 2;
-  if ((m = /^(x[12])_(x[12])$/.exec(name))) return (a, b) => v(m[1])(a, b) * v(m[2])(a, b);
-  if ((m = /^(sin|cos)_(x[12])$/.exec(name))) return (a, b) => Math[m[1]](v(m[2])(a, b));
-  if ((m = /^(x[12])_pow(\d+)$/.exec(name))) return (a, b) => v(m[1])(a, b) ** Number(m[2]) / 6 ** (Number(m[2]) - 1);
-  return null;
+/** f(x1, x2) of a feature, looked up in the 10×10 thumbnail the server computed with the engine's own
+ *  formula (GET /api/options): the page never writes a feature's formula a second time. */
+export function featureFunction(feature) {
+  const values = feature.thumbnail;
+  if (!values || !values.length) return null;
+  const n = Math.round(Math.sqrt(values.length));
+  const cell = (v) => Math.min(n - 1, Math.max(0, Math.floor(((v + 6) / 12) * n)));
+  return (x1, x2) => values[cell(-x2) * n + cell(x1)];
 }
 
 /** Width of a link: 1–10 px for |w| from 0 to 5 (clamped), as the playground. */
@@ -117,7 +114,7 @@ export function createNetwork(hub, state) {
     const featureNodes = s.features.map((f, row) => {
       const on = s.active.includes(f.name);
       const thumb = gridCanvas(10, 10);
-      const fn = featureFunction(f.name);
+      const fn = featureFunction(f);
       if (fn) {
         paintFunction(thumb.image, fn);
         thumb.put();

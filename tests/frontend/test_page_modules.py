@@ -73,13 +73,16 @@ def test_seeds_numbers_and_widths(page):
                 epochs: [m.ui.formatEpoch(0), m.ui.formatEpoch(1234), m.ui.formatEpoch(1234567)],
                 losses: [m.ui.fmt3(0.12345), m.ui.fmt3(null), m.ui.fmt3(1.5e37)],
                 widths: [0, -2.5, 5, 50].map(m.network.linkWidth),
-                features: ['x1', 'x2_sq', 'x1_x2', 'sin_x2', 'x1_pow3'].map((n) => m.network.featureFunction(n)(2, 3))};
+                features: await fetch('api/options').then((r) => r.json()).then((o) =>
+                    ['x1', 'x2_sq', 'x1_x2', 'sin_x2', 'x1_pow3'].map((n) =>
+                        m.network.featureFunction(o.features.find((f) => f.name === n))(2, 3)))};
     """)
     assert result["seeds"][0] == result["seeds"][1] and 0 <= result["seeds"][0] < 2**32 and result["seeds"][2] == 42
     assert result["epochs"] == ["000,000", "001,234", "1,234,567"]
     assert result["losses"] == ["0.123", "–", "1.50e+37"]
     assert result["widths"] == [1, 5.5, 10, 10]
-    assert result["features"] == pytest.approx([2, 9, 6, np.sin(3), 8 / 36])
+    # the engine's values at the centre of the thumbnail cell holding (2, 3): (1.8, 3.0)
+    assert result["features"] == pytest.approx([1.8, 9, 5.4, np.sin(3), 1.8**3 / 36], abs=1e-4)
 
 
 def test_csv_parsing(page):
