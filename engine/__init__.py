@@ -8,10 +8,15 @@ Public API::
     run.grid(density=100)          # -> GridResult (output heatmap, neuron thumbnails)
     run.trace([1.0, -2.0])         # -> backprop values for one point
     run.gradient_check()           # -> worst relative error vs central differences
+    run.confusion("test")          # -> confusion matrix (classification)
+
+    Comparison(base_config, [{"optimizer": "sgd"}, {"optimizer": "adam"}]).train(100)   # side by side
+    PRESETS["xor_hidden"].config   # lesson presets
 """
 
 from .activations import ACTIVATIONS
-from .backend import Backend, BackendError, get_backend, gpu_available, to_host
+from .backend import Backend, BackendError, get_backend, gpu_available, limit_blas_threads, to_host
+from .compare import Comparison
 from .config import Config, Limits
 from .data import DataSplit
 from .datasets import DATASETS
@@ -19,14 +24,16 @@ from .features import FEATURES
 from .initializers import INITIALIZERS
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS
+from .presets import PRESETS
 from .regularizers import REGULARIZERS
 from .reports import EpochReport, GridResult
 from .schedules import SCHEDULES
 from .trainer import LIVE_FIELDS, Trainer, validate_config
 
 __all__ = [
-    "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LOSSES", "OPTIMIZERS", "REGULARIZERS", "SCHEDULES",
-    "Backend", "BackendError", "Config", "DataSplit", "EpochReport", "GridResult", "LIVE_FIELDS", "Limits",
-    "Trainer", "get_backend", "gpu_available", "to_host", "validate_config",
+    "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LOSSES", "OPTIMIZERS", "PRESETS", "REGULARIZERS",
+    "SCHEDULES", "Backend", "BackendError", "Comparison", "Config", "DataSplit", "EpochReport", "GridResult",
+    "LIVE_FIELDS", "Limits", "Trainer", "get_backend", "gpu_available", "limit_blas_threads", "to_host",
+    "validate_config",
 ]
 __version__ = "0.1.0"
