@@ -43,7 +43,7 @@ export function createTopBar(hub, state) {
   const play = el('button', { class: 'play-button ui-playButton', type: 'button', 'aria-label': 'Play', title: 'Run/Pause', onclick: () => hub.emit('command', { type: playing ? 'pause' : 'play' }) }, el('span', { class: 'icon' }));
   const step = el('button', { class: 'icon-button ui-stepButton', type: 'button', 'aria-label': 'Step', title: 'Train one epoch', onclick: command('step') }, icon('step'));
   const epoch = el('output', { class: 'epoch-number', 'aria-label': 'Epoch', text: formatEpoch(0) });
-  const connection = el('div', { class: 'connection', role: 'status', 'aria-label': 'Connection', 'data-status': 'connecting' }, el('i'), el('span', { text: 'connecting…' }));
+  const connection = el('div', { class: 'connection ui-connection', role: 'status', 'aria-label': 'Connection', 'data-status': 'connecting' }, el('i'), el('span', { text: 'connecting…' }));
   let playing = false;
 
   const rateItems = (list) => list.map((v) => ({ value: v, label: String(v) }));
@@ -85,7 +85,7 @@ export function createTopBar(hub, state) {
   hub.on('playing', setPlaying);
   hub.on('socket:status', ({ status, detail }) => {
     connection.dataset.status = status;
-    const text = { connecting: 'connecting…', open: 'connected', reconnecting: 'reconnecting…', idle: 'idle', closed: 'disconnected' }[status] ?? status;
+    const text = { waiting: 'waiting', connecting: 'connecting…', open: 'connected', reconnecting: 'reconnecting…', idle: 'idle', closed: 'disconnected' }[status] ?? status;
     connection.lastChild.textContent = text;
     connection.title = detail ? `${text} (${detail})` : text;
   });

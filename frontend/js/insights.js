@@ -33,17 +33,17 @@ export function createInsights(hub, state, views) {
     });
   }
 
+  /** The metrics toggle names what it shows for the task. */
+  function nameMetrics() {
+    const metrics = buttons.find((b) => b.dataset.insight === 'metrics');
+    if (metrics) metrics.textContent = state.task() === 'regression' ? 'R² / RMSE' : 'Confusion matrix';
+  }
+
   hub.on('state:change', ({ changed }) => {
     if (changed.has('insights')) sync();
+    if (changed.has('task') || changed.has('problem')) nameMetrics();
   });
-  hub.on('state:change', ({ changed }) => {
-    if (changed.has('task')) {
-      const metrics = buttons.find((b) => b.dataset.insight === 'metrics');
-      if (metrics) metrics.textContent = state.task() === 'regression' ? 'R² / RMSE' : 'Confusion matrix';
-    }
-  });
-  const metrics = buttons.find((b) => b.dataset.insight === 'metrics');
-  if (metrics) metrics.textContent = state.task() === 'regression' ? 'R² / RMSE' : 'Confusion matrix';
+  nameMetrics();
   sync();
   return { element, toggle };
 }

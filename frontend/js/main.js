@@ -1,4 +1,4 @@
-// Wires the page together: options -> state -> socket -> panels. No logic of its own.
+// Wires the playground page together: options -> state -> socket -> panels. No logic of its own.
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
@@ -11,6 +11,17 @@ import { createChart } from './chart.js';
 import { createOutput } from './output.js';
 import { createSession, createRenderer } from './session.js';
 import { createNotices } from './notices.js';
+import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
+import { createGradChart } from './gradchart.js';
+import { createMetrics } from './metrics.js';
+import { createWalkthrough } from './walkthrough.js';
+import { createGradCheck } from './gradcheck.js';
+import { createInsights } from './insights.js';
+import { createExports } from './exports.js';
+import { createEmbedDialog } from './embed-dialog.js';
+import { el } from './ui.js';
+
+export const PAGE_KEYS = { preset: 'text', insights: 'list' };
 
 async function main() {
   const hub = createHub();
@@ -20,7 +31,10 @@ async function main() {
   if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
   const options = await response.json();
 
-  const state = createState(hub, options);
+  const state = createState(hub, options, { pageKeys: PAGE_KEYS });
+  const presetList = await fetchPresets();
+  const linked = resolvePresetLink(state, presetList);
+  if (linked?.variants) return location.replace(`compare#preset=${encodeURIComponent(linked.name)}`);
   const chart = createChart();
   const output = createOutput(hub, state, chart);
   const network = createNetwork(hub, state);
@@ -28,7 +42,7 @@ async function main() {
   const data = createDataPanel(hub, state, custom);
   const topBar = createTopBar(hub, state);
   const advanced = createAdvanced(hub, state);
-  output.plot.plot.addEventListener('click', (event) => custom.onPlotClick(event, output.size));
+  const presets = createPresets(hub, state, presetList, { page: 'main' });
 
   document.getElementById('top').append(topBar.element, advanced.element);
   document.getElementById('main').append(data.element, network.element, output.element);
@@ -37,7 +51,31 @@ async function main() {
   const render = createRenderer({ output, network, chart });
   const socket = createSocket(hub);
   const session = createSession(hub, state, socket, render);
-  window.nnplay = { hub, state, socket, session, render, chart, options }; // for tests and the console
+
+  const gradients = createGradChart(hub);
+  const metrics = createMetrics(hub);
+  const walkthrough = createWalkthrough(hub, state, session, network, output.plot);
+  const gradcheck = createGradCheck(hub, session);
+  const insights = createInsights(hub, state, [
+    { name: 'gradients', label: 'Gradient norms', title: 'Per-layer gradient norms (log scale)', view: gradients },
+    { name: 'metrics', label: 'Confusion matrix', title: 'Confusion matrix (classification) or R² and RMSE (regression)', view: metrics },
+    { name: 'walkthrough', label: 'Backprop walk-through', title: 'Step through forward and backward pass for one point', view: walkthrough },
+    { name: 'gradcheck', label: 'Gradient check', title: 'Compare backprop with numerical gradients', view: gradcheck },
+  ]);
+  output.chartSlot.append(gradients.element);
+  output.after.append(presets.note, insights.element, metrics.element, gradcheck.element);
+  network.element.append(walkthrough.element);
+  output.plot.plot.addEventListener('click', (event) => (walkthrough.active ? walkthrough.onPlotClick(event) : custom.onPlotClick(event, output.size)));
+
+  const exports = createExports(hub, state, session, { output, network, chart, presets: presetList });
+  const embed = createEmbedDialog(hub, state, { target: 'embed' });
+  const compareLink = el('a', { class: 'tool-button ui-compare', href: 'compare', text: 'Compare', title: 'Train variants of this setup side by side' });
+  const linkCompare = () => (compareLink.href = `compare${state.hashText(['preset', 'insights'])}`);
+  hub.on('state:change', linkCompare);
+  linkCompare();
+  document.getElementById('tools').append(presets.menu, compareLink, embed.button, exports.element);
+
+  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 

@@ -14,7 +14,7 @@ export function confusionTable(matrix, classes, task, caption) {
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   const correct = matrix.reduce((a, row, i) => a + (row[i] ?? 0), 0);
   const swatch = (c, k) => el('i', { class: 'class-dot', style: `background:${task === 'binary' ? (c > 0 ? '#0877bd' : '#f59322') : CLASS_COLORS[k % CLASS_COLORS.length]}` });
-  const head = el('tr', {}, el('th', { scope: 'col', text: 'true ＼ predicted' }),
+  const head = el('tr', {}, el('th', { scope: 'col', text: 'true ↓ predicted →' }),
     ...classes.map((c, k) => el('th', { scope: 'col' }, swatch(c, k), classLabel(c, task))));
   const rows = matrix.map((row, i) => {
     const sum = row.reduce((a, b) => a + b, 0) || 1;

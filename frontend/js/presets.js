@@ -38,7 +38,7 @@ export function resolvePresetLink(state, presets) {
 /** The menu and the note. `page`: 'main' or 'compare' — presets of the other kind open the other page. */
 export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   const id = nextId('sel');
-  const select = el('select', { id, 'aria-label': 'Lesson', onchange: () => choose(select.value) });
+  const select = el('select', { id, 'aria-label': 'Lessons', onchange: () => choose(select.value) });
   const groups = new Map();
   for (const p of presets) {
     const tag = p.tags?.[0] ?? 'other';

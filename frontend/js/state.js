@@ -264,9 +264,11 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     return changes;
   }
 
-  function hashText() {
+  /** The hash of the current state; `drop` leaves out page keys another page does not use. */
+  function hashText(drop = []) {
     const parts = [];
     for (const [key, , write] of table) {
+      if (drop.includes(key)) continue;
       const text = write();
       if (text !== undefined) parts.push(`${key}=${encodeURIComponent(text).replace(/%2C/g, ',')}`);
     }

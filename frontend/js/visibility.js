@@ -4,8 +4,9 @@
 // session is paused, and it resumes when shown again. A slide deck with twenty embeds costs nothing until
 // a slide is shown.
 
-/** Calls onShow / onHide as `element` enters or leaves the viewport or the tab is shown or hidden. */
-export function watchVisibility(element, { onShow, onHide, threshold = 0.2 }) {
+/** Calls onShow / onHide as `element` enters or leaves the viewport or the tab is shown or hidden. It counts
+ *  as shown when `threshold` of it, or `minPixels` of its height (a page taller than the screen), is in view. */
+export function watchVisibility(element, { onShow, onHide, threshold = 0.2, minPixels = 160 }) {
   let inView = false;
   let visible = false;
   const update = () => {
@@ -16,9 +17,10 @@ export function watchVisibility(element, { onShow, onHide, threshold = 0.2 }) {
   };
   new IntersectionObserver((entries) => {
     const entry = entries[entries.length - 1];
-    inView = entry.isIntersecting && entry.intersectionRatio >= threshold * 0.99;
+    const seen = entry.intersectionRatio >= threshold * 0.99 || entry.intersectionRect.height >= minPixels;
+    inView = entry.isIntersecting && seen;
     update();
-  }, { threshold: [0, threshold] }).observe(element);
+  }, { threshold: Array.from({ length: 21 }, (_, i) => i / 20) }).observe(element);
   document.addEventListener('visibilitychange', update);
   return {
     get visible() {
@@ -30,9 +32,11 @@ export function watchVisibility(element, { onShow, onHide, threshold = 0.2 }) {
 /** Connect `socket` the first time `element` is visible; autoplay then; pause while hidden. */
 export function startWhenVisible(element, { hub, socket, session, autoplay = false }) {
   let resume = false;
+  let first = true;
   return watchVisibility(element, {
     onShow() {
-      if (!socket.started) {
+      if (first) {
+        first = false;
         if (autoplay) hub.emit('command', { type: 'play' }); // goes out with the first configure
         socket.start();
       } else if (resume) {

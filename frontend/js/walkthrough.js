@@ -8,7 +8,10 @@ import { el } from './ui.js';
 
 const ANIMATE_MS = 1100;
 const MAX_LINK_LABELS = 24; // more links than this: label the largest |∂L/∂w| only
-const ALONG = 0.72; // link labels sit this far along the link, near its destination
+const PLACES = [0.72, 0.55, 0.85, 0.4, 0.62, 0.78, 0.3, 0.9]; // where along a link its label may sit
+
+const box = (x, y, w, h) => ({ x, y, w, h });
+const overlaps = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 
 /** A number for the diagram: three significant digits, exponent form for very small or large values. */
 export function fmtValue(v) {
@@ -20,6 +23,8 @@ export function fmtValue(v) {
 
 export function createWalkthrough(hub, state, session, network, plot) {
   const info = el('p', { class: 'wt-info', text: 'Click a training point on the plot, or press “Next point”.' });
+  const key = el('p', { class: 'wt-key' }, el('span', { class: 'wt-act', text: 'blue' }), ': a neuron’s value a = f(z); ',
+    el('span', { class: 'wt-grad', text: 'orange' }), ': its δ = ∂L/∂z, and ∂L/∂w on the links.');
   const stepText = el('p', { class: 'wt-step', role: 'status', 'aria-live': 'polite', 'aria-label': 'Walk-through step' });
   const chain = el('p', { class: 'wt-chain-text', 'aria-live': 'polite', 'aria-label': 'Chain rule', text: 'Hover a link for its chain rule.' });
   const button = (text, label, onclick) => el('button', { type: 'button', class: 'text-button', 'aria-label': label, onclick }, text);
@@ -29,7 +34,7 @@ export function createWalkthrough(hub, state, session, network, plot) {
   const pickNext = button('Next point', 'Pick the next training point', () => pickIndex(pointIndex + 1));
   const element = el('section', { class: 'walkthrough', 'aria-label': 'Backprop walk-through', hidden: true },
     el('h3', { text: 'Backprop walk-through' }), info,
-    el('div', { class: 'wt-buttons' }, pickNext, prev, next, animate), stepText, chain);
+    el('div', { class: 'wt-buttons' }, pickNext, prev, next, animate), stepText, chain, key);
   let active = false;
   let trace = null;
   let traceId = null;
@@ -143,35 +148,49 @@ export function createWalkthrough(hub, state, session, network, plot) {
     const bottom = Math.max(...frame.map((p) => p.y));
     net.overlay.append(el('div', { class: 'wt-column', style: `left:${frame[0].x - 4}px;top:${top - 4}px;height:${bottom - top + net.rect + 8}px;width:${net.rect + 8}px` }));
     net.nodes.forEach((column, c) => column.forEach((p, i) => {
-      const lines = [];
-      if (c === 0) lines.push(['a', fmtValue(activation(0, i))]);
+      const lines = []; // [class, text, title]: the value a = f(z) (blue), then δ = ∂L/∂z (orange)
+      if (c === 0) lines.push(['act', fmtValue(activation(0, i)), 'input value']);
       else {
-        if (step >= c) lines.push([c === n ? 'ŷ' : 'a', fmtValue(trace.layers[c - 1].post[i]), `z = ${fmtValue(trace.layers[c - 1].pre[i])}`]);
-        if (step >= 2 * n - c + 1) lines.push(['δ', fmtValue(trace.layers[c - 1].grad_pre[i]), '∂L/∂z']);
+        const t = trace.layers[c - 1];
+        if (step >= c) lines.push(['act', fmtValue(t.post[i]), `a = ${fmtValue(t.post[i])}, z = ${fmtValue(t.pre[i])}`]);
+        if (step >= 2 * n - c + 1) lines.push(['grad', fmtValue(t.grad_pre[i]), `∂L/∂z = ${fmtValue(t.grad_pre[i])}`]);
       }
       if (!lines.length) return;
+      const top = p.y + (lines.length === 1 ? 8 : 3);
       net.overlay.append(el('div', {
-        class: `wt-value${c === current ? ' current' : ''}`, style: `left:${p.x + net.rect + 2}px;top:${p.y}px`,
+        class: `wt-value${c === current ? ' current' : ''}`, style: `left:${p.x + net.rect / 2}px;top:${top}px`,
         'data-column': c, 'data-index': i,
-      }, ...lines.map(([name, value, title]) => el('span', { class: `wt-${name === 'δ' ? 'grad' : 'act'}`, title, text: `${name} ${value}` }))));
+      }, ...lines.map(([kind, text, title]) => el('span', { class: `wt-${kind}`, title, text }))));
     }));
     if (step > n) drawLinkLabels(net, 2 * n - step);
     if (hovered) showChain(hovered);
   }
 
-  /** ∂L/∂w on the links into the layer being back-propagated (layer index l: column l → l + 1). */
+  /** ∂L/∂w on the links into the layer being back-propagated (layer index l: column l → l + 1). Labels go
+   *  where they overlap neither the neuron values nor each other (largest |∂L/∂w| first, a few places
+   *  along each link tried); a link with no free place keeps its value in the hover chain rule. */
   function drawLinkLabels(net, l) {
     const grads = trace.layers[l].grad_W;
-    let links = net.items.filter((it) => it.kind === 'weight' && it.layer === l);
-    if (links.length > MAX_LINK_LABELS) {
-      links = [...links].sort((a, b) => Math.abs(grads[b.to][b.from]) - Math.abs(grads[a.to][a.from])).slice(0, MAX_LINK_LABELS);
-    }
+    const links = net.items.filter((it) => it.kind === 'weight' && it.layer === l)
+      .sort((a, b) => Math.abs(grads[b.to][b.from]) - Math.abs(grads[a.to][a.from]));
+    const taken = [...net.overlay.querySelectorAll('.wt-value')].map((tag) => {
+      const w = tag.offsetWidth;
+      return box(tag.offsetLeft - w / 2, tag.offsetTop, w, tag.offsetHeight);
+    });
+    let placed = 0;
     for (const it of links) {
-      const length = it.path.getTotalLength();
-      const at = it.path.getPointAtLength(length * ALONG);
+      if (placed >= MAX_LINK_LABELS) break;
       const value = grads[it.to][it.from];
+      const text = fmtValue(value);
+      const width = 6 * text.length + 6;
+      const length = it.path.getTotalLength();
+      const spot = PLACES.map((t) => it.path.getPointAtLength(length * t))
+        .find((p) => !taken.some((b) => overlaps(b, box(p.x - width / 2, p.y - 7, width, 14))));
+      if (!spot) continue;
+      taken.push(box(spot.x - width / 2, spot.y - 7, width, 14));
+      placed++;
       net.overlay.append(el('span', {
-        class: 'wt-link', style: `left:${at.x}px;top:${at.y}px`, text: fmtValue(value),
+        class: 'wt-link', style: `left:${spot.x}px;top:${spot.y}px`, text,
         title: `∂L/∂w of the ${it.label.toLowerCase()}`,
         'data-layer': l, 'data-to': it.to, 'data-from': it.from, 'data-value': String(value),
       }));
@@ -204,7 +223,13 @@ export function createWalkthrough(hub, state, session, network, plot) {
     }
     const text = chainText(item);
     chain.textContent = text;
-    net.overlay.append(el('div', { class: 'wt-chain', style: `left:${item.cx + 8}px;top:${item.cy + 14}px`, text }));
+    const tip = el('div', { class: 'wt-chain', text });
+    net.overlay.append(tip);
+    // under the deepest neuron (never over the values), centred on the link as far as the width allows
+    const room = net.overlay.clientWidth - tip.offsetWidth - 2;
+    const below = Math.max(...net.nodes.slice(1).flat().map((p) => p.y)) + net.rect + 8;
+    tip.style.left = `${Math.max(0, Math.min(item.cx - tip.offsetWidth / 2, room))}px`;
+    tip.style.top = `${below}px`;
   }
 
   hub.on('hover-link', (item) => {

@@ -1,0 +1,75 @@
+// Wires the compare page (/compare#<state>&variants=<JSON>&labels=<JSON>): the playground's top bar and
+// data column for the base setup, and the compare view of its 2–4 variants, trained in one comparison
+// session on the server. With `controls=` (an embed) only the plots, the chart and the kept controls show.
+
+import { createHub } from './events.js';
+import { createState } from './state.js';
+import { createSocket } from './socket.js';
+import { createTopBar, createAdvanced } from './controls.js';
+import { createDataPanel } from './data.js';
+import { createSession } from './session.js';
+import { createNotices } from './notices.js';
+import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
+import { createCompareView, defaultVariants, MAX_VARIANTS, MIN_VARIANTS } from './variants.js';
+import { createEmbedDialog } from './embed-dialog.js';
+import { keepOnly, keptNames } from './keep.js';
+import { startWhenVisible } from './visibility.js';
+import { el } from './ui.js';
+
+export const COMPARE_KEYS = { preset: 'text', variants: 'json', labels: 'json', controls: 'list', autoplay: 'flag' };
+
+const isVariantList = (v) => Array.isArray(v) && v.length >= MIN_VARIANTS && v.length <= MAX_VARIANTS
+  && v.every((o) => o && typeof o === 'object' && !Array.isArray(o));
+
+async function main() {
+  const hub = createHub();
+  const notices = createNotices(hub);
+  document.body.append(notices.element);
+  const response = await fetch('api/options');
+  if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
+  const options = await response.json();
+
+  const state = createState(hub, options, { pageKeys: COMPARE_KEYS });
+  const presetList = await fetchPresets();
+  resolvePresetLink(state, presetList);
+  if (!isVariantList(state.values.variants)) state.set({ variants: defaultVariants(options), labels: null }, { source: 'load' });
+  if (state.values.labels && !(Array.isArray(state.values.labels) && state.values.labels.length === state.values.variants.length)) {
+    state.set({ labels: null }, { source: 'load' });
+  }
+  const embedded = /[#&]controls=/.test(location.hash);
+
+  const topBar = createTopBar(hub, state);
+  const advanced = createAdvanced(hub, state);
+  const data = createDataPanel(hub, state, { element: null });
+  const view = createCompareView(hub, state);
+  const presets = createPresets(hub, state, presetList, { page: 'compare' });
+  const main = document.getElementById('main');
+  document.getElementById('top').append(topBar.element, advanced.element);
+  main.append(data.element, el('div', { class: 'compare-column' }, presets.note, view.element));
+
+  const embed = createEmbedDialog(hub, state, { target: 'compare' });
+  const back = el('a', { class: 'tool-button ui-playground', text: 'Playground', title: 'Open the base setup in the playground' });
+  const linkBack = () => (back.href = `./${state.hashText(['variants', 'labels', 'controls', 'autoplay', 'preset'])}`);
+  hub.on('state:change', linkBack);
+  linkBack();
+  document.getElementById('tools').append(presets.menu, back, embed.button);
+  if (embedded) {
+    document.body.classList.add('embedded');
+    keepOnly(document.body, keptNames(state.values, state.hidden, true));
+  }
+
+  const socket = createSocket(hub, { lazy: true });
+  const session = createSession(hub, state, socket, view.renderer, { compare: () => view.message() });
+  const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay });
+
+  window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility }; // for tests and the console
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((error) => {
+  document.body.dataset.ready = 'error';
+  const box = document.getElementById('fatal');
+  box.hidden = false;
+  box.textContent = `The page could not start: ${error.message}. Is the nnplay server running?`;
+  console.error(error);
+});

@@ -1,0 +1,59 @@
+// Wires the embed page (/embed#<state>): the output plot sized to its frame and the controls the link keeps
+// (`controls=`, default Play, Reset and the epoch); no header. The socket opens only once the frame is
+// on screen, `autoplay=true` then starts training, and training pauses while the frame is off screen.
+
+import { createHub } from './events.js';
+import { createState } from './state.js';
+import { createSocket } from './socket.js';
+import { createTopBar } from './controls.js';
+import { createChart } from './chart.js';
+import { createOutput } from './output.js';
+import { createSession, createRenderer } from './session.js';
+import { createNotices } from './notices.js';
+import { fetchPresets, resolvePresetLink } from './presets.js';
+import { keepOnly, keptNames } from './keep.js';
+import { startWhenVisible } from './visibility.js';
+import { el } from './ui.js';
+
+export const EMBED_KEYS = { preset: 'text', controls: 'list', autoplay: 'flag' };
+
+async function main() {
+  const hub = createHub();
+  const notices = createNotices(hub);
+  document.body.append(notices.element);
+  const response = await fetch('api/options');
+  if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
+  const options = await response.json();
+
+  const state = createState(hub, options, { pageKeys: EMBED_KEYS });
+  if (state.values.preset && !state.linkHasSetup) resolvePresetLink(state, await fetchPresets());
+  const hasControls = /[#&]controls=/.test(location.hash);
+  const chart = createChart();
+  const output = createOutput(hub, state, chart);
+  const topBar = createTopBar(hub, state);
+  const open = el('a', { class: 'embed-open', href: `./${state.hashText(['controls', 'autoplay'])}`, target: '_blank', rel: 'noopener', 'aria-label': 'Open in nnplay', title: 'Open this setup in the full playground' }, 'nnplay ↗');
+  const stage = el('div', { class: 'embed-stage' }, output.plot.element, open);
+  const side = el('div', { class: 'embed-side' }, topBar.element, output.element);
+  const root = document.getElementById('embed');
+  root.append(stage, side);
+  keepOnly(root, keptNames(state.values, state.hidden, hasControls));
+  side.hidden = !side.querySelector('[class*="ui-"]');
+
+  const render = createRenderer({ output, chart });
+  const socket = createSocket(hub, { lazy: true });
+  const session = createSession(hub, state, socket, render);
+  output.plot.setHint(state.values.autoplay ? 'nnplay — starts when shown' : 'nnplay — loads when shown');
+  hub.on('socket:open', () => output.plot.setHint(null));
+  const visibility = startWhenVisible(root, { hub, socket, session, autoplay: state.values.autoplay });
+
+  window.nnplay = { hub, state, socket, session, render, chart, options, visibility }; // for tests and the console
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((error) => {
+  document.body.dataset.ready = 'error';
+  const box = document.getElementById('fatal');
+  box.hidden = false;
+  box.textContent = `nnplay could not start: ${error.message}.`;
+  console.error(error);
+});
