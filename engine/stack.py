@@ -88,7 +88,11 @@ class Stack:
         for layer, (block, block_t) in enumerate(zip(self.blocks, self._transposed)):
             z = ws.z[layer]
             xp.copyto(block_t, block.transpose(0, 2, 1))
-            xp.matmul(block_t, a, out=z)
+            if a.ndim == 2:  # inputs shared by every member (a grid): one (K·fan_out, fan_in + 1) product
+                k, fan_out, fan_in = block_t.shape
+                xp.matmul(block_t.reshape(k * fan_out, fan_in), a, out=z.reshape(k * fan_out, -1))
+            else:
+                xp.matmul(block_t, a, out=z)
             if layer < hidden_layers:
                 a = ws.a[layer]
                 hidden = a[:, :-1]

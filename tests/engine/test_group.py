@@ -290,3 +290,24 @@ def test_a_comparison_steps_the_variants_that_share_a_signature_as_one_group():
     slow.update(optimizer="momentum")  # a live change that leaves the group: the comparison regroups
     comparison.step_epoch()
     assert slow.group is None and len(sgd.group) == 2 and slow.epoch == 21
+
+
+@pytest.mark.gpu
+def test_a_group_on_the_gpu_matches_the_cpu_group():
+    from engine import gpu_available
+
+    if not gpu_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    configs = members({"dataset": "spiral", "optimizer": "adam", "learning_rate": 0.01},
+                      [{"dropout": 0.2, "shuffle": True}, {"regularization": "l2", "reg_rate": 0.01}, {}])
+    cpu = TrainerGroup([{**c, "device": "cpu"} for c in configs])
+    gpu = TrainerGroup([{**c, "device": "gpu"} for c in configs])
+    assert gpu.xp is not np
+    cpu_reports, gpu_reports = cpu.train(20), gpu.train(20)
+    for ours, theirs in zip(gpu_reports, cpu_reports):
+        assert [r.train_loss for r in ours] == pytest.approx([r.train_loss for r in theirs], rel=1e-4, abs=1e-6)
+    for g, c in zip(gpu.members, cpu.members):
+        np.testing.assert_allclose(flat(g.get_weights()), flat(c.get_weights()), rtol=0, atol=1e-4)
+    for g, c in zip(gpu.grids(density=20), cpu.grids(density=20)):
+        assert isinstance(g.values, np.ndarray)
+        np.testing.assert_allclose(g.values, c.values, atol=1e-4)
