@@ -24,17 +24,8 @@ from engine import Limits, Trainer  # noqa: E402
 from engine.backend import limit_blas_threads  # noqa: E402
 from engine.features import feature_matrix  # noqa: E402
 from engine.inspect import grid_points, thumbnail_points  # noqa: E402
+from harness import CONFIGS  # noqa: E402  (benchmarks/harness.py: the setups every benchmark shares)
 
-PLAYGROUND_FEATURES = ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
-CONFIGS = {
-    "C1": {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh", "loss": "square",
-           "optimizer": "sgd", "learning_rate": 0.03, "batch_size": 10, "n_samples": 500, "seed": 1},
-    "C2": {"dataset": "spiral", "features": PLAYGROUND_FEATURES, "hidden": [8] * 6, "activation": "tanh",
-           "regularization": "l2", "reg_rate": 0.001, "learning_rate": 0.03, "batch_size": 10, "seed": 1},
-    "C3": {"dataset": "spiral", "features": PLAYGROUND_FEATURES, "hidden": [8] * 6, "activation": "tanh",
-           "regularization": "l2", "reg_rate": 0.001, "learning_rate": 0.03, "batch_size": 100,
-           "n_samples": 20000, "seed": 1},
-}
 TARGETS = {"C1": ("frames", 6.0), "C2": ("frames", 6.0), "C3": ("epochs", 6.0)}
 
 
