@@ -17,7 +17,9 @@ largest K that held and the smallest that failed, within ``--trials`` measuremen
 
 Beside the table it prints the reference measured in the same run: the engine alone on C2 in this process,
 and how many C2 students one core could carry at that rate, so that figures from a busy machine can be
-judged. The client shares the machine with the server: its own CPU is printed too.
+judged. The table's ``students/core`` is the live counterpart: the students' worth of epochs the server
+delivered per core of CPU it used, which depends little on what else the machine runs (its rates do). The
+client shares the machine with the server: its own CPU is printed too.
 """
 
 from __future__ import annotations
@@ -98,6 +100,14 @@ class Trial:
     def health_p99(self) -> float:
         return percentile(self.window.health_ms, 99)
 
+    def students_per_core(self) -> float:
+        """Students' worth of epochs the server delivers per core of its CPU: (Σ epochs/s ÷ speed) ÷ server CPU.
+        Unlike the rates it hardly depends on what else the machine runs; compare it with the reference."""
+        speed = next((s.pace["speed"] for s in self.window.students if s.pace), None)
+        if not speed or not self.window.server_cpu:
+            return float("nan")
+        return sum(self.epochs) / speed / self.window.server_cpu
+
     def shortfalls(self) -> list[str]:
         """What kept this K from holding (empty when it held)."""
         failed = [s.error or s.stopped for s in self.window.students if s.error or s.stopped]
@@ -144,7 +154,7 @@ def search(try_k, start: int, limit: int, trials: int) -> tuple[int, list[Trial]
 
 # ---- printing ------------------------------------------------------------------------------------------------
 HEAD = (f"{'classroom':9} {'K':>3}  {'epochs/s min/median':>19}  {'frames/s min/median':>19}  "
-        f"{'health p50/p99 ms':>17}  {'server CPU':>10}  {'client CPU':>10}  verdict")
+        f"{'health p50/p99 ms':>17}  {'server CPU':>10}  {'students/core':>13}  {'client CPU':>10}  verdict")
 
 
 def row(trial: Trial) -> str:
@@ -152,8 +162,8 @@ def row(trial: Trial) -> str:
     verdict = "; ".join(trial.shortfalls()) or "holds"
     return (f"{trial.kind:9} {trial.k:>3}  {min(trial.epochs):8.1f} / {median(trial.epochs):8.1f}  "
             f"{min(trial.frames):8.1f} / {median(trial.frames):8.1f}  "
-            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {w.server_cpu:9.0%}  "
-            f"{w.client_cpu:9.0%}  {verdict}")
+            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {w.server_cpu:10.0%}  "
+            f"{trial.students_per_core():13.1f}  {w.client_cpu:10.0%}  {verdict}")
 
 
 def print_summary(kind: str, held: int, trials: list[Trial], limit: int) -> None:
@@ -168,7 +178,7 @@ def print_reference(rates: dict[str, float], pace: dict) -> None:
     frame the losses and gradient norms step_epoch adds and the grid)."""
     cost = pace["speed"] / rates["run_epoch"] + pace["fps"] * (
         1 / rates["step_epoch"] - 1 / rates["run_epoch"] + 1 / rates["grid"])
-    print(f"reference, engine alone on C2 in this process: run_epoch {rates['run_epoch']:,.0f}/s, "
+    print(f"reference, engine alone on C2 in this process, per CPU second: run_epoch {rates['run_epoch']:,.0f}/s, "
           f"step_epoch {rates['step_epoch']:,.0f}/s, grid(100, 10) {rates['grid']:,.0f}/s "
           f"-> one core carries about {1 / cost:.1f} C2 students at {pace['speed']} epochs/s, {pace['fps']} frames/s")
 

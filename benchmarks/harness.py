@@ -323,20 +323,23 @@ async def measure(server: Server, students: list[Student], seconds: float, warmu
 
 # ---- the engine alone --------------------------------------------------------------------------------------
 def engine_rates(name: str, seconds: float = 2.0) -> dict[str, float]:
-    """Calls per second, in this process, of the engine's ``run_epoch`` (benchmarks/engine.py's measure),
-    ``step_epoch`` (an epoch with the losses a live session reports) and a frame's grid (``grid(100, 10)``)."""
-    from engine import Trainer
+    """Calls per CPU second of this process (one BLAS thread, as the server runs) of the engine's ``run_epoch``
+    (benchmarks/engine.py's measure), ``step_epoch`` (an epoch with the losses a live session reports) and a
+    frame's grid (``grid(100, 10)``). CPU seconds, not wall-clock ones: on a shared machine the time other
+    processes take would otherwise count against the engine; on an idle one the two agree."""
+    from engine import Trainer, limit_blas_threads
 
+    limit_blas_threads(1)
     trainer = Trainer(CONFIGS[name])
     calls = {"run_epoch": trainer.run_epoch, "step_epoch": trainer.step_epoch, "grid": lambda: trainer.grid(100, 10)}
     rates = {}
     for method, fn in calls.items():
         fn()
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
+        count, start = 0, time.process_time()
+        while time.process_time() - start < seconds:
             fn()
             count += 1
-        rates[method] = count / (time.perf_counter() - start)
+        rates[method] = count / (time.process_time() - start)
     return rates
 
 

@@ -51,7 +51,7 @@ def main() -> None:
 
     rates = engine_rates("C2")
     run_epoch, step_epoch = rates["run_epoch"], rates["step_epoch"]
-    print(f"engine alone, C2: run_epoch {run_epoch:,.0f} epochs/s, step_epoch {step_epoch:,.0f} epochs/s",
+    print(f"engine alone, C2, per CPU second: run_epoch {run_epoch:,.0f} epochs/s, step_epoch {step_epoch:,.0f}/s",
           flush=True)
     env = {"NNPLAY_MAX_SESSIONS": "256", **dict(item.split("=", 1) for item in args.env)}
     rows = []
