@@ -158,4 +158,7 @@ class Options(BaseModel):
     server_limits: dict[str, float]
     live_fields: list[str]
     menus: dict[str, list[float]]
+    view: dict[str, float] = Field(description="view defaults (speed, fps, density, thumb), the feature "
+                                   "thumbnail size, the input extent (the domain is [−extent, extent]²) and "
+                                   "the compare view's variant limits")
     devices: list[str]

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from server_helpers import C1, SMALL, make_settings
+from server_helpers import C1, SMALL, live, make_settings
 
 from engine import ACTIVATIONS, DATASETS, FEATURES, LIVE_FIELDS, LOSSES, OPTIMIZERS, SCHEDULES, Config, Trainer
 from server.main import create_app
@@ -39,6 +39,20 @@ def test_options_are_generated_from_the_engine_registries(client):
     assert custom["task"] is None
     for key in ("version", "regularizations", "initializers"):
         assert body[key]
+
+
+def test_options_view_defaults_are_what_a_new_session_uses(client):
+    """The page reads its default speed, fps, density and thumbnail size from /api/options: they must be the
+    ones a fresh live session starts with, and the extent the one of the session's plot grid."""
+    view = client.get("/api/options").json()["view"]
+    with live(client) as (ws, greeting):
+        state = greeting["state"]
+        header, arrays = greeting["frame"]
+    assert state["speed"] == view["speed"]
+    assert {k: state["view"][k] for k in ("density", "thumb", "fps")} == {k: view[k] for k in ("density", "thumb", "fps")}
+    assert arrays["output"].shape == (view["density"], view["density"])
+    assert len(client.get("/api/options").json()["features"][0]["thumbnail"]) == view["feature_thumb"] ** 2
+    assert (view["min_variants"], view["max_variants"]) == (2, 4)
 
 
 def test_options_follow_the_settings_limits(client_for):
