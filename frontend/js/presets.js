@@ -89,6 +89,7 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   hub.on('state:change', ({ changed }) => {
     if (changed.has('preset')) sync();
   });
+  hub.on('link', () => resolvePresetLink(state, presets)); // a pasted `#preset=name` loads the lesson
   sync();
   return { menu, note, choose, presets };
 }

@@ -4,6 +4,8 @@
 // every (re)connect the server session is restored from the page state (config, view, weights, epoch,
 // playing). With `compare` the session trains 2–4 variants of the page's config side by side.
 
+import { FRESH_SOURCES } from './state.js';
+
 const VIEW = new Set(['speed', 'density']);
 const PAGE_CONFIG = new Set(['reg_dataset', 'custom_points']); // page values that change the config
 
@@ -94,6 +96,12 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('state:change', ({ changed, source }) => {
     if (source === 'server' || source === 'import') return;
+    if (FRESH_SOURCES.has(source)) {
+      // a lesson or a link is a new setup: new weights from epoch 0, even where only live fields differ
+      sendView();
+      configure();
+      return;
+    }
     const fields = [...changed].filter((k) => configFields(k) || VIEW.has(k));
     if (!fields.length) return;
     if (fields.some((k) => VIEW.has(k))) sendView();

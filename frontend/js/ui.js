@@ -53,8 +53,11 @@ export function numberControl({ label, spec, value, onChange, name, placeholder 
     min: spec.min ?? undefined, max: spec.max ?? undefined, step: spec.step,
   });
   const element = el('div', { class: `control number ${className} ${name ? `ui-${name}` : ''}` }, el('label', { for: id, text: label }), input);
+  let committed = null; // the text last shown or sent: a control removed while focused fires `change`
+  // again on blur, which must not send a stale value over a newer setup
   input.addEventListener('change', () => {
     const text = input.value.trim();
+    if (text === committed) return;
     let v = text === '' ? null : Number(text);
     let ok = text === '' ? spec.nullable : Number.isFinite(v);
     if (ok && v !== null) {
@@ -64,10 +67,15 @@ export function numberControl({ label, spec, value, onChange, name, placeholder 
     }
     input.setAttribute('aria-invalid', String(!ok));
     input.title = ok ? '' : describeRange(spec);
-    if (ok) onChange(v);
+    if (!ok) return;
+    committed = text;
+    onChange(v);
   });
   const setValue = (v) => {
-    if (document.activeElement !== input) input.value = v === null || v === undefined ? '' : String(v);
+    if (document.activeElement !== input) {
+      input.value = v === null || v === undefined ? '' : String(v);
+      committed = input.value;
+    }
     input.removeAttribute('aria-invalid');
   };
   setValue(value);
