@@ -61,7 +61,13 @@ export function createExports(hub, state, session, { output, network, chart, pre
     el('label', { class: 'menu-item file-item', for: fileId }, 'Import network (JSON)…', file),
     item('Loss history (CSV)', 'Export the loss history as CSV', () => run(lossCsv)),
     item('Data (CSV)', 'Export the data as CSV', () => run(dataCsv)));
-  const element = el('details', { class: 'menu exports ui-exports' }, el('summary', { text: 'Export' }), panel);
+  const summary = el('summary', { text: 'Export' });
+  const element = el('details', { class: 'menu exports ui-exports' }, summary, panel);
+  element.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !element.open) return;
+    element.open = false;
+    summary.focus();
+  });
 
   async function run(task) {
     try {

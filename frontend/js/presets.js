@@ -35,10 +35,32 @@ export function resolvePresetLink(state, presets) {
   return preset;
 }
 
+/** Arrow keys on a closed <select> change its value and fire `change` at every press: browsing the lessons
+ *  that way must not load each one (nor leave for the compare page). Values picked with the keyboard load
+ *  on Enter; leaving the menu without Enter puts the current lesson back. A pick from the opened list (mouse,
+ *  or Space/Alt+↓ then Enter) loads at once. */
+function keyboardSafe(select, onPick, onRevert) {
+  let browsing = false;
+  select.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      browsing = false;
+      onPick(select.value);
+    } else if ([' ', 'F4'].includes(event.key) || event.altKey) browsing = false; // opens the list
+    else if (/^(Arrow|Page|Home|End)/.test(event.key) || event.key.length === 1) browsing = true;
+  });
+  select.addEventListener('change', () => browsing || onPick(select.value));
+  select.addEventListener('blur', () => {
+    if (browsing) onRevert();
+    browsing = false;
+  });
+}
+
 /** The menu and the note. `page`: 'main' or 'compare' — presets of the other kind open the other page. */
 export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   const id = nextId('sel');
-  const select = el('select', { id, 'aria-label': 'Lessons', onchange: () => choose(select.value) });
+  const select = el('select', { id, 'aria-label': 'Lessons' });
+  keyboardSafe(select, (name) => choose(name), () => sync());
   const groups = new Map();
   for (const p of presets) {
     const tag = p.tags?.[0] ?? 'other';
