@@ -54,7 +54,7 @@ export function createDataPanel(hub, state, customPanel) {
   const classesRow = el('div', { class: 'control ui-nClasses' }, el('label', { for: classesId, text: 'Classes' }), classes);
   const regenerate = el('button', { type: 'button', class: 'text-button ui-regenerate', 'aria-label': 'Regenerate', onclick: () => hub.emit('command', { type: 'regenerate' }) }, 'Regenerate');
   const element = el('section', { class: 'column data-column', 'aria-label': 'Data' },
-    el('h2', { text: 'Data' }), el('p', { class: 'column-text', text: 'Which dataset do you want to use?' }),
+    el('h2', { text: 'Data' }), el('p', { class: 'column-text ui-dataset', text: 'Which dataset do you want to use?' }),
     grid, customPanel.element, ratio.element, noise.element, batch.element, samplesRow, classesRow, regenerate);
 
   function fits(d) {

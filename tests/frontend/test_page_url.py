@@ -69,7 +69,9 @@ def test_the_hash_restores_the_setup_after_reload(page):
 
 def test_hide_keys_and_hide_text(make_page, server):
     page = make_page(server.url + "/#learningRate_hide=true&noise_hide=true&numHiddenLayers_hide=true"
-                                  "&playButton_hide=false&hideText=true")
+                                  "&playButton_hide=false&hideText=true&dataset_hide=true")
+    assert not page.get_by_text("Which dataset do you want to use?").is_visible()  # no orphan question
+    assert not page.get_by_role("button", name="Dataset: Circle").is_visible()
     assert not page.get_by_label("Learning rate", exact=True).is_visible()
     assert not page.get_by_label("Noise", exact=True).is_visible()
     assert not page.get_by_label("Add layer", exact=True).is_visible()
