@@ -48,6 +48,13 @@ export function createTopBar(hub, state) {
 
   const rateItems = (list) => list.map((v) => ({ value: v, label: String(v) }));
   const lr = selectControl({ label: 'Learning rate', name: 'learningRate', items: rateItems(options.menus.learning_rate), value: values.learning_rate, onChange: (v) => state.set({ learning_rate: Number(v) }) });
+  // under a schedule the rate changes while training: show the one the last epoch used (frame header)
+  const lrNow = el('output', { class: 'lr-now', 'aria-label': 'Current learning rate', hidden: true });
+  lr.element.append(lrNow);
+  const showRate = (rate) => {
+    lrNow.hidden = values.lr_schedule === 'constant' || !Number.isFinite(rate);
+    if (!lrNow.hidden) lrNow.textContent = `now ${Number(rate.toPrecision(2))}`;
+  };
   const activationItems = options.activations.map((a) => ({ value: a.name, label: a.label }));
   const activation = selectControl({ label: 'Activation', name: 'activation', items: activationItems, value: values.activation, onChange: (v) => state.set({ activation: v }) });
   const regularization = selectControl({ label: 'Regularization', name: 'regularization', items: options.regularizations.map((r) => ({ value: r.name, label: r.label })), value: values.regularization, onChange: (v) => state.set({ regularization: v }) });
@@ -81,6 +88,7 @@ export function createTopBar(hub, state) {
   }
 
   hub.on('state:change', ({ values: v }) => sync(v));
+  hub.on('frame', (frame) => showRate(frame.header.learning_rate));
   hub.on('epoch', (n) => (epoch.textContent = formatEpoch(n)));
   hub.on('playing', setPlaying);
   hub.on('socket:status', ({ status, detail }) => {

@@ -77,3 +77,16 @@ def test_diverging_setup_shows_the_message_and_recovers(make_page, server):
     page.get_by_role("button", name="Step").click()
     page.wait_for_function("window.nnplay.session.epoch === 1 && window.nnplay.session.status === 'ok'")
     assert page.errors == []
+
+
+def test_a_schedule_shows_the_rate_training_uses(make_page, server):
+    """Step decay halves 0.03 every 2 epochs: after 9 epochs the menu still says 0.03, and beside it the page
+    shows the rate the last epoch used (0.03 · 0.5⁴), as the engine reports it."""
+    page = make_page(server.url + "/#lrSchedule=step&lrStepSize=2&lrGamma=0.5&seed=1")
+    current = page.get_by_label("Current learning rate", exact=True)
+    page.evaluate("window.nnplay.hub.emit('command', {type: 'step', n: 9})")
+    page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 9")
+    used = page.evaluate("window.nnplay.session.lastFrame.header.learning_rate")
+    assert used == pytest.approx(0.03 * 0.5**4)
+    page.wait_for_function("(t) => document.querySelector('.lr-now').textContent === t", arg="now 0.0019")
+    assert current.is_visible() and page.get_by_label("Learning rate", exact=True).input_value() == "0.03"
