@@ -5,7 +5,7 @@ epoch counter must be on the first screen where the playground has them there.""
 from __future__ import annotations
 
 import pytest
-from page_helpers import screenshot, settle
+from page_helpers import contrast_failures, screenshot, settle, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +72,13 @@ def test_a_deep_network_stays_in_its_column(page):
     assert min(boxes["heads"]["right"], boxes["scroll"]["right"]) <= boxes["output"]["left"]
     heads = page.locator(".layer-head").evaluate_all("(hs) => hs.map((h) => h.getBoundingClientRect()).map((r) => [r.left, r.right])")
     assert all(a[1] <= b[0] for a, b in zip(heads, heads[1:])), heads  # no two layers' buttons overlap
+
+
+def test_every_page_meets_the_contrast_minimum(page, server):
+    """WCAG AA contrast (4.5:1, large text 3:1) for every visible text of the playground, an embed and the
+    compare view."""
+    assert contrast_failures(page) == []
+    for path in ("/embed#controls=play,reset,epoch,loss,chart,learningRate", "/compare"):
+        page.goto(server.url + path)
+        wait_ready(page)
+        assert contrast_failures(page) == [], path
