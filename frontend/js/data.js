@@ -44,7 +44,8 @@ export function createDataPanel(hub, state, customPanel) {
     const ok = text === '' || (Number.isInteger(n) && n >= options.limits.min_samples && n <= options.limits.max_samples);
     nSamples.setAttribute('aria-invalid', String(!ok));
     nSamples.title = ok ? '' : `allowed: ${options.limits.min_samples} to ${options.limits.max_samples}`;
-    if (ok) state.set({ n_samples: text === '' ? null : n });
+    // the dataset's own count stays the default (null), so the link does not name it
+    if (ok) state.set({ n_samples: text === '' || n === state.spec()?.default_samples ? null : n });
   });
   const samplesRow = el('div', { class: 'control number ui-nSamples' }, el('label', { for: samplesId, text: 'Number of samples' }), nSamples);
   const classSpec = fieldSpec(options.fields.n_classes);
@@ -134,7 +135,7 @@ export function createDataPanel(hub, state, customPanel) {
     ratio.setValue(Math.round(values.train_ratio * 100));
     noise.setValue(values.noise);
     batch.setValue(values.batch_size);
-    if (document.activeElement !== nSamples) nSamples.value = values.n_samples ?? '';
+    if (document.activeElement !== nSamples) nSamples.value = values.n_samples ?? state.spec()?.default_samples ?? '';
     nSamples.placeholder = String(state.spec()?.default_samples ?? '');
     classes.value = String(values.n_classes);
     const spec = state.spec();

@@ -84,7 +84,7 @@ export function createExports(hub, state, session, { output, network, chart, pre
   async function viewPng() {
     const h = session.lastFrame?.header;
     const caption = `nnplay · ${state.datasetName()} · epoch ${session.epoch} · test loss ${fmt3(h?.test_loss)} · training loss ${fmt3(h?.train_loss)}`;
-    download(name('png'), await composeView({ network, plot: output.plot, chart, caption }));
+    download(name('view.png'), await composeView({ network, plot: output.plot, chart, caption }));
   }
 
   async function plotPng() {
