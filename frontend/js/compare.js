@@ -12,6 +12,7 @@ import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
 import { createCompareView, defaultVariants, MAX_VARIANTS, MIN_VARIANTS } from './variants.js';
 import { createEmbedDialog } from './embed-dialog.js';
+import { createEpochRun } from './epoch-run.js';
 import { keepOnly, keptNames } from './keep.js';
 import { startWhenVisible } from './visibility.js';
 import { el } from './ui.js';
@@ -60,6 +61,7 @@ async function main() {
 
   const socket = createSocket(hub, { lazy: true });
   const session = createSession(hub, state, socket, view.renderer, { compare: () => view.message() });
+  createEpochRun(hub, state, session);
   const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay });
 
   window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility }; // for tests and the console

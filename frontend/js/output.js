@@ -6,7 +6,6 @@ import { CLASS_COLORS, SHADES_CSS } from './colors.js';
 import { createPlot } from './plot.js';
 import { checkControl, el, fmt3 } from './ui.js';
 
-const DIVERGED = 'training diverged — try a smaller learning rate';
 
 /** The readouts of a frame: test/training loss and accuracy (R² for regression). */
 export function createReadouts() {
@@ -39,7 +38,12 @@ export function createReadouts() {
 
 /** The message under the plot for a diverged or early-stopped run ('' when all is well). */
 export function statusMessage(status, text) {
-  if (status === 'diverged') return { kind: 'diverged', strong: DIVERGED, text: ' — press Reset, or pick a smaller learning rate to start again.' };
+  if (status === 'diverged') {
+    // the engine's message says where and what to do ("training diverged at epoch 42 (...); weights restored
+    // to epoch 41. Try a smaller learning rate, or Reset."): shown once, its first words in bold
+    const rest = (text || 'training diverged').replace(/^training diverged/i, '');
+    return { kind: 'diverged', strong: 'Training diverged', text: rest };
+  }
   if (status === 'early_stopped') return { kind: 'info', strong: '', text: text || 'stopped early: the test loss stopped improving' };
   return null;
 }

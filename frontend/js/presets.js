@@ -78,6 +78,14 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss the lesson note', title: 'Dismiss', onclick: () => state.set({ preset: '' }) }, '×');
   const note = el('aside', { class: 'lesson-note ui-note', 'aria-label': 'Lesson note', hidden: true }, close, title, text, epochs);
 
+  // "Train N epochs" plays the suggested run at the session's pace (epoch-run.js); while it runs it stops it
+  const trainButton = el('button', { type: 'button', class: 'text-button' });
+  let running = false;
+  hub.on('epoch-run', (on) => {
+    running = on;
+    trainButton.textContent = on ? 'Stop' : `Train ${find(state.values.preset)?.epochs ?? ''} epochs`;
+  });
+
   function find(name) {
     return presets.find((p) => p.name === name);
   }
@@ -101,11 +109,11 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
     if (!preset) return;
     title.textContent = preset.title;
     text.textContent = preset.note;
-    const n = Math.min(preset.epochs ?? 0, state.options.server_limits.max_step ?? 1000);
-    epochs.replaceChildren(...(n > 0 ? [
-      el('span', { text: `Suggested: about ${preset.epochs} epochs. ` }),
-      el('button', { type: 'button', class: 'text-button', 'aria-label': `Train ${n} epochs`, onclick: () => hub.emit('command', { type: 'step', n }) }, `Train ${n} epochs`),
-    ] : []));
+    const n = preset.epochs ?? 0;
+    trainButton.textContent = `Train ${n} epochs`;
+    trainButton.setAttribute('aria-label', `Train ${n} epochs`);
+    trainButton.onclick = () => hub.emit(running ? 'epoch-run:stop' : 'train-epochs', { n });
+    epochs.replaceChildren(...(n > 0 ? [el('span', { text: `Suggested: about ${n} epochs. ` }), trainButton] : []));
   }
 
   hub.on('state:change', ({ changed }) => {

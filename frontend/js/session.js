@@ -107,7 +107,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     if (fields.some((k) => VIEW.has(k))) sendView();
     const config = fields.filter((k) => !VIEW.has(k));
     if (!config.length) return;
-    if (config.every((k) => live.has(k) && !overridden(k)) && status !== 'diverged') {
+    if (config.every((k) => live.has(k) && !overridden(k))) { // after a divergence too: training carries on
       socket.send('set', { values: Object.fromEntries(config.map((k) => [k, state.values[k]])) });
     } else if (config.length === 1 && config[0] === 'custom_points' && !compare) {
       configure({ play: playing, keepWeights: true });

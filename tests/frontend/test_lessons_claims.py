@@ -4,6 +4,7 @@ is a fresh start (epoch 0, new weights) and the effect the note names is visible
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from page_helpers import server_state, settle
@@ -48,3 +49,79 @@ def test_the_fixes_for_overfitting_start_afresh_and_early_stopping_stops_early(p
     best = int(re.search(r"from epoch (\d+)", message).group(1))
     stopped = page.evaluate("window.nnplay.session.epoch")
     assert best + 50 <= stopped < 600, (best, stopped)
+
+
+RECORD = """() => { const n = window.nnplay; n.seen = [];
+    n.hub.on('frame', (f) => n.seen.push([f.header.epoch, f.header.train_loss, f.header.test_loss])); }"""
+
+
+def test_too_high_a_learning_rate_grows_visibly_then_recovers_at_a_lower_rate(page):
+    choose(page, "xor_hidden")
+    choose(page, "lr_too_high")
+    page.evaluate(RECORD)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("window.nnplay.session.status === 'diverged'", timeout=30_000)
+    seen = [row for row in page.evaluate("window.nnplay.seen") if row[1] is not None]
+    losses = [loss for _, loss, _ in sorted(dict((e, (e, l, t)) for e, l, t in seen).values())]
+    assert len(losses) >= 10 and all(b > a for a, b in zip(losses, losses[1:])), losses  # it grows, visibly
+    alert = page.get_by_role("alert").filter(has_text="Training diverged")
+    assert alert.is_visible() and alert.inner_text().lower().count("diverged") == 1
+    stopped = page.evaluate("window.nnplay.session.epoch")
+    # "Lower the rate to 0.1 and press Play again: training carries on from the last good weights"
+    page.get_by_label("Learning rate", exact=True).select_option("0.1")
+    page.evaluate(RECORD)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("(n) => window.nnplay.session.epoch >= n", arg=stopped + 20, timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    after = [row for row in page.evaluate("window.nnplay.seen") if row[0] > stopped]
+    assert min(e for e, _, _ in after) == stopped + 1, "it carried on, it did not start again"
+    assert after[-1][1] < after[0][1] / 100 and not alert.is_visible()
+
+
+def test_train_n_epochs_animates_to_exactly_n_and_xor_needs_its_hidden_layer(page):
+    choose(page, "lr_too_high")
+    choose(page, "xor_hidden")
+    page.evaluate("window.nnplay.state.set({speed: 100})")
+    page.evaluate(RECORD)
+    start = time.monotonic()
+    page.get_by_role("button", name="Train 300 epochs").click()
+    page.wait_for_function("window.nnplay.session.epoch === 300 && window.nnplay.session.serverState.epoch === 300",
+                           timeout=30_000)
+    # at the session's pace of 100 epochs/s (a lower bound: a slow machine only takes longer), not in one jump
+    assert time.monotonic() - start >= 0.8 * 300 / 100
+    page.wait_for_timeout(200)
+    epochs = sorted({e for e, _, _ in page.evaluate("window.nnplay.seen")})
+    assert len([e for e in epochs if 0 < e < 300]) >= 10, epochs
+    assert page.evaluate("window.nnplay.session.epoch") == 300
+    assert float(page.get_by_label("Test loss", exact=True).inner_text()) < 0.1
+    # "Remove the hidden layer and ... the test loss stays above 0.5"
+    page.get_by_role("button", name="Remove layer").click()
+    settle(page)
+    page.evaluate("window.nnplay.state.set({speed: 'max'})")
+    page.get_by_role("button", name="Train 300 epochs").click()
+    page.wait_for_function("window.nnplay.session.epoch === 300", timeout=30_000)
+    page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 300")
+    assert float(page.get_by_label("Test loss", exact=True).inner_text()) > 0.5
+
+
+NEURONS_ALIKE = """() => { const a = window.nnplay.session.lastFrame.arrays.neurons;
+    const t = a.shape.at(-1) ** 2, sizes = window.nnplay.state.values.hidden;
+    let at = 0; return sizes.map((n) => { const first = a.slice(at, at + t);
+        const same = Array.from({length: n}, (_, i) => a.slice(at + i * t, at + (i + 1) * t).every((v, k) => v === first[k]));
+        at += n * t; return same.every(Boolean); }); }"""
+
+
+def test_zero_initialisation_keeps_neurons_identical_until_the_initialiser_changes(page):
+    choose(page, "zeros_symmetry")
+    train(page, 60)
+    page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 60")
+    assert page.evaluate(NEURONS_ALIKE) == [True, True]
+    # "choose the playground initialiser under Advanced: the network starts again ... the neurons go their own ways"
+    page.get_by_text("Advanced", exact=True).click()
+    page.get_by_label("Initialiser", exact=True).select_option("playground")
+    page.wait_for_function("window.nnplay.session.serverState?.config.init === 'playground'")
+    settle(page)
+    assert page.evaluate("window.nnplay.session.epoch") == 0
+    train(page, 20)
+    page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 20")
+    assert page.evaluate(NEURONS_ALIKE) == [False, False]
