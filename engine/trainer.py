@@ -327,8 +327,31 @@ class Trainer:
             return self._backprop_norms(ws)
 
     def _backprop_norms(self, ws) -> list[Optional[float]]:
+        """Gradient norms of the forward pass in ``ws`` (the training set); a network whose every gradient is
+        exactly 0 cannot learn any more, and its message (status "ok") says so and why."""
         self.network.backward(self.x_train, self.y_train, ws)
-        return [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
+        norms = [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
+        if self.status == "ok":
+            self.message = self._stalled_message(ws) if norms and all(n == 0 for n in norms) else ""
+        return norms
+
+    def _stalled_message(self, ws) -> str:
+        """Why no gradient flows: hidden units whose f′(z) is 0 on every training point (dead ReLUs, or
+        saturated units), and the output when its own derivative is 0 everywhere."""
+        xp, net = self.xp, self.network
+        causes = []
+        if not bool(xp.any(ws.delta[-1] != 0)):  # δ_L = dL/dz_L, left in ws by backward
+            causes.append("the output is saturated: its derivative is 0 on every training point")
+        for layer, activation in enumerate(net.activations):
+            local = ws.scratch[layer]
+            activation.grad(xp, ws.z[layer], ws.a[layer][:-1], local)
+            dead = int((~xp.any(local != 0, axis=1)).sum())
+            if dead:
+                kind = "dead ReLU" if activation.name == "relu" else f"saturated {activation.label}"
+                causes.append(f"{dead} of {local.shape[0]} {kind} units in layer {layer + 1}")
+        where = f" ({'; '.join(causes)})" if causes else ""
+        return (f"no gradient flows: every weight's gradient is exactly 0{where}, so training cannot change the "
+                f"network any more. Reset, or pick a smaller learning rate.")
 
     def _quality(self, split: str, logits, out, targets) -> dict[str, Optional[float]]:
         """Accuracy (classification) or RMSE and R² (regression) of one split; arrays are (n_out, rows)."""
