@@ -45,6 +45,7 @@ export function statusMessage(status, text) {
     return { kind: 'diverged', strong: 'Training diverged', text: rest };
   }
   if (status === 'early_stopped') return { kind: 'info', strong: '', text: text || 'stopped early: the test loss stopped improving' };
+  if (text && /^no gradient flows/i.test(text)) return { kind: 'diverged', strong: 'No gradient flows', text: text.replace(/^no gradient flows/i, '') };
   return null;
 }
 

@@ -90,3 +90,13 @@ def test_a_schedule_shows_the_rate_training_uses(make_page, server):
     assert used == pytest.approx(0.03 * 0.5**4)
     page.wait_for_function("(t) => document.querySelector('.lr-now').textContent === t", arg="now 0.0019")
     assert current.is_visible() and page.get_by_label("Learning rate", exact=True).input_value() == "0.03"
+
+
+def test_a_dead_network_says_no_gradient_flows(make_page, server):
+    page = make_page(server.url + "/#activation=relu&learningRate=1000&seed=1")
+    page.get_by_role("button", name="Step").click()
+    alert = page.get_by_role("alert").filter(has_text="No gradient flows")
+    alert.wait_for(timeout=15_000)
+    assert "dead ReLU" in alert.inner_text()
+    page.get_by_role("button", name="Reset").click()
+    alert.wait_for(state="hidden", timeout=10_000)
