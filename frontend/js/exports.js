@@ -142,7 +142,8 @@ export function createExports(hub, state, session, { output, network, chart, pre
     if (!data) throw new Error('no data yet');
     const rows = [];
     for (const [split, array] of [['train', data.arrays.train], ['test', data.arrays.test]]) {
-      for (let i = 0; i + 2 < array.length; i += 3) rows.push([array[i], array[i + 1], array[i + 2], split]);
+      // float32 values with 7 significant digits: 3.3, not 3.299999952316284
+      for (let i = 0; i + 2 < array.length; i += 3) rows.push([...array.slice(i, i + 3)].map((v) => +v.toPrecision(7)).concat(split));
     }
     download(`nnplay-${state.datasetName()}-data.csv`, toCsv(['x1', 'x2', 'label', 'split'], rows), 'text/csv');
   }
