@@ -38,6 +38,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   let configureId = null;
   let serverState = null; // the newest `state` message
   let synced = false; // the server has answered the last configure and sent a frame of it
+  let restoreId = null; // the configure that restores the session after a reconnect: the chart stays
 
   /** Weights of the last frame in PyTorch layout ([{W, b}]) when they fit the page's current shape. */
   function currentWeights() {
@@ -88,8 +89,12 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     thumbs.now = 10;
     connectedOnce = true;
     sendView();
-    configure({ play: wantPlay, keepWeights: restoring });
+    const id = configure({ play: wantPlay, keepWeights: restoring });
+    restoreId = restoring && epoch > 0 ? id : null;
   });
+  // while the connection is down nothing trains: the button says so (what the user wants is kept in
+  // `wantPlay` and sent again on reconnect)
+  hub.on('socket:status', ({ status: s }) => connectedOnce && s !== 'open' && setPlaying(false));
 
   /** A variant overrides this field, so `set` (which applies to all) would undo the override. */
   const overridden = (field) => compare && compare().variants.some((v) => field in v);
@@ -153,7 +158,12 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     else thumbs.timer = setTimeout(apply, 1500); // moving between neurons keeps the fine thumbnails
   });
 
+  // after a reconnect the server greets with its default run before it answers the restoring configure:
+  // those messages are not this page's run, and would wipe the chart and flash the default data
+  const greeting = (message) => restoreId !== null && message.id !== restoreId;
+
   hub.on('state', (message) => {
+    if (greeting(message)) return;
     serverState = message;
     wantPlay = message.playing;
     setPlaying(message.playing);
@@ -163,12 +173,16 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     if (message.id !== undefined && message.id === configureId) {
       configureId = null;
       variantFrames = [];
-      clearHistory();
+      if (message.id !== restoreId) clearHistory();
+      else if (heldData) render.data(heldData);
+      restoreId = null;
+      heldData = null;
     }
   });
 
   hub.on('frame', (frame) => {
     const h = frame.header;
+    if (restoreId !== null) return;
     if (compare) {
       if (!Number.isInteger(h.variant)) return; // a compare page draws variants only
       variantFrames[h.variant] = frame;
@@ -189,7 +203,8 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     render.frame(frame);
   });
 
-  hub.on('data', (data) => render.data(data));
+  let heldData = null; // data that came while restoring: the restored run's is the last before its reply
+  hub.on('data', (data) => (restoreId === null ? render.data(data) : (heldData = data)));
 
   function setPlaying(value) {
     if (value === playing) return;
