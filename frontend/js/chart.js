@@ -161,7 +161,7 @@ function range(lo, hi) {
 export function createChart() {
   const store = createStore(2);
   const chart = createLineChart({ label: 'Loss chart: training loss (grey) and test loss (black)', className: 'loss-chart',
-    empty: 'Loss per epoch: training (grey) and test (black)' });
+    empty: 'Loss per epoch' });
   chart.setLines([{ store, column: 1, color: 'black' }, { store, column: 0, color: '#777' }]);
 
   /** Append rows [epoch, train_loss, test_loss] (a Float32Array of m × 3). */

@@ -143,7 +143,8 @@ function neuronNodes(hub, s, nodes) {
   return { neurons, outputs };
 }
 
-export function createNetwork(hub, state) {
+/** createNetwork(hub, state, {compact}): `compact` (an embed) draws only the inputs in use, in less room. */
+export function createNetwork(hub, state, { compact = false } = {}) {
   const options = state.options;
   const area = el('div', { class: 'net-area' });
   const layerCount = el('div', { class: 'layers-count ui-numHiddenLayers' });
@@ -155,14 +156,15 @@ export function createNetwork(hub, state) {
     el('div', { class: 'net-scroll' }, heads, el('div', { class: 'net-body' }, area, editor.card)));
 
   function shape() {
-    const features = options.features.filter((f) => f.dims === 0 || f.dims === state.dims());
+    const usable = options.features.filter((f) => f.dims === 0 || f.dims === state.dims());
+    const features = compact ? usable.filter((f) => state.values.features.includes(f.name)) : usable;
     const nOut = state.task() === 'multiclass' ? state.config().n_classes : 1;
     return { features, active: state.values.features, hidden: state.values.hidden, nOut };
   }
 
   function build() {
     const s = shape();
-    const width = Math.max(300, (element.clientWidth || 640) - 4);
+    const width = Math.max(compact ? 200 : 300, (element.clientWidth || 640) - 4);
     const key = JSON.stringify([s.features.map((f) => f.name), s.active, s.hidden, s.nOut, width]);
     if (net && net.key === key) return;
     editor.stopEditing();
