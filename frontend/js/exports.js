@@ -50,13 +50,22 @@ export function createExports(hub, state, session, { output, network, chart, pre
   const gifEpochs = number('GIF epochs', 200, 1, state.options.server_limits.max_epochs ?? 5000);
   const gifStep = number('Frame every (epochs)', 10, 1, 1000);
   const gifInfo = el('output', { class: 'gif-info', 'aria-label': 'GIF status' });
+  const gifButton = item('Animated GIF', 'Export an animated GIF', () => run(gif));
+  // the fields take only what the server accepts (whole numbers in their ranges): say so before a request
+  const checkGif = () => {
+    const bad = [gifEpochs, gifStep].find(({ input }) => !input.checkValidity() || input.value.trim() === '');
+    for (const { input } of [gifEpochs, gifStep]) input.setAttribute('aria-invalid', String(!input.checkValidity() || input.value.trim() === ''));
+    gifButton.disabled = Boolean(bad);
+    gifInfo.textContent = bad ? `${bad.input.getAttribute('aria-label')}: a whole number from ${bad.input.min} to ${bad.input.max}` : '';
+  };
+  for (const { input } of [gifEpochs, gifStep]) input.addEventListener('input', checkGif);
   const fileId = nextId('file');
   const file = el('input', { id: fileId, type: 'file', accept: '.json,application/json', class: 'visually-hidden', 'aria-label': 'Import network (JSON)' });
   const panel = el('div', { class: 'menu-panel' },
     item('Picture of this view (PNG)', 'Export a PNG of the view', () => run(viewPng)),
     item('Plot, server-rendered (PNG)', 'Export a server-rendered PNG of the plot', () => run(plotPng)),
     el('div', { class: 'menu-group', role: 'group', 'aria-label': 'Animated GIF' }, gifEpochs.element, gifStep.element,
-      item('Animated GIF', 'Export an animated GIF', () => run(gif)), gifInfo),
+      gifButton, gifInfo),
     item('Network (JSON)', 'Export the network as JSON', () => run(networkJson)),
     el('label', { class: 'menu-item file-item', for: fileId }, 'Import network (JSON)…', file),
     item('Loss history (CSV)', 'Export the loss history as CSV', () => run(lossCsv)),

@@ -56,3 +56,15 @@ def test_the_two_pngs_have_different_names(page):
             page.get_by_role("button", name=button).click()
         names.append(info.value.suggested_filename)
     assert names[0] != names[1] and all(n.endswith(".png") for n in names), names
+
+
+def test_gif_fields_refuse_what_the_server_would(page):
+    page.get_by_text("Export", exact=True).click()
+    epochs = page.get_by_label("GIF epochs", exact=True)
+    button = page.get_by_role("button", name="Export an animated GIF")
+    for bad in ("0", "2.5", "999999", ""):
+        epochs.fill(bad)
+        assert button.is_disabled(), bad
+        assert "GIF epochs: a whole number from 1 to" in page.get_by_label("GIF status").inner_text()
+    epochs.fill("20")
+    assert button.is_enabled() and page.get_by_label("GIF status").inner_text() == ""
