@@ -20,7 +20,7 @@ from .config import Config, Limits
 from .data import DataSplit, check_labels, make_data
 from .features import feature_matrix
 from .initializers import get_initializer
-from .losses import get_head
+from .losses import get_head, output_units
 from .network import Network
 from .optimizers import make_optimizer
 from .regularizers import get_regularizer
@@ -69,7 +69,7 @@ class Trainer:
         self.data = data if data is not None else make_data(self.config, self.data_seed)
         check_labels(self.data, self.task, self.config.n_classes)
         self.head = get_head(self.config.loss, self.task)
-        n_out = self.config.n_classes if self.task == "multiclass" else 1
+        n_out = output_units(self.task, self.config)
         sizes = [len(self.config.features), *self.config.hidden, n_out]
         self.network = Network(self.xp, sizes, [get_activation(a) for a in self.config.activations], self.head, dtype)
         self._snapshot = self.xp.zeros_like(self.network.params)

@@ -161,4 +161,6 @@ class Options(BaseModel):
     view: dict[str, float] = Field(description="view defaults (speed, fps, density, thumb), the feature "
                                    "thumbnail size, the input extent (the domain is [−extent, extent]²) and "
                                    "the compare view's variant limits")
+    output_units: dict[str, Union[int, str]] = Field(description="output units per task: a number, or the "
+                                                     "config field that gives it")
     devices: list[str]

@@ -18,7 +18,7 @@ from engine import (
 from engine.compare import MAX_VARIANTS, MIN_VARIANTS
 from engine.features import GRID_EXTENT, feature_matrix
 from engine.inspect import thumbnail_points
-from engine.losses import LOSS_LABELS
+from engine.losses import LOSS_LABELS, OUTPUT_UNITS
 
 from .settings import Settings
 
@@ -103,5 +103,6 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         "live_fields": [name for name in Config.model_fields if name in LIVE_FIELDS],
         "menus": MENUS,
         "view": view_defaults(),
+        "output_units": OUTPUT_UNITS,
         "devices": ["cpu", "gpu"] if gpu else ["cpu"],
     }

@@ -57,6 +57,15 @@ def test_options_view_defaults_are_what_a_new_session_uses(client):
     assert (view["min_variants"], view["max_variants"]) == (2, 4)
 
 
+@pytest.mark.parametrize("config", [{"dataset": "circle"}, {"dataset": "blobs", "n_classes": 5},
+                                    {"problem": "regression", "dataset": "plane"}])
+def test_options_output_rule_gives_the_trainers_output_units(client, config):
+    rule = client.get("/api/options").json()["output_units"]
+    trainer = Trainer(config)
+    expected = rule[trainer.task] if isinstance(rule[trainer.task], int) else getattr(trainer.config, rule[trainer.task])
+    assert trainer.network.sizes[-1] == expected
+
+
 def test_options_follow_the_settings_limits(client_for):
     with client_for(max_neurons=64, max_layers=3) as c:
         limits = c.get("/api/options").json()["limits"]
