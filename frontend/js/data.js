@@ -126,8 +126,8 @@ export function createDataPanel(hub, state, customPanel) {
       let lo = Infinity;
       let hi = -Infinity;
       for (let i = 2; i < rows.length; i += 3) (lo = Math.min(lo, rows[i])), (hi = Math.max(hi, rows[i]));
-      drawPoints(ctx, rows, { size: canvas.width, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: 'white' });
-    } else drawPoints(ctx, rows, { task, size: canvas.width, radius: 2.5, stroke: 'rgba(255,255,255,0.6)' });
+      drawPoints(ctx, rows, { size: canvas.width, extent: options.view.extent, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: 'white' });
+    } else drawPoints(ctx, rows, { task, size: canvas.width, extent: options.view.extent, radius: 2.5, stroke: 'rgba(255,255,255,0.6)' });
   }
 
   function sync() {

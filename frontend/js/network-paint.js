@@ -45,10 +45,10 @@ function paintLinks({ items, styles }, weights) {
   }
 }
 
-/** The output node's thumbnail: the plot's grid sampled at the centres of a 10×10 tiling. */
+/** The output node's thumbnail: the plot's grid sampled at the centres of the thumbnail's cells. */
 function paintOutput(thumb, out) {
   const d = out.shape[0];
-  const t = 10;
+  const t = thumb.image.width;
   const small = new Uint8Array(t * t);
   for (let r = 0; r < t; r++) for (let c = 0; c < t; c++) small[r * t + c] = out[Math.floor(((r + 0.5) * d) / t) * d + Math.floor(((c + 0.5) * d) / t)];
   paintGrid(thumb.image, small, out.lo, out.hi);

@@ -21,13 +21,13 @@ const MIN_GAP = RECT + 20; // columns closer than this would touch; the drawing 
 const MAX_GAP = 200;
 const LEFT = 60; // room for the feature labels
 
-/** f(x1, x2) of a feature, looked up in the 10×10 thumbnail the server computed with the engine's own
- *  formula (GET /api/options): the page never writes a feature's formula a second time. */
-export function featureFunction(feature) {
+/** f(x1, x2) of a feature, looked up in the thumbnail the server computed with the engine's own formula
+ *  over [−extent, extent]² (GET /api/options): the page never writes a feature's formula a second time. */
+export function featureFunction(feature, extent) {
   const values = feature.thumbnail;
   if (!values || !values.length) return null;
   const n = Math.round(Math.sqrt(values.length));
-  const cell = (v) => Math.min(n - 1, Math.max(0, Math.floor(((v + 6) / 12) * n)));
+  const cell = (v) => Math.min(n - 1, Math.max(0, Math.floor(((v + extent) / (2 * extent)) * n)));
   return (x1, x2) => values[cell(-x2) * n + cell(x1)];
 }
 
@@ -96,13 +96,13 @@ function drawLinks(sizes, nodes, nodeName, size) {
 }
 
 /** Feature buttons (thumbnail of the feature, label at the left; a click toggles it). */
-function featureNodes(s, colX, onToggle) {
+function featureNodes(s, colX, view, onToggle) {
   return s.features.flatMap((f, row) => {
     const on = s.active.includes(f.name);
-    const thumb = gridCanvas(10, 10);
-    const fn = featureFunction(f);
+    const thumb = gridCanvas(view.feature_thumb, view.feature_thumb);
+    const fn = featureFunction(f, view.extent);
     if (fn) {
-      paintFunction(thumb.image, fn);
+      paintFunction(thumb.image, fn, view.extent);
       thumb.put();
     }
     const last = on && s.active.length === 1;
@@ -116,12 +116,12 @@ function featureNodes(s, colX, onToggle) {
 }
 
 /** Hidden neurons (thumbnails; hover or focus shows one large in the output plot) and the outputs. */
-function neuronNodes(hub, s, nodes) {
+function neuronNodes(hub, s, nodes, thumbSize) {
   const neurons = [];
   s.hidden.forEach((n, l) => {
     for (let i = 0; i < n; i++) {
       const p = nodes[l + 1][i];
-      const thumb = gridCanvas(10, 10);
+      const thumb = gridCanvas(thumbSize, thumbSize);
       const index = neurons.length;
       const label = `Neuron ${i + 1} of layer ${l + 1}`;
       const node = el('div', { class: 'node neuron', tabindex: index === 0 ? 0 : -1, role: 'img', 'aria-label': label, title: label,
@@ -133,7 +133,7 @@ function neuronNodes(hub, s, nodes) {
     }
   });
   const outputs = nodes.at(-1).map((p, i) => {
-    const thumb = gridCanvas(10, 10);
+    const thumb = gridCanvas(thumbSize, thumbSize);
     const label = s.nOut > 1 ? `Output for class ${i}` : 'Output';
     const node = el('div', { class: 'node output', role: 'img', 'aria-label': label, title: label, style: `left:${p.x}px;top:${p.y}px` });
     if (s.nOut > 1) node.style.background = CLASS_COLORS[i % CLASS_COLORS.length];
@@ -158,7 +158,7 @@ export function createNetwork(hub, state, { compact = false } = {}) {
   function shape() {
     const usable = options.features.filter((f) => f.dims === 0 || f.dims === state.dims());
     const features = compact ? usable.filter((f) => state.values.features.includes(f.name)) : usable;
-    const nOut = state.task() === 'multiclass' ? state.config().n_classes : 1;
+    const nOut = state.outputs();
     return { features, active: state.values.features, hidden: state.values.hidden, nOut };
   }
 
@@ -176,11 +176,11 @@ export function createNetwork(hub, state, { compact = false } = {}) {
       return `neuron ${i + 1} of layer ${layer}`;
     };
     const { root, items } = drawLinks(sizes, size.nodes, nodeName, size);
-    const { neurons, outputs } = neuronNodes(hub, s, size.nodes);
+    const { neurons, outputs } = neuronNodes(hub, s, size.nodes, options.view.thumb);
     area.style.width = `${size.width}px`;
     area.style.height = `${size.height}px`;
     const overlay = el('div', { class: 'net-overlay' }); // drawn on by the walk-through
-    area.replaceChildren(root, ...featureNodes(s, size.colX, toggleFeature), ...neurons.map((n) => n.node), ...outputs.map((o) => o.node), overlay);
+    area.replaceChildren(root, ...featureNodes(s, size.colX, options.view, toggleFeature), ...neurons.map((n) => n.node), ...outputs.map((o) => o.node), overlay);
     net = { key, sizes, items, neurons, outputs, root, nodes: size.nodes, overlay, rect: RECT, focus: 0, styles: new Array(items.length).fill(-1) };
     // the playground's flowing dashes while training; left out on big networks, where repainting every link
     // every animation frame costs more than the frame budget in software rendering

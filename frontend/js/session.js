@@ -48,7 +48,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     const config = state.config();
     const expected = [config.features.length, ...config.hidden];
     if (sizes.slice(0, -1).join() !== expected.join()) return undefined;
-    if (sizes.at(-1) !== (state.task() === 'multiclass' ? config.n_classes : 1)) return undefined;
+    if (sizes.at(-1) !== state.outputs()) return undefined;
     return unflattenWeights(w, sizes);
   }
 
@@ -86,7 +86,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('socket:open', () => {
     const restoring = connectedOnce;
-    thumbs.now = 10;
+    thumbs.now = thumbs.small;
     connectedOnce = true;
     sendView();
     const id = configure({ play: wantPlay, keepWeights: restoring });
@@ -145,7 +145,8 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   hub.on('set-weight', (message) => socket.send('set_weight', message));
 
   // A hovered neuron is drawn large in the output panel: ask for finer thumbnails while hovering.
-  const thumbs = { small: 10, large: Math.min(40, state.options.server_limits.max_thumb ?? 40), now: 10, timer: null };
+  const small = state.options.view.thumb;
+  const thumbs = { small, large: Math.min(4 * small, state.options.server_limits.max_thumb), now: small, timer: null };
   hub.on('hover-neuron', (hover) => {
     clearTimeout(thumbs.timer);
     const want = hover ? thumbs.large : thumbs.small;

@@ -52,6 +52,13 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     return customPoints().every((p) => p[2] === 1 || p[2] === -1) ? 'binary' : 'multiclass';
   }
 
+  /** Output units of the network: the engine's rule per task (GET /api/options: a number, or the config
+   *  field that gives it). */
+  function outputs() {
+    const rule = options.output_units[task()];
+    return typeof rule === 'string' ? config()[rule] : rule;
+  }
+
   const codec = createLinkCodec(options, values, { pageKeys, applies, view });
 
   /** Make the values consistent after a change: features for the data's dimension, a loss for the task,
@@ -165,7 +172,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   });
 
   return {
-    values, options, set, config, task, dims, spec, datasetName, customPoints, setCustomPoints, load,
+    values, options, set, config, task, outputs, dims, spec, datasetName, customPoints, setCustomPoints, load,
     get customBinary() {
       return custom.binary !== false;
     },

@@ -37,8 +37,7 @@ def settle(page, timeout: float = 15_000) -> None:
         const f = n.session.lastFrame;
         if (!f || !n.session.synced) return false;
         const c = n.state.config();
-        const out = n.state.task() === 'multiclass' ? c.n_classes : 1;
-        return JSON.stringify(f.header.sizes) === JSON.stringify([c.features.length, ...c.hidden, out]);
+        return JSON.stringify(f.header.sizes) === JSON.stringify([c.features.length, ...c.hidden, n.state.outputs()]);
     }""", timeout=timeout)
 
 
