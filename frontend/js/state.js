@@ -54,10 +54,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
 
   /** Output units of the network: the engine's rule per task (GET /api/options: a number, or the config
    *  field that gives it). */
-  function outputs() {
-    const rule = options.output_units[task()];
-    return typeof rule === 'string' ? config()[rule] : rule;
-  }
+  const outputs = () => outputsOf(options.output_units[task()], config());
 
   const codec = createLinkCodec(options, values, { pageKeys, applies, view });
 
@@ -119,14 +116,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
    *  leaves out go back to their defaults; the seed stays unless given; view settings and `extra` (page
    *  keys) are kept or set. Emits one 'state:change' with source 'load' (a fresh start). */
   function load(config, extra = {}, { source = 'load' } = {}) {
-    const next = structuredClone(defaults);
-    Object.assign(next, initialDatasets, structuredClone(config));
-    delete next.custom_points;
-    delete next.device;
-    if (config.dataset && datasets[config.dataset]?.task === 'regression') {
-      next.reg_dataset = config.dataset;
-      next.dataset = initialDatasets.dataset;
-    } else if (!config.dataset) next.dataset = initialDatasets.dataset;
+    const next = setupOf(config, defaults, datasets, initialDatasets);
     next.seed = config.seed ?? values.seed;
     if (next.dataset === 'custom' && Array.isArray(config.custom_points)) {
       custom[next.problem] = validPoints(config.custom_points);
@@ -186,6 +176,21 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     },
   };
 }
+
+/** The page values of an engine config: its fields over the defaults, a regression dataset under
+ *  `reg_dataset` (the classification one stays the page's first), no custom points or device. */
+function setupOf(config, defaults, datasets, initialDatasets) {
+  const next = { ...structuredClone(defaults), ...initialDatasets, ...structuredClone(config) };
+  delete next.custom_points;
+  delete next.device;
+  if (config.dataset && datasets[config.dataset]?.task === 'regression') {
+    next.reg_dataset = config.dataset;
+    next.dataset = initialDatasets.dataset;
+  } else if (!config.dataset) next.dataset = initialDatasets.dataset;
+  return next;
+}
+
+const outputsOf = (rule, config) => (typeof rule === 'string' ? config[rule] : rule);
 
 function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
