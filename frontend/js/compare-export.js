@@ -1,31 +1,22 @@
 // The compare page's Export menu: a picture of the comparison (every variant's plot, titled, in the grid
 // the page shows: 2×2 for four) and the loss histories of all variants as one CSV (a row per epoch).
 
+import { CAPTION, PAD, pictureCanvas } from './compose.js';
 import { download, toCsv } from './files.js';
 import { el } from './ui.js';
 
-const PAD = 16;
-const TITLE = 22;
+const TITLE = 22; // a panel's title line
 
 /** A PNG Blob of the variants' plots: [{title, color, canvases}] laid out `columns` across. */
 export async function composeComparison(panels, caption, columns) {
   const size = 320;
   const rows = Math.ceil(panels.length / columns);
   const width = PAD + columns * (size + PAD);
-  const height = TITLE + PAD + rows * (TITLE + size + PAD);
-  const ratio = 2;
-  const canvas = el('canvas', { width: width * ratio, height: height * ratio });
-  const ctx = canvas.getContext('2d');
-  ctx.scale(ratio, ratio);
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, width, height);
-  ctx.font = '14px Helvetica, Arial, sans-serif';
-  ctx.textBaseline = 'middle';
-  ctx.fillStyle = '#183d4e';
-  ctx.fillText(caption, PAD, PAD / 2 + TITLE / 2);
+  const height = CAPTION + PAD + rows * (TITLE + size + PAD);
+  const { canvas, ctx } = pictureCanvas(width, height, caption);
   panels.forEach(({ title, color, canvases }, i) => {
     const x = PAD + (i % columns) * (size + PAD);
-    const y = TITLE + PAD + Math.floor(i / columns) * (TITLE + size + PAD);
+    const y = CAPTION + PAD + Math.floor(i / columns) * (TITLE + size + PAD);
     ctx.fillStyle = color;
     ctx.fillRect(x, y + 5, 12, 12);
     ctx.fillStyle = '#183d4e';

@@ -18,7 +18,7 @@ const BIAS = 5; // bias square (playground BIAS_SIZE)
 const ROW = 40; // vertical spacing of nodes
 const ANIMATE_MAX_LINKS = 150;
 const MIN_GAP = RECT + 20; // columns closer than this would touch; the drawing scrolls instead
-const MAX_GAP = 200;
+const MAX_GAP = 280; // on a 1080p projector the drawing spreads over the room it has
 const LEFT = 60; // room for the feature labels
 
 /** f(x1, x2) of a feature, looked up in the thumbnail the server computed with the engine's own formula
