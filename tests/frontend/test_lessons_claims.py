@@ -125,3 +125,18 @@ def test_zero_initialisation_keeps_neurons_identical_until_the_initialiser_chang
     train(page, 20)
     page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 20")
     assert page.evaluate(NEURONS_ALIKE) == [False, False]
+
+
+def test_the_polynomial_trains_its_full_1500_epochs_and_l2_keeps_the_test_loss_down(page):
+    """"Train 1500 epochs" goes past the server's 1000-epoch step and ends at exactly 1500; the curve passes
+    near every training point, and with L2 the test point is predicted far better."""
+    page.evaluate("window.nnplay.state.set({speed: 'max'})")
+    losses = {}
+    for name in ("poly_fit", "poly_l2"):
+        choose(page, name)
+        page.get_by_role("button", name="Train 1500 epochs").click()
+        page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 1500", timeout=30_000)
+        header = page.evaluate("window.nnplay.session.lastFrame.header")
+        losses[name] = (header["train_loss"], header["test_loss"])
+        assert header["train_loss"] < 0.1, name
+    assert losses["poly_l2"][1] < losses["poly_fit"][1] / 3
