@@ -140,6 +140,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('error', (message) => {
     if (message.id !== undefined && message.id === configureId) configureId = null; // the old run goes on
+    if (message.id !== undefined && message.id === restoreId) restoreId = null; // then the greeting's run is ours
   });
 
   hub.on('set-weight', (message) => socket.send('set_weight', message));
