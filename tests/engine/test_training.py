@@ -378,3 +378,15 @@ def test_training_gradient_helper_round_trips_weights():
     """Sanity of the helpers the gradient tests rely on: flat/unflat are inverse."""
     weights = Trainer({"dataset": "circle", "hidden": [3, 2], "seed": 1}).get_weights()
     assert unflat(flat(weights), weights) == weights
+
+
+def test_weights_beyond_float32_are_refused_and_change_nothing():
+    trainer = Trainer({**XOR, "seed": 3})
+    before = trainer.get_weights()
+    too_big = trainer.get_weights()
+    too_big[0]["W"][1][0] = 3.5e38  # finite as a Python float, infinite as float32
+    with pytest.raises(ValueError, match=r"weights: layer 0 .*float32"):
+        trainer.set_weights(too_big)
+    with pytest.raises(ValueError, match=r"value: .*float32"):
+        trainer.set_weight(layer=0, to=0, source=1, value=-3.5e38)
+    assert trainer.get_weights() == before
