@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from engine import __version__, gpu_available
 
+from .bodies import BodyLimit
 from .deps import ServerState
 from .errors import InvalidInput, invalid_input_handler, request_validation_handler
 from .messages import socket_schemas
@@ -35,7 +36,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
-        state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl)
+        state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
+                              settings.max_finished_runs, settings.max_finished_run_bytes)
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
@@ -48,6 +50,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")
     app.state.nnplay = state
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     for module in (health, options, train, lessons, ws):

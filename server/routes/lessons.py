@@ -18,13 +18,14 @@ from engine import EpochReport
 from engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
 from engine.presets import PRESETS
 
+from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep
 from ..errors import InvalidInput, describe
 from ..models import ConfigJSON, LayerWeights, Request
 from ..results import Progress, build_trainer, with_device
 from ..render import caption_for, encode_gif, gif_frame_count, png_bytes, render_image
 
-router = APIRouter(tags=["lessons"])
+router = APIRouter(tags=["lessons"], route_class=ThreadedBodyRoute)
 MAX_GIF_FRAMES = 300
 
 

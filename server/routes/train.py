@@ -6,12 +6,13 @@ what is allowed) and train in the engine pool a slice at a time, never on the ev
 
 from fastapi import APIRouter, HTTPException, status
 
+from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep
 from ..models import RunInfo, RunList, TrainRequest, TrainResult
 from ..results import check_request
 from ..runs import prepare, train_in_pool
 
-router = APIRouter(tags=["train"])
+router = APIRouter(tags=["train"], route_class=ThreadedBodyRoute)
 
 
 @router.post("/api/train", response_model=TrainResult)
