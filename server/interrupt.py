@@ -9,6 +9,8 @@ shutdown cancels the background runs.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
 from types import FrameType
 from typing import Optional
@@ -17,16 +19,26 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 
+class QuietCancellations(logging.Filter):
+    """After Ctrl+C, cancelling the requests in flight is the plan, not an error: uvicorn's traceback for each
+    (and its "timeout graceful shutdown exceeded") are left out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cancelled = record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
+        return not cancelled and "timeout graceful shutdown exceeded" not in record.getMessage()
+
+
 class Server(uvicorn.Server):
     """uvicorn's server with a prompt Ctrl+C (see the module docstring)."""
 
     interrupted = False
 
     def handle_exit(self, sig: int, frame: Optional[FrameType]) -> None:
-        if sig == signal.SIGINT:
+        if sig == signal.SIGINT and not self.interrupted:
             self.interrupted = True
             # read by shutdown(): no grace for requests in flight; their tasks are cancelled there
             self.config.timeout_graceful_shutdown = 0
+            logging.getLogger("uvicorn.error").addFilter(QuietCancellations())
         super().handle_exit(sig, frame)
 
 
