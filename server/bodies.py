@@ -33,10 +33,11 @@ LIMIT_SETTING = "NNPLAY_MAX_BODY_BYTES"
 
 
 def too_large(limit: int, size: int | None = None) -> JSONResponse:
-    """The 413 answer: it names the limit and the setting that raises it."""
+    """The 413 answer: it names the limit and the setting that raises it, and closes the connection (so the
+    server does not read the rest of the body only to throw it away)."""
     got = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
     message = f"request body too large: {got}; at most {limit:,} bytes (the server's {LIMIT_SETTING})"
-    return JSONResponse({"detail": message}, status_code=413)
+    return JSONResponse({"detail": message}, status_code=413, headers={"connection": "close"})
 
 
 class _TooLarge(Exception):

@@ -67,9 +67,6 @@ def add_limits(components: dict[str, Any], settings: Settings) -> None:
             properties["epochs"]["maximum"] = settings.max_epochs
         if name in ("TrainRequest", "View"):
             _non_null(properties["density"]).update(minimum=limits.min_grid_density, maximum=limits.max_grid_density)
-        if name == "DataRows":
-            for part in ("train", "test"):
-                properties[part]["maxItems"] = limits.max_samples
 
 
 def _config_limits(properties: dict[str, Any], limits: Limits) -> None:

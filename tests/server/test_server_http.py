@@ -50,6 +50,5 @@ def test_the_servers_limits_are_in_the_schema(client_for):
     assert config["hidden"]["maxItems"] == 3 and config["hidden"]["items"]["maximum"] == 7
     assert config["n_samples"]["anyOf"][0]["maximum"] == 900 and config["batch_size"]["maximum"] == 5000
     assert components["TrainRequest"]["properties"]["density"]["maximum"] == 150
-    assert components["DataRows"]["properties"]["train"]["maxItems"] == 900
     assert components["LayerWeights"]["properties"]["W"]["items"]["items"]["maximum"] == pytest.approx(3.4028235e38)
     assert components["View"]["properties"]["density"]["anyOf"][0]["maximum"] == 150

@@ -149,10 +149,10 @@ def test_a_finished_run_keeps_neither_its_trainer_nor_its_request(client):
     trainer = Trainer(SMALL)
     trainer_ref, request_ref = weakref.ref(trainer), weakref.ref(request)
 
-    async def start() -> str:
+    async def start(request: TrainRequest, trainer: Trainer) -> str:  # (in the app's event loop)
         return runs.start(request, trainer).id
 
-    run_id = client.portal.call(start)
+    run_id = client.portal.call(start, request, trainer)
     del trainer, request
     deadline = time.monotonic() + 10
     while client.get(f"/api/runs/{run_id}").json()["status"] == "running":
