@@ -43,10 +43,10 @@ class Server(uvicorn.Server):
 
 
 def run(config: uvicorn.Config) -> None:
-    """Serve ``config`` as ``uvicorn.run`` does (one process, or a supervisor of ``config.workers``), with
-    :class:`Server` in every process."""
-    server = Server(config)
+    """Serve ``config`` as ``uvicorn.run`` does: one process with :class:`Server`, or a supervisor of
+    ``config.workers`` processes. (uvicorn's supervisor builds its workers' servers itself, so with several
+    workers Ctrl+C keeps uvicorn's behaviour: a second Ctrl+C stops them without waiting.)"""
     if config.workers > 1:
-        Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
-        server.run()
+        Server(config).run()

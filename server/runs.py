@@ -64,10 +64,12 @@ class Run:
             self.epochs_finished = self.progress.done
         self.progress, self.request = None, None
 
-    def info(self) -> dict[str, Any]:
+    def info(self, with_result: bool = True) -> dict[str, Any]:
+        """``RunInfo``'s fields; ``with_result=False`` leaves the result out (and does not decode it)."""
         done = self.progress.done if self.progress else self.epochs_finished
         return {"id": self.id, "status": self.status, "epochs_done": done, "epochs_total": self.epochs_total,
-                "created": self.created, "finished": self.finished, "error": self.error, "result": self.result}
+                "created": self.created, "finished": self.finished, "error": self.error,
+                "result": self.result if with_result else None}
 
 
 def compact_json(result: dict[str, Any]) -> bytes:

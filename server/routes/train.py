@@ -47,7 +47,7 @@ async def start_run(body: TrainRequest, state: StateDep) -> dict:
 async def list_runs(state: StateDep) -> dict:
     """Every run still kept, without results."""
     state.runs.get("")  # drops expired runs
-    return {"runs": [{**run.info(), "result": None} for run in state.runs.runs.values()]}
+    return {"runs": [run.info(with_result=False) for run in state.runs.runs.values()]}
 
 
 @router.get("/api/runs/{run_id}", response_model=RunInfo, responses={404: {"description": "unknown or expired"}})
