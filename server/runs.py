@@ -52,6 +52,10 @@ class Run:
     def result(self) -> Optional[dict[str, Any]]:
         return None if self.result_json is None else json.loads(self.result_json)
 
+    @result.setter
+    def result(self, value: Optional[dict[str, Any]]) -> None:
+        self.result_json = None if value is None else compact_json(value)
+
     @property
     def nbytes(self) -> int:
         """What the kept result costs (its JSON bytes)."""
