@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException
 
 from engine import __version__, gpu_available
 
-from .bodies import BodyLimit
 from . import openapi
+from .bodies import BodyLimit
 from .deps import ServerState
 from .errors import InvalidInput, invalid_input_handler, request_validation_handler
 from .methods import PageMount, method_not_allowed
