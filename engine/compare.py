@@ -1,9 +1,10 @@
 """Side-by-side runs: 2–4 variants of one setup on the same data, from the same initial weights.
 
 Typical uses: an optimiser race (SGD, momentum, RMSprop, Adam), an initialiser comparison, L2 on/off.
-Variants are the base config with a few fields overridden. All variants share the base run's data
-whenever their data-defining fields equal the base's, and start from the base run's initial weights
-whenever their network has the same shape (and the variant does not change ``init``). Variants that share
+Variants are the base config with a few training or network fields overridden: they share the base run's
+data, so :func:`check_overrides` refuses the data-defining fields (the one rule for ``POST /api/compare``
+and the live session's compare mode), and they start from the base run's initial weights whenever their
+network has the same shape (and the variant does not change ``init``). Variants that share
 a :func:`~engine.group.signature` (an optimiser race, an L2 sweep) train as one :class:`TrainerGroup`.
 """
 
@@ -29,17 +30,15 @@ class Comparison:
             raise ValueError(f"variants: {MIN_VARIANTS} to {MAX_VARIANTS} are compared, got {len(overrides)}")
         if labels is not None and len(labels) != len(overrides):
             raise ValueError(f"labels: one per variant ({len(overrides)}), got {len(labels)}")
+        check_overrides(overrides)
         base_config = validate_config(base, limits)
         reference = Trainer(base_config, limits=limits)
         base_config = base_config.model_copy(update={"seed": reference.seed})
         base_dump = base_config.model_dump()
         self.trainers: list[Trainer] = []
-        for index, changes in enumerate(overrides):
-            if "seed" in changes:
-                raise ValueError(f"variants[{index}]: seed is shared by all variants; set it on the base config")
+        for changes in overrides:
             config = validate_config({**base_dump, **changes}, limits)
-            same_data = all(getattr(config, f) == getattr(base_config, f) for f in DATA_FIELDS)
-            trainer = Trainer(config, data=reference.data if same_data else None, limits=limits)
+            trainer = Trainer(config, data=reference.data, limits=limits)
             trainer.explicit_data = False  # regenerating a variant alone is allowed, from its own config
             if trainer.network.sizes == reference.network.sizes and config.init == base_config.init:
                 trainer.network.params[...] = reference.network.params
@@ -120,6 +119,16 @@ class Comparison:
                 history[i].append(reports[id(self.trainers[i])])
             running = [i for i in running if history[i][-1].status == "ok"]
         return history
+
+
+def check_overrides(overrides: list[dict[str, Any]]) -> None:
+    """Variants share the data (and its seed): a variant may not override a field of DATA_FIELDS."""
+    for index, changes in enumerate(overrides):
+        shared = [name for name in DATA_FIELDS if name in changes]
+        if shared:
+            name = shared[0]
+            raise ValueError(f"{name}: variants share the data, so set {name} on the base config (variants[{index}] "
+                             f"sets it to {changes[name]!r}); allowed: training and network fields")
 
 
 def describe(changes: dict[str, Any]) -> str:

@@ -24,6 +24,8 @@ from .optimizers import OPTIMIZERS
 from .regularizers import REGULARIZERS
 from .schedules import SCHEDULES
 
+FLOAT32_MAX = 3.4028234663852886e38  # np.finfo(np.float32).max: data and weights are stored as float32
+
 
 def _literal(names):
     return Literal[tuple(names)]  # type: ignore[valid-type]
@@ -138,6 +140,8 @@ class Config(BaseModel):
                 raise ValueError(f"point {i} must be [x1, x2, label], got {len(row)} values")
             if not all(math.isfinite(v) for v in row):
                 raise ValueError(f"point {i} has a NaN or infinite value")
+            if not all(abs(v) <= FLOAT32_MAX for v in row):
+                raise ValueError(f"point {i} has a value beyond float32's range (±{FLOAT32_MAX:.7g})")
         return points
 
     # ---- checks across fields ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import get_backend, to_host
-from .config import Config, Limits
+from .config import FLOAT32_MAX, Config, Limits
 from .data import DataSplit, check_labels, make_data
 from .evaluation import evaluate, make_report
 from .features import feature_matrix
@@ -182,6 +182,8 @@ class Trainer:
             weight, bias = np.asarray(layer["W"], dtype=float), np.asarray(layer["b"], dtype=float)
             if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
                 raise ValueError(f"weights: layer {index} has NaN or infinite values")
+            if weight.size and np.abs(weight).max() > FLOAT32_MAX or bias.size and np.abs(bias).max() > FLOAT32_MAX:
+                raise ValueError(f"weights: layer {index} has values beyond float32's range (±{FLOAT32_MAX:.7g})")
             self.network.set_layer(index, weight, bias)
 
     def set_weight(self, layer: int, to: int, source: Optional[int], value: float) -> None:
@@ -195,8 +197,8 @@ class Trainer:
             raise ValueError(f"to: layer {layer} has neurons 0..{fan_out - 1}, got {to}")
         if source is not None and not 0 <= source < fan_in:
             raise ValueError(f"from: layer {layer} has inputs 0..{fan_in - 1}, got {source}")
-        if not np.isfinite(value):
-            raise ValueError("value: must be a finite number")
+        if not np.isfinite(value) or abs(value) > FLOAT32_MAX:
+            raise ValueError(f"value: must be a finite number within float32's range (±{FLOAT32_MAX:.7g})")
         block[fan_in if source is None else source, to] = value
 
     # ---- settings ----------------------------------------------------------------------------------------

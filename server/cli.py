@@ -6,6 +6,9 @@
 
 ``CONFIG.json`` is either a bare engine config or a whole ``POST /api/train`` body (``{"config": ...,
 "epochs": ..., "data": ..., "weights": ...}``); ``train`` writes the same result shape as that endpoint.
+
+Every failure (bad arguments, an invalid ``NNPLAY_*`` variable, bad input, a file that cannot be read or
+written, an address that cannot be listened on) is one line on stderr and exit code 2; never a traceback.
 """
 
 from __future__ import annotations
@@ -14,29 +17,60 @@ import argparse
 import csv
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "test_loss", "total_loss", "train_accuracy", "test_accuracy", "train_r2",
                    "test_r2", "train_rmse", "test_rmse", "learning_rate", "status")
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class Failure(Exception):
+    """A failure the user can fix: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line (``nnplay serve: error: ...``) instead of the usage and the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind: str, low: int, high: Optional[int] = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            allowed = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{kind} must be {allowed}, got {value}")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nnplay", description="nnplay: a neural-network playground.")
+    parser = _Parser(prog="nnplay", description="nnplay: a neural-network playground.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="start the web server (the page at /, the API at /api, /ws)")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, NNPLAY_HOST)")
-    serve.add_argument("--port", type=int, default=None, help="port (default 8000, NNPLAY_PORT)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (sessions are per process)")
+    serve.add_argument("--port", type=_number("port", 0, 65535), default=None,
+                       help="port (default 8000, NNPLAY_PORT)")
+    serve.add_argument("--workers", type=_number("workers", 1), default=1,
+                       help="worker processes (sessions are per process)")
     serve.add_argument("--device", choices=("cpu", "gpu"), default=None, help="default device for runs")
-    serve.add_argument("--log-level", default="info", help="uvicorn's log level")
+    serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="uvicorn's log level")
 
     train = commands.add_parser("train", help="train a config and write the result (as POST /api/train)")
     train.add_argument("config", type=Path, help="a config JSON file, or a POST /api/train body")
-    train.add_argument("--epochs", type=int, default=None, help="epochs to train (required unless in the file)")
+    train.add_argument("--epochs", type=_number("epochs", 0), default=None, help="epochs to train (required unless in the file)")
     train.add_argument("--out", type=Path, default=None, help="write the result JSON here (default: stdout)")
     train.add_argument("--csv", type=Path, default=None, help="write the per-epoch history as CSV here")
     train.add_argument("--include", nargs="*", default=None, choices=("history", "weights", "grid", "data"),
@@ -52,10 +86,53 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``nnplay`` console script (importing ``server`` has set up single-threaded BLAS)."""
     args = _parser().parse_args(argv)
     handler = {"serve": serve, "train": train, "options": options}[args.command]
-    code = handler(args)
+    try:
+        code = handler(args)
+    except Failure as exc:
+        print(f"nnplay {args.command}: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        print(f"\nnnplay {args.command}: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:  # e.g. `nnplay options | head`: the reader left, nothing to say
+        sys.stdout = None  # (no second error when Python flushes stdout at exit)
+        code = 1
     if argv is None:
         sys.exit(code)
     return code
+
+
+def load_settings():
+    """The settings from the NNPLAY_* environment; an invalid variable is a :class:`Failure` naming it."""
+    from pydantic import ValidationError
+
+    from .settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = f"NNPLAY_{str(error['loc'][0]).upper()}" if error.get("loc") else "an NNPLAY_* variable"
+        raise Failure(f"{name}={os.environ.get(name, '')!r} is invalid: {error['msg'].removeprefix('Value error, ')}") from None
+
+
+def write_text(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise Failure(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail early, in one line, where uvicorn would log the error between its start-up lines."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise Failure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 # ---- serve -------------------------------------------------------------------------------------------------
@@ -63,12 +140,12 @@ def serve(args: argparse.Namespace) -> int:
     """uvicorn with ``create_app`` as the factory, so every worker reads the same NNPLAY_* settings."""
     import uvicorn
 
+    from . import interrupt
+
     for name in ("host", "port", "device"):
         if getattr(args, name) is not None:
             os.environ[f"NNPLAY_{name.upper()}"] = str(getattr(args, name))
-    from .settings import Settings
-
-    settings = Settings()
+    settings = load_settings()
     if settings.device == "gpu":
         from engine import gpu_available
 
@@ -76,10 +153,11 @@ def serve(args: argparse.Namespace) -> int:
             print("nnplay serve: --device gpu needs CuPy and a CUDA device (pip install 'nnplay[gpu]')",
                   file=sys.stderr)
             return 2
-    uvicorn.run("server.main:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=args.workers, log_level=args.log_level,
-                ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
-                ws_per_message_deflate=settings.ws_compression)
+    check_listen(settings.host, settings.port)
+    interrupt.run(uvicorn.Config("server.main:create_app", factory=True, host=settings.host, port=settings.port,
+                                 workers=args.workers, log_level=args.log_level,
+                                 ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
+                                 ws_per_message_deflate=settings.ws_compression))
     return 0
 
 
@@ -105,50 +183,23 @@ def _progress(total: int):
 
 
 def train(args: argparse.Namespace) -> int:
-    from .errors import InvalidInput
-    from .models import TrainRequest, TrainResult
+    from .models import TrainResult
     from .results import train_blocking
-    from .settings import Settings
 
-    try:
-        body = json.loads(args.config.read_text())
-    except (OSError, ValueError) as exc:
-        print(f"nnplay train: cannot read {args.config}: {exc}", file=sys.stderr)
-        return 2
-    if not isinstance(body, dict) or "config" not in body:
-        body = {"config": body}
-    if args.epochs is not None:
-        body["epochs"] = args.epochs
-    if args.include is not None:
-        body["include"] = args.include
-    if "epochs" not in body:
-        print("nnplay train: give --epochs N (or \"epochs\" in the file)", file=sys.stderr)
-        return 2
-    try:
-        request = TrainRequest.model_validate(body)
-        settings = Settings()
-        show = None if args.quiet else _progress(request.epochs)
-        result = train_blocking(request, settings.limits(), settings.device, callback=show)
-    except InvalidInput as exc:
-        for problem in exc.problems:
-            print(f"nnplay train: {problem['message']}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # pydantic ValidationError of the request itself
-        from pydantic import ValidationError
-
-        if not isinstance(exc, ValidationError):
-            raise
-        from .errors import describe
-
-        for problem in describe(exc):
-            print(f"nnplay train: {problem['message']}", file=sys.stderr)
-        return 2
+    settings = load_settings()
+    request = read_request(args, settings)
+    for path in (args.out, args.csv):  # before training, not after it
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            reason = "it is a directory" if path.is_dir() else f"the directory {path.parent} does not exist"
+            raise Failure(f"cannot write {path}: {reason}")
+    show = None if args.quiet else _progress(request.epochs)
+    result = _checked(lambda: train_blocking(request, settings.limits(), settings.device, callback=show))
     if show is not None:
         print(file=sys.stderr)
     result = TrainResult.model_validate(result).model_dump(mode="json")  # exactly what the endpoint answers
     text = json.dumps(result, allow_nan=False)
     if args.out is not None:
-        args.out.write_text(text)
+        write_text(args.out, text, "result")
     else:
         print(text)
     if args.csv is not None:
@@ -159,21 +210,59 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_request(args: argparse.Namespace, settings):
+    """The ``TrainRequest`` of the config file and the options, checked against the settings' caps."""
+    from .models import TrainRequest
+    from .results import check_request
+
+    try:
+        body = json.loads(args.config.read_text())
+    except (OSError, ValueError) as exc:
+        raise Failure(f"cannot read {args.config}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not isinstance(body, dict) or "config" not in body:
+        body = {"config": body}
+    if args.epochs is not None:
+        body["epochs"] = args.epochs
+    if args.include is not None:
+        body["include"] = args.include
+    if "epochs" not in body:
+        raise Failure('give --epochs N (or "epochs" in the file)')
+    request = _checked(lambda: TrainRequest.model_validate(body))
+    _checked(lambda: check_request(request, settings.max_epochs, settings.limits()))
+    return request
+
+
+def _checked(work):
+    """``work()``, with bad input (a pydantic ValidationError or InvalidInput) as a one-line :class:`Failure`."""
+    from pydantic import ValidationError
+
+    from .errors import InvalidInput, describe
+
+    try:
+        return work()
+    except (ValidationError, InvalidInput) as exc:
+        problems = exc.problems if isinstance(exc, InvalidInput) else describe(exc)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise Failure(problems[0]["message"] + more) from None
+
+
 def write_csv(path: Path, history: list[dict]) -> None:
     """One row per epoch with the scalar metrics (empty for null)."""
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HISTORY_COLUMNS)
-        for row in history:
-            writer.writerow(["" if row.get(k) is None else row[k] for k in HISTORY_COLUMNS])
+    try:
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HISTORY_COLUMNS)
+            for row in history:
+                writer.writerow(["" if row.get(k) is None else row[k] for k in HISTORY_COLUMNS])
+    except OSError as exc:
+        raise Failure(f"cannot write the history to {path}: {exc.strerror or exc}") from None
 
 
 # ---- options ----------------------------------------------------------------------------------------------
 def options(args: argparse.Namespace) -> int:
     from .options import build_options
-    from .settings import Settings
 
-    data = build_options(Settings())
+    data = build_options(load_settings())
     if args.json:
         print(json.dumps(data, indent=2))
         return 0

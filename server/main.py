@@ -13,14 +13,15 @@ from typing import AsyncIterator, Optional
 import anyio
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from engine import __version__, gpu_available
 
+from . import openapi
+from .bodies import BodyLimit
 from .deps import ServerState
 from .errors import InvalidInput, invalid_input_handler, request_validation_handler
-from .messages import socket_schemas
+from .methods import PageMount, method_not_allowed
 from .pool import EnginePool
 from .routes import health, lessons, options, pages, train, ws
 from .runs import RunStore
@@ -35,7 +36,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
-        state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl)
+        state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
+                              settings.max_finished_runs, settings.max_finished_run_bytes)
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
@@ -48,23 +50,16 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")
     app.state.nnplay = state
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
+    app.add_exception_handler(HTTPException, method_not_allowed)
     for module in (health, options, train, lessons, ws):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
-    app.mount("/", StaticFiles(directory=settings.frontend_dir, check_dir=False), name="frontend")
-    app.openapi = lambda: _openapi(app)
+    app.router.routes.append(PageMount(app.router, settings.frontend_dir))
+    app.openapi = lambda: openapi.document(app, settings)
     return app
-
-
-def _openapi(app: FastAPI) -> dict:
-    """FastAPI's document plus the /ws message models (docs/protocol.md), which routes cannot declare."""
-    if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(socket_schemas())
-        app.openapi_schema = schema
-    return app.openapi_schema
 
 
 app = create_app()

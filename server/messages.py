@@ -17,7 +17,8 @@ from pydantic import (
 
 from .errors import InvalidInput, describe, problem
 from .frames import EXTRAS
-from .models import LayerWeights
+from .models import Float32, LayerWeights
+from .nesting import MAX_DEPTH, depth_problem
 from .options import MAX_FPS, MAX_SPEED, MAX_STEP, MAX_THUMB, MIN_FPS, MIN_SPEED, MIN_THUMB
 
 MessageId = Optional[Union[StrictStr, StrictInt]]
@@ -89,7 +90,7 @@ class SetWeight(ClientMessage):
     to: int = Field(ge=0)
     source: Optional[int] = Field(None, alias="from", ge=0)
     bias: bool = False
-    value: float
+    value: Float32
     variant: int = Field(0, ge=0, description="compare mode: which variant")
 
     @model_validator(mode="after")
@@ -101,8 +102,8 @@ class SetWeight(ClientMessage):
 
 class Inspect(ClientMessage):
     type: Literal["inspect"]
-    point: tuple[float, float]
-    label: Optional[float] = None
+    point: tuple[Float32, Float32]
+    label: Optional[Float32] = None
     variant: int = Field(0, ge=0, description="compare mode: which variant")
 
 
@@ -131,6 +132,9 @@ def _no_constants(name: str) -> Any:
 
 def parse_client_message(text: str) -> Any:
     """The client model for a JSON text message; :class:`InvalidInput` (with the message ``id``) if bad."""
+    too_deep = depth_problem(text)
+    if too_deep is not None:
+        raise InvalidInput([problem(None, None, too_deep, f"at most {MAX_DEPTH} levels")])
     try:
         data = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:

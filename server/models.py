@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from engine import Config, EpochReport
+from engine.config import FLOAT32_MAX
 
 ConfigJSON = Annotated[dict[str, Any], WithJsonSchema(Config.model_json_schema(mode="validation"))]
-Row = Annotated[list[float], Field(min_length=3, max_length=3, description="[x1, x2, label]")]
+
+
+def _within_float32(value: float) -> float:
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(f"{value!r} is beyond float32's range; allowed: a number within ±{FLOAT32_MAX:.7g}")
+    return value
+
+
+# a number the engine stores as float32 (a larger one would become infinite there)
+Float32 = Annotated[float, AfterValidator(_within_float32),
+                    Field(json_schema_extra={"minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX})]
+Row = Annotated[list[Float32], Field(min_length=3, max_length=3, description="[x1, x2, label]")]
 Include = Literal["history", "weights", "grid", "data"]
 RunStatus = Literal["running", "done", "failed", "cancelled"]
 
@@ -27,8 +39,16 @@ class Request(BaseModel):
 class LayerWeights(Request):
     """One layer in PyTorch's layout: ``W`` (fan_out × fan_in) and ``b`` (fan_out)."""
 
-    W: list[list[float]]
-    b: list[float]
+    W: list[list[Float32]]
+    b: list[Float32]
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> "LayerWeights":
+        widths = {len(row) for row in self.W}
+        if len(widths) > 1:
+            raise ValueError(f"W: every row needs the same number of columns (fan_in), got rows of "
+                             f"{sorted(widths)}; allowed: a fan_out × fan_in matrix")
+        return self
 
 
 class DataRows(Request):

@@ -42,6 +42,7 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_epochs": settings.max_epochs,
         "max_sessions": settings.max_sessions,
         "max_message_bytes": settings.max_message_bytes,
+        "max_body_bytes": settings.max_body_bytes,
         "max_background_runs": settings.max_background_runs,
         "idle_timeout": settings.idle_timeout,
         "min_speed": MIN_SPEED,

@@ -123,7 +123,7 @@ def check_request(request: TrainRequest, max_epochs: int, limits: Limits) -> Non
     """Caps known only to the server: epochs and grid density."""
     if request.epochs > max_epochs:
         raise InvalidInput.single("epochs", request.epochs, f"at most {max_epochs} epochs (the server's cap)",
-                                  f"1 to {max_epochs}", loc=("body", "epochs"))
+                                  f"0 to {max_epochs}", loc=("body", "epochs"))
     if "grid" in request.include and not limits.min_grid_density <= request.density <= limits.max_grid_density:
         raise InvalidInput.single("density", request.density, "grid density out of range",
                                   f"{limits.min_grid_density} to {limits.max_grid_density}", loc=("body", "density"))

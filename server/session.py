@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine import LIVE_FIELDS, Config, Trainer, __version__
-from engine.compare import DATA_FIELDS, Comparison
+from engine.compare import Comparison, check_overrides
 
 from . import messages as msg
 from .errors import InvalidInput, describe, problem
@@ -245,12 +245,7 @@ class Session(TrainingLoop):
     def _build_comparison(self, m: msg.Configure) -> Comparison:
         """Worker thread: the variants of a compare-mode ``configure``; they share data, so they may not
         change the data fields."""
-        for index, overrides in enumerate(m.variants):
-            shared = sorted(set(overrides) & set(DATA_FIELDS))
-            if shared:
-                raise InvalidInput.single(shared[0], overrides[shared[0]], "variants share the data; set data "
-                                          "fields on the base config", "training and network fields",
-                                          loc=("variants", index, shared[0]))
+        check_overrides(m.variants)  # the same rule as POST /api/compare (a ValueError naming the field)
         try:
             return Comparison(with_device(m.config, self.settings.device), m.variants, m.labels, limits=self.limits)
         except ValidationError as exc:

@@ -32,6 +32,10 @@ class Settings(BaseSettings, Limits):
     max_epochs: int = Field(5000, ge=1, description="epoch cap of POST /api/train and /api/runs")
     max_background_runs: int = Field(4, ge=1, description="background runs training at once")
     run_ttl: float = Field(3600.0, gt=0, description="seconds a finished background run is kept")
+    max_finished_runs: int = Field(100, ge=1, description="finished background runs kept; the oldest go first")
+    max_finished_run_bytes: int = Field(64 << 20, ge=1 << 16,
+                                        description="bytes of results of finished runs kept; the oldest go first")
+    max_body_bytes: int = Field(4 << 20, ge=1 << 10, description="largest HTTP request body (413 beyond it)")
 
     # live sessions
     max_sessions: int = Field(64, ge=1)

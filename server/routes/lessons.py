@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from fastapi import APIRouter
+from fastapi import Request as FastAPIRequest
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
@@ -18,13 +19,15 @@ from engine import EpochReport
 from engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
 from engine.presets import PRESETS
 
+from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep
+from ..disconnect import cancelled_on_disconnect, client_gone
 from ..errors import InvalidInput, describe
 from ..models import ConfigJSON, LayerWeights, Request
 from ..results import Progress, build_trainer, with_device
 from ..render import caption_for, encode_gif, gif_frame_count, png_bytes, render_image
 
-router = APIRouter(tags=["lessons"])
+router = APIRouter(tags=["lessons"], route_class=ThreadedBodyRoute)
 MAX_GIF_FRAMES = 300
 
 
@@ -111,9 +114,10 @@ async def presets() -> dict:
 
 
 @router.post("/api/compare", response_model=CompareResult)
-async def compare(body: CompareRequest, state: StateDep) -> dict:
+async def compare(body: CompareRequest, state: StateDep, request: FastAPIRequest) -> Any:
     """Train every variant for ``epochs`` epochs; variants share the data and the initial weights where the
-    network shape matches. Deterministic for a given base ``config.seed``."""
+    network shape matches. Deterministic for a given base ``config.seed``. Stops within one engine slice if
+    the client disconnects."""
     _check_epochs(body.epochs, state.settings.max_epochs)
 
     def build() -> Comparison:
@@ -125,8 +129,11 @@ async def compare(body: CompareRequest, state: StateDep) -> dict:
         except ValueError as exc:
             raise InvalidInput(describe(exc)) from None
 
-    comparison = await state.pool.run(build)
-    histories = [await _train(state, trainer, body.epochs) for trainer in comparison.trainers]
+    async with cancelled_on_disconnect(request) as client:
+        comparison = await state.pool.run(build)
+        histories = [await _train(state, trainer, body.epochs) for trainer in comparison.trainers]
+    if client.gone:
+        return client_gone()
     return {"seed": comparison.base.seed, "labels": comparison.labels, "variants": [
         {"label": label, "overrides": overrides, "status": t.status, "message": t.message, "history": history}
         for label, overrides, t, history in zip(comparison.labels, body.variants, comparison.trainers, histories)]}

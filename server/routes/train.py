@@ -4,23 +4,30 @@ Both validate the request against the server's limits and epoch cap (422 naming 
 what is allowed) and train in the engine pool a slice at a time, never on the event loop.
 """
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Any
 
+from fastapi import APIRouter, HTTPException, Request, status
+
+from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep
+from ..disconnect import cancelled_on_disconnect, client_gone
 from ..models import RunInfo, RunList, TrainRequest, TrainResult
 from ..results import check_request
 from ..runs import prepare, train_in_pool
 
-router = APIRouter(tags=["train"])
+router = APIRouter(tags=["train"], route_class=ThreadedBodyRoute)
 
 
 @router.post("/api/train", response_model=TrainResult)
-async def train(body: TrainRequest, state: StateDep) -> dict:
+async def train(body: TrainRequest, state: StateDep, request: Request) -> Any:
     """Train ``epochs`` epochs and answer with the history, final weights and, on request, grid and data.
-    Deterministic for a given ``config.seed`` (the same numbers as the engine's ``Trainer.train``)."""
+    Deterministic for a given ``config.seed`` (the same numbers as the engine's ``Trainer.train``). Stops
+    within one engine slice if the client disconnects."""
     check_request(body, state.settings.max_epochs, state.limits)
-    trainer = await prepare(state.pool, body, state.limits, state.settings.device)
-    return await train_in_pool(state.pool, trainer, body)
+    async with cancelled_on_disconnect(request) as client:
+        trainer = await prepare(state.pool, body, state.limits, state.settings.device)
+        result = await train_in_pool(state.pool, trainer, body)
+    return client_gone() if client.gone else result
 
 
 @router.post("/api/runs", response_model=RunInfo, status_code=status.HTTP_202_ACCEPTED,
@@ -40,7 +47,7 @@ async def start_run(body: TrainRequest, state: StateDep) -> dict:
 async def list_runs(state: StateDep) -> dict:
     """Every run still kept, without results."""
     state.runs.get("")  # drops expired runs
-    return {"runs": [{**run.info(), "result": None} for run in state.runs.runs.values()]}
+    return {"runs": [run.info(with_result=False) for run in state.runs.runs.values()]}
 
 
 @router.get("/api/runs/{run_id}", response_model=RunInfo, responses={404: {"description": "unknown or expired"}})

@@ -1,7 +1,7 @@
 """``/ws``: one live training session per connection (docs/protocol.md).
 
-Before a session starts, the Origin header is checked against the allow-list (same origin by default, so
-another site cannot drive a user's session; clients that send no Origin, such as scripts, are not
+Before a session starts, the Origin header is checked against the allow-list (the server's own address by
+default, so another site cannot drive a user's session; clients that send no Origin, such as scripts, are not
 browsers and are let in) and the session count against ``max_sessions``. A refused socket is accepted
 and closed at once with 1008 (origin) or 1013 (too many sessions) and a reason, which browsers show,
 rather than an HTTP 403 that they do not.
@@ -10,7 +10,6 @@ rather than an HTTP 403 that they do not.
 from __future__ import annotations
 
 from typing import Optional
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 
@@ -20,16 +19,33 @@ from ..session import Session
 router = APIRouter()
 
 
+LOOPBACK_NAMES = {"127.0.0.1": ("localhost",), "::1": ("localhost",), "localhost": ("127.0.0.1",)}
+
+
+def own_origins(server: Optional[tuple]) -> set[str]:
+    """The origins of the address this connection reached (the listening socket's own, never the client's
+    ``Host`` header, which a DNS-rebinding page controls): ``http``/``https`` with that host and port,
+    the port left out where it is the scheme's default, and ``localhost`` for a loopback address."""
+    if not server:
+        return set()
+    host, port = server[0], server[1]
+    origins = set()
+    for name in (host, *LOOPBACK_NAMES.get(host, ())):
+        shown = f"[{name}]" if ":" in name else name
+        for scheme, default in (("http", 80), ("https", 443)):
+            origins.add(f"{scheme}://{shown}" if port == default else f"{scheme}://{shown}:{port}")
+    return origins
+
+
 def origin_refusal(websocket: WebSocket, allowed: list[str]) -> Optional[str]:
-    """Why this origin may not connect, or None if it may."""
+    """Why this origin may not connect, or None if it may: allowed are the configured origins
+    (``NNPLAY_ALLOWED_ORIGINS``) and the server's own address (:func:`own_origins`)."""
     origin = websocket.headers.get("origin")
     if origin is None or "*" in allowed or origin in allowed:
         return None
-    parts = urlsplit(origin)
-    host = websocket.headers.get("host", "")
-    if parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower():
+    if origin.lower() in own_origins(websocket.scope.get("server")):
         return None
-    return f"origin {origin} is not allowed (same origin only; see NNPLAY_ALLOWED_ORIGINS)"[:123]
+    return f"origin {origin} is not allowed (see NNPLAY_ALLOWED_ORIGINS)"[:123]
 
 
 @router.websocket("/ws")

@@ -197,3 +197,8 @@ def test_custom_tasks_from_labels_and_problem():
     assert regression.task == "regression"
     assert Trainer({"problem": "regression", "dataset": "custom", "seed": 0,
                     "custom_points": [[0, 0, 0.37], [1, 1, -12.5], [2, 0, 3.0]]}).data.n_train == 1
+
+
+def test_custom_points_beyond_float32_are_rejected():
+    points = [[0.0, 1.0, 1.0], [3.5e38, 0.0, -1.0]]
+    assert_names(error_text({"dataset": "custom", "custom_points": points}), "custom_points", ["float32", "point 1"])

@@ -129,3 +129,11 @@ def test_confusion_matrix_counts_every_point_once():
     assert counts.sum(axis=1).tolist() == [int((binary.data.y_train < 0).sum()), int((binary.data.y_train > 0).sum())]
     with pytest.raises(ValueError, match="classification"):
         Trainer({"problem": "regression", "dataset": "plane"}).confusion()
+
+
+def test_comparison_variants_may_not_change_the_data():
+    from engine.compare import DATA_FIELDS
+
+    for field in DATA_FIELDS:
+        with pytest.raises(ValueError, match=rf"^{field}: variants share the data"):
+            Comparison({"dataset": "xor"}, [{}, {field: None}])

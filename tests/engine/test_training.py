@@ -393,3 +393,15 @@ def test_a_network_without_gradient_says_so_and_why():
     assert "no gradient flows" in trainer.message  # still stuck: a smaller rate cannot revive dead units
     healthy = Trainer({"activation": "relu", "seed": 1})
     assert healthy.step_epoch().message == "" and healthy.gradient_norms()[0] > 0
+
+
+def test_weights_beyond_float32_are_refused_and_change_nothing():
+    trainer = Trainer({**XOR, "seed": 3})
+    before = trainer.get_weights()
+    too_big = trainer.get_weights()
+    too_big[0]["W"][1][0] = 3.5e38  # finite as a Python float, infinite as float32
+    with pytest.raises(ValueError, match=r"weights: layer 0 .*float32"):
+        trainer.set_weights(too_big)
+    with pytest.raises(ValueError, match=r"value: .*float32"):
+        trainer.set_weight(layer=0, to=0, source=1, value=-3.5e38)
+    assert trainer.get_weights() == before

@@ -87,3 +87,13 @@ def test_train_with_zero_epochs_gives_data_and_initial_weights(client):
 def test_lesson_pages_are_served(client, path):
     response = client.get(path)
     assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+
+
+@pytest.mark.parametrize("field, value", [("noise", 10), ("dataset", "xor"), ("seed", 4), ("n_samples", 100)])
+def test_compare_variants_may_not_change_the_shared_data(client, field, value):
+    body = {"config": {"dataset": "circle", "seed": 1}, "variants": [{"optimizer": "adam"}, {field: value}],
+            "epochs": 1}
+    response = client.post("/api/compare", json=body)
+    assert response.status_code == 422
+    problem = response.json()["detail"][0]
+    assert problem["field"] == field and "share the data" in problem["msg"] and "variants[1]" in problem["msg"]

@@ -172,3 +172,26 @@ def test_origin_check_and_session_limit_on_a_real_server(server):
     finally:
         for c in clients:
             c.close()
+
+
+def test_a_deeply_nested_message_gets_an_error_and_the_session_carries_on(server):
+    client = Client(server["ws"])
+    try:
+        client.wait("frame")
+        client.ws.send('{"type": "configure", "id": 1, "config": ' + "[" * 9_000 + "]" * 9_000 + "}")
+        error = client.wait("error")
+        assert "9001 levels" in error["message"] and "at most 32" in error["allowed"]
+        client.send(type="step", id="alive", n=2)
+        assert client.wait("state", lambda s: s["id"] == "alive")["epoch"] == 2
+    finally:
+        client.close()
+
+
+def test_the_bound_address_is_an_allowed_origin_by_both_loopback_names(server):
+    port = server["ws"].rsplit(":", 1)[1].split("/")[0]
+    for own in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        client = Client(server["ws"], origin=own)
+        try:
+            assert client.wait("frame")
+        finally:
+            client.close()

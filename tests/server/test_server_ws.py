@@ -344,6 +344,11 @@ def test_another_origin_is_refused_with_1008(client):
     assert message["code"] == 1008 and "origin" in message["reason"]
 
 
+def test_a_host_header_naming_the_origin_does_not_let_it_in(client):
+    message = refusal(client, headers={"origin": "http://rebind.example", "host": "rebind.example"})
+    assert message["code"] == 1008 and "NNPLAY_ALLOWED_ORIGINS" in message["reason"]
+
+
 def test_the_same_origin_and_allowed_origins_connect(client_for):
     with client_for(allowed_origins=["https://slides.example"]) as c:
         with live(c, headers={"origin": "http://testserver"}) as (_, greeting):

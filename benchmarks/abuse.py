@@ -1,0 +1,185 @@
+"""What careless or hostile clients cost a real ``nnplay serve``: memory and event-loop latency gauges.
+
+    python benchmarks/abuse.py [--runs 200] [--seconds 8] [--root PATH]
+
+* **finished runs**: the server's RSS when idle, then after ``--runs`` background runs of the 5,000-point
+  spiral (grid, data, history and weights in each result) have finished. Target: ≤ 150 MB above idle.
+* **large bodies**: ``GET /api/health`` latency (p50, p99, polled every 20 ms by a separate process) and
+  the server's peak RSS while three clients send 50 MB ``POST /api/train`` bodies over and over, half with
+  ``Content-Length``, half chunked. Target: p99 ≤ 100 ms. A quiet window first gives the reference.
+
+``--root`` serves another checkout (e.g. ``git archive e7b9bb5 | tar -x -C /tmp/base``) to measure before
+and after on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from ws_load import free_port, percentile  # noqa: E402 - the same helpers as the live-session benchmark
+
+SPIRAL_RUN = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [8, 8], "seed": 1}, "epochs": 2,
+              "include": ["history", "weights", "grid", "data"]}
+BODY_MB = 50
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def post(base: str, path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(base + path, json.dumps(body).encode(), {"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def get(base: str, path: str) -> dict:
+    with urllib.request.urlopen(base + path, timeout=60) as response:
+        return json.load(response)
+
+
+def start_server(root: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(root), "NNPLAY_MAX_EPOCHS": "100000"}
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--log-level",
+                                "error"], cwd=root, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            get(f"http://127.0.0.1:{port}", "/api/health")
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+# ---- gauge 1: finished runs ------------------------------------------------------------------------------
+def finished_runs(base: str, pid: int, runs: int) -> dict:
+    idle = rss_mb(pid)
+    started, ids = time.perf_counter(), []
+    while len(ids) < runs:
+        status, info = post(base, "/api/runs", SPIRAL_RUN)
+        if status == 202:
+            ids.append(info["id"])
+        elif status == 429:  # max_background_runs are training: wait for one
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"POST /api/runs answered {status}: {info}")
+    while get(base, "/api/health")["runs"]:
+        time.sleep(0.1)
+    kept = len(get(base, "/api/runs")["runs"])
+    return {"idle_mb": idle, "after_mb": rss_mb(pid), "kept": kept, "seconds": time.perf_counter() - started}
+
+
+# ---- gauge 2: 50 MB bodies ----------------------------------------------------------------------------------
+def big_body() -> bytes:
+    row = b"[0.123456789, -0.987654321, 1.0],"
+    rows = row * (BODY_MB * (1 << 20) // len(row))
+    return b'{"config": {}, "epochs": 1, "data": {"train": [' + rows[:-1] + b"]}}"
+
+
+def send_forever(port: int, body: bytes, chunked: bool, stop: threading.Event, answers: list) -> None:
+    """Send the body again and again on new connections (declared or chunked), noting each status."""
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
+                head = "POST /api/train HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {len(body)}\r\n\r\n"
+                connection.sendall(head.encode())
+                for start in range(0, len(body), 1 << 20):
+                    piece = body[start:start + (1 << 20)]
+                    connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                if chunked:
+                    connection.sendall(b"0\r\n\r\n")
+                answers.append(connection.recv(64).split(b" ")[1].decode())
+        except (OSError, IndexError):
+            answers.append("closed")  # the server stopped reading and closed the connection
+
+
+def poll_health(port: int, seconds: float, interval: float = 0.02) -> None:
+    """Print the latencies (ms) of ``GET /api/health`` every ``interval`` s; a request that stalls counts with
+    the time it took (up to 60 s), a failed one as 60 s."""
+    latencies, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=60).read()
+            latencies.append((time.perf_counter() - start) * 1000)
+        except OSError:
+            latencies.append(60_000.0)
+        time.sleep(max(0.0, interval - (time.perf_counter() - start)))
+    print(json.dumps(latencies))
+
+
+def health_latencies(port: int, seconds: float) -> list[float]:
+    """``GET /api/health`` latencies in ms over ``seconds``, polled by a separate process."""
+    poller = subprocess.run([sys.executable, __file__, "--poll-health", str(port), str(seconds)],
+                            capture_output=True, text=True, timeout=seconds + 180, check=True)
+    return json.loads(poller.stdout)
+
+
+def large_bodies(port: int, pid: int, seconds: float) -> dict:
+    quiet = health_latencies(port, seconds / 2)
+    body, stop, answers = big_body(), threading.Event(), []
+    senders = [threading.Thread(target=send_forever, args=(port, body, i == 1, stop, answers), daemon=True)
+               for i in range(3)]
+    for sender in senders:
+        sender.start()
+    time.sleep(0.5)
+    loaded = health_latencies(port, seconds)
+    stop.set()
+    for sender in senders:
+        sender.join(120)
+    return {"quiet_p50": percentile(quiet, 50), "quiet_p99": percentile(quiet, 99),
+            "p50": percentile(loaded, 50), "p99": percentile(loaded, 99), "bodies": len(answers),
+            "answers": sorted(set(answers)), "peak_mb": rss_mb(pid, "VmHWM")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=8.0, help="the loaded health-polling window")
+    parser.add_argument("--root", type=Path, default=HERE.parent, help="the checkout to serve")
+    parser.add_argument("--poll-health", nargs=2, metavar=("PORT", "SECONDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.poll_health:
+        return poll_health(int(args.poll_health[0]), float(args.poll_health[1]))
+    port = free_port()
+    process = start_server(args.root.resolve(), port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        runs = finished_runs(base, process.pid, args.runs)
+        growth = runs["after_mb"] - runs["idle_mb"]
+        print(f"finished runs: {args.runs} spiral runs (5,000 points, grid, data) in {runs['seconds']:.0f} s, "
+              f"{runs['kept']} kept; RSS idle {runs['idle_mb']:.0f} MB, after {runs['after_mb']:.0f} MB, "
+              f"growth {growth:.0f} MB (target <= 150 MB: {'ok' if growth <= 150 else 'MISSED'})")
+        bodies = large_bodies(port, process.pid, args.seconds)
+        print(f"50 MB bodies: health p50/p99 {bodies['p50']:.1f}/{bodies['p99']:.1f} ms while 3 clients sent "
+              f"{bodies['bodies']} bodies (answers {', '.join(bodies['answers'])}); quiet p50/p99 "
+              f"{bodies['quiet_p50']:.1f}/{bodies['quiet_p99']:.1f} ms; peak RSS {bodies['peak_mb']:.0f} MB "
+              f"(target p99 <= 100 ms: {'ok' if bodies['p99'] <= 100 else 'MISSED'})")
+    finally:
+        process.kill()  # (not a graceful stop: a server that reads 50 MB bodies on its loop may take minutes)
+        process.wait(30)
+
+
+if __name__ == "__main__":
+    main()
