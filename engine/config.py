@@ -170,11 +170,12 @@ class Config(BaseModel):
             )
         if self.dataset == "custom":
             self._check_custom(task)
-        elif self.n_samples is not None and self.dataset != "poly_demo":
-            if not limits.min_samples <= self.n_samples <= limits.max_samples:
+        elif self.dataset != "poly_demo":  # the default count too: a server may allow fewer points than 500
+            if not limits.min_samples <= self.samples <= limits.max_samples:
+                given = "" if self.n_samples is not None else " (the dataset's default; set n_samples)"
                 raise ValueError(
-                    f"n_samples: must be between {limits.min_samples} and {limits.max_samples}, got {self.n_samples}"
-                )
+                    f"n_samples: must be between {limits.min_samples} and {limits.max_samples}, "
+                    f"got {self.samples}{given}")
         return self
 
     def _check_custom(self, task: str) -> None:

@@ -114,12 +114,12 @@ def test_layer_and_neuron_limits_by_default():
 
 def test_custom_limits_through_the_validation_context():
     limits = Limits(max_layers=3, max_neurons=64, max_samples=300)
-    Config.model_validate({"hidden": [40, 64]}, context={"limits": limits})  # above the default 32 neurons
+    Config.model_validate({"hidden": [40, 64], "n_samples": 300}, context={"limits": limits})  # above 32 neurons
     assert_names(error_text({"hidden": [8] * 4}, limits), "hidden", ["at most 3"])
     assert_names(error_text({"hidden": [65]}, limits), "hidden", ["1 to 64"])
     assert_names(error_text({"n_samples": 301}, limits), "n_samples", ["between 20 and 300"])
     # the same through validate_config and the Trainer
-    assert validate_config({"hidden": [40]}, limits).hidden == [40]
+    assert validate_config({"hidden": [40], "n_samples": 300}, limits).hidden == [40]
     with pytest.raises(pydantic.ValidationError, match="hidden"):
         validate_config({"hidden": [40]})
     assert Trainer({"hidden": [40], "seed": 0, "n_samples": 40}, limits=limits).network.sizes == [2, 40, 1]
@@ -202,3 +202,10 @@ def test_custom_tasks_from_labels_and_problem():
 def test_custom_points_beyond_float32_are_rejected():
     points = [[0.0, 1.0, 1.0], [3.5e38, 0.0, -1.0]]
     assert_names(error_text({"dataset": "custom", "custom_points": points}), "custom_points", ["float32", "point 1"])
+
+
+def test_the_default_sample_count_is_held_to_the_limits_too():
+    small = Limits(max_samples=300)
+    with pytest.raises(pydantic.ValidationError, match=r"between 20 and 300, got 500 \(the dataset's default"):
+        Config.model_validate({"dataset": "spiral"}, context={"limits": small})
+    assert Config.model_validate({"dataset": "spiral", "n_samples": 300}, context={"limits": small}).samples == 300
