@@ -158,4 +158,6 @@ class Options(BaseModel):
     server_limits: dict[str, float]
     live_fields: list[str]
     menus: dict[str, list[float]]
+    palette: dict[str, Any] = Field(description="the colours of every picture of a run (server/options.py)")
+    plot: dict[str, float] = Field(description="extent (the plot covers [-extent, extent]²), density, thumbnail")
     devices: list[str]

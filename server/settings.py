@@ -33,6 +33,10 @@ class Settings(BaseSettings, Limits):
     max_background_runs: int = Field(4, ge=1, description="background runs training at once")
     run_ttl: float = Field(3600.0, gt=0, description="seconds a finished background run is kept")
 
+    # server-rendered pictures (POST /api/render, /api/render/gif)
+    max_renders: int = Field(2, ge=1, description="pictures drawn at once; one more is answered 429")
+    max_gif_frames: int = Field(300, ge=2, description="frames of one GIF")
+
     # live sessions
     max_sessions: int = Field(64, ge=1)
     max_message_bytes: int = Field(1 << 20, ge=256)

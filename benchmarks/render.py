@@ -1,0 +1,127 @@
+"""Memory and time of the largest GIF the server allows, through ``POST /api/render/gif``.
+
+The largest GIF: 800 px, 300 frames (``epochs`` 299, a frame every epoch), the spiral with the most samples
+and the largest network the default limits allow. Each measurement runs in a fresh Python process (so one
+does not inherit the other's heap): the app is built, a small GIF is rendered once (imports, caches), the
+resident set is read, then the large GIF is rendered and the peak resident set (``ru_maxrss``) is read.
+The growth is the difference. Printed side by side:
+
+* ``route``: the server's route, as deployed (frames encoded one by one, none kept);
+* ``hold all``: the reference, the same frames drawn by the same renderer but kept in a list and handed to
+  Pillow's ``save_all`` at the end (what the route did before, issue 10 item 6).
+
+Target (issue 10): peak growth at most 150 MB for the route.
+
+    python benchmarks/render.py [--size 800] [--frames 300] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_MB = 150
+
+
+def largest_config(limits) -> dict:
+    return {"dataset": "spiral", "n_samples": limits.max_samples, "seed": 1,
+            "features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"],
+            "hidden": [limits.max_neurons] * limits.max_layers}
+
+
+def rss_mb() -> float:
+    """The resident set now, in MB (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def run_route(size: int, frames: int) -> dict:
+    from fastapi.testclient import TestClient
+
+    from server.main import create_app
+    from server.settings import Settings
+
+    settings = Settings()
+    body = {"config": largest_config(settings.limits()), "epochs": frames - 1, "frame_step": 1, "size": size}
+    with TestClient(create_app(settings)) as client:
+        warm = client.post("/api/render/gif", json={**body, "epochs": 2, "size": 64})
+        assert warm.status_code == 200, warm.text
+        base = rss_mb()
+        start = time.perf_counter()
+        response = client.post("/api/render/gif", json=body)
+        seconds = time.perf_counter() - start
+        assert response.status_code == 200, response.text
+        return {"base_mb": base, "growth_mb": peak_mb() - base, "seconds": seconds,
+                "frames": int(response.headers["x-frame-count"]), "bytes": len(response.content)}
+
+
+def run_hold_all(size: int, frames: int) -> dict:
+    from engine import Trainer
+    from server.render import Picture
+    from server.settings import Settings
+
+    trainer = Trainer(largest_config(Settings().limits()))
+    Picture(size=64).image(trainer)  # warm up: imports, font, grid cache
+    base = rss_mb()
+    start = time.perf_counter()
+    picture = Picture(size=size)
+    images = [picture.image(trainer)]
+    for _ in range(frames - 1):
+        trainer.step_epoch()
+        images.append(picture.image(trainer))
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
+    seconds = time.perf_counter() - start
+    return {"base_mb": base, "growth_mb": peak_mb() - base, "seconds": seconds, "frames": len(images),
+            "bytes": buffer.tell()}
+
+
+MODES = {"route": run_route, "hold all": run_hold_all}
+
+
+def measure(mode: str, size: int, frames: int) -> dict:
+    """Run one mode in a fresh interpreter and return what it printed."""
+    command = [sys.executable, __file__, "--child", mode, "--size", str(size), "--frames", str(frames)]
+    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=800)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(MODES[args.child](args.size, args.frames)))
+        return
+    results = {mode: measure(mode, args.size, args.frames) for mode in args.modes.split(",")}
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    print(f"GIF {args.size} px, {args.frames} frames, largest network; target: route growth <= {TARGET_MB} MB")
+    print(f"{'mode':10} {'growth MB':>10} {'base MB':>8} {'seconds':>8} {'frames':>7} {'GIF MB':>7}")
+    for mode, r in results.items():
+        print(f"{mode:10} {r['growth_mb']:10.0f} {r['base_mb']:8.0f} {r['seconds']:8.1f} {r['frames']:7d} "
+              f"{r['bytes'] / 1e6:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
