@@ -63,7 +63,9 @@ def shade_index(values: np.ndarray) -> np.ndarray:
 
 
 def colour_values(values: np.ndarray, discretize: bool = False) -> np.ndarray:
-    """Heatmap RGB of values on the diverging scale (discretize: by sign), NaN grey."""
+    """Heatmap RGB of values on the diverging scale (discretize: by sign), NaN grey. In float64, as the
+    page's JavaScript, so that a value on a shade's boundary lands on the same side."""
+    values = np.asarray(values, dtype=np.float64)
     v = np.sign(values) if discretize else values
     out = over_white(SCALE)[shade_index(v)]
     out[np.isnan(values)] = NAN
@@ -75,6 +77,7 @@ def colour_classes(classes: np.ndarray, confidence: np.ndarray, n_classes: int,
     """Heatmap RGB per cell: the winning class's colour blended from the neutral grey (p = 1/k) to full
     (p = 1), t = clamp((p − 1/k) / (1 − 1/k), 0, 1) (discretize: t = 1); NaN grey."""
     full = CLASSES[classes % len(CLASSES)]
+    confidence = np.asarray(confidence, dtype=np.float64)  # as the page's JavaScript
     t = np.ones_like(confidence) if discretize else np.clip((confidence - 1 / n_classes) / (1 - 1 / n_classes), 0, 1)
     out = over_white(NEUTRAL + (full - NEUTRAL) * np.nan_to_num(t)[..., None])
     out[np.isnan(confidence)] = NAN
