@@ -7,6 +7,7 @@ resident set is read, then the large GIF is rendered and the peak resident set (
 The growth is the difference. Printed side by side:
 
 * ``route``: the server's route, as deployed (frames encoded one by one, none kept);
+* ``route, 6 classes``: the same on the six-class spiral (each frame blends six upscaled class grids);
 * ``hold all``: the reference, the same frames drawn by the same renderer but kept in a list and handed to
   Pillow's ``save_all`` at the end (what the route did before, issue 10 item 6).
 
@@ -32,10 +33,12 @@ sys.path.insert(0, str(ROOT))
 TARGET_MB = 150
 
 
-def largest_config(limits) -> dict:
-    return {"dataset": "spiral", "n_samples": limits.max_samples, "seed": 1,
-            "features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"],
-            "hidden": [limits.max_neurons] * limits.max_layers}
+def largest_config(limits, classes: int = 0) -> dict:
+    """The spiral with the most points and the largest network (``classes``: the multiclass spiral)."""
+    config = {"dataset": "spiral", "n_samples": limits.max_samples, "seed": 1,
+              "features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"],
+              "hidden": [limits.max_neurons] * limits.max_layers}
+    return {**config, "dataset": "spiral_multi", "n_classes": classes} if classes else config
 
 
 def rss_mb() -> float:
@@ -50,14 +53,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def run_route(size: int, frames: int) -> dict:
+def run_route(size: int, frames: int, classes: int = 0) -> dict:
     from fastapi.testclient import TestClient
 
     from server.main import create_app
     from server.settings import Settings
 
     settings = Settings()
-    body = {"config": largest_config(settings.limits()), "epochs": frames - 1, "frame_step": 1, "size": size}
+    body = {"config": largest_config(settings.limits(), classes), "epochs": frames - 1, "frame_step": 1,
+            "size": size}
     with TestClient(create_app(settings)) as client:
         warm = client.post("/api/render/gif", json={**body, "epochs": 2, "size": 64})
         assert warm.status_code == 200, warm.text
@@ -76,13 +80,14 @@ def run_hold_all(size: int, frames: int) -> dict:
     from server.settings import Settings
 
     trainer = Trainer(largest_config(Settings().limits()))
-    Picture(size=64).image(trainer)  # warm up: imports, font, grid cache
+    trainer.step_epoch(gradients=False)  # warm up: imports, font, grid cache, training buffers
+    Picture(size=64).image(trainer)
     base = rss_mb()
     start = time.perf_counter()
     picture = Picture(size=size)
     images = [picture.image(trainer)]
     for _ in range(frames - 1):
-        trainer.step_epoch()
+        trainer.step_epoch(gradients=False)  # as the route trains
         images.append(picture.image(trainer))
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
@@ -91,7 +96,8 @@ def run_hold_all(size: int, frames: int) -> dict:
             "bytes": buffer.tell()}
 
 
-MODES = {"route": run_route, "hold all": run_hold_all}
+MODES = {"route": run_route, "route, 6 classes": lambda size, frames: run_route(size, frames, classes=6),
+         "hold all": run_hold_all}
 
 
 def measure(mode: str, size: int, frames: int) -> dict:
@@ -105,21 +111,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=800)
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
+    parser.add_argument("--modes", default=";".join(MODES), help="separated by ';': " + "; ".join(MODES))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(MODES[args.child](args.size, args.frames)))
         return
-    results = {mode: measure(mode, args.size, args.frames) for mode in args.modes.split(",")}
+    results = {mode: measure(mode, args.size, args.frames) for mode in args.modes.split(";")}
     if args.json:
         print(json.dumps(results, indent=1))
         return
     print(f"GIF {args.size} px, {args.frames} frames, largest network; target: route growth <= {TARGET_MB} MB")
-    print(f"{'mode':10} {'growth MB':>10} {'base MB':>8} {'seconds':>8} {'frames':>7} {'GIF MB':>7}")
+    print(f"{'mode':17} {'growth MB':>10} {'base MB':>8} {'seconds':>8} {'frames':>7} {'GIF MB':>7}")
     for mode, r in results.items():
-        print(f"{mode:10} {r['growth_mb']:10.0f} {r['base_mb']:8.0f} {r['seconds']:8.1f} {r['frames']:7d} "
+        print(f"{mode:17} {r['growth_mb']:10.0f} {r['base_mb']:8.0f} {r['seconds']:8.1f} {r['frames']:7d} "
               f"{r['bytes'] / 1e6:7.1f}")
 
 

@@ -72,81 +72,148 @@ def colour_values(values: np.ndarray, discretize: bool = False) -> np.ndarray:
     return out
 
 
+def blend_weight(confidence: np.ndarray, n_classes: int, discretize: bool = False) -> np.ndarray:
+    """How far a multiclass cell is from the neutral grey: t = clamp((p − 1/k) / (1 − 1/k), 0, 1) for the
+    winning probability p (discretize: 1); NaN gives 0."""
+    confidence = np.asarray(confidence, dtype=np.float64)  # as the page's JavaScript
+    if discretize:
+        return np.ones_like(confidence)
+    return np.nan_to_num(np.clip((confidence - 1 / n_classes) / (1 - 1 / n_classes), 0, 1))
+
+
 def colour_classes(classes: np.ndarray, confidence: np.ndarray, n_classes: int,
                    discretize: bool = False) -> np.ndarray:
     """Heatmap RGB per cell: the winning class's colour blended from the neutral grey (p = 1/k) to full
-    (p = 1), t = clamp((p − 1/k) / (1 − 1/k), 0, 1) (discretize: t = 1); NaN grey."""
+    (p = 1) by :func:`blend_weight`; NaN grey."""
     full = CLASSES[classes % len(CLASSES)]
-    confidence = np.asarray(confidence, dtype=np.float64)  # as the page's JavaScript
-    t = np.ones_like(confidence) if discretize else np.clip((confidence - 1 / n_classes) / (1 - 1 / n_classes), 0, 1)
-    out = over_white(NEUTRAL + (full - NEUTRAL) * np.nan_to_num(t)[..., None])
+    out = over_white(NEUTRAL + (full - NEUTRAL) * blend_weight(confidence, n_classes, discretize)[..., None])
     out[np.isnan(confidence)] = NAN
     return out
 
 
-def point_colour(label: float, task: str) -> tuple[int, int, int]:
-    """A data point's fill: multiclass from the class palette, otherwise its label on the diverging scale."""
+def point_colours(labels: np.ndarray, task: str) -> np.ndarray:
+    """(n, 3) uint8 fills of data points: multiclass from the class palette, otherwise each label on the
+    diverging scale (unfaded)."""
+    labels = np.asarray(labels, dtype=np.float64)
     if task == "multiclass":
-        return tuple(int(c) for c in CLASSES[int(round(label)) % len(CLASSES)])
-    return tuple(int(c) for c in SCALE[shade_index(np.asarray(label))])
+        return CLASSES[np.rint(labels).astype(int) % len(CLASSES)].astype(np.uint8)
+    return SCALE[shade_index(labels)]
 
 
-def gif_palette(task: str, n_classes: int) -> np.ndarray:
-    """(256, 3) uint8: the fixed palette every frame of a GIF is mapped onto (so colours do not flicker
-    between frames). White, black, the grey NaN and the 1-D view's colours; then for multiclass each class
-    colour at as many blend levels as fit, faded and full; otherwise the diverging scale faded and full;
-    the rest a ramp of greys."""
-    fixed = [rgb("#ffffff"), rgb("#000000"), NAN, *(rgb(c) for c in PALETTE["curve"].values())]
-    if task == "multiclass":
-        full = CLASSES[np.arange(n_classes) % len(CLASSES)]
-        levels = (256 - len(fixed) - n_classes) // n_classes
-        t = np.linspace(0, 1, levels)[:, None, None]
-        heat = [over_white(NEUTRAL + (full[None] - NEUTRAL) * t).reshape(-1, 3), full]
-    else:
-        heat = [over_white(SCALE), SCALE]
-    colours = np.concatenate([np.array(fixed), *heat]).astype(np.uint8)
-    greys = np.repeat(np.linspace(0, 255, 256 - len(colours)).round()[:, None], 3, axis=1).astype(np.uint8)
-    return np.concatenate([colours, greys])
+def upscale(grid: np.ndarray, size: int) -> np.ndarray:
+    """A (d, d) float32 grid bilinearly resampled to (size, size), as a browser scales the page's d × d
+    canvas up: pixel x samples the grid at u = (x + ½)·d/size − ½ (clamped to the outer cells). Where d
+    divides size with an odd quotient, the middle pixel of each cell has the cell's value exactly."""
+    d = grid.shape[-1]
+    u = np.clip((np.arange(size) + 0.5) * d / size - 0.5, 0, d - 1)
+    low = np.floor(u).astype(int)
+    high = np.minimum(low + 1, d - 1)
+    w = (u - low).astype(np.float32)
+    rows = grid[low, :] * (1 - w)[:, None] + grid[high, :] * w[:, None]
+    return rows[:, low] * (1 - w) + rows[:, high] * w
+
+
+def upscale_winner(probabilities: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The winning class and its probability per pixel of the (k, d, d) class probabilities upscaled to
+    size × size, one class at a time (a few size² arrays whatever k is); NaN where any class is NaN."""
+    confidence = np.full((size, size), -np.inf, np.float32)
+    classes = np.zeros((size, size), np.uint8)
+    missing = np.zeros((size, size), bool)
+    for k, grid in enumerate(probabilities.astype(np.float32)):
+        scaled = upscale(grid, size)
+        missing |= np.isnan(scaled)
+        better = scaled > confidence
+        confidence[better] = scaled[better]
+        classes[better] = k
+    confidence[missing] = np.nan
+    return classes, confidence
+
+
+class GifPalette:
+    """The fixed 256 colours every frame of one GIF is drawn with (so nothing flickers between frames), and
+    where each heatmap colour sits among them: white, black, the grey NaN and the 1-D view's colours; then
+    for multiclass each class colour at ``levels`` blend levels and full, otherwise the diverging scale
+    faded and full; the rest a ramp of greys."""
+
+    def __init__(self, task: str, n_classes: int):
+        fixed = [rgb("#ffffff"), rgb("#000000"), NAN, *(rgb(c) for c in PALETTE["curve"].values())]
+        self.nan, self.heat = 2, len(fixed)  # indices of the grey NaN and of the first heatmap colour
+        self.multiclass = task == "multiclass"
+        if self.multiclass:
+            full = CLASSES[np.arange(n_classes) % len(CLASSES)]
+            self.levels = (256 - len(fixed) - n_classes) // n_classes
+            t = np.linspace(0, 1, self.levels)[None, :, None]
+            heat = [over_white(NEUTRAL + (full[:, None] - NEUTRAL) * t).reshape(-1, 3), full]
+        else:
+            heat = [over_white(SCALE), SCALE]
+        colours = np.concatenate([np.array(fixed), *heat]).astype(np.uint8)
+        greys = np.repeat(np.linspace(0, 255, 256 - len(colours)).round()[:, None], 3, axis=1)
+        self.colours = np.concatenate([colours, greys.astype(np.uint8)])
+        self._nearest: dict[tuple, int] = {}
+
+    def __repr__(self) -> str:
+        return f"GifPalette({'multiclass, ' + str(self.levels) + ' levels' if self.multiclass else 'diverging'})"
+
+    def index(self, colour: tuple[int, int, int]) -> int:
+        """The entry nearest to an RGB colour (exact when the palette holds it); remembered per colour."""
+        if colour not in self._nearest:
+            distance = ((self.colours.astype(int) - np.asarray(colour)) ** 2).sum(axis=1)
+            self._nearest[colour] = int(distance.argmin())
+        return self._nearest[colour]
+
+    def values(self, values: np.ndarray, discretize: bool = False) -> np.ndarray:
+        """Indices of the faded shades :func:`colour_values` gives (NaN: the grey)."""
+        v = np.sign(values) if discretize else values
+        return np.where(np.isnan(values), self.nan, self.heat + shade_index(v)).astype(np.uint8)
+
+    def classes(self, classes: np.ndarray, confidence: np.ndarray, n_classes: int,
+                discretize: bool = False) -> np.ndarray:
+        """Indices of :func:`colour_classes`' blends, t rounded to the nearest of ``levels`` levels."""
+        level = np.rint(blend_weight(confidence, n_classes, discretize) * (self.levels - 1)).astype(int)
+        return np.where(np.isnan(confidence), self.nan, self.heat + classes * self.levels + level).astype(np.uint8)
 
 
 class Inks:
-    """Colours as a drawing wants them: RGB tuples for an "RGB" picture, or for a "P" picture on a GIF's
-    ``palette`` the index of each colour's nearest entry (exact for the colours the palette holds)."""
+    """Colours as a picture is drawn with them: RGB (a PNG), or entries of a :class:`GifPalette` (a GIF
+    frame, a "P" image)."""
 
-    def __init__(self, palette: Optional[np.ndarray] = None):
+    def __init__(self, palette: Optional[GifPalette] = None):
         self.palette = palette
         self.mode = "RGB" if palette is None else "P"
 
-    def indices(self, colours: np.ndarray) -> np.ndarray:
-        """Palette indices (uint8) of an (..., 3) array of colours; each distinct colour is looked up once."""
-        flat = colours.reshape(-1, 3).astype(np.int32)
-        distinct, inverse = np.unique(flat, axis=0, return_inverse=True)
-        distance = ((distinct[:, None, :] - self.palette[None].astype(np.int32)) ** 2).sum(axis=2)
-        return distance.argmin(axis=1).astype(np.uint8)[inverse.reshape(-1)].reshape(colours.shape[:-1])
-
     def __call__(self, colour) -> tuple[int, int, int] | int:
-        value = rgb(colour) if isinstance(colour, str) else np.asarray(colour)
-        return tuple(int(c) for c in value) if self.palette is None else int(self.indices(value[None])[0])
+        value = tuple(int(c) for c in (rgb(colour) if isinstance(colour, str) else colour))
+        return value if self.palette is None else self.palette.index(value)
 
-    def image(self, colours: np.ndarray) -> Image.Image:
-        """A picture of an (h, w, 3) uint8 array of colours."""
+    def each(self, colours: np.ndarray) -> list:
+        """Inks of an (n, 3) array of colours, each distinct colour converted once."""
+        distinct, inverse = np.unique(colours, axis=0, return_inverse=True)
+        inks = [self(tuple(colour)) for colour in distinct.tolist()]
+        return [inks[i] for i in inverse.reshape(-1).tolist()]
+
+    def values(self, values: np.ndarray, discretize: bool) -> Image.Image:
         if self.palette is None:
-            return Image.fromarray(colours, "RGB")
-        return self._with_palette(Image.fromarray(self.indices(colours), "P"))
+            return Image.fromarray(colour_values(values, discretize), "RGB")
+        return self._on_palette(Image.fromarray(self.palette.values(values, discretize), "P"))
+
+    def classes(self, classes: np.ndarray, confidence: np.ndarray, n_classes: int, discretize: bool) -> Image.Image:
+        if self.palette is None:
+            return Image.fromarray(colour_classes(classes, confidence, n_classes, discretize), "RGB")
+        return self._on_palette(Image.fromarray(self.palette.classes(classes, confidence, n_classes, discretize), "P"))
 
     def blank(self, size: int, colour) -> Image.Image:
-        return self._with_palette(Image.new(self.mode, (size, size), self(colour)))
+        return self._on_palette(Image.new(self.mode, (size, size), self(colour)))
 
-    def _with_palette(self, image: Image.Image) -> Image.Image:
+    def _on_palette(self, image: Image.Image) -> Image.Image:
         if self.palette is not None:
-            image.putpalette(self.palette.reshape(-1).tolist())
+            image.putpalette(self.palette.colours.reshape(-1).tolist())
         return image
 
 
 @dataclass(frozen=True)
 class Picture:
     """How to draw a run: ``size`` pixels square, the output evaluated on a ``density``² grid (the page's
-    own density by default; cells are scaled up without smoothing, as the page's canvas)."""
+    own density by default) and scaled up smoothly, as the page's canvas is."""
 
     size: int = 400
     density: int = DEFAULT_DENSITY
@@ -154,7 +221,7 @@ class Picture:
     discretize: bool = False
     caption: bool = True
 
-    def image(self, trainer: Trainer, palette: Optional[np.ndarray] = None) -> Image.Image:
+    def image(self, trainer: Trainer, palette: Optional[GifPalette] = None) -> Image.Image:
         """The output plot of ``trainer`` now: an RGB image, or a "P" image on ``palette`` (a GIF frame)."""
         ink = Inks(palette)
         grid = trainer.grid(density=self.density, thumb=2)
@@ -167,19 +234,21 @@ class Picture:
         return image
 
     def _heatmap(self, trainer: Trainer, grid, ink: Inks) -> Image.Image:
-        if grid.classes is not None:
-            cells = colour_classes(grid.classes, grid.values, trainer.config.n_classes, self.discretize)
+        """The grid scaled up smoothly (in value space, so each pixel gets a colour of the scale) and the
+        points on top."""
+        if grid.probabilities is not None:
+            classes, confidence = upscale_winner(grid.probabilities, self.size)
+            image = ink.classes(classes, confidence, trainer.config.n_classes, self.discretize)
         else:
-            cells = colour_values(grid.values, self.discretize)
-        image = ink.image(cells).resize((self.size, self.size), Image.NEAREST)
+            image = ink.values(upscale(grid.values.astype(np.float32), self.size), self.discretize)
         draw = ImageDraw.Draw(image)
         scale = self.size / (2 * EXTENT)
         radius = max(3.0, self.size / 87)  # the page: 3 px on its 260 px plot
         for points, labels, outline in self._point_sets(trainer):
-            for x1, x2, label in zip(points[:, 0], points[:, 1], labels):
-                x, y = (x1 + EXTENT) * scale, (EXTENT - x2) * scale
-                draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                             fill=ink(point_colour(label, trainer.task)), outline=ink(outline))
+            xs, ys = (points[:, 0] + EXTENT) * scale, (EXTENT - points[:, 1]) * scale
+            fills, line = ink.each(point_colours(labels, trainer.task)), ink(outline)
+            for x, y, fill in zip(xs.tolist(), ys.tolist(), fills):
+                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=line)
         return image
 
     def _point_sets(self, trainer: Trainer):
@@ -234,7 +303,7 @@ def caption_for(trainer: Trainer) -> str:
 
 
 class Sink(Protocol):
-    palette: Optional[np.ndarray]  # the colours pictures must be drawn on, or None for RGB
+    palette: Optional[GifPalette]  # the colours pictures must be drawn with, or None for RGB
     frames: int
 
     def add(self, image: Image.Image) -> None: ...
@@ -244,10 +313,10 @@ class Sink(Protocol):
 
 class GifWriter:
     """An animated GIF that loops forever, written into ``out`` a frame at a time: each frame, drawn on
-    ``palette`` (the GIF's global colour table, see :func:`gif_palette`), is LZW-encoded by Pillow, written
+    ``palette`` (the GIF's global colour table), is LZW-encoded by Pillow, written
     and dropped."""
 
-    def __init__(self, out: BinaryIO, size: int, frame_ms: int, palette: np.ndarray):
+    def __init__(self, out: BinaryIO, size: int, frame_ms: int, palette: GifPalette):
         self.out = out
         self.size = size
         self.frame_ms = frame_ms

@@ -24,7 +24,7 @@ from ..deps import StateDep
 from ..errors import InvalidInput, describe
 from ..models import ConfigJSON, LayerWeights, Request
 from ..options import DEFAULT_DENSITY
-from ..render import Film, GifWriter, Picture, Sink, StillWriter, gif_frame_count, gif_palette
+from ..render import Film, GifPalette, GifWriter, Picture, Sink, StillWriter, gif_frame_count
 from ..render_jobs import ClientGone, render_slot, run_film
 from ..results import Progress, build_trainer, with_device
 
@@ -161,9 +161,13 @@ async def _film(state, request: FastAPIRequest, body: PictureRequest, make_sink:
                 frame_step: Optional[int]) -> Film:
     """Build the run (its epoch set to ``start_epoch``) and play it into ``make_sink(trainer)`` in the pool."""
     trainer = await _built(state, body)
-    trainer.epoch = body.start_epoch  # the engine has no setter; the session restores an epoch the same way
     picture = Picture(body.size, body.density, body.show_test, body.discretize, body.caption)
-    film = Film(trainer, picture, make_sink(trainer), body.epochs, frame_step)
+
+    def start() -> Film:
+        trainer.epoch = body.start_epoch  # the engine has no setter; the session restores an epoch this way
+        return Film(trainer, picture, make_sink(trainer), body.epochs, frame_step)
+
+    film = await state.pool.run(start)
     await run_film(state, request, film)
     return film
 
@@ -200,8 +204,7 @@ async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep)
         out = io.BytesIO()
 
         def writer(trainer: Trainer) -> GifWriter:
-            palette = gif_palette(trainer.task, trainer.config.n_classes)
-            return GifWriter(out, body.size, body.frame_ms, palette)
+            return GifWriter(out, body.size, body.frame_ms, GifPalette(trainer.task, trainer.config.n_classes))
 
         try:
             film = await _film(state, request, body, writer, body.frame_step)

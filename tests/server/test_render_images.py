@@ -13,7 +13,7 @@ from engine import Trainer
 from engine.presets import PRESETS
 from server.options import PALETTE
 from server.render import (
-    SCALE, Film, GifWriter, Picture, StillWriter, colour_classes, colour_values, gif_palette, gif_frame_count,
+    SCALE, Film, GifPalette, GifWriter, Picture, StillWriter, colour_classes, colour_values, gif_frame_count,
 )
 
 
@@ -55,24 +55,29 @@ def test_classes_blend_from_the_neutral_grey_at_chance_to_their_colour_when_cert
     assert tuple(rgb[0, 2]) == faded(neutral + (full[2] - neutral) * 0.5)
 
 
-def colours_of(palette: np.ndarray) -> set:
-    return set(map(tuple, palette.tolist()))
+def test_a_gif_palette_holds_the_colours_of_the_scale_and_the_points():
+    palette = GifPalette("binary", 2)
+    values = np.linspace(-1.2, 1.2, 500)
+    values[3] = np.nan
+    assert (palette.colours[palette.values(values)] == colour_values(values)).all()
+    assert all(tuple(palette.colours[palette.index(tuple(shade))]) == tuple(shade) for shade in SCALE)
 
 
-def test_gif_palettes_hold_every_heatmap_and_point_colour_exactly():
-    shades = colour_values(np.linspace(-1, 1, 200)[None])[0]
-    assert colours_of(shades) | colours_of(SCALE) <= colours_of(gif_palette("binary", 2))
+def test_a_multiclass_gif_palette_holds_each_class_at_evenly_spaced_blend_levels():
     for k in (3, 6):
-        cells = colour_classes(np.arange(k)[None], np.ones((1, k)), k)[0]
-        chance = colour_classes(np.arange(k)[None], np.full((1, k), 1 / k), k)[0]
-        points = np.array([hex_rgb(c) for c in PALETTE["classes"][:k]])
-        assert colours_of(cells) | colours_of(chance) | colours_of(points) <= colours_of(gif_palette("multiclass", k))
+        palette = GifPalette("multiclass", k)
+        t = np.linspace(0, 1, palette.levels)
+        classes, confidence = np.arange(k).repeat(len(t)), np.tile(1 / k + t * (1 - 1 / k), k)
+        on_palette = palette.colours[palette.classes(classes, confidence, k)]
+        assert (on_palette == colour_classes(classes, confidence, k)).all()
+        for colour in PALETTE["classes"][:k]:
+            assert tuple(palette.colours[palette.index(hex_rgb(colour))]) == hex_rgb(colour)
 
 
 def test_a_film_writes_a_gif_frame_at_the_start_every_step_and_at_the_end():
     trainer = Trainer({"dataset": "circle", "seed": 3})
     out = io.BytesIO()
-    writer = GifWriter(out, 96, 70, gif_palette(trainer.task, 2))
+    writer = GifWriter(out, 96, 70, GifPalette(trainer.task, 2))
     film = play(Film(trainer, Picture(size=96), writer, epochs=25, frame_step=10))
     with Image.open(io.BytesIO(out.getvalue())) as gif:
         assert gif.n_frames == film.sink.frames == gif_frame_count(25, 10) == 4  # epochs 0, 10, 20, 25
@@ -83,7 +88,7 @@ def test_a_film_writes_a_gif_frame_at_the_start_every_step_and_at_the_end():
 def test_gif_frames_are_the_pictures_drawn_on_its_palette():
     trainer = Trainer({"dataset": "xor", "hidden": [4], "seed": 1, "n_samples": 100})
     picture = Picture(size=120, caption=False)  # text is anti-aliased in RGB only
-    palette = gif_palette(trainer.task, 2)
+    palette = GifPalette(trainer.task, 2)
     out = io.BytesIO()
     writer = GifWriter(out, 120, 100, palette)
     drawn = []
@@ -111,14 +116,14 @@ def test_a_still_trains_then_draws_once_with_the_real_epoch():
 
 def test_a_diverging_run_ends_the_film_early_with_a_last_frame():
     trainer = Trainer(PRESETS["lr_too_high"].config)
-    writer = GifWriter(io.BytesIO(), 64, 100, gif_palette(trainer.task, 2))
+    writer = GifWriter(io.BytesIO(), 64, 100, GifPalette(trainer.task, 2))
     film = play(Film(trainer, Picture(size=64), writer, epochs=200, frame_step=50))
     assert trainer.status == "diverged" and film.trained < 200
     assert film.sink.frames == gif_frame_count(film.trained, 50)  # epoch 0, every 50th, the last run
 
 
 def test_frames_must_fit_the_gif():
-    writer = GifWriter(io.BytesIO(), 64, 100, gif_palette("binary", 2))
+    writer = GifWriter(io.BytesIO(), 64, 100, GifPalette("binary", 2))
     with pytest.raises(ValueError, match="frame"):
         writer.add(Image.new("P", (65, 64)))
     with pytest.raises(ValueError, match="frame"):
