@@ -1,12 +1,13 @@
 """Memory and time of the largest GIF the server allows, through ``POST /api/render/gif``.
 
 The largest GIF: 800 px, 300 frames (``epochs`` 299, a frame every epoch), the spiral with the most samples
-and the largest network the default limits allow. Each measurement runs in a fresh Python process (so one
-does not inherit the other's heap): the app is built, a small GIF is rendered once (imports, caches), the
-resident set is read, then the large GIF is rendered and the peak resident set (``ru_maxrss``) is read.
-The growth is the difference. Printed side by side:
+and the largest network the default limits allow. Each measurement runs in fresh processes (so one does not
+inherit the other's heap): a small GIF is rendered once (imports, caches), the resident set is read, then
+the large GIF is rendered and the peak resident set is read. The growth is the difference. Printed side by
+side:
 
-* ``route``: the server's route, as deployed (frames encoded one by one, none kept);
+* ``route``: ``nnplay serve`` answering the request, as deployed (frames encoded one by one, none kept;
+  the finished GIF streamed from a temporary file); its client reads the answer in another process;
 * ``route, 6 classes``: the same on the six-class spiral (each frame blends six upscaled class grids);
 * ``hold all``: the reference, the same frames drawn by the same renderer but kept in a list and handed to
   Pillow's ``save_all`` at the end (what the route did before, issue 10 item 6).
@@ -21,10 +22,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import resource
+import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,37 +44,55 @@ def largest_config(limits, classes: int = 0) -> dict:
     return {**config, "dataset": "spiral_multi", "n_classes": classes} if classes else config
 
 
-def rss_mb() -> float:
-    """The resident set now, in MB (Linux /proc)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def process_mb(pid: int, field: str) -> float:
+    """A process's VmRSS (resident now) or VmHWM (peak resident) in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+def post_gif(url: str, body: dict) -> tuple[int, int]:
+    """POST a GIF request and read the answer a chunk at a time: (frames, bytes)."""
+    request = urllib.request.Request(url + "/api/render/gif", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=3600) as response:
+        size = 0
+        while chunk := response.read(1 << 16):
+            size += len(chunk)
+        return int(response.headers["X-Frame-Count"]), size
 
 
 def run_route(size: int, frames: int, classes: int = 0) -> dict:
-    from fastapi.testclient import TestClient
-
-    from server.main import create_app
+    """``nnplay serve`` in its own process; the growth is that process's peak resident set (VmHWM) less its
+    resident set after a small warm-up GIF, so the client's copy of the answer does not count."""
     from server.settings import Settings
 
-    settings = Settings()
-    body = {"config": largest_config(settings.limits(), classes), "epochs": frames - 1, "frame_step": 1,
-            "size": size}
-    with TestClient(create_app(settings)) as client:
-        warm = client.post("/api/render/gif", json={**body, "epochs": 2, "size": 64})
-        assert warm.status_code == 200, warm.text
-        base = rss_mb()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--log-level", "warning"], cwd=ROOT)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url + "/api/health", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = {"config": largest_config(Settings().limits(), classes), "epochs": frames - 1, "frame_step": 1,
+                "size": size}
+        post_gif(url, {**body, "epochs": 2, "size": 64})
+        base = process_mb(server.pid, "VmRSS")
         start = time.perf_counter()
-        response = client.post("/api/render/gif", json=body)
+        count, size_bytes = post_gif(url, body)
         seconds = time.perf_counter() - start
-        assert response.status_code == 200, response.text
-        return {"base_mb": base, "growth_mb": peak_mb() - base, "seconds": seconds,
-                "frames": int(response.headers["x-frame-count"]), "bytes": len(response.content)}
+        return {"base_mb": base, "growth_mb": process_mb(server.pid, "VmHWM") - base, "seconds": seconds,
+                "frames": count, "bytes": size_bytes}
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def run_hold_all(size: int, frames: int) -> dict:
@@ -82,7 +103,7 @@ def run_hold_all(size: int, frames: int) -> dict:
     trainer = Trainer(largest_config(Settings().limits()))
     trainer.step_epoch(gradients=False)  # warm up: imports, font, grid cache, training buffers
     Picture(size=64).image(trainer)
-    base = rss_mb()
+    base = process_mb(os.getpid(), "VmRSS")
     start = time.perf_counter()
     picture = Picture(size=size)
     images = [picture.image(trainer)]
@@ -92,8 +113,8 @@ def run_hold_all(size: int, frames: int) -> dict:
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
     seconds = time.perf_counter() - start
-    return {"base_mb": base, "growth_mb": peak_mb() - base, "seconds": seconds, "frames": len(images),
-            "bytes": buffer.tell()}
+    return {"base_mb": base, "growth_mb": process_mb(os.getpid(), "VmHWM") - base, "seconds": seconds,
+            "frames": len(images), "bytes": buffer.tell()}
 
 
 MODES = {"route": run_route, "route, 6 classes": lambda size, frames: run_route(size, frames, classes=6),

@@ -8,12 +8,12 @@ slice at a time, never on the event loop.
 
 from __future__ import annotations
 
-import io
-from typing import Any, Callable, Optional
+import tempfile
+from typing import Any, Callable, Iterator, Optional
 
 from fastapi import APIRouter
 from fastapi import Request as FastAPIRequest
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from engine import EpochReport, Trainer
@@ -31,6 +31,7 @@ from ..results import Progress, build_trainer, with_device
 router = APIRouter(tags=["lessons"])
 MAX_START_EPOCH = 2**31 - 1
 CLIENT_GONE = 499  # as nginx logs a request whose client left; nobody receives it
+GIF_SPOOL_BYTES = 4 << 20  # a GIF larger than this waits for its client in a temporary file, not in memory
 
 
 class Preset(BaseModel):
@@ -191,7 +192,8 @@ async def render(body: RenderRequest, request: FastAPIRequest, state: StateDep) 
 async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep) -> Response:
     """An animated GIF of a run: ``start_epoch``, every ``frame_step`` epochs and the last, each frame with
     its real epoch and the losses; for slides that cannot embed the live page. Frames are encoded as they
-    are drawn (memory does not grow with their number). ``X-Frame-Count`` says how many frames."""
+    are drawn (memory does not grow with their number) and a large GIF waits for its client in a temporary
+    file. ``X-Frame-Count`` says how many frames."""
     _check_picture(body, state)
     cap = state.settings.max_gif_frames
     frames_needed = gif_frame_count(body.epochs, body.frame_step)
@@ -201,7 +203,7 @@ async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep)
                                   f"at least {-(-body.epochs // (cap - 2))} (at most {cap} frames)",
                                   loc=("body", "frame_step"))
     with render_slot(state):
-        out = io.BytesIO()
+        out = tempfile.SpooledTemporaryFile(max_size=GIF_SPOOL_BYTES)
 
         def writer(trainer: Trainer) -> GifWriter:
             return GifWriter(out, body.size, body.frame_ms, GifPalette(trainer.task, trainer.config.n_classes))
@@ -209,5 +211,18 @@ async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep)
         try:
             film = await _film(state, request, body, writer, body.frame_step)
         except ClientGone:
+            out.close()
             return Response(status_code=CLIENT_GONE)
-        return Response(out.getbuffer(), media_type="image/gif", headers={"X-Frame-Count": str(film.sink.frames)})
+        headers = {"X-Frame-Count": str(film.sink.frames), "Content-Length": str(out.tell())}
+        return StreamingResponse(_chunks(out), media_type="image/gif", headers=headers)
+
+
+def _chunks(file) -> Iterator[bytes]:
+    """A finished file from its start, a chunk at a time (Starlette reads it in a worker thread); closed at
+    the end, or when the client leaves and the generator is dropped."""
+    try:
+        file.seek(0)
+        while chunk := file.read(1 << 16):
+            yield chunk
+    finally:
+        file.close()
