@@ -25,6 +25,7 @@ class ServerState:
     pool: Optional[EnginePool] = None
     runs: Optional[RunStore] = None
     sessions: dict[str, Any] = field(default_factory=dict)
+    renders: int = 0  # pictures being drawn now (server/render_jobs.py)
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

@@ -183,4 +183,5 @@ class Options(BaseModel):
                                    "the compare view's variant limits")
     output_units: dict[str, Union[int, str]] = Field(description="output units per task: a number, or the "
                                                      "config field that gives it")
+    palette: dict[str, Any] = Field(description="the colours of every picture of a run (server/options.py)")
     devices: list[str]

@@ -35,6 +35,25 @@ MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 2, 50, 10
 DEFAULT_DENSITY = 100
 MAX_STEP = 1000
 
+# The colours and geometry of every picture of a run, sent as "palette" and "plot": the page (frontend/js/
+# colors.js, heatmap.js) and the server's renderer (server/render.py) both draw from these, so a server PNG
+# shows what the page shows. The diverging scale is TensorFlow Playground's: `shades` colours from
+# diverging[0] (−1) through diverging[1] (0) to diverging[2] (+1), index clamp(⌊shades (v + 1) / 2⌋, 0,
+# shades − 1); heatmaps are painted at heatmap_alpha / 255 over white. A multiclass cell blends from
+# diverging[1] (chance, p = 1/k) to classes[c] (certain), t = clamp((p − 1/k) / (1 − 1/k), 0, 1).
+PALETTE = {
+    "diverging": ["#f59322", "#e8eaeb", "#0877bd"],
+    "shades": 31,
+    "heatmap_alpha": 160,
+    "nan": "#aaaaaa",
+    # Okabe & Ito's colour-blind-safe palette (yellow left out: invisible on white), class k -> classes[k]
+    "classes": ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9"],
+    "train_outline": "#ffffff",
+    "test_outline": "#000000",
+    # the 1-D view (regression on x1): the fitted curve over the points
+    "curve": {"background": "#f7f7f7", "line": "#f59322", "points": "#0877bd", "zero": "#cccccc"},
+}
+
 
 def server_limits(settings: Settings) -> dict[str, Any]:
     """Limits of the server itself (the engine's limits are in ``limits``)."""
@@ -44,6 +63,8 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_message_bytes": settings.max_message_bytes,
         "max_body_bytes": settings.max_body_bytes,
         "max_background_runs": settings.max_background_runs,
+        "max_renders": settings.max_renders,
+        "max_gif_frames": settings.max_gif_frames,
         "idle_timeout": settings.idle_timeout,
         "min_speed": MIN_SPEED,
         "max_speed": MAX_SPEED,
@@ -59,7 +80,7 @@ def view_defaults() -> dict[str, Any]:
     """What a new session shows and paces at (the page's defaults for its view keys), and the shape of the
     input domain: the page reads these instead of writing its own copies."""
     return {"speed": DEFAULT_SPEED, "fps": DEFAULT_FPS, "density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB,
-            "feature_thumb": FEATURE_THUMB, "extent": GRID_EXTENT,
+            "feature_thumb": DEFAULT_THUMB, "extent": GRID_EXTENT,
             "min_variants": MIN_VARIANTS, "max_variants": MAX_VARIANTS}
 
 
@@ -68,13 +89,10 @@ def config_fields() -> dict[str, dict[str, Any]]:
     return Config.model_json_schema()["properties"]
 
 
-FEATURE_THUMB = 10  # the playground's 10×10 node thumbnails
-
-
 def feature_thumbnails() -> list[list[float]]:
-    """Each feature's values at the centres of a 10×10 tiling of [−6, 6]² (row 0 at x2 = +6), computed by
-    the engine, so the page draws feature nodes without a second copy of the formulas."""
-    points = thumbnail_points(FEATURE_THUMB)
+    """Each feature's values at the centres of a thumbnail-sized tiling of [−6, 6]² (row 0 at x2 = +6),
+    computed by the engine, so the page draws feature nodes without a second copy of the formulas."""
+    points = thumbnail_points(DEFAULT_THUMB)
     values = feature_matrix(np, points, list(FEATURES), np.float64, ones_column=False)
     return [[round(float(v), 4) for v in column] for column in values.T]
 
@@ -106,5 +124,6 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         "menus": MENUS,
         "view": view_defaults(),
         "output_units": OUTPUT_UNITS,
+        "palette": PALETTE,
         "devices": ["cpu", "gpu"] if gpu else ["cpu"],
     }

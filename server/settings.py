@@ -37,6 +37,10 @@ class Settings(BaseSettings, Limits):
                                         description="bytes of results of finished runs kept; the oldest go first")
     max_body_bytes: int = Field(4 << 20, ge=1 << 10, description="largest HTTP request body (413 beyond it)")
 
+    # server-rendered pictures (POST /api/render, /api/render/gif)
+    max_renders: int = Field(2, ge=1, description="pictures drawn at once; one more is answered 429")
+    max_gif_frames: int = Field(300, ge=2, description="frames of one GIF")
+
     # live sessions
     max_sessions: int = Field(64, ge=1)
     max_message_bytes: int = Field(1 << 20, ge=256)

@@ -1,7 +1,8 @@
 // The "Export" menu: a PNG of the view (composed in the page) or of the plot (server-rendered,
-// POST /api/render), an animated GIF of a run (POST /api/render/gif: epochs 0..N every k epochs, from
-// the current weights), the network as JSON (config + weights + epoch; importing it sends `configure`
-// with both, so the exact network comes back), the loss history and the data as CSV.
+// POST /api/render, of the current weights at the current epoch), an animated GIF of this setup
+// (POST /api/render/gif: from the weights and epoch the current run started at, a frame every k epochs),
+// the network as JSON (config + weights + epoch; importing it sends `configure` with both, so the exact
+// network comes back), the loss history and the data as CSV.
 
 import { composeView } from './compose.js';
 import { download, fileName, toCsv } from './files.js';
@@ -90,6 +91,17 @@ export function createExports(hub, state, session, { output, network, chart, pre
   const weights = () => session.currentWeights();
   const name = (ext) => fileName(state, session.epoch, ext);
 
+  // Where the current run started: the weights and epoch of its first frame after a new setup, a Reset
+  // or an import (the session clears the history just before that frame reaches us).
+  let start = null;
+  hub.on('history:clear', () => (start = null));
+  hub.on('frame', () => {
+    if (!start && !session.compare) start = { weights: weights(), epoch: session.epoch };
+  });
+
+  /** What every server picture needs: the setup and how the page draws it. */
+  const pictureBody = () => ({ config: state.config(), density: state.values.density, show_test: state.values.showTestData, discretize: state.values.discretize });
+
   async function viewPng() {
     const h = session.lastFrame?.header;
     const caption = `nnplay · ${state.datasetName()} · epoch ${session.epoch} · test loss ${fmt3(h?.test_loss)} · training loss ${fmt3(h?.train_loss)}`;
@@ -97,8 +109,9 @@ export function createExports(hub, state, session, { output, network, chart, pre
   }
 
   async function plotPng() {
-    const body = { config: state.config(), epochs: 0, size: 800, show_test: state.values.showTestData, discretize: state.values.discretize, caption: true };
-    if (weights()) body.weights = weights();
+    const body = { ...pictureBody(), epochs: 0, size: 800, caption: true };
+    const now = weights();
+    if (now) Object.assign(body, { weights: now, start_epoch: session.epoch });
     download(name('png'), await (await post('api/render', body)).blob());
   }
 
@@ -107,8 +120,8 @@ export function createExports(hub, state, session, { output, network, chart, pre
     const step = Number(gifStep.input.value);
     if (!(Number.isInteger(epochs) && epochs > 0 && Number.isInteger(step) && step > 0)) throw new Error('GIF: whole numbers of epochs and frame step, please');
     gifInfo.textContent = 'rendering…';
-    const body = { config: state.config(), epochs, frame_step: step, size: 300, frame_ms: 100 };
-    if (weights()) body.weights = weights();
+    const body = { ...pictureBody(), epochs, frame_step: step, size: 300, frame_ms: 100 };
+    if (start?.weights) Object.assign(body, { weights: start.weights, start_epoch: start.epoch });
     try {
       const response = await post('api/render/gif', body);
       const frames = response.headers.get('X-Frame-Count');

@@ -8,14 +8,15 @@ slice at a time, never on the event loop.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import tempfile
+from typing import Any, Callable, Iterator, Optional
 
 from fastapi import APIRouter
 from fastapi import Request as FastAPIRequest
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from engine import EpochReport
+from engine import EpochReport, Trainer
 from engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
 from engine.presets import PRESETS
 
@@ -24,11 +25,15 @@ from ..deps import StateDep
 from ..disconnect import cancelled_on_disconnect, client_gone
 from ..errors import InvalidInput, describe
 from ..models import ConfigJSON, LayerWeights, Request
+from ..options import DEFAULT_DENSITY
+from ..render import Film, GifPalette, GifWriter, Picture, Sink, StillWriter, gif_frame_count
+from ..render_jobs import ClientGone, render_slot, run_film
 from ..results import Progress, build_trainer, with_device
-from ..render import caption_for, encode_gif, gif_frame_count, png_bytes, render_image
 
 router = APIRouter(tags=["lessons"], route_class=ThreadedBodyRoute)
-MAX_GIF_FRAMES = 300
+MAX_START_EPOCH = 2**31 - 1
+CLIENT_GONE = 499  # as nginx logs a request whose client left; nobody receives it
+GIF_SPOOL_BYTES = 4 << 20  # a GIF larger than this waits for its client in a temporary file, not in memory
 
 
 class Preset(BaseModel):
@@ -68,24 +73,32 @@ class CompareResult(BaseModel):
     variants: list[VariantResult]
 
 
-class RenderRequest(Request):
+class PictureRequest(Request):
+    """What every picture of a run needs: the setup, where its weights start, and how to draw it."""
+
     config: ConfigJSON = Field(default_factory=dict)
-    epochs: int = Field(0, ge=0, description="epochs to train before drawing")
-    weights: Optional[list[LayerWeights]] = Field(None, description="initial weights, PyTorch layout")
-    size: int = Field(400, ge=64, le=2000, description="pixels per side")
+    weights: Optional[list[LayerWeights]] = Field(
+        None, description="the weights to start from, PyTorch layout (default: the initial weights of config.seed)")
+    start_epoch: int = Field(0, ge=0, le=MAX_START_EPOCH,
+                             description="the epoch `weights` are at: captions count on from it, as does a "
+                                         "learning-rate schedule")
+    density: int = Field(DEFAULT_DENSITY, description="grid cells per side, as the page's density "
+                                                      "(the server's min_grid_density to max_grid_density)")
     show_test: bool = True
     discretize: bool = False
-    caption: bool = Field(True, description="write the epoch and losses in")
+    caption: bool = Field(True, description="write the epoch and the losses in")
 
 
-class GifRequest(Request):
-    config: ConfigJSON = Field(default_factory=dict)
+class RenderRequest(PictureRequest):
+    epochs: int = Field(0, ge=0, description="epochs to train before drawing")
+    size: int = Field(400, ge=64, le=2000, description="pixels per side")
+
+
+class GifRequest(PictureRequest):
     epochs: int = Field(ge=1)
     frame_step: int = Field(10, ge=1, description="epochs between frames")
-    size: int = Field(300, ge=64, le=800)
+    size: int = Field(300, ge=64, le=800, description="pixels per side")
     frame_ms: int = Field(100, ge=20, le=5000, description="milliseconds a frame is shown")
-    weights: Optional[list[LayerWeights]] = None
-    show_test: bool = True
 
 
 def _check_epochs(epochs: int, cap: int) -> None:
@@ -139,44 +152,86 @@ async def compare(body: CompareRequest, state: StateDep, request: FastAPIRequest
         for label, overrides, t, history in zip(comparison.labels, body.variants, comparison.trainers, histories)]}
 
 
-@router.post("/api/render", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def render(body: RenderRequest, state: StateDep) -> Response:
-    """A PNG of the output plot after ``epochs`` epochs (the heatmap with training and test points)."""
+RENDER_RESPONSES = {429: {"description": "as many renders as NNPLAY_MAX_RENDERS allows are running"}}
+
+
+def _check_picture(body: PictureRequest, state) -> None:
+    """Caps known only at run time: epochs and grid density."""
     _check_epochs(body.epochs, state.settings.max_epochs)
+    lo, hi = state.limits.min_grid_density, state.limits.max_grid_density
+    if not lo <= body.density <= hi:
+        raise InvalidInput.single("density", body.density, "grid density out of range", f"{lo} to {hi}",
+                                  loc=("body", "density"))
+
+
+async def _film(state, request: FastAPIRequest, body: PictureRequest, make_sink: Callable[[Trainer], Sink],
+                frame_step: Optional[int]) -> Film:
+    """Build the run (its epoch set to ``start_epoch``) and play it into ``make_sink(trainer)`` in the pool."""
     trainer = await _built(state, body)
-    await _train(state, trainer, body.epochs)
+    picture = Picture(body.size, body.density, body.show_test, body.discretize, body.caption)
 
-    def draw() -> bytes:
-        caption = caption_for(trainer) if body.caption else None
-        return png_bytes(render_image(trainer, body.size, body.show_test, body.discretize, caption))
+    def start() -> Film:
+        trainer.epoch = body.start_epoch  # the engine has no setter; the session restores an epoch this way
+        return Film(trainer, picture, make_sink(trainer), body.epochs, frame_step)
 
-    return Response(await state.pool.run(draw), media_type="image/png")
+    film = await state.pool.run(start)
+    await run_film(state, request, film)
+    return film
 
 
-@router.post("/api/render/gif", response_class=Response, responses={200: {"content": {"image/gif": {}}}})
-async def render_gif(body: GifRequest, state: StateDep) -> Response:
-    """An animated GIF of a run: epoch 0, every ``frame_step`` epochs and the last, with epoch and losses
-    drawn in; for slides that cannot embed the live page. ``X-Frame-Count`` says how many frames."""
-    _check_epochs(body.epochs, state.settings.max_epochs)
+@router.post("/api/render", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}, **RENDER_RESPONSES})
+async def render(body: RenderRequest, request: FastAPIRequest, state: StateDep) -> Response:
+    """A PNG of the output plot after ``epochs`` epochs (the heatmap with training and test points); the
+    caption shows the real epoch, ``start_epoch`` + the epochs trained."""
+    _check_picture(body, state)
+    with render_slot(state):
+        try:
+            film = await _film(state, request, body, lambda trainer: StillWriter(), frame_step=None)
+        except ClientGone:
+            return Response(status_code=CLIENT_GONE)
+        return Response(await state.pool.run(film.sink.png), media_type="image/png")
+
+
+@router.post("/api/render/gif", response_class=Response,
+             responses={200: {"content": {"image/gif": {}}}, **RENDER_RESPONSES})
+async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep) -> Response:
+    """An animated GIF of a run: ``start_epoch``, every ``frame_step`` epochs and the last, each frame with
+    its real epoch and the losses; for slides that cannot embed the live page. Frames are encoded as they
+    are drawn (memory does not grow with their number) and a large GIF waits for its client in a temporary
+    file. ``X-Frame-Count`` says how many frames."""
+    _check_picture(body, state)
+    cap = state.settings.max_gif_frames
     frames_needed = gif_frame_count(body.epochs, body.frame_step)
-    if frames_needed > MAX_GIF_FRAMES:
+    if frames_needed > cap:
         raise InvalidInput.single("frame_step", body.frame_step,
                                   f"{body.epochs} epochs every {body.frame_step} give {frames_needed} frames",
-                                  f"at least {-(-body.epochs // (MAX_GIF_FRAMES - 2))} (at most {MAX_GIF_FRAMES} frames)",
+                                  f"at least {-(-body.epochs // (cap - 2))} (at most {cap} frames)",
                                   loc=("body", "frame_step"))
-    trainer = await _built(state, body)
+    with render_slot(state):
+        out = tempfile.SpooledTemporaryFile(max_size=GIF_SPOOL_BYTES)
 
-    def frame():
-        return render_image(trainer, body.size, body.show_test, caption=caption_for(trainer))
+        def writer(trainer: Trainer) -> GifWriter:
+            return GifWriter(out, body.size, body.frame_ms, GifPalette(trainer.task, trainer.config.n_classes))
 
-    frames = [await state.pool.run(frame)]
-    done = 0
-    while done < body.epochs:
-        chunk = min(body.frame_step, body.epochs - done)
-        reports = await _train(state, trainer, chunk)
-        done += chunk
-        frames.append(await state.pool.run(frame))
-        if reports and reports[-1].status != "ok":
-            break
-    data = await state.pool.run(encode_gif, frames, body.frame_ms)
-    return Response(data, media_type="image/gif", headers={"X-Frame-Count": str(len(frames))})
+        try:
+            film = await _film(state, request, body, writer, body.frame_step)
+        except ClientGone:
+            out.close()
+            return Response(status_code=CLIENT_GONE)
+        except BaseException:  # bad input (InvalidInput), cancellation: the file goes with the request
+            out.close()
+            raise
+        headers = {"X-Frame-Count": str(film.sink.frames), "Content-Length": str(out.tell())}
+        return StreamingResponse(_chunks(out), media_type="image/gif", headers=headers)
+
+
+def _chunks(file) -> Iterator[bytes]:
+    """A finished file from its start, a chunk at a time (Starlette reads it in a worker thread); closed at
+    the end, or when the client leaves and the generator is dropped."""
+    try:
+        file.seek(0)
+        while chunk := file.read(1 << 16):
+            yield chunk
+    finally:
+        file.close()
