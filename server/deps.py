@@ -12,18 +12,20 @@ from engine import Limits
 
 from .pool import EnginePool
 from .runs import RunStore
+from .scheduler import LiveScheduler
 from .settings import Settings
 
 
 @dataclass
 class ServerState:
-    """One app's settings and the objects its lifespan starts (the pool, the runs, the live sessions)."""
+    """One app's settings and the objects its lifespan starts (the pool, the runs, the live clock and sessions)."""
 
     settings: Settings
     limits: Limits
     gpu: bool = False
     pool: Optional[EnginePool] = None
     runs: Optional[RunStore] = None
+    scheduler: Optional[LiveScheduler] = None
     sessions: dict[str, Any] = field(default_factory=dict)
 
 

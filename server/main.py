@@ -1,7 +1,7 @@
 """The ASGI app: ``create_app(settings)`` wires the routers, the error handlers, the page and the lifespan.
 
 ``uvicorn server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
-``create_app`` as a factory. The lifespan starts the engine pool and the background-run task group, and
+``create_app`` as a factory. The lifespan starts the engine pool, the live clock (server/scheduler.py) and the background-run task group, and
 cancels and awaits everything at shutdown.
 """
 
@@ -24,6 +24,7 @@ from .messages import socket_schemas
 from .pool import EnginePool
 from .routes import health, lessons, options, pages, train, ws
 from .runs import RunStore
+from .scheduler import LiveScheduler
 from .settings import Settings
 
 
@@ -36,10 +37,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl)
+        state.scheduler = LiveScheduler(state.pool)
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
                 state.runs.task_group = tg
+                tg.start_soon(state.scheduler.serve)
                 yield
                 tg.cancel_scope.cancel()
         finally:

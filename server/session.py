@@ -1,22 +1,23 @@
-"""One live training session: the state of one WebSocket connection (docs/protocol.md).
+"""One live training session: the socket side of one WebSocket connection (docs/protocol.md).
 
-A :class:`Session` owns its Trainer, its pace and its view. Five tasks run in one anyio task group, so when
-one ends (the client leaves, the idle timer fires) the others are cancelled and the session is freed:
+A :class:`Session` speaks the protocol; its :class:`~server.live_run.LiveRun` holds the trainers and is
+trained by the app's :class:`~server.scheduler.LiveScheduler`. The session's mode (paused, playing,
+stepping) is a :class:`~server.live_run.Mode` that changes in one method, :meth:`Session._transition`,
+which also hands the run its new :class:`~server.live_run.Plan`. Four tasks run in one anyio task group,
+so when one ends (the client leaves, the idle timer fires) the others are cancelled and the session is freed:
 
 * the **receiver** reads and validates client messages: bad input is answered with ``error`` at once and
   changes nothing; a ``pause`` stops training right away; every valid command is queued;
 * the **commands** task applies the queued commands in order, answering each with ``state`` (or
-  ``trace``, ``gradcheck``);
-* the **trainer** loop (server/training_loop.py), while playing or stepping, asks the engine pool
-  (server/pool.py) for a turn and runs a *burst* in a worker thread: the epochs that are due at the
-  session's speed, for at most one slice, plus a frame whenever one is due at the client's fps;
-* the **sender** takes the newest frame from a one-slot :class:`Mailbox` (a newer frame replaces an unsent
-  one, so a slow client never makes a backlog) and writes it;
-* the **idle watch** closes a paused session nobody talks to.
+  ``trace``, ``gradcheck``); engine work (building, reset, inspect, a frame while paused) runs in the
+  engine pool (server/pool.py) holding the run's lock;
+* the **sender**, woken by the scheduler after a tick with news, sends the newest frame of each mailbox
+  (a newer frame replaces an unsent one, so a slow client never makes a backlog), and the ``state`` when
+  training stopped by itself (a step done, divergence, early stopping);
+* the **idle watch** pauses a session nobody talks to, and closes it after another quiet timeout.
 
-Only worker threads touch the Trainer, always holding ``engine_lock`` (a few quick, non-blocking changes such
-as ``set`` are made on the loop holding it too). ``pause`` sets the mode, which the burst checks between
-epochs, so it takes effect within one epoch; its answer waits for that epoch at most ``PAUSE_GRACE``.
+``pause`` sets the plan, which the scheduler reads before every epoch, so it takes effect within one
+epoch; its answer waits for that epoch at most ``PAUSE_GRACE``.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any, Optional
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Optional
 
 import anyio
 import anyio.abc
-import anyio.lowlevel
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -37,68 +38,54 @@ from engine.compare import DATA_FIELDS, Comparison
 
 from . import messages as msg
 from .errors import InvalidInput, describe, problem
-from .frames import EXTRAS, encode_data
-from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED, DEFAULT_THUMB, server_limits
-from .pacing import Mailbox, Pace, finite
-from .training_loop import TrainingLoop
+from .frames import encode_data
+from .live_run import LiveRun, Mode, Plan
+from .options import DEFAULT_SPEED, server_limits
+from .pacing import finite
 from .pool import EnginePool
 from .results import build_trainer, with_device
+from .scheduler import LiveScheduler
 from .settings import Settings
 
 CLOSED_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)  # what sending on a closed socket raises
 COMMAND_QUEUE = 64  # commands read but not yet applied; beyond that the receiver stops reading
 PAUSE_GRACE = 0.05  # seconds a pause waits for the running epoch before answering anyway
+LOCK_POLL = 0.001  # seconds between tries for the run's lock from the event loop (it is held for one epoch)
 SETTABLE = ["speed", *(name for name in Config.model_fields if name in LIVE_FIELDS)]  # what `set` may change
 
 
-class Session(TrainingLoop):
+class Session:
     """The state and tasks of one connection. ``await Session(...).run()`` after the socket is accepted."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings, pool: EnginePool):
+    def __init__(self, websocket: WebSocket, settings: Settings, pool: EnginePool, scheduler: LiveScheduler):
         self.id = secrets.token_hex(6)
-        self.ws, self.settings, self.pool = websocket, settings, pool
+        self.ws, self.settings, self.pool, self.scheduler = websocket, settings, pool, scheduler
         self.limits = settings.limits()
-        self.trainer: Optional[Trainer] = None  # the first (in compare mode) or only trainer of ``group``
-        self.group: list[Trainer] = []
-        self.comparison: Optional[Comparison] = None  # compare mode: 2–4 variants trained side by side
-        self.frozen: set[int] = set()  # compare mode: variants that diverged or stopped early wait here
-        self.mode = "paused"  # "paused" | "playing" | "stepping"
+        self.run: Optional[LiveRun] = None  # built by the first configure, on connect
+        self.mode = Mode.PAUSED
         self.speed: float | str = float(DEFAULT_SPEED)
-        self.view = {"density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB, "fps": float(DEFAULT_FPS),
-                     "extras": list(EXTRAS)}
-        self.engine_lock = anyio.Lock()
-        self.mailboxes = [Mailbox()]  # one per variant; the sender wakes on the first
         self.last_activity = time.monotonic()
+        self._step_id: Any = None  # the id the state that ends a step answers
         self._send_lock = anyio.Lock()
-        self._wake = anyio.Event()
+        self._news = anyio.Event()
         self._task_group: Optional[anyio.abc.TaskGroup] = None
-        self._steps_left, self._step_id = 0, None
-        self._late_pause = False
-        self.pace = Pace()
-        self._last_frame_epoch = -1
-
-    @property
-    def mailbox(self) -> Mailbox:
-        return self.mailboxes[0]
-
-    def _variant(self, index: int) -> Trainer:
-        if not 0 <= index < len(self.group):
-            raise InvalidInput.single("variant", index, "no such variant", f"0 to {len(self.group) - 1}")
-        return self.group[index]
 
     def __repr__(self) -> str:
-        epoch = self.trainer.epoch if self.trainer else None
-        return f"Session({self.id}, mode={self.mode}, speed={self.speed}, epoch={epoch})"
+        epoch = self.run.trainer.epoch if self.run else None
+        return f"Session({self.id}, mode={self.mode.value}, speed={self.speed}, epoch={epoch})"
 
     # ---- the task group ------------------------------------------------------------------------------------
-    async def run(self) -> None:
+    async def serve(self) -> None:
         """Serve the connection until the client leaves or the session times out."""
-        async with anyio.create_task_group() as tg:
-            self._task_group = tg
-            tg.start_soon(self._sender)
-            tg.start_soon(self._trainer_loop)
-            tg.start_soon(self._idle_watch)
-            tg.start_soon(self._commands)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._task_group = tg
+                tg.start_soon(self._sender)
+                tg.start_soon(self._idle_watch)
+                tg.start_soon(self._commands)
+        finally:
+            if self.run is not None:
+                self.scheduler.remove(self.run)
 
     def _end(self) -> None:
         if self._task_group is not None:
@@ -116,6 +103,48 @@ class Session(TrainingLoop):
                     await self.ws.send_bytes(data)
         except CLOSED_ERRORS:
             self._end()
+
+    # ---- the mode: every change in one place -------------------------------------------------------------------
+    def _transition(self, to: Mode, steps: int = 0, reply_to: Any = None) -> None:
+        """Enter ``to`` and give the run the matching plan (at the session's speed; ``steps`` epochs for
+        STEPPING, whose ``state`` answers ``reply_to``). Entering PLAYING again restarts the pace (a new
+        speed); a new STEPPING counts from zero. Every mode may follow every mode."""
+        if to is Mode.STEPPING and steps < 1:
+            raise ValueError(f"steps: a step trains at least one epoch, got {steps}")
+        self.mode = to
+        self._step_id = reply_to if to is Mode.STEPPING else None
+        self.run.plan = Plan(to, self.speed, steps)
+        self.scheduler.wake()
+
+    def _set_speed(self, speed: float | str) -> None:
+        self.speed = speed
+        if self.mode is Mode.PLAYING:
+            self._transition(Mode.PLAYING)
+
+    @asynccontextmanager
+    async def _holding(self, grace: Optional[float] = None) -> AsyncIterator[bool]:
+        """Hold the run's lock (the epoch in flight ends first) without blocking the event loop. With
+        ``grace``, give up after that many seconds: yields whether the lock is held."""
+        lock, deadline = self.run.lock, None if grace is None else time.monotonic() + grace
+        while not lock.acquire(blocking=False):
+            if deadline is not None and time.monotonic() > deadline:
+                yield False
+                return
+            await anyio.sleep(LOCK_POLL)
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    async def _in_engine(self, fn: Any) -> Any:
+        """Run ``fn()`` in the engine pool holding the run's lock."""
+        lock = self.run.lock
+
+        def locked() -> Any:
+            with lock:
+                return fn()
+
+        return await self.pool.run(locked)
 
     # ---- receiver and commands ---------------------------------------------------------------------------------
     async def _commands(self) -> None:
@@ -154,9 +183,8 @@ class Session(TrainingLoop):
                 except InvalidInput as exc:
                     await self._send_error(exc)
                     continue
-                if command.type == "pause":
-                    self.mode = "paused"
-                    self._wake.set()
+                if command.type == "pause" and self.run is not None:
+                    self._transition(Mode.PAUSED)
                 await queue.send(command)
         self._end()
 
@@ -188,22 +216,28 @@ class Session(TrainingLoop):
                                         value=first["value"], allowed=first["allowed"]).model_dump())
 
     def _state(self, reply_to: Any) -> dict:
-        t, c = self.trainer, self.comparison
+        t, c = self.run.trainer, self.run.comparison
         variants = None if c is None else [
             {"label": label, "overrides": overrides, "status": v.status, "message": v.message, "epoch": v.epoch,
              "sizes": list(v.network.sizes)}
             for label, overrides, v in zip(c.labels, c.overrides, c.trainers)]
         config = (c.base if c is not None else t.config).model_dump()
         return msg.State(
-            id=reply_to, playing=self.mode == "playing", epoch=t.epoch, status=t.status, message=t.message,
+            id=reply_to, playing=self.mode is Mode.PLAYING, epoch=t.epoch, status=t.status, message=t.message,
             config=config, seed=t.seed, data_seed=t.data_seed, init_seed=t.init_seed, task=t.task,
-            sizes=list(t.network.sizes), speed=self.speed, view=dict(self.view), variants=variants,
+            sizes=list(t.network.sizes), speed=self.speed, view=dict(self.run.view), variants=variants,
             n_train=t.data.n_train, n_test=t.data.n_test).model_dump()
 
     async def _send_state(self, reply_to: Any = None) -> None:
-        async with self.engine_lock:  # not in the middle of an epoch
+        async with self._holding():  # not in the middle of an epoch
             state = self._state(reply_to)
         await self._send_text(state)
+
+    def _variant(self, index: int) -> Trainer:
+        trainers = self.run.trainers
+        if not 0 <= index < len(trainers):
+            raise InvalidInput.single("variant", index, "no such variant", f"0 to {len(trainers) - 1}")
+        return trainers[index]
 
     # ---- commands (one method per message type) -----------------------------------------------------------
     async def _configure(self, m: msg.Configure) -> None:
@@ -224,26 +258,23 @@ class Session(TrainingLoop):
                     trainer.epoch = m.epoch  # (the engine has no setter; its epoch count is a plain attribute)
             return comparison, trainers, encode_data(trainers[0])
 
-        comparison, group, data = await self.pool.run(build)  # the old network trains on until this is valid
-        self.mode = "paused"
-        async with self.engine_lock:
-            self.comparison, self.group, self.trainer = comparison, group, group[0]
-            self.frozen = set()
-            # the first mailbox stays (the sender is waiting on it); the restart drops unsent frames too
-            self.mailboxes = self.mailboxes[:1] + [Mailbox() for _ in group[1:]]
-            self._restart_history()
+        comparison, trainers, data = await self.pool.run(build)  # the old network trains on until this is valid
+        if self.run is None:
+            self.run = LiveRun(trainers, comparison)
+            self.scheduler.add(self.run, self._notify)
+        else:
+            async with self._holding():
+                self.run.replace(trainers, comparison)  # the unsent frames of the old network go too
+        self._transition(Mode.PAUSED)
         await self._send(data=data)
-        await self.pool.run(lambda: self._put_frame(None, playing=m.play), lock=self.engine_lock)
-        async with self.engine_lock:
-            self.mode = "playing" if m.play else "paused"
-            state = self._state(m.id)
-        await self._send_text(state)  # data, state, frame: in this order
-        self.mailbox.notify()
+        await self.pool.run(self.run.frame_now, m.play)  # not sent yet: data, state, frame, in this order
         if m.play:
-            self._start_playing()
+            self._transition(Mode.PLAYING)
+        await self._send_state(m.id)
+        self._notify()
 
     def _build_comparison(self, m: msg.Configure) -> Comparison:
-        """Worker thread: the variants of a compare-mode ``configure``; they share data, so they may not
+        """Engine worker: the variants of a compare-mode ``configure``; they share data, so they may not
         change the data fields."""
         for index, overrides in enumerate(m.variants):
             shared = sorted(set(overrides) & set(DATA_FIELDS))
@@ -257,52 +288,60 @@ class Session(TrainingLoop):
             raise InvalidInput(describe(exc, ("config",), config_level=True)) from None
 
     async def _play(self, m: msg.Play) -> None:
-        self._start_playing()
+        self._transition(Mode.PLAYING)
         await self._send_state(m.id)
 
     async def _pause(self, m: msg.Pause) -> None:
         """Training stops after the epoch that is running. Usually that is well under a millisecond; an epoch
         of a huge network in tiny batches can take longer than PAUSE_GRACE, and then the answer does not wait:
         it says paused at the last finished epoch, and a second ``state`` follows when the epoch is done."""
-        self.mode = "paused"
-        self._wake.set()
-        state = None
-        with anyio.move_on_after(PAUSE_GRACE):
-            async with self.engine_lock:
-                state = self._state(m.id)
-        if state is None:
-            state, self._late_pause = self._state(m.id), True  # attribute reads only: safe beside the worker
+        self._transition(Mode.PAUSED)
+        async with self._holding(PAUSE_GRACE) as held:
+            state = self._state(m.id)  # without the lock: attribute reads of the last finished epoch
         await self._send_text(state)
+        if not held:
+            async with self._holding():
+                pass  # the epoch in flight is done: its frame, then the state that says so
+            await self._frame_if_new()
+            await self._send_frames()
+            await self._send_state(None)
+        else:
+            await self._frame_if_new()
+
+    async def _frame_if_new(self) -> None:
+        """After training stopped: the last frame, unless the client has it (built after the ``state``,
+        so that a large grid cannot delay that)."""
+        if self.run.trainer.epoch != self.run.framed_epoch:
+            await self._frame_now()
 
     async def _step(self, m: msg.Step) -> None:
-        self.mode = "paused"
-        async with self.engine_lock:  # let a running burst finish first
-            self._steps_left, self._step_id = m.n, m.id
-            self.mode = "stepping"
-        self._wake.set()  # the trainer loop answers with state when the n epochs are done
+        self._transition(Mode.STEPPING, m.n, m.id)  # the sender answers with state when the n epochs are done
 
     async def _reset(self, m: msg.Reset) -> None:
-        def reset() -> None:
-            (self.comparison or self.trainer).reset(m.seed)
-            self.frozen = set()
-            self._restart_history()
+        run = self.run
 
-        await self.pool.run(reset, lock=self.engine_lock)
-        if self.mode == "stepping":
-            self.mode = "paused"
+        def reset() -> None:
+            (run.comparison or run.trainer).reset(m.seed)
+            run.frozen = set()
+            run.restart_history()
+
+        await self._in_engine(reset)
+        if self.mode is Mode.STEPPING:
+            self._transition(Mode.PAUSED)
         await self._send_state(m.id)
         await self._frame_now()
 
     async def _regenerate(self, m: msg.Regenerate) -> None:
+        run = self.run
+
         def regenerate() -> bytes:
             try:
-                (self.comparison or self.trainer).regenerate(m.seed)
+                (run.comparison or run.trainer).regenerate(m.seed)
             except ValueError as exc:
                 raise InvalidInput(describe(exc)) from None
-            return encode_data(self.trainer)
+            return encode_data(run.trainer)
 
-        data = await self.pool.run(regenerate, lock=self.engine_lock)
-        await self._send(data=data)
+        await self._send(data=await self._in_engine(regenerate))
         await self._send_state(m.id)
         await self._frame_now()
 
@@ -320,9 +359,9 @@ class Session(TrainingLoop):
                 raise InvalidInput.single("speed", m.values["speed"], "bad speed", msg.SPEED_ALLOWED,
                                           loc=("values", "speed")) from None
         if changes:
-            async with self.engine_lock:  # a quick validation, done in place between two epochs
+            async with self._holding():  # a quick validation, done in place between two epochs
                 try:
-                    for trainer in self.group:  # validated on the first: the others take the same fields
+                    for trainer in self.run.trainers:  # validated on the first: the others take the same fields
                         trainer.update(**changes)
                 except Exception as exc:  # pydantic ValidationError or ValueError, the config is unchanged
                     raise InvalidInput(describe(exc, ("values",), config_level=True)) from None
@@ -331,13 +370,13 @@ class Session(TrainingLoop):
         await self._send_state(m.id)
 
     async def _set_weight(self, m: msg.SetWeight) -> None:
-        async with self.engine_lock:
+        async with self._holding():
             try:
                 self._variant(m.variant).set_weight(m.layer, m.to, None if m.bias else m.source, m.value)
             except ValueError as exc:
                 raise InvalidInput(describe(exc)) from None
         await self._send_state(m.id)
-        if self.mode == "paused":
+        if self.mode is Mode.PAUSED:
             await self._frame_now()
 
     async def _inspect(self, m: msg.Inspect) -> None:
@@ -345,13 +384,12 @@ class Session(TrainingLoop):
         if m.label is not None and t.task == "multiclass" and m.label not in range(t.config.n_classes):
             raise InvalidInput.single("label", m.label, "not a class of this data",
                                       f"0 to {t.config.n_classes - 1}, or leave it out")
-        trace = await self.pool.run(lambda: finite(t.trace(list(m.point), m.label)), lock=self.engine_lock)
+        trace = await self._in_engine(lambda: finite(t.trace(list(m.point), m.label)))
         await self._send_text(msg.Trace(id=m.id, **trace).model_dump())
 
     async def _gradcheck(self, m: msg.GradCheck) -> None:
         trainer = self._variant(m.variant)
-        result = await self.pool.run(lambda: finite(trainer.gradient_check(max_params=m.max_params)),
-                                     lock=self.engine_lock)
+        result = await self._in_engine(lambda: finite(trainer.gradient_check(max_params=m.max_params)))
         await self._send_text(msg.GradCheckResult(id=m.id, **result).model_dump())
 
     async def _view(self, m: msg.View) -> None:
@@ -360,20 +398,58 @@ class Session(TrainingLoop):
             raise InvalidInput.single("density", m.density, "grid density out of range", f"{lo} to {hi}")
         changes = {k: v for k, v in (("density", m.density), ("thumb", m.thumb), ("fps", m.fps),
                                      ("extras", m.extras)) if v is not None}
-        self.view = {**self.view, **changes}
+        self.run.view = {**self.run.view, **changes}
         if m.speed is not None:
             self._set_speed(m.speed)
         await self._send_state(m.id)
-        if self.mode == "paused" and changes:
+        if self.mode is Mode.PAUSED and changes:
             await self._frame_now()
+
+    # ---- frames and news ------------------------------------------------------------------------------------
+    async def _frame_now(self) -> None:
+        """A frame of the current state (after a command while paused)."""
+        await self.pool.run(self.run.frame_now)
+        self._notify()
+
+    def _notify(self) -> None:
+        """Wake the sender (event loop): frames or a stop are waiting."""
+        self._news.set()
+
+    async def _sender(self) -> None:
+        """Send the frames of each tick with news, then the ``state`` if training stopped by itself."""
+        while True:
+            await self._news.wait()
+            self._news = anyio.Event()  # before taking: news that comes meanwhile wakes the next round
+            await self._send_frames()
+            run = self.run
+            finished = run.finished
+            if finished is not None and finished[0] is run.plan and self.mode is not Mode.PAUSED:
+                reply = self._step_id if self.mode is Mode.STEPPING else None
+                self._transition(Mode.PAUSED)
+                self.last_activity = time.monotonic()  # the idle timeout counts from here
+                await self._send_state(reply)
+
+    async def _send_frames(self) -> None:
+        for mailbox in self.run.mailboxes:
+            frame = mailbox.take()
+            if frame is not None:
+                await self._send(data=frame)
 
     # ---- idle ------------------------------------------------------------------------------------------------
     async def _idle_watch(self) -> None:
+        """No client message for ``idle_timeout`` seconds: a training session is paused (a ``state`` with
+        ``id: null`` says so), and a paused one is closed."""
         timeout = self.settings.idle_timeout
         while True:
             left = self.last_activity + timeout - time.monotonic()
-            if left > 0 or self.mode != "paused":
-                await anyio.sleep(max(left, 0.05) if left > 0 else min(timeout, 1.0))
+            if left > 0:
+                await anyio.sleep(left)
+                continue
+            if self.run is not None and self.mode is not Mode.PAUSED:
+                self._transition(Mode.PAUSED)
+                self.last_activity = time.monotonic()
+                await self._send_state(None)
+                await self._frame_if_new()
                 continue
             try:
                 await self.ws.close(1000, "idle timeout")
@@ -381,4 +457,3 @@ class Session(TrainingLoop):
                 pass
             self._end()
             return
-
