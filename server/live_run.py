@@ -1,23 +1,19 @@
 """The worker side of one live session: a :class:`LiveRun` owns the run's trainers, pace, view and frames.
 
-Who touches what (the socket side is :class:`server.session.Session`, the clock :mod:`server.scheduler`):
-
-* the session, on the event loop, writes ``plan`` (a new frozen :class:`Plan` for every change, so the
-  engine worker sees either the whole new plan or the old one) and ``view`` (replaced, never mutated),
-  and reads ``finished`` to learn that training stopped by itself;
-* the engine worker trains and evaluates, always holding ``lock``; engine commands of the session
-  (reset, inspect, gradcheck, a frame while paused) hold it too, so they never land inside an epoch.
+It lives in an engine worker (server/worker.py), which is single-threaded: the clock
+(server/scheduler.py) trains it between the session's commands, never during one. The socket side
+(server/session.py) decides the :class:`Mode` and sends a new :class:`Plan` for every change; the run
+takes it up before its next epoch and reports in ``finished`` when it stopped by itself.
 
 A frame's numbers come from one evaluation: an epoch that a frame follows is stepped with
 ``gradients=True, confusion=True``, so its report's forward pass over the training and test sets gives
 the losses, accuracies, confusion matrices and gradient norms, and the grid is one more pass. Frames are
-copied out of the trainers under ``lock`` (:func:`~server.frames.frame_parts`) and encoded after it is
-released (:meth:`Delivery.deliver`).
+copied out of the trainers (:func:`~server.frames.frame_parts`) and encoded into the mailbox after the
+round (:meth:`Delivery.deliver`).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Optional
@@ -40,9 +36,10 @@ class Mode(Enum):
 
 @dataclass(frozen=True)
 class Plan:
-    """The session's instruction to its run. A new object means "start over" (the pace restarts, the
-    step count starts from zero), even when the fields are the same as before."""
+    """The session's instruction to its run. A new plan (a new ``serial``) means "start over": the pace
+    restarts and the step count starts from zero, even when the other fields are as before."""
 
+    serial: int = 0
     mode: Mode = Mode.PAUSED
     speed: float | str = float(DEFAULT_SPEED)
     steps: int = 0
@@ -80,11 +77,10 @@ class LiveRun:
     """One session's trainers (one, or a comparison's 2–4 variants), its pace, view and mailboxes."""
 
     def __init__(self, trainers: list[Trainer], comparison: Optional[Comparison] = None):
-        self.lock = threading.Lock()
         self.plan = Plan()
         self.view = default_view()
         self.pace = Pace()
-        self.finished: Optional[tuple[Plan, str]] = None  # (plan, why) once the worker stopped it by itself
+        self.finished: Optional[tuple[int, str]] = None  # (plan serial, why) once it stopped by itself
         self._following: Optional[Plan] = None  # the plan the pace and the step count were started for
         self._steps_done = 0
         self._stopped: Optional[Plan] = None  # as ``finished``, for the worker, before the last frame is out
@@ -100,7 +96,7 @@ class LiveRun:
         return self.trainers[0]
 
     def replace(self, trainers: list[Trainer], comparison: Optional[Comparison]) -> None:
-        """New trainers (a ``configure``), with new mailboxes and history. Hold ``lock`` (or own the run)."""
+        """New trainers (a ``configure``), with new mailboxes and history."""
         self.trainers, self.comparison = trainers, comparison
         self.mailboxes = [Mailbox() for _ in trainers]
         self.frozen: set[int] = set()  # compare mode: variants that diverged or stopped early wait here
@@ -109,11 +105,11 @@ class LiveRun:
     def restart_history(self) -> None:
         """Forget the measured rate, the unsent frames and the history rows (new weights or a new network)."""
         self.pace.clear()
-        self.framed_epoch = -1
+        self.framed: tuple[int, bool] = (-1, False)  # (epoch, playing) of the last frame put in the mailboxes
         for mailbox in self.mailboxes:
             mailbox.restart()
 
-    # ---- the clock (event loop, reads only) ----------------------------------------------------------------
+    # ---- the clock ----------------------------------------------------------------------------------------------
     def due_in(self, now: float, horizon: float) -> Optional[float]:
         """Seconds until this run wants an epoch (0: now), or None while it does not train."""
         plan = self.plan
@@ -125,7 +121,7 @@ class LiveRun:
             return 0.0
         return max(self.pace.next_epoch_at - horizon - now, 0.0)
 
-    # ---- one epoch (engine worker, holding lock) ---------------------------------------------------------------
+    # ---- one epoch ----------------------------------------------------------------------------------------------
     def wants_epoch(self, now: float, horizon: float) -> bool:
         """Whether an epoch is due by ``now + horizon`` (taking up a new plan first)."""
         plan = self.plan
@@ -178,12 +174,12 @@ class LiveRun:
 
     def publish_stop(self, why: str) -> None:
         """Tell the session that training stopped by itself (after the last frame is in the mailbox)."""
-        self.finished = (self._following, why)
+        self.finished = (self._following.serial, why)
 
-    # ---- frames (holding lock) -------------------------------------------------------------------------------
+    # ---- frames -------------------------------------------------------------------------------------------------
     def frames(self, reports: Optional[list[Optional[EpochReport]]] = None,
                playing: Optional[bool] = None) -> list[Delivery]:
-        """A frame per trainer of its current state, copied out for encoding after ``lock`` is released.
+        """A frame per trainer of its current state, copied out for encoding after the round.
         ``reports`` of this epoch are reused where they carry what a frame needs; others are evaluated."""
         view, plan = self.view, self.plan
         playing = plan.mode is Mode.PLAYING if playing is None else playing
@@ -199,12 +195,18 @@ class LiveRun:
                 "variant": index, "variants": len(self.trainers), "label": self.comparison.labels[index]}
             deliveries.append(Delivery(self.mailboxes[index], frame_parts(trainer, report, grid, view["extras"]),
                                        trainer.epoch, "history" in view["extras"], playing, rate, variant))
-        self.framed_epoch = self.trainer.epoch
+        self.framed = (self.trainer.epoch, playing)
         return deliveries
 
     def frame_now(self, playing: Optional[bool] = None) -> None:
-        """Engine worker: a frame of the current state (after a command, or when training stops)."""
-        with self.lock:
-            deliveries = self.frames(playing=playing)
-        for delivery in deliveries:
+        """A frame of the current state in each mailbox (after a command, or when training stops)."""
+        for delivery in self.frames(playing=playing):
             delivery.deliver()
+
+    def frame_is_current(self) -> bool:
+        """Whether the last frame shows the trainers as they are now (epoch, playing or not)."""
+        return self.framed == (self.trainer.epoch, self.plan.mode is Mode.PLAYING)
+
+    def take_frames(self) -> list[bytes]:
+        """The frames waiting in the mailboxes, variant by variant."""
+        return [frame for frame in (mailbox.take() for mailbox in self.mailboxes) if frame is not None]

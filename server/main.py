@@ -1,7 +1,8 @@
 """The ASGI app: ``create_app(settings)`` wires the routers, the error handlers, the page and the lifespan.
 
 ``uvicorn server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
-``create_app`` as a factory. The lifespan starts the engine pool, the live clock (server/scheduler.py) and the background-run task group, and
+``create_app`` as a factory. The lifespan starts the engine pool, the engine workers of the live sessions (server/workers.py) and the
+background-run task group, and
 cancels and awaits everything at shutdown.
 """
 
@@ -24,7 +25,7 @@ from .messages import socket_schemas
 from .pool import EnginePool
 from .routes import health, lessons, options, pages, train, ws
 from .runs import RunStore
-from .scheduler import LiveScheduler
+from .workers import EngineWorkers
 from .settings import Settings
 
 
@@ -37,16 +38,18 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl)
-        state.scheduler = LiveScheduler(state.pool)
+        state.workers = EngineWorkers(settings)
+        state.workers.start()
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
                 state.runs.task_group = tg
-                tg.start_soon(state.scheduler.serve)
                 yield
                 tg.cancel_scope.cancel()
         finally:
             state.pool.stop()
+            with anyio.CancelScope(shield=True):
+                await state.workers.stop()
 
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")

@@ -111,6 +111,10 @@ class Mailbox:
                     self._frame, self._frame_epoch = frame, epoch
                     return
 
+    @property
+    def has_frame(self) -> bool:
+        return self._frame is not None
+
     def take(self) -> Optional[bytes]:
         with self._lock:
             frame, self._frame = self._frame, None

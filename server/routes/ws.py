@@ -45,7 +45,7 @@ async def live_session(websocket: WebSocket) -> None:
     if refusal is not None:
         await websocket.close(code, refusal)
         return
-    session = Session(websocket, settings, state.pool, state.scheduler)
+    session = Session(websocket, settings, state.workers)
     state.sessions[session.id] = session
     try:
         await session.serve()
