@@ -10,6 +10,10 @@ Public API::
     run.gradient_check()           # -> worst relative error vs central differences
     run.confusion("test")          # -> confusion matrix (classification)
 
+    group = TrainerGroup([{**config, "seed": s} for s in range(32)])   # 32 runs as one stacked computation
+    group.train(100)               # -> one list[EpochReport] per member; group.members[i] is a Trainer
+    group_configs(configs)         # -> indices of the configs that can share a group
+
     Comparison(base_config, [{"optimizer": "sgd"}, {"optimizer": "adam"}]).train(100)   # side by side
     PRESETS["xor_hidden"].config   # lesson presets
 """
@@ -21,6 +25,7 @@ from .config import Config, Limits
 from .data import DataSplit
 from .datasets import DATASETS
 from .features import FEATURES
+from .group import Signature, TrainerGroup, group_configs, signature
 from .initializers import INITIALIZERS
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS
@@ -33,7 +38,7 @@ from .trainer import LIVE_FIELDS, Trainer, validate_config
 __all__ = [
     "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LOSSES", "OPTIMIZERS", "PRESETS", "REGULARIZERS",
     "SCHEDULES", "Backend", "BackendError", "Comparison", "Config", "DataSplit", "EpochReport", "GridResult",
-    "LIVE_FIELDS", "Limits", "Trainer", "get_backend", "gpu_available", "limit_blas_threads", "to_host",
-    "validate_config",
+    "LIVE_FIELDS", "Limits", "Signature", "Trainer", "TrainerGroup", "get_backend", "gpu_available",
+    "group_configs", "limit_blas_threads", "signature", "to_host", "validate_config",
 ]
 __version__ = "0.1.0"

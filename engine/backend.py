@@ -51,9 +51,14 @@ def _load_cupy() -> Any:
     return cupy
 
 
+def device_name(device: str | None = None) -> str:
+    """The device ``device`` names: itself, or for None $NNPLAY_DEVICE, else 'cpu' (nothing is loaded)."""
+    return (device or os.environ.get(ENV_DEVICE) or "cpu").lower()
+
+
 def get_backend(device: str | None = None) -> Backend:
     """Return the backend for ``device`` ('cpu' or 'gpu'); None reads $NNPLAY_DEVICE (default 'cpu')."""
-    device = (device or os.environ.get(ENV_DEVICE) or "cpu").lower()
+    device = device_name(device)
     if device not in DEVICES:
         raise BackendError(f"unknown device {device!r}; allowed: {', '.join(DEVICES)}")
     if device == "cpu":

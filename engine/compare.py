@@ -3,7 +3,8 @@
 Typical uses: an optimiser race (SGD, momentum, RMSprop, Adam), an initialiser comparison, L2 on/off.
 Variants are the base config with a few fields overridden. All variants share the base run's data
 whenever their data-defining fields equal the base's, and start from the base run's initial weights
-whenever their network has the same shape (and the variant does not change ``init``).
+whenever their network has the same shape (and the variant does not change ``init``). Variants that share
+a :func:`~engine.group.signature` (an optimiser race, an L2 sweep) train as one :class:`TrainerGroup`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .config import Config, Limits
+from .group import TrainerGroup, signature
 from .reports import EpochReport
 from .trainer import Trainer, validate_config
 
@@ -45,6 +47,35 @@ class Comparison:
         self.base = base_config
         self.overrides = overrides
         self.labels = labels or [describe(changes) for changes in overrides]
+        self._signatures: list = []
+
+    def _regroup(self) -> None:
+        """Put the variants of one signature into one TrainerGroup (again after a live change moved one)."""
+        signatures = [signature(t) for t in self.trainers]
+        if signatures == self._signatures:
+            return
+        by_signature: dict = {}
+        for trainer, sig in zip(self.trainers, signatures):
+            by_signature.setdefault(sig, []).append(trainer)
+        for runs in by_signature.values():
+            if len(runs) > 1:
+                TrainerGroup.of(runs)
+            elif runs[0].group is not None:
+                runs[0].group.remove(runs[0])
+        self._signatures = signatures
+
+    def _step(self, trainers: list[Trainer]) -> dict[int, EpochReport]:
+        """One epoch of ``trainers``, a stacked step per group; reports by ``id`` of the trainer."""
+        self._regroup()
+        reports: dict[int, EpochReport] = {}
+        groups = {id(t.group): t.group for t in trainers if t.group is not None}
+        for group in groups.values():
+            chosen = [t for t in trainers if t.group is group]
+            reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=True)))
+        for trainer in trainers:
+            if trainer.group is None:
+                reports[id(trainer)] = trainer.step_epoch()
+        return reports
 
     def __repr__(self) -> str:
         return f"Comparison({', '.join(self.labels)}; epoch={self.epoch})"
@@ -55,7 +86,8 @@ class Comparison:
 
     def step_epoch(self) -> list[EpochReport]:
         """One epoch of every variant still running (a diverged or early-stopped one waits)."""
-        return [t.step_epoch() if t.status == "ok" else t.history[-1] if t.history else t.report()
+        reports = self._step([t for t in self.trainers if t.status == "ok"])
+        return [reports[id(t)] if id(t) in reports else t.history[-1] if t.history else t.report()
                 for t in self.trainers]
 
     def regenerate(self, seed: Optional[int] = None) -> int:
@@ -76,8 +108,18 @@ class Comparison:
         return seed
 
     def train(self, epochs: int) -> list[list[EpochReport]]:
-        """Run ``epochs`` epochs of every variant; returns each variant's reports."""
-        return [t.train(epochs) for t in self.trainers]
+        """Run ``epochs`` epochs of every variant (each stops, as ``Trainer.train`` does, when it diverges or
+        stops early); returns each variant's reports."""
+        history: list[list[EpochReport]] = [[] for _ in self.trainers]
+        running = list(range(len(self.trainers)))
+        for _ in range(epochs):
+            if not running:
+                break
+            reports = self._step([self.trainers[i] for i in running])
+            for i in running:
+                history[i].append(reports[id(self.trainers[i])])
+            running = [i for i in running if history[i][-1].status == "ok"]
+        return history
 
 
 def describe(changes: dict[str, Any]) -> str:

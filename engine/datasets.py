@@ -247,6 +247,12 @@ def get_dataset(name: str) -> DatasetSpec:
         raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}") from None
 
 
+def train_count(n: int, train_ratio: float) -> int:
+    """How many of ``n`` points train: ``floor(n · train_ratio)``, kept in [1, n − 1] when n ≥ 2."""
+    n_train = math.floor(n * train_ratio + 1e-9)  # 1e-9 absorbs float error such as 0.29 · 100
+    return min(max(n_train, 1), n - 1) if n >= 2 else n_train
+
+
 def split_train_test(points, labels, train_ratio: float, rng: np.random.Generator):
     """The playground's split: shuffle all indices (``rng.permutation``, a vectorised Fisher-Yates),
     the first ``floor(N · train_ratio)`` are train, the rest test.
@@ -260,9 +266,7 @@ def split_train_test(points, labels, train_ratio: float, rng: np.random.Generato
     if not 0.0 <= train_ratio <= 1.0:
         raise ValueError(f"train_ratio must lie in [0, 1], got {train_ratio}")
     n = len(points)
-    n_train = math.floor(n * train_ratio + 1e-9)  # 1e-9 absorbs float error such as 0.29 · 100
-    if n >= 2:
-        n_train = min(max(n_train, 1), n - 1)
+    n_train = train_count(n, train_ratio)
     order = rng.permutation(n)
     train, test = order[:n_train], order[n_train:]
     return points[train], labels[train], points[test], labels[test]

@@ -66,25 +66,44 @@ def _probabilities(loss: str, logits: np.ndarray, out: np.ndarray) -> np.ndarray
     return out
 
 
-def evaluate_grid(trainer, density: int = 100, thumb: int = 10) -> GridResult:
-    """Evaluate the output on a density² grid and every hidden neuron on a thumb² grid, in one forward pass."""
+def check_grid(trainer, density: int, thumb: int) -> None:
+    """Raise ValueError for a grid density or thumbnail size outside the limits."""
     limits = trainer.limits
     lo, hi = (limits.min_grid_density, limits.max_grid_density) if limits else (10, 200)
     if not lo <= density <= hi:
         raise ValueError(f"density: must be between {lo} and {hi}, got {density}")
     if not 2 <= thumb <= 50:
         raise ValueError(f"thumb: must be between 2 and 50, got {thumb}")
-    net, dims = trainer.network, trainer.config.dims
-    features = _grid_features(trainer, density, thumb)
+
+
+def grid_inputs(trainer, density: int, thumb: int):
+    """The feature-major inputs (n_features + 1, density² + thumb²) of a grid pass: grid points, then the
+    thumbnails' points (validated against the limits)."""
+    check_grid(trainer, density, thumb)
+    return _grid_features(trainer, density, thumb)
+
+
+def evaluate_grid(trainer, density: int = 100, thumb: int = 10) -> GridResult:
+    """Evaluate the output on a density² grid and every hidden neuron on a thumb² grid, in one forward pass."""
+    net = trainer.network
+    features = grid_inputs(trainer, density, thumb)
     ws = net.workspace(features.shape[1])
     with np.errstate(all="ignore"):
-        out = to_host(net.forward(features, ws)).T
-        logits = to_host(ws.z[-1]).T
+        out = to_host(net.forward(features, ws))
+        logits = to_host(ws.z[-1])
         hidden = [to_host(a) for a in net.hidden_outputs(ws)]
+    return grid_result(trainer, out, logits, hidden, density, thumb)
+
+
+def grid_result(trainer, out: np.ndarray, logits: np.ndarray, hidden: list[np.ndarray], density: int,
+                thumb: int) -> GridResult:
+    """A :class:`GridResult` from one network's host outputs over :func:`grid_inputs`: ``out`` and
+    ``logits`` (n_out, points), ``hidden`` per layer (width, points)."""
+    dims, cfg = trainer.config.dims, trainer.config
+    out, logits = out.T, logits.T
     n_grid = density if dims == 1 else density * density
     shape = (density,) if dims == 1 else (density, density)
     thumb_shape = (thumb,) if dims == 1 else (thumb, thumb)
-    cfg = trainer.config
     values = display_values(trainer.task, cfg.loss, logits[:n_grid], out[:n_grid]).reshape(shape)
     neurons = [layer[:, n_grid:].reshape((layer.shape[0], *thumb_shape)).copy() for layer in hidden]
     result = GridResult(density=density, thumb=thumb, values=values.astype(np.float32), neurons=neurons)

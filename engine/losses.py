@@ -6,6 +6,9 @@ computed stably from the logit (e.g. the logistic loss as softplus(z) − t·z).
 
 Arrays are feature-major, (n_out, rows): one column per sample. Targets ``y`` have the output's
 shape: ±1 in one row (binary), one-hot columns (multiclass), real values in one row (regression).
+A stack of K networks (engine/group.py) passes (K, n_out, rows) arrays through the same functions: every
+reduction runs over the output axis −2 and every "first output" is ``[..., 0, :]``, so a leading member
+axis changes nothing else.
 
 ``grad(xp, z, o, y, scale, out)`` writes scale·dL/dz into ``out`` (scale = 1/batch, for the batch mean).
 """
@@ -47,20 +50,20 @@ def _tanh(xp, z, out):
 
 def _softmax(xp, z, out):
     """p_k = e^{s_k − max s} / Σ_j e^{s_j − max s}: subtracting the max keeps exp from overflowing."""
-    xp.subtract(z, z.max(axis=0, keepdims=True), out=out)
+    xp.subtract(z, z.max(axis=-2, keepdims=True), out=out)
     xp.exp(out, out=out)
-    xp.divide(out, out.sum(axis=0, keepdims=True), out=out)
+    xp.divide(out, out.sum(axis=-2, keepdims=True), out=out)
     return out
 
 
 def _log_softmax(xp, z):
-    shifted = z - z.max(axis=0, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=0, keepdims=True))
+    shifted = z - z.max(axis=-2, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-2, keepdims=True))
 
 
 # --- binary (labels ±1, one output unit) -------------------------------------------------------------
 def _binary_square_value(xp, z, o, y):
-    return 0.5 * ((o - y) ** 2)[0]  # ½(o − y)², o = tanh(z): the playground's loss
+    return 0.5 * ((o - y) ** 2)[..., 0, :]  # ½(o − y)², o = tanh(z): the playground's loss
 
 
 def _binary_square_grad(xp, z, o, y, scale, out):
@@ -73,7 +76,7 @@ def _binary_square_grad(xp, z, o, y, scale, out):
 
 def _binary_ce_value(xp, z, o, y):
     t = (y + 1) * 0.5  # y ∈ {−1, 1} → t ∈ {0, 1}; L = −[t log σ(z) + (1−t) log(1−σ(z))] = softplus(z) − t·z
-    return (xp.logaddexp(0, z) - t * z)[0]
+    return (xp.logaddexp(0, z) - t * z)[..., 0, :]
 
 
 def _binary_ce_grad(xp, z, o, y, scale, out):
@@ -84,7 +87,7 @@ def _binary_ce_grad(xp, z, o, y, scale, out):
 
 
 def _binary_hinge_value(xp, z, o, y):
-    return xp.maximum(0, 1 - y * z)[0]  # max(0, 1 − y·o), o = z
+    return xp.maximum(0, 1 - y * z)[..., 0, :]  # max(0, 1 − y·o), o = z
 
 
 def _binary_hinge_grad(xp, z, o, y, scale, out):
@@ -96,7 +99,7 @@ def _binary_hinge_grad(xp, z, o, y, scale, out):
 
 # --- multiclass (labels 0..k−1 as one-hot rows, k output units) --------------------------------------
 def _softmax_ce_value(xp, z, o, y):
-    return -(y * _log_softmax(xp, z)).sum(axis=0)  # −Σ y_k log p_k, via the stable log-softmax
+    return -(y * _log_softmax(xp, z)).sum(axis=-2)  # −Σ y_k log p_k, via the stable log-softmax
 
 
 def _softmax_ce_grad(xp, z, o, y, scale, out):
@@ -105,35 +108,35 @@ def _softmax_ce_grad(xp, z, o, y, scale, out):
 
 
 def _svm_margins(xp, z, y):
-    correct = (z * y).sum(axis=0, keepdims=True)
+    correct = (z * y).sum(axis=-2, keepdims=True)
     margins = xp.maximum(0, z - correct + 1)
     margins *= 1 - y  # the j = y term is excluded
     return margins
 
 
 def _svm_value(xp, z, o, y):
-    return _svm_margins(xp, z, y).sum(axis=0)  # Σ_{j≠y} max(0, s_j − s_y + 1)
+    return _svm_margins(xp, z, y).sum(axis=-2)  # Σ_{j≠y} max(0, s_j − s_y + 1)
 
 
 def _svm_grad(xp, z, o, y, scale, out):
     violated = (_svm_margins(xp, z, y) > 0).astype(z.dtype)  # dL/ds_j = 1[margin_j > 0], j ≠ y
-    out[...] = violated - y * violated.sum(axis=0, keepdims=True)  # dL/ds_y = −#violations
+    out[...] = violated - y * violated.sum(axis=-2, keepdims=True)  # dL/ds_y = −#violations
     return xp.multiply(out, scale, out=out)
 
 
 def _softmax_square_value(xp, z, o, y):
-    return 0.5 * ((o - y) ** 2).sum(axis=0)  # ½‖softmax(s) − onehot‖²
+    return 0.5 * ((o - y) ** 2).sum(axis=-2)  # ½‖softmax(s) − onehot‖²
 
 
 def _softmax_square_grad(xp, z, o, y, scale, out):
     r = o - y  # dL/ds_i = p_i (r_i − Σ_j p_j r_j): the softmax Jacobian (diag p − p pᵀ) applied to r
-    xp.multiply(o, r - (o * r).sum(axis=0, keepdims=True), out=out)
+    xp.multiply(o, r - (o * r).sum(axis=-2, keepdims=True), out=out)
     return xp.multiply(out, scale, out=out)
 
 
 # --- regression (real targets, one linear output unit) -----------------------------------------------
 def _square_value(xp, z, o, y):
-    return 0.5 * ((o - y) ** 2)[0]  # ½(o − y)²
+    return 0.5 * ((o - y) ** 2)[..., 0, :]  # ½(o − y)²
 
 
 def _square_grad(xp, z, o, y, scale, out):
@@ -142,7 +145,7 @@ def _square_grad(xp, z, o, y, scale, out):
 
 
 def _absolute_value(xp, z, o, y):
-    return xp.abs(o - y)[0]  # |o − y|
+    return xp.abs(o - y)[..., 0, :]  # |o − y|
 
 
 def _absolute_grad(xp, z, o, y, scale, out):
@@ -152,7 +155,7 @@ def _absolute_grad(xp, z, o, y, scale, out):
 
 
 def _huber_value(xp, z, o, y):
-    d = xp.abs(o - y)[0]  # ½d² if |d| < δ else δ(|d| − ½δ)   (torch.nn.HuberLoss)
+    d = xp.abs(o - y)[..., 0, :]  # ½d² if |d| < δ else δ(|d| − ½δ)   (torch.nn.HuberLoss)
     return xp.where(d < HUBER_DELTA, 0.5 * d * d, HUBER_DELTA * (d - 0.5 * HUBER_DELTA))
 
 

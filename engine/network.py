@@ -37,6 +37,16 @@ class Workspace:
     masks: list[Any]
 
 
+def weight_mask(xp: Any, sizes: list[int], dtype=np.float32) -> Any:
+    """1 on every weight, 0 on every bias, in the flat layout: penalties apply to weights only."""
+    parts = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        block = np.ones((fan_in + 1, fan_out), dtype=dtype)
+        block[-1] = 0  # the bias row
+        parts.append(block.ravel())
+    return xp.asarray(np.concatenate(parts))
+
+
 class Network:
     """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``."""
 
@@ -46,15 +56,20 @@ class Network:
         self.xp, self.sizes, self.activations, self.head, self.dtype = xp, list(sizes), activations, head, dtype
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         self.offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
-        self.params = xp.zeros(self.offsets[-1], dtype=dtype)
+        self.shapes = shapes
+        self.bind(xp.zeros(self.offsets[-1], dtype=dtype))
         self.grad = xp.zeros_like(self.params)
-        self.blocks = self._views(self.params, shapes)
         self.grad_blocks = self._views(self.grad, shapes)
-        mask = xp.ones_like(self.params)
-        for block in self._views(mask, shapes):
-            block[-1] = 0  # the bias row: penalties apply to weights only
-        self.weight_mask = mask
+        self.weight_mask = weight_mask(xp, sizes, dtype)
         self._workspaces: dict[int, Workspace] = {}
+
+    def bind(self, params: Any) -> None:
+        """Use ``params`` (a flat vector of this network's size, e.g. a row of a stack of networks) as the
+        parameters from now on; the layer blocks become views of it. The values are not copied."""
+        if params.shape != (self.offsets[-1],):
+            raise ValueError(f"params: expected shape ({self.offsets[-1]},), got {params.shape}")
+        self.params = params
+        self.blocks = self._views(params, self.shapes)
 
     def _views(self, flat, shapes):
         return [flat[a:b].reshape(shape) for (a, b), shape in zip(zip(self.offsets, self.offsets[1:]), shapes)]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .registry import lookup
 
 
@@ -25,36 +27,58 @@ class OptimizerSpec:
 
 
 class Optimizer:
-    """Base: holds hyper-parameters, the step count and one scratch buffer; subclasses write ``_update``."""
+    """Base: holds hyper-parameters, the step count and one scratch buffer; subclasses write ``_update``.
 
-    def __init__(self, xp: Any, params: Any, weight_decay: float = 0.0, **hyper: float) -> None:
-        if weight_decay < 0:
+    The same code steps one network or a stack of K (engine/group.py): for a stack, ``params`` is (K, P),
+    every hyper-parameter, ``weight_decay``, ``lr`` and ``t`` are float64/int (K, 1) columns, one value per
+    member. Each coefficient is worked out in float64 (Python floats, or NumPy on the host) and only then
+    cast to the parameters' dtype by :meth:`_c`, so a member's update is bit for bit a lone network's.
+    """
+
+    state_names: tuple[str, ...] = ()  # the buffers a subclass keeps, each shaped like the parameters
+
+    def __init__(self, xp: Any, params: Any, weight_decay: Any = 0.0, **hyper: Any) -> None:
+        if _negative(weight_decay):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         for name, value in hyper.items():
-            if value < 0:
+            if _negative(value):
                 raise ValueError(f"{name} must be >= 0, got {value}")
         self.xp = xp
         self.weight_decay = weight_decay
         self.hyper = hyper
-        self.t = 0
+        self.t: Any = 0
         self._scratch = xp.zeros_like(params)
         self._decoupled = False  # AdamW decays θ directly instead of adding λθ to g
         self.reset()
 
     def reset(self) -> None:
-        """Forget all state (momentum buffers, running averages, step count)."""
-        self.t = 0
+        """Forget all state (momentum buffers, running averages, step count). Buffers are zeroed in place,
+        so views of them (a member of a stack) stay valid."""
+        self.t = self.t * 0
+        for name in self.state_names:
+            buffer = getattr(self, name, None)
+            if buffer is None:
+                setattr(self, name, self.xp.zeros_like(self._scratch))
+            else:
+                buffer.fill(0)
 
-    def step(self, params: Any, grad: Any, lr: float) -> None:
+    def _c(self, value: Any) -> Any:
+        """A float64 coefficient as an operand: Python floats as they are (NumPy computes in the array's
+        dtype), per-member columns cast to the parameters' dtype on the parameters' device."""
+        if isinstance(value, float):
+            return value
+        return self.xp.asarray(value, dtype=self._scratch.dtype)
+
+    def step(self, params: Any, grad: Any, lr: Any) -> None:
         """One update of ``params`` in place; ``grad`` may be overwritten."""
         self.t += 1
         xp = self.xp
-        if self.weight_decay and not self._decoupled:
-            xp.multiply(params, self.weight_decay, out=self._scratch)  # g ← g + λθ
+        if _any(self.weight_decay) and not self._decoupled:
+            xp.multiply(params, self._c(self.weight_decay), out=self._scratch)  # g ← g + λθ
             xp.add(grad, self._scratch, out=grad)
         self._update(params, grad, lr)
 
-    def _update(self, params: Any, grad: Any, lr: float) -> None:
+    def _update(self, params: Any, grad: Any, lr: Any) -> None:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -62,11 +86,19 @@ class Optimizer:
         return f"{type(self).__name__}({hyper}, weight_decay={self.weight_decay})"
 
 
+def _negative(value: Any) -> bool:
+    return bool(np.any(np.asarray(value) < 0))
+
+
+def _any(value: Any) -> bool:
+    return bool(np.any(np.asarray(value) != 0))
+
+
 class SGD(Optimizer):
     """θ ← θ − η·g"""
 
     def _update(self, params, grad, lr):
-        self.xp.multiply(grad, -lr, out=self._scratch)
+        self.xp.multiply(grad, self._c(-lr), out=self._scratch)
         self.xp.add(params, self._scratch, out=params)
 
 
@@ -75,21 +107,18 @@ class Momentum(Optimizer):
     With nesterov: θ ← θ − η·(g + μ·b)."""
 
     nesterov = False
-
-    def reset(self):
-        super().reset()
-        self.buf = self.xp.zeros_like(self._scratch)
+    state_names = ("buf",)
 
     def _update(self, params, grad, lr):
-        xp, mu = self.xp, self.hyper["momentum"]
-        xp.multiply(self.buf, mu, out=self.buf)  # with b₀ = 0 the first step gives b₁ = g, as torch
+        xp, c, mu = self.xp, self._c, self.hyper["momentum"]
+        xp.multiply(self.buf, c(mu), out=self.buf)  # with b₀ = 0 the first step gives b₁ = g, as torch
         xp.add(self.buf, grad, out=self.buf)
         if self.nesterov:
-            xp.multiply(self.buf, mu, out=self._scratch)
+            xp.multiply(self.buf, c(mu), out=self._scratch)
             xp.add(self._scratch, grad, out=self._scratch)
         else:
             self._scratch[...] = self.buf
-        xp.multiply(self._scratch, -lr, out=self._scratch)
+        xp.multiply(self._scratch, c(-lr), out=self._scratch)
         xp.add(params, self._scratch, out=params)
 
 
@@ -101,38 +130,34 @@ class Nesterov(Momentum):
 class Adagrad(Optimizer):
     """torch Adagrad: G ← G + g²; θ ← θ − η·g / (√G + ε)   (ε outside the root, default 1e−10)."""
 
-    def reset(self):
-        super().reset()
-        self.sum_sq = self.xp.zeros_like(self._scratch)
+    state_names = ("sum_sq",)
 
     def _update(self, params, grad, lr):
         xp, s = self.xp, self._scratch
         xp.multiply(grad, grad, out=s)
         xp.add(self.sum_sq, s, out=self.sum_sq)
         xp.sqrt(self.sum_sq, out=s)
-        xp.add(s, self.hyper["eps"], out=s)
+        xp.add(s, self._c(self.hyper["eps"]), out=s)
         xp.divide(grad, s, out=s)
-        xp.multiply(s, -lr, out=s)
+        xp.multiply(s, self._c(-lr), out=s)
         xp.add(params, s, out=params)
 
 
 class RMSprop(Optimizer):
     """torch RMSprop: E ← α·E + (1 − α)·g²; θ ← θ − η·g / (√E + ε)   (α = 0.99, ε = 1e−8)."""
 
-    def reset(self):
-        super().reset()
-        self.square_avg = self.xp.zeros_like(self._scratch)
+    state_names = ("square_avg",)
 
     def _update(self, params, grad, lr):
-        xp, s, alpha = self.xp, self._scratch, self.hyper["alpha"]
+        xp, c, s, alpha = self.xp, self._c, self._scratch, self.hyper["alpha"]
         xp.multiply(grad, grad, out=s)
-        xp.multiply(s, 1 - alpha, out=s)
-        xp.multiply(self.square_avg, alpha, out=self.square_avg)
+        xp.multiply(s, c(1 - alpha), out=s)
+        xp.multiply(self.square_avg, c(alpha), out=self.square_avg)
         xp.add(self.square_avg, s, out=self.square_avg)
         xp.sqrt(self.square_avg, out=s)
-        xp.add(s, self.hyper["eps"], out=s)
+        xp.add(s, c(self.hyper["eps"]), out=s)
         xp.divide(grad, s, out=s)
-        xp.multiply(s, -lr, out=s)
+        xp.multiply(s, c(-lr), out=s)
         xp.add(params, s, out=params)
 
 
@@ -140,28 +165,25 @@ class Adam(Optimizer):
     """torch Adam: m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
     θ ← θ − (η / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε)."""
 
-    def reset(self):
-        super().reset()
-        self.m = self.xp.zeros_like(self._scratch)
-        self.v = self.xp.zeros_like(self._scratch)
+    state_names = ("m", "v")
 
     def _update(self, params, grad, lr):
-        xp, s = self.xp, self._scratch
+        xp, c, s = self.xp, self._c, self._scratch
         b1, b2, eps, t = self.hyper["beta1"], self.hyper["beta2"], self.hyper["eps"], self.t
-        if self._decoupled and self.weight_decay:
-            xp.multiply(params, 1 - lr * self.weight_decay, out=params)  # AdamW: θ ← θ(1 − ηλ)
-        xp.multiply(self.m, b1, out=self.m)
-        xp.multiply(grad, 1 - b1, out=s)
+        if self._decoupled and _any(self.weight_decay):
+            xp.multiply(params, c(1 - lr * self.weight_decay), out=params)  # AdamW: θ ← θ(1 − ηλ)
+        xp.multiply(self.m, c(b1), out=self.m)
+        xp.multiply(grad, c(1 - b1), out=s)
         xp.add(self.m, s, out=self.m)
-        xp.multiply(self.v, b2, out=self.v)
+        xp.multiply(self.v, c(b2), out=self.v)
         xp.multiply(grad, grad, out=s)
-        xp.multiply(s, 1 - b2, out=s)
+        xp.multiply(s, c(1 - b2), out=s)
         xp.add(self.v, s, out=self.v)
         xp.sqrt(self.v, out=s)
-        xp.divide(s, (1 - b2**t) ** 0.5, out=s)
-        xp.add(s, eps, out=s)
+        xp.divide(s, c((1 - b2**t) ** 0.5), out=s)
+        xp.add(s, c(eps), out=s)
         xp.divide(self.m, s, out=s)
-        xp.multiply(s, -lr / (1 - b1**t), out=s)
+        xp.multiply(s, c(-lr / (1 - b1**t)), out=s)
         xp.add(params, s, out=params)
 
 

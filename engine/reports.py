@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Status = Literal["ok", "diverged", "early_stopped"]
 
@@ -36,6 +36,8 @@ class EpochReport(BaseModel):
     weight_norms: list[Optional[float]] = []
     status: Status = "ok"
     message: str = ""
+    # {"classes": [...], "train": k×k, "test": k×k} when asked for (report(confusion=True)); not in JSON
+    confusion: Optional[dict] = Field(None, exclude=True)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from .activations import get_activation
 from .backend import get_backend, to_host
 from .config import Config, Limits
 from .data import DataSplit, check_labels, make_data
+from .evaluation import evaluate, make_report
 from .features import feature_matrix
 from .initializers import get_initializer
 from .losses import get_head
@@ -34,6 +35,7 @@ LIVE_FIELDS = frozenset({
     "lr_schedule", "lr_step_size", "lr_gamma", "lr_t_max", "lr_eta_min", "early_stopping",
 })
 OPTIMIZER_FIELDS = frozenset({"optimizer", "momentum", "beta1", "beta2", "alpha", "eps", "weight_decay"})
+HISTORY_LIMIT = 2000  # reports ``history`` keeps: a run that plays for hours must not grow without bound
 
 
 def fresh_seed() -> int:
@@ -66,6 +68,7 @@ class Trainer:
         self.dtype = dtype
         self.task = self.config.task
         self.explicit_data = data is not None
+        self.group = None  # the TrainerGroup this run trains in (engine/group.py), if any
         self.data = data if data is not None else make_data(self.config, self.data_seed)
         check_labels(self.data, self.task, self.config.n_classes)
         self.head = get_head(self.config.loss, self.task)
@@ -105,11 +108,11 @@ class Trainer:
         self.n_train = d.n_train
         self._batches: tuple[int, list] | None = None
 
-    def _batch_list(self, batch: int) -> list:
-        """The epoch's mini-batches as contiguous (inputs, targets) pairs; rebuilt only when they change."""
-        shuffle = self.config.shuffle
-        if shuffle:
-            order = self.xp.asarray(self._train_rng.permutation(self.n_train))
+    def _batch_list(self, batch: int, order: Optional[np.ndarray]) -> list:
+        """The epoch's mini-batches as contiguous (inputs, targets) pairs, in ``order`` (a permutation of the
+        training set, or None for the stored order); rebuilt only when they change."""
+        if order is not None:
+            order = self.xp.asarray(order)
             x, y = self.x_train[:, order], self.y_train[:, order]
         elif self._batches is not None and self._batches[0] == batch:
             return self._batches[1]
@@ -117,8 +120,21 @@ class Trainer:
             x, y = self.x_train, self.y_train
         asc = self.xp.ascontiguousarray
         batches = [(asc(x[:, i:i + batch]), asc(y[:, i:i + batch])) for i in range(0, self.n_train, batch)]
-        self._batches = None if shuffle else (batch, batches)  # a shuffled order is never reused
+        self._batches = None if order is not None else (batch, batches)  # a shuffled order is never reused
         return batches
+
+    def _epoch_order(self) -> Optional[np.ndarray]:
+        """A fresh permutation of the training set when shuffling (drawn first in every epoch), else None."""
+        return self._train_rng.permutation(self.n_train) if self.config.shuffle else None
+
+    def _epoch_masks(self) -> list[np.ndarray]:
+        """Inverted dropout for one epoch, drawn after the order: per hidden layer a host (width, n_train)
+        mask whose column i serves training row i of the epoch; each unit is kept with probability 1 − p and
+        then scaled by 1/(1 − p), so a layer's expected output is unchanged."""
+        p, rows = self.config.dropout, self.n_train
+        scale = self.dtype(1 - p)
+        return [(self._train_rng.random((width, rows), dtype=np.float32) >= p).astype(self.dtype) / scale
+                for width in self.config.hidden]
 
     def regenerate(self, seed: Optional[int] = None) -> int:
         """New data (new points and split) from ``seed`` (random if None); the weights stay. Returns the seed."""
@@ -127,6 +143,7 @@ class Trainer:
         self.data_seed = fresh_seed() if seed is None else int(seed)
         self.data = make_data(self.config, self.data_seed)
         self._load_data()
+        self._changed()
         return self.data_seed
 
     # ---- weights -----------------------------------------------------------------------------------------
@@ -140,11 +157,18 @@ class Trainer:
         self._train_rng = np.random.default_rng([self.init_seed, 3])
         self._build_optimizer()
         self.epoch = 0
-        self.history: list[EpochReport] = []
+        self.history: list[EpochReport] = []  # the last HISTORY_LIMIT reports
         self.status, self.message = "ok", ""
         self._best: Optional[tuple[float, int, Any]] = None
         self._since_best = 0
+        self._changed()
         return self.init_seed
+
+    def _changed(self) -> None:
+        """Tell this run's group (if any) that its state was rebuilt: new optimiser buffers, new data or new
+        settings. The group copies them into its stacks, or lets the run go when it no longer fits."""
+        if self.group is not None:
+            self.group.refresh(self)
 
     def get_weights(self) -> list[dict[str, list]]:
         """[{"W": [[...]] (fan_out × fan_in), "b": [...]}, ...] per layer, PyTorch's layout."""
@@ -199,6 +223,7 @@ class Trainer:
             if changes.keys() & OPTIMIZER_FIELDS:  # same optimiser, new hyper-parameters: keep its buffers
                 state.hyper, state.weight_decay = self.optimizer.hyper, self.optimizer.weight_decay
             self.optimizer = state
+        self._changed()
         return self.config
 
     def learning_rate(self, epoch: Optional[int] = None) -> float:
@@ -212,17 +237,19 @@ class Trainer:
         xp, cfg, net, opt = self.xp, self.config, self.network, self.optimizer
         params, grad = net.params, net.grad
         lr = self.learning_rate()
-        batches = self._batch_list(min(cfg.batch_size, self.n_train))
+        batch = min(cfg.batch_size, self.n_train)
+        batches = self._batch_list(batch, self._epoch_order())
         dropout = cfg.dropout > 0 and len(cfg.hidden) > 0
+        masks = [xp.asarray(m) for m in self._epoch_masks()] if dropout else []
         penalty = self.regularizer.grad if cfg.reg_rate > 0 else None
         scratch, rate_mask, l1_ratio = self._reg_scratch, self._rate_mask, cfg.l1_ratio
         workspace, forward, backward, step = net.workspace, net.forward, net.backward, opt.step
         xp.copyto(self._snapshot, params)
         with np.errstate(all="ignore"):
-            for xb, yb in batches:
+            for start, (xb, yb) in zip(range(0, self.n_train, batch), batches):
                 ws = workspace(xb.shape[1])
-                if dropout:
-                    self._draw_masks(ws)
+                for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
+                    mask[...] = epoch_mask[:, start:start + xb.shape[1]]
                 forward(xb, ws, dropout)
                 backward(xb, yb, ws, dropout)
                 if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
@@ -231,23 +258,25 @@ class Trainer:
                 step(params, grad, lr)
         self.epoch += 1
 
-    def _draw_masks(self, ws) -> None:
-        """Inverted dropout: keep each hidden unit with probability 1 − p and scale it by 1/(1 − p)."""
-        p = self.config.dropout
-        for mask in ws.masks:
-            keep = self._train_rng.random(mask.shape, dtype=np.float32) >= p
-            mask[...] = self.xp.asarray(keep.astype(self.dtype) / self.dtype(1 - p))
-
-    def step_epoch(self, gradients: bool = True) -> EpochReport:
+    def step_epoch(self, gradients: bool = True, confusion: bool = False) -> EpochReport:
         """Run one epoch and report it; handles divergence and early stopping. Never raises on NaN/inf.
-        ``gradients=False`` leaves ``grad_norms`` empty (about 15% faster on small networks)."""
+        ``gradients=False`` leaves ``grad_norms`` empty (about 15% faster on small networks);
+        ``confusion=True`` adds the confusion matrices, from the report's own forward passes."""
         if self.status != "ok":
             self.status, self.message = "ok", ""
         self.run_epoch()
-        report = self.report(gradients)
-        if report.train_loss is None or not bool(self.xp.isfinite(self.network.params).all()):
+        return self._settle(self.report(gradients, confusion), finite=None)
+
+    def _settle(self, report: EpochReport, finite: Optional[bool]) -> EpochReport:
+        """After an epoch and its report: divergence (``finite``: whether every parameter is finite, None to
+        look), history, early stopping."""
+        if finite is None:
+            finite = bool(self.xp.isfinite(self.network.params).all())
+        if report.train_loss is None or not finite:
             return self._diverged(report)
         self.history.append(report)
+        if len(self.history) > HISTORY_LIMIT:
+            del self.history[0]
         if self.config.early_stopping and report.test_loss is not None:
             self._watch_early_stopping(report)
         return report
@@ -289,61 +318,36 @@ class Trainer:
             self._best, self._since_best = None, 0
 
     # ---- evaluation --------------------------------------------------------------------------------------
-    def report(self, gradients: bool = True) -> EpochReport:
-        """Metrics of the current weights on the whole training and test sets (no dropout); with
-        ``gradients``, also ‖∂L/∂W_l‖ of the mean data loss over the whole training set, per layer."""
-        xp, net, cfg = self.xp, self.network, self.config
-        metrics: dict[str, Any] = {}
+    def report(self, gradients: bool = True, confusion: bool = False) -> EpochReport:
+        """Metrics of the current weights on the whole training and test sets (no dropout), from one forward
+        pass per set (engine/evaluation.py); with ``gradients``, also ‖∂L/∂W_l‖ of the mean data loss over
+        the whole training set, per layer, backpropagated from that same pass; with ``confusion``, the
+        confusion matrices of both sets (classification) in ``report.confusion``."""
+        values = evaluate(self.network, self.head, self.task, self.config.n_classes, self._splits(),
+                          gradients=gradients, confusion=confusion)
+        return make_report(values, (), epoch=self.epoch, learning_rate=self.learning_rate(max(self.epoch - 1, 0)),
+                           penalty=self.penalty(), task=self.task, n_classes=self.config.n_classes,
+                           status=self.status, message=self.message)
+
+    def _splits(self) -> dict[str, tuple[Any, Any]]:
+        return {"train": (self.x_train, self.y_train), "test": (self.x_test, self.y_test)}
+
+    def penalty(self) -> float:
+        """reg_rate·R(W) of the current weights (biases excluded)."""
+        cfg = self.config
+        if cfg.reg_rate == 0:
+            return 0.0
         with np.errstate(all="ignore"):
-            for split, x, y in (("test", self.x_test, self.y_test), ("train", self.x_train, self.y_train)):
-                if x.shape[1] == 0:
-                    metrics[f"{split}_loss"] = None
-                    continue
-                ws = net.workspace(x.shape[1])
-                out = net.forward(x, ws)
-                metrics[f"{split}_loss"] = finite_or_none(self.head.value(xp, ws.z[-1], out, y).mean())
-                metrics.update(self._quality(split, ws.z[-1], out, y))
-            # the train forward pass is still in ws: backprop it for the full-batch gradient norms
-            grad_norms = self._backprop_norms(ws) if gradients else []
-            weights = [block[:-1] for block in net.blocks]
-            penalty = cfg.reg_rate * sum(self.regularizer.penalty(xp, w, cfg.l1_ratio) for w in weights)
-        train_loss = metrics["train_loss"]
-        return EpochReport(
-            epoch=self.epoch,
-            total_loss=finite_or_none(train_loss + penalty) if train_loss is not None else None,
-            learning_rate=self.learning_rate(max(self.epoch - 1, 0)),
-            grad_norms=grad_norms,
-            weight_norms=[finite_or_none(xp.linalg.norm(w)) for w in weights],
-            status=self.status,
-            message=self.message,
-            **metrics,
-        )
+            return cfg.reg_rate * sum(self.regularizer.penalty(self.xp, block[:-1], cfg.l1_ratio)
+                                      for block in self.network.blocks)
 
     def gradient_norms(self) -> list[Optional[float]]:
         """‖∂L/∂W_l‖ of the mean data loss over the whole training set, per layer (weights only)."""
         ws = self.network.workspace(self.n_train)
         with np.errstate(all="ignore"):
             self.network.forward(self.x_train, ws)
-            return self._backprop_norms(ws)
-
-    def _backprop_norms(self, ws) -> list[Optional[float]]:
-        self.network.backward(self.x_train, self.y_train, ws)
-        return [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
-
-    def _quality(self, split: str, logits, out, targets) -> dict[str, Optional[float]]:
-        """Accuracy (classification) or RMSE and R² (regression) of one split; arrays are (n_out, rows)."""
-        xp = self.xp
-        if self.task == "regression":
-            err = out[0] - targets[0]
-            ss_tot = float(((targets[0] - targets[0].mean()) ** 2).sum())
-            ss_res = float((err * err).sum())
-            return {f"{split}_rmse": finite_or_none(np.sqrt(ss_res / err.size)),
-                    f"{split}_r2": finite_or_none(1 - ss_res / ss_tot) if ss_tot > 0 else None}
-        if self.task == "binary":
-            correct = (logits[0] > 0) == (targets[0] > 0)  # every binary head decides by the logit's sign
-        else:
-            correct = xp.argmax(logits, axis=0) == xp.argmax(targets, axis=0)
-        return {f"{split}_accuracy": float(correct.mean())}
+            self.network.backward(self.x_train, self.y_train, ws)
+            return [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
 
     def predict(self, points: Any) -> dict[str, np.ndarray]:
         """Network output for host points (rows × 2): ``output`` (rows, n_out), ``logits``, and ``label``."""

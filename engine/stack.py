@@ -1,0 +1,135 @@
+"""K networks of one shape as one computation: :class:`~engine.network.Network`'s equations with a leading
+member axis.
+
+Parameters are a (K, P) array whose row k is member k's flat vector (the layout of engine/network.py), so
+layer l's blocks are (K, fan_in + 1, fan_out) views and every product is one batched ``matmul`` over the
+members. Activations are (K, width, rows) (hidden ones with a row of ones appended, as in Network). Inputs
+are (K, fan_in + 1, rows), or (fan_in + 1, rows) shared by every member (a grid), which ``matmul``
+broadcasts. Activations and output heads are the same functions as for one network: they are elementwise or
+reduce over the output axis −2 (engine/losses.py), so the member axis passes through them unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from .activations import Activation
+from .losses import Head
+from .network import Workspace
+
+WORKSPACE_SIZES = 16  # (members, rows) combinations kept: batch, last batch, data, grid, for a few K
+
+
+@dataclass
+class StackWorkspace(Workspace):
+    """Network's buffers with a member axis, plus contiguous δᵀ (K, rows, width) per layer."""
+
+    delta_t: list[Any]
+
+
+class Stack:
+    """Forward and backward passes of K networks ``sizes[0] → … → sizes[-1]`` stacked in ``params`` (K, P).
+
+    ``workspaces`` is a dict the caller may share between stacks of the same group (keyed by members × rows).
+    """
+
+    def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, params: Any,
+                 workspaces: Optional[dict] = None):
+        self.xp, self.sizes, self.activations, self.head = xp, list(sizes), activations, head
+        self.params = params
+        self.grad = xp.zeros_like(params)
+        shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+        offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
+        members = params.shape[0]
+        self.blocks = [params[:, a:b].reshape(members, *shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
+        self.grad_blocks = [self.grad[:, a:b].reshape(members, *shape)
+                            for a, b, shape in zip(offsets, offsets[1:], shapes)]
+        self._workspaces = {} if workspaces is None else workspaces
+        # NumPy's batched matmul hands a transposed (K, m, n) view to BLAS 3–5× slower than a contiguous
+        # one, so W̃ᵀ is copied once per forward pass into these (K, fan_out, fan_in + 1) buffers.
+        self._transposed = [xp.empty((members, c, r), dtype=params.dtype) for r, c in shapes]
+
+    def __repr__(self) -> str:
+        return f"Stack({self.params.shape[0]} × {'→'.join(map(str, self.sizes))}, head={self.head.name})"
+
+    @property
+    def members(self) -> int:
+        return self.params.shape[0]
+
+    def workspace(self, rows: int) -> Workspace:
+        """The (K, width, rows) buffers for ``rows`` samples, made once and reused."""
+        key = (self.members, rows)
+        ws = self._workspaces.get(key)
+        if ws is None:
+            xp, dtype, k, widths = self.xp, self.params.dtype, self.members, self.sizes[1:]
+            ws = StackWorkspace(
+                rows=rows,
+                z=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
+                a=[xp.ones((k, w + 1, rows), dtype=dtype) for w in widths[:-1]],
+                delta=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
+                scratch=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
+                out=xp.zeros((k, widths[-1], rows), dtype=dtype),
+                masks=[],
+                delta_t=[xp.zeros((k, rows, w), dtype=dtype) for w in widths],
+            )
+            if len(self._workspaces) >= WORKSPACE_SIZES:
+                self._workspaces.clear()
+            self._workspaces[key] = ws
+        return ws
+
+    def forward(self, x: Any, ws: Workspace, masks: Optional[list[Any]] = None) -> Any:
+        """Outputs (K, n_out, rows). As Network.forward, per member: z_l = W̃_lᵀ [a_{l−1}; 1]; a_l = f_l(z_l)
+        (⊙ its dropout mask (K, width, rows) when ``masks`` are given); o = head(z_L)."""
+        xp, a = self.xp, x
+        hidden_layers = len(self.activations)
+        for layer, (block, block_t) in enumerate(zip(self.blocks, self._transposed)):
+            z = ws.z[layer]
+            xp.copyto(block_t, block.transpose(0, 2, 1))
+            if a.ndim == 2:  # inputs shared by every member (a grid): one (K·fan_out, fan_in + 1) product
+                k, fan_out, fan_in = block_t.shape
+                xp.matmul(block_t.reshape(k * fan_out, fan_in), a, out=z.reshape(k * fan_out, -1))
+            else:
+                xp.matmul(block_t, a, out=z)
+            if layer < hidden_layers:
+                a = ws.a[layer]
+                hidden = a[:, :-1]
+                activation = self.activations[layer]
+                activation.fn(xp, z, hidden)
+                if masks is not None:  # f'(z) before the mask scales a, as in Network.forward
+                    activation.grad(xp, z, hidden, ws.scratch[layer])
+                    xp.multiply(hidden, masks[layer], out=hidden)
+        return self.head.output(xp, ws.z[-1], ws.out)
+
+    def backward(self, x: Any, y: Any, ws: Workspace, masks: Optional[list[Any]] = None) -> Any:
+        """Fill ``grad`` (K, P) with each member's d(mean data loss)/dθ after ``forward``; ``y`` (K, n_out, rows).
+
+        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask).
+        """
+        xp = self.xp
+        matmul, multiply = xp.matmul, xp.multiply
+        last = len(self.blocks) - 1
+        delta = self.head.grad(xp, ws.z[last], ws.out, y, 1.0 / ws.rows, ws.delta[last])
+        for layer in range(last, 0, -1):
+            below_a = ws.a[layer - 1]
+            delta_t = ws.delta_t[layer]
+            xp.copyto(delta_t, delta.transpose(0, 2, 1))
+            matmul(below_a, delta_t, out=self.grad_blocks[layer])
+            below = ws.delta[layer - 1]
+            matmul(self.blocks[layer][:, :-1], delta, out=below)
+            local = ws.scratch[layer - 1]
+            if masks is None:  # with dropout, forward already stored f'(z) here
+                self.activations[layer - 1].grad(xp, ws.z[layer - 1], below_a[:, :-1], local)
+            multiply(below, local, out=below)
+            if masks is not None:
+                multiply(below, masks[layer - 1], out=below)
+            delta = below
+        xp.copyto(ws.delta_t[0], delta.transpose(0, 2, 1))
+        matmul(x, ws.delta_t[0], out=self.grad_blocks[0])
+        return self.grad
+
+    def hidden_outputs(self, ws: Workspace) -> list[Any]:
+        """Each hidden layer's activations (K, width, rows) from the last ``forward`` on ``ws``."""
+        return [a[:, :-1] for a in ws.a]
