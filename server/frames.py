@@ -132,7 +132,7 @@ def frame_parts(trainer: Trainer, report: EpochReport, grid: GridResult, extras:
     """The frame content of ``trainer`` now: ``report`` and ``grid`` must be of its current weights. The
     confusion matrices come from the report's own forward pass (``report.confusion``)."""
     extras = set(extras)
-    confusion = _confusion(trainer, report)
+    confusion = report.confusion
     header: dict[str, Any] = {
         "epoch": trainer.epoch, "status": trainer.status, "message": trainer.message,
         "confusion": None if confusion is None else {k: confusion[k] for k in ("classes", "train", "test")},
@@ -159,16 +159,6 @@ def frame_parts(trainer: Trainer, report: EpochReport, grid: GridResult, extras:
         arrays.append(("grad_norms", _floats(report.grad_norms), None))
         arrays.append(("weight_norms", _floats(report.weight_norms), None))
     return FrameParts(header, arrays)
-
-
-def _confusion(trainer: Trainer, report: EpochReport) -> Optional[dict[str, Any]]:
-    """The report's confusion matrices (until the engine's reports carry them: computed here)."""
-    if hasattr(report, "confusion"):
-        return report.confusion
-    if trainer.task == "regression":
-        return None
-    train, test = trainer.confusion("train"), trainer.confusion("test")
-    return {"classes": train["classes"], "train": train["matrix"], "test": test["matrix"]}
 
 
 def encode_parts(parts: FrameParts, *, playing: bool = False, epochs_per_second: float = 0.0,

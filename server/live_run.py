@@ -52,7 +52,7 @@ def default_view() -> dict[str, Any]:
 def evaluate(trainer: Trainer) -> EpochReport:
     """A frame's report of the trainer's current weights: losses, metrics, gradient norms and confusion
     matrices from one forward pass over each set."""
-    return trainer.report(gradients=True)
+    return trainer.report(gradients=True, confusion=True)
 
 
 @dataclass

@@ -20,7 +20,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from engine import EpochReport, Trainer
+from engine import EpochReport, Trainer, TrainerGroup, signature
+from engine.group import Signature
 
 from .live_run import Delivery, LiveRun
 
@@ -28,12 +29,49 @@ HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the othe
 
 
 class Stacks:
-    """Steps a set of trainers one epoch each, as few computations as possible."""
+    """The worker's :class:`~engine.TrainerGroup` per signature. A trainer joins the group of its signature
+    when it first trains, and again after a live change (optimizer, batch size) moved it out; sessions
+    running the same lesson are then one stacked computation. Members with different paces are stepped
+    with ``step_epoch(members=...)``: only those whose epoch is due."""
+
+    def __init__(self) -> None:
+        self.groups: dict[Signature, TrainerGroup] = {}
+
+    def __repr__(self) -> str:
+        return f"Stacks({sorted(len(g) for g in self.groups.values())})"
 
     def step(self, trainers: list[Trainer], framed: list[bool]) -> list[EpochReport]:
         """One epoch of each trainer; those whose epoch a frame follows also get gradient norms and
         confusion matrices from their report's pass. Reports in the order given."""
-        return [trainer.step_epoch(gradients=full) for trainer, full in zip(trainers, framed)]
+        batches: dict[tuple[int, bool], tuple[TrainerGroup, list[Trainer]]] = {}
+        for trainer, full in zip(trainers, framed):
+            group = self._group_of(trainer)
+            batches.setdefault((id(group), full), (group, []))[1].append(trainer)
+        reports: dict[int, EpochReport] = {}
+        for (_, full), (group, chosen) in batches.items():
+            reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+        return [reports[id(trainer)] for trainer in trainers]
+
+    def _group_of(self, trainer: Trainer) -> TrainerGroup:
+        group = trainer.group
+        if group is not None and self.groups.get(group.signature) is group:
+            return group
+        key = signature(trainer)
+        group = self.groups.get(key)
+        if group is None or not len(group):
+            group = self.groups[key] = TrainerGroup.of([trainer])
+        else:
+            group.add(trainer)
+        return group
+
+    def release(self, trainers: list[Trainer]) -> None:
+        """Take trainers out of their groups (a session closed or built a new network)."""
+        for trainer in trainers:
+            group = trainer.group
+            if group is not None:
+                group.remove(trainer)
+                if not len(group) and self.groups.get(group.signature) is group:
+                    del self.groups[group.signature]
 
 
 class LiveClock:

@@ -91,6 +91,7 @@ class WorkerSession:
             self.run = LiveRun(trainers, comparison)
             self.clock.runs.add(self.run)
         else:
+            self.clock.stacks.release(self.run.trainers)
             self.run.replace(trainers, comparison)  # the unsent frames of the old network go too
         self.run.plan = Plan(self.run.plan.serial, Mode.PAUSED)  # until the session says otherwise
         self.run.frame_now(playing=play)
@@ -207,6 +208,7 @@ class EngineWorker:
             elif kind == "close":
                 if session.run is not None:
                     self.clock.runs.discard(session.run)
+                    self.clock.stacks.release(session.run.trainers)
                 del self.sessions[message[1]]
         return True
 

@@ -6,6 +6,8 @@ import os
 import signal
 import threading
 
+import numpy as np
+
 from server_helpers import SMALL, live, parse, receive, send, wait_for
 
 from engine import Limits, Trainer
@@ -38,6 +40,28 @@ def test_every_round_gives_each_run_that_wants_one_an_epoch():
     assert header["epoch"] == 3 and header["playing"] is False
     clock.tick()
     assert stepping.trainer.epoch == 3  # a finished plan trains no more
+
+
+def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
+    clock = LiveClock(slice_seconds=0.5)
+    runs = [LiveRun([Trainer({**SMALL, "seed": seed})]) for seed in (1, 2, 3)]
+    runs.append(LiveRun([Trainer({**SMALL, "hidden": [5], "seed": 4})]))
+    for run in runs:
+        run.plan = Plan(1, Mode.STEPPING, steps=3)
+        clock.runs.add(run)
+    clock.tick()
+    a, b, c, other = (run.trainer for run in runs)
+    assert a.group is b.group is c.group and len(a.group) == 3 and other.group is not a.group
+    lone = Trainer({**SMALL, "seed": 2})
+    lone.train(3)
+    np.testing.assert_array_equal(b.network.params, lone.network.params)  # as if it trained alone
+
+    b.update(optimizer="adam")  # a new optimiser: b leaves its group by itself ...
+    for run in runs[:2]:
+        run.plan = Plan(2, Mode.STEPPING, steps=1)
+    clock.tick()
+    assert b.group is not a.group and b.group is not None and len(a.group) == 2  # ... into its own, at once
+    assert (a.epoch, b.epoch, c.epoch) == (4, 4, 3)  # paces differ: only the due members stepped
 
 
 def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
