@@ -39,7 +39,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl)
         state.workers = EngineWorkers(settings)
-        state.workers.start()
+        await state.workers.start()
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:

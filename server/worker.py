@@ -14,7 +14,7 @@ From the server:
   of frames per session is in flight at a time, so a slow client makes no backlog anywhere);
 * ``("close", session)`` and ``("stop",)``.
 
-To the server, besides replies, one ``("news", [(session, frames, epoch, stopped)])`` per tick of the clock
+To the server: ``("ready",)`` once it has started; replies; and one ``("news", [(session, frames, epoch, stopped)])`` per tick of the clock
 (server/scheduler.py) with each session's new frames (bytes, variant by variant), its epoch, and, when
 training stopped by itself, ``(plan serial, why, facts)``.
 """
@@ -172,6 +172,7 @@ class EngineWorker:
 
     def serve(self) -> None:
         """Until ``stop`` (or the server's end of the channel closes)."""
+        self.channel.send(("ready",))
         try:
             while True:
                 wait = self.clock.due_in()

@@ -37,6 +37,7 @@ from .worker import main as worker_main
 
 log = logging.getLogger("nnplay.workers")
 JOIN_SECONDS = 5.0  # how long a stopping worker may take before it is terminated
+START_SECONDS = 60.0  # how long the server waits for its workers to start (importing NumPy and the engine)
 
 
 class EngineFailure(RuntimeError):
@@ -113,6 +114,7 @@ class WorkerHandle:
         self.index, self.loop, self._deliver, self._lost = index, loop, deliver, lost
         self.sessions: set[str] = set()
         self.calls: dict[int, Pending] = {}
+        self.ready = anyio.Event()
         self._outgoing: queue.SimpleQueue = queue.SimpleQueue()
         args = (settings.limits().model_dump(), settings.device, settings.slice_seconds)
         if settings.engine_processes == 0:
@@ -207,9 +209,16 @@ class EngineWorkers:
     def __repr__(self) -> str:
         return f"EngineWorkers({self.workers}, restarts={self.restarts})"
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start the workers and wait until they are ready (at most ``START_SECONDS``; sessions that come
+        sooner wait for their worker)."""
         loop = asyncio.get_running_loop()
         self.workers = [WorkerHandle(i, self.settings, loop, self._deliver, self._lost) for i in range(self.count)]
+        with anyio.move_on_after(START_SECONDS):
+            for worker in self.workers:
+                await worker.ready.wait()
+        if not all(worker.ready.is_set() for worker in self.workers):
+            log.warning("engine workers still starting after %.0f s; sessions wait for them", START_SECONDS)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -234,7 +243,9 @@ class EngineWorkers:
 
     # ---- messages (event loop) -------------------------------------------------------------------------------
     def _deliver(self, worker: WorkerHandle, message: Any) -> None:
-        if message[0] == "reply":
+        if message[0] == "ready":
+            worker.ready.set()
+        elif message[0] == "reply":
             _, call_id, outcome, value = message
             pending = worker.calls.pop(call_id, None)
             if pending is not None:

@@ -70,6 +70,7 @@ def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out(
     thread = threading.Thread(target=worker.serve)
     thread.start()
     try:
+        assert server_end.recv() == ("ready",)
         server_end.send(("call", 1, "s", "configure", {"config": SMALL, "weights": None, "epoch": None,
                                                          "variants": None, "labels": None, "play": False}))
         assert server_end.recv()[:3] == ("reply", 1, "ok")
