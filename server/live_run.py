@@ -140,11 +140,19 @@ class LiveRun:
         """The trainers that take part in the next epoch (a stopped variant waits)."""
         return [t for i, t in enumerate(self.trainers) if i not in self.frozen]
 
-    def frame_due(self, now: float) -> bool:
-        """Whether the next epoch is followed by a frame: at the client's fps, and after a step's last epoch."""
+    def frame_due(self, now: float, governor: Any) -> bool:
+        """Whether the next epoch is followed by a frame: at the client's fps (as the worker's
+        :class:`~server.scheduler.FrameGovernor` allows), and after a step's last epoch."""
         plan = self._following
         last_step = plan.mode is Mode.STEPPING and self._steps_done + 1 >= plan.steps
-        return self.pace.frame_due(now, self.view["fps"]) or last_step
+        return self.pace.frame_due(now, governor.fps(self.view["fps"])) or last_step
+
+    def lateness(self, now: float) -> float:
+        """Seconds this run is behind its pace (0 unless it plays at a set speed)."""
+        plan = self._following
+        if plan is None or plan.mode is not Mode.PLAYING or plan.speed == "max" or self._stopped is plan:
+            return 0.0
+        return max(now - self.pace.next_epoch_at, 0.0)
 
     def epoch_done(self, reports: list[Optional[EpochReport]], now: float) -> Optional[str]:
         """Record the epoch (``reports`` per trainer, None for one that waited): history rows, the pace, the

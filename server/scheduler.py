@@ -11,8 +11,9 @@ A tick ends after ``slice_seconds``, when nothing is due, or when a message from
 * Paced runs are due on a common clock: an epoch due within ``HORIZON`` of now is taken in this tick, so
   sessions at the same speed fall into step and are stepped together.
 * Fair under overload: every round gives each due run one epoch, so when the engine cannot keep up all
-  runs fall behind alike (their pace drops the backlog beyond ``CATCH_UP`` seconds) and all get frames at
-  the same reduced rate; no run starves.
+  runs fall behind alike (their pace drops the backlog beyond ``CATCH_UP`` seconds), and the
+  :class:`FrameGovernor` lowers every run's frame rate alike so that epochs are kept where possible;
+  no run starves.
 """
 
 from __future__ import annotations
@@ -24,8 +25,41 @@ from engine import EpochReport, Trainer, TrainerGroup, signature
 from engine.group import Signature
 
 from .live_run import Delivery, LiveRun
+from .options import MAX_FPS
 
 HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the others (half a frame at 60/s)
+LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded
+
+
+class FrameGovernor:
+    """Past capacity, frames give way to epochs, for every run alike.
+
+    A frame (a pass over the grid and the encoding) costs more than a stacked epoch of a small network, and
+    while epochs are slower than the client's fps every epoch is framed, so an overloaded worker would spend
+    most of its time on frames and fall further behind. When some paced run is more than ``LATE`` seconds
+    behind, every run's fps is scaled down by ``DOWN`` (at most every ``PERIOD`` seconds, to no less than
+    ``FLOOR`` frames/s); once none is, it grows back by ``UP`` per period.
+    """
+
+    DOWN, UP, PERIOD, FLOOR = 0.8, 1.25, 0.1, 2.0
+
+    def __init__(self) -> None:
+        self.share = 1.0
+        self._changed = 0.0
+
+    def __repr__(self) -> str:
+        return f"FrameGovernor(share={self.share:.2f})"
+
+    def update(self, late: bool, now: float) -> None:
+        if now - self._changed < self.PERIOD:
+            return
+        self._changed = now
+        lowest = self.FLOOR / MAX_FPS  # below this every run is at the floor anyway
+        self.share = max(self.share * self.DOWN, lowest) if late else min(self.share * self.UP, 1.0)
+
+    def fps(self, requested: float) -> float:
+        """The frame rate a run gets now for the ``requested`` one."""
+        return min(requested, max(requested * self.share, self.FLOOR))
 
 
 class Stacks:
@@ -81,6 +115,7 @@ class LiveClock:
         self.slice_seconds = slice_seconds
         self.runs: set[LiveRun] = set()
         self.stacks = Stacks()
+        self.governor = FrameGovernor()
         self.ticks = 0
 
     def __repr__(self) -> str:
@@ -104,13 +139,15 @@ class LiveClock:
                 run.publish_stop(why)
             news.update(stepped)
             if not stepped or time.perf_counter() - start >= self.slice_seconds or interrupted():
+                now = time.perf_counter()
+                self.governor.update(any(run.lateness(now) > LATE for run in self.runs), now)
                 return news
 
     def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[Delivery], list[tuple[LiveRun, str]]]:
         """One epoch of every run that wants one, stepped together; their frames copied out."""
         now = time.perf_counter()
         due = [run for run in runs if run.wants_epoch(now, HORIZON)]
-        framed = {run: run.frame_due(now) for run in due}
+        framed = {run: run.frame_due(now, self.governor) for run in due}
         members = [(run, trainer) for run in due for trainer in run.members()]
         reports = dict(zip((id(t) for _, t in members), self.stacks.step(
             [t for _, t in members], [framed[run] for run, _ in members])))

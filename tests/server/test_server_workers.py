@@ -13,7 +13,7 @@ from server_helpers import SMALL, live, parse, receive, send, wait_for
 from engine import Limits, Trainer
 from server.frames import decode
 from server.live_run import LiveRun, Mode, Plan
-from server.scheduler import LiveClock
+from server.scheduler import FrameGovernor, LiveClock
 from server.worker import EngineWorker
 from server.workers import ThreadChannel
 
@@ -62,6 +62,22 @@ def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
     clock.tick()
     assert b.group is not a.group and b.group is not None and len(a.group) == 2  # ... into its own, at once
     assert (a.epoch, b.epoch, c.epoch) == (4, 4, 3)  # paces differ: only the due members stepped
+
+
+def test_an_overloaded_worker_lowers_every_runs_frame_rate_alike_then_restores_it():
+    governor = FrameGovernor()
+    now = 0.0
+    for _ in range(50):  # seven seconds late
+        now += governor.PERIOD * 1.5
+        governor.update(True, now)
+    assert governor.fps(30) == governor.fps(60) == governor.FLOOR  # every run at the floor, none starved
+    assert governor.fps(1) == 1  # never more than asked for
+    governor.update(False, now + governor.PERIOD / 2)
+    assert governor.fps(30) == governor.FLOOR  # one change per period
+    for _ in range(50):
+        now += governor.PERIOD * 1.5
+        governor.update(False, now)
+    assert governor.fps(30) == 30
 
 
 def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
