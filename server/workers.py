@@ -6,6 +6,13 @@ threads of one process share one core however many there are. Live sessions ther
 sessions (server/worker.py); the event loop stays in the server process with the sockets, the session
 limit, the REST routes and the background runs, so the server stays one thing to count, list and cancel.
 
+Measured on the 2-core machine while four other builds kept it busy (load average 7-11), so as CPU
+shares: ``benchmarks/classroom.py --k 16 --classroom c2 --speed 60`` (16 students on C2) gave, with the
+server holding about a third of a core either way, 6.7 students' worth of epochs per core of server CPU
+for the thread design before this one (median 7.8 epochs/s) and 23.2 for workers with the live clock and
+stacked groups (median 28.8 epochs/s); the event loop's process used 3-8% of a core. One worker on a
+core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/s each at 83% busy.
+
 * Placement: a new session goes to the worker with the fewest sessions and stays there.
 * Traffic: commands go out through a writer thread (the loop never blocks on a full pipe); a reader
   thread per worker hands each message (a reply, or one tick's news for all the worker's sessions) to the
