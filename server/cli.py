@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the web server (the page at /, the API at /api, /ws)")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, NNPLAY_HOST)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000, NNPLAY_PORT)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (sessions are per process)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn processes, each a separate server with its own "
+                       "sessions and limits; engine work already uses every core (NNPLAY_ENGINE_PROCESSES)")
     serve.add_argument("--device", choices=("cpu", "gpu"), default=None, help="default device for runs")
     serve.add_argument("--log-level", default="info", help="uvicorn's log level")
 

@@ -319,7 +319,8 @@ class Session:
         """Send the frames of the ticks heard of, tell the worker they have gone, and answer a stop."""
         while self._inbox:
             frames, epoch, stopped = self._inbox.pop(0)
-            self.facts = {**self.facts, "epoch": epoch} if self.facts else self.facts
+            if self.facts:
+                self.facts["epoch"] = epoch  # for a pause that cannot wait for its epoch
             for frame in frames:
                 await self._send(data=frame)
             self.worker.post(("sent", self.id))
@@ -371,5 +372,8 @@ class Session:
                 return await self._close(1000, "idle timeout")
             self._transition(Mode.PAUSED)
             self.last_activity = time.monotonic()
-            reply = self._keep(await self._ask("settle").wait())
+            try:
+                reply = self._keep(await self._ask("settle").wait())
+            except EngineFailure:
+                return  # the worker is gone: the sender closes the session
             await self._answer(reply, None)

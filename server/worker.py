@@ -249,5 +249,9 @@ class EngineWorker:
 
 
 def main(channel: Any, limits: dict, device: Optional[str], slice_seconds: float) -> None:
-    """Entry point of a worker process (``multiprocessing``, spawn)."""
-    EngineWorker(channel, limits, device, slice_seconds).serve()
+    """Entry point of a worker process (``multiprocessing``, spawn) or thread. However it ends, its channel
+    closes, so the server hears of it (and replaces a worker that died of an error)."""
+    try:
+        EngineWorker(channel, limits, device, slice_seconds).serve()
+    finally:
+        channel.close()

@@ -362,12 +362,12 @@ def test_idle_paused_sessions_are_closed(client_for):
 
 
 def test_a_playing_session_whose_client_talks_is_not_idle(client_for):
-    with client_for(idle_timeout=0.3) as c, live(c) as (ws, _):
+    with client_for(idle_timeout=1.0) as c, live(c) as (ws, _):
         send(ws, type="play")
-        for i in range(6):
-            time.sleep(0.1)
+        for i in range(8):  # two seconds in all, a message every quarter of one
+            time.sleep(0.25)
             send(ws, type="view", fps=20, id=i)
-        assert wait_for(ws, "state", lambda s: s["id"] == 5)["playing"] is True
+        assert wait_for(ws, "state", lambda s: s["id"] == 7)["playing"] is True
 
 
 def test_a_session_left_playing_is_paused_then_closed(client_for):
