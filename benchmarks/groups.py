@@ -30,7 +30,7 @@ from engine import Trainer, TrainerGroup  # noqa: E402
 from engine.backend import limit_blas_threads  # noqa: E402
 from engine.features import feature_matrix  # noqa: E402
 
-from configs import CONFIGS, rate  # noqa: E402  (benchmarks/configs.py)
+from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py)
 
 C2 = CONFIGS["C2"]
 SEPARATE_MAX = 16

@@ -156,6 +156,7 @@ class Options(BaseModel):
     defaults: dict[str, Any]
     limits: dict[str, int]
     server_limits: dict[str, float]
+    view_defaults: dict[str, float] = Field(description="a new session's speed (epochs/s), fps, density, thumb")
     live_fields: list[str]
     menus: dict[str, list[float]]
     devices: list[str]

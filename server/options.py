@@ -27,7 +27,8 @@ MENUS = {
 }
 
 # The session's own limits (docs/protocol.md): speed in epochs/s, frames/s, grid and thumbnail sizes, step n.
-MIN_SPEED, MAX_SPEED, DEFAULT_SPEED = 1, 1000, 30
+# The default pace is TensorFlow Playground's: one epoch per animation frame, 60 epochs/s on a 60 Hz screen.
+MIN_SPEED, MAX_SPEED, DEFAULT_SPEED = 1, 1000, 60
 MIN_FPS, MAX_FPS, DEFAULT_FPS = 1, 60, 30
 MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 2, 50, 10
 DEFAULT_DENSITY = 100
@@ -50,6 +51,11 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_thumb": MAX_THUMB,
         "max_step": MAX_STEP,
     }
+
+
+def view_defaults() -> dict[str, Any]:
+    """What a new session's ``view`` starts with; the page starts from the same values (never its own copy)."""
+    return {"speed": DEFAULT_SPEED, "fps": DEFAULT_FPS, "density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB}
 
 
 def config_fields() -> dict[str, dict[str, Any]]:
@@ -91,6 +97,7 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         "defaults": Config().model_dump(),
         "limits": settings.limits().model_dump(),
         "server_limits": server_limits(settings),
+        "view_defaults": view_defaults(),
         "live_fields": [name for name in Config.model_fields if name in LIVE_FIELDS],
         "menus": MENUS,
         "devices": ["cpu", "gpu"] if gpu else ["cpu"],

@@ -26,12 +26,13 @@ const FIELD_LABELS = {
 };
 export const fieldLabel = (options, name) => FIELD_LABELS[name] ?? options.fields[name]?.title ?? name;
 
-/** The speed menu: 1-3-10 steps between the server's limits, plus "max". */
-function speedItems(limits) {
-  const items = [];
+/** The speed menu: 1-3-10 steps between the server's limits, the default pace among them, plus "max". */
+function speedItems(limits, defaultSpeed) {
+  const speeds = new Set([defaultSpeed]);
   for (let v = 1; v <= limits.max_speed; v *= 10) {
-    for (const m of [1, 3]) if (v * m >= limits.min_speed && v * m <= limits.max_speed) items.push({ value: v * m, label: `${v * m} epochs/s` });
+    for (const m of [1, 3]) if (v * m >= limits.min_speed && v * m <= limits.max_speed) speeds.add(v * m);
   }
+  const items = [...speeds].sort((a, b) => a - b).map((v) => ({ value: v, label: `${v} epochs/s` }));
   items.push({ value: 'max', label: 'max' });
   return items;
 }
@@ -55,7 +56,7 @@ export function createTopBar(hub, state) {
   const problems = (fieldSpec(options.fields.problem).enum ?? ['classification', 'regression']).map((p) => ({ value: p, label: p[0].toUpperCase() + p.slice(1) }));
   const problem = selectControl({ label: 'Problem type', name: 'problem', items: problems, value: values.problem, onChange: (v) => state.set({ problem: v }) });
   const optimizer = selectControl({ label: 'Optimizer', name: 'optimizer', items: options.optimizers.map((o) => ({ value: o.name, label: o.label })), value: values.optimizer, onChange: (v) => state.set({ optimizer: v }) });
-  const speed = selectControl({ label: 'Speed', name: 'speed', items: speedItems(options.server_limits), value: values.speed, onChange: (v) => state.set({ speed: v === 'max' ? 'max' : Number(v) }) });
+  const speed = selectControl({ label: 'Speed', name: 'speed', items: speedItems(options.server_limits, options.view_defaults.speed), value: values.speed, onChange: (v) => state.set({ speed: v === 'max' ? 'max' : Number(v) }) });
 
   const element = el('header', { class: 'top-bar', 'aria-label': 'Training controls' },
     el('div', { class: 'buttons' }, reset, play, step),

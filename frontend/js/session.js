@@ -83,7 +83,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('socket:open', () => {
     const restoring = connectedOnce;
-    thumbs.now = 10;
+    thumbs.now = thumbs.small; // a new server session starts at the default thumbnail size
     connectedOnce = true;
     sendView();
     configure({ play: wantPlay, keepWeights: restoring });
@@ -132,7 +132,8 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   hub.on('set-weight', (message) => socket.send('set_weight', message));
 
   // A hovered neuron is drawn large in the output panel: ask for finer thumbnails while hovering.
-  const thumbs = { small: 10, large: Math.min(40, state.options.server_limits.max_thumb ?? 40), now: 10, timer: null };
+  const small = state.options.view_defaults.thumb;
+  const thumbs = { small, large: Math.min(40, state.options.server_limits.max_thumb ?? 40), now: small, timer: null };
   hub.on('hover-neuron', (hover) => {
     clearTimeout(thumbs.timer);
     const want = hover ? thumbs.large : thumbs.small;

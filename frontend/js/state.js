@@ -79,6 +79,7 @@ const PAGE_KINDS = {
 export function createState(hub, options, { pageKeys = {}, storage = safeStorage() } = {}) {
   const datasets = Object.fromEntries(options.datasets.map((d) => [d.name, d]));
   const defaults = options.defaults;
+  const view = options.view_defaults; // a new session's speed and density, as the server starts one
   const firstOf = (task) => options.datasets.find((d) => d.task !== null && (d.task === 'regression') === (task === 'regression'))?.name;
   const values = {
     ...structuredClone(defaults),
@@ -88,8 +89,8 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     showTestData: false,
     discretize: false,
     hideText: false,
-    speed: 30,
-    density: 100,
+    speed: view.speed,
+    density: view.density,
   };
   delete values.custom_points;
   const initialDatasets = { dataset: values.dataset, reg_dataset: values.reg_dataset };
@@ -157,11 +158,11 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
       return [key, read, () => (same(values[field], defaults[field]) ? undefined : formatValue(values[field]))];
     }),
     ['speed', (t) => (t === 'max' ? { speed: 'max' } : Number(t) > 0 ? { speed: Number(t) } : undefined),
-      () => (values.speed === 30 ? undefined : String(values.speed))],
+      () => (values.speed === view.speed ? undefined : String(values.speed))],
     ['density', (t) => {
       const n = Number(t);
       return Number.isInteger(n) && n >= options.limits.min_grid_density && n <= options.limits.max_grid_density ? { density: n } : undefined;
-    }, () => (values.density === 100 ? undefined : String(values.density))],
+    }, () => (values.density === view.density ? undefined : String(values.density))],
     ...Object.entries(pageKeys).map(([name, kind]) => {
       const [, read, write] = PAGE_KINDS[kind];
       return [name, (t) => {

@@ -45,6 +45,16 @@ def test_choices_come_from_the_server(page):
     assert shown == [d["name"] for d in options["datasets"] if d["task"] != "regression"]
 
 
+def test_a_fresh_page_trains_at_the_servers_default_pace(page):
+    defaults = page.evaluate("window.nnplay.options.view_defaults")
+    speed = page.get_by_label("Speed", exact=True)
+    assert speed.input_value() == str(defaults["speed"])
+    assert speed.locator("option:checked").inner_text() == f"{defaults['speed']} epochs/s"
+    assert server_state(page)["speed"] == defaults["speed"]
+    assert server_state(page)["view"]["density"] == defaults["density"]
+    assert "speed=" not in page.evaluate("location.hash"), "the default pace is not written into links"
+
+
 def test_keyboard_reaches_the_controls(page):
     reached = set()
     for _ in range(60):

@@ -21,7 +21,11 @@ def test_connecting_sends_hello_data_state_and_a_frame(client):
         hello, state = greeting["hello"], greeting["state"]
         assert hello["protocol"] == 1 and hello["version"] == "0.1.0" and hello["limits"]["max_neurons"] == 32
         assert state["playing"] is False and state["epoch"] == 0 and state["config"]["dataset"] == "circle"
-        assert state["speed"] == 30 and state["view"]["density"] == 100 and state["sizes"] == [2, 4, 2, 1]
+        assert state["sizes"] == [2, 4, 2, 1]
+        defaults = client.get("/api/options").json()["view_defaults"]
+        assert state["speed"] == defaults["speed"] == 60  # TensorFlow Playground's pace: an epoch per animation frame
+        view = {k: state["view"][k] for k in ("fps", "density", "thumb")}
+        assert view == {k: defaults[k] for k in view}
         header, arrays = greeting["frame"]
         assert header["epoch"] == 0 and arrays["output"].shape == (100, 100)
         data_header, data = greeting["data"]
@@ -206,7 +210,7 @@ def test_set_refuses_what_cannot_change_live_and_bad_values(client, values, fiel
         assert field in error["message"] and allowed in error["message"]
         send(ws, type="pause", id=6)
         state = wait_for(ws, "state", lambda s: s["id"] == 6)
-        assert state["config"] == greeting["state"]["config"] and state["speed"] == 30
+        assert state["config"] == greeting["state"]["config"] and state["speed"] == greeting["state"]["speed"]
 
 
 def test_set_weight_changes_one_weight_and_one_bias(client):

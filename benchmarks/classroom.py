@@ -1,0 +1,228 @@
+"""Classroom capacity: the largest number K of students one ``nnplay serve`` (its defaults) holds live.
+
+    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed] [--root PATH]
+
+Each student is one WebSocket session, as a browser tab would be: it configures its setup with its own seed,
+plays at the server's default pace (speed and fps untouched, so the defaults are what is measured) and
+decodes every frame. Two classrooms:
+
+* ``c2`` — every student trains C2: the spiral with the playground's seven features, six layers of 8;
+* ``mixed`` — half the students train C2, the rest a spread of the lesson presets from ``/api/presets``
+  (those whose training does not stop by itself: early stopping and divergence end a run, not a lesson).
+
+A K holds when, over a window after warm-up, every session gets ≥ 50 epochs/s and ≥ 20 frames/s, and
+``GET /api/health`` (polled every 20 ms by a separate process) answers with p99 ≤ 50 ms. The search
+doubles K from ``--start`` until a K fails (or the server's session limit), then bisects between the
+largest K that held and the smallest that failed, within ``--trials`` measurements. ``--k`` measures one K.
+
+Beside the table it prints the reference measured in the same run: the engine alone on C2 in this process,
+and how many C2 students one core could carry at that rate, so that figures from a busy machine can be
+judged. The table's ``students/core`` is the live counterpart: the students' worth of epochs the server
+delivered per core of CPU it used, which depends little on what else the machine runs (its rates do). The
+client shares the machine with the server: its own CPU is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from harness import CONFIGS, ROOT, Server, Student, Window, engine_rates, load_average, measure, median, percentile
+
+MIN_EPOCHS_PER_S, MIN_FRAMES_PER_S, MAX_HEALTH_P99_MS = 50.0, 20.0, 50.0
+CLASSROOMS = ("c2", "mixed")
+
+
+# ---- who is in the class -----------------------------------------------------------------------------------
+def c2_student(i: int, view: Optional[dict]) -> Student:
+    return Student({"config": {**CONFIGS["C2"], "seed": 1000 + i}}, view)
+
+
+def preset_student(preset: dict, i: int, view: Optional[dict]) -> Student:
+    setup = {"config": {**preset["config"], "seed": 2000 + i}}
+    if preset.get("variants"):
+        setup.update(variants=preset["variants"], labels=preset["labels"])
+    return Student(setup, view)
+
+
+def lesson_spread(server: Server) -> list[dict]:
+    """The server's lesson presets whose training goes on until paused (the mixed classroom's lessons)."""
+    presets = server.get("/api/presets")["presets"]
+    spread = [p for p in presets if keeps_training(p)]
+    left_out = ", ".join(p["name"] for p in presets if p not in spread)
+    print(f"mixed classroom: {len(spread)} presets in turn; left out (training stops by itself): {left_out}")
+    return spread
+
+
+def keeps_training(preset: dict, epochs: int = 50) -> bool:
+    """False for a preset whose run stops by itself: early stopping, or divergence within ``epochs``."""
+    from engine import Trainer
+
+    configs = [{**preset["config"], **variant} for variant in preset.get("variants") or [{}]]
+    if any(config.get("early_stopping") for config in configs):
+        return False
+    for config in configs:
+        trainer = Trainer(config)
+        trainer.train(epochs)
+        if trainer.status != "ok":
+            return False
+    return True
+
+
+def classroom(kind: str, k: int, spread: list[dict], view: Optional[dict]) -> list[Student]:
+    """``k`` students: all C2, or (mixed) ⌈k/2⌉ on C2 and the others through ``spread`` in turn."""
+    on_c2 = k if kind == "c2" else math.ceil(k / 2)
+    return ([c2_student(i, view) for i in range(on_c2)]
+            + [preset_student(spread[i % len(spread)], i, view) for i in range(k - on_c2)])
+
+
+# ---- one trial -----------------------------------------------------------------------------------------------
+@dataclass
+class Trial:
+    kind: str
+    k: int
+    window: Window
+
+    @property
+    def epochs(self) -> list[float]:
+        return self.window.epochs_per_s()
+
+    @property
+    def frames(self) -> list[float]:
+        return self.window.frames_per_s()
+
+    @property
+    def health_p99(self) -> float:
+        return percentile(self.window.health_ms, 99)
+
+    def students_per_core(self) -> float:
+        """Students' worth of epochs the server delivers per core of its CPU: (Σ epochs/s ÷ speed) ÷ server CPU.
+        Unlike the rates it hardly depends on what else the machine runs; compare it with the reference."""
+        speed = next((s.pace["speed"] for s in self.window.students if s.pace), None)
+        if not speed or not self.window.server_cpu:
+            return float("nan")
+        return sum(self.epochs) / speed / self.window.server_cpu
+
+    def shortfalls(self) -> list[str]:
+        """What kept this K from holding (empty when it held)."""
+        failed = [s.error or s.stopped for s in self.window.students if s.error or s.stopped]
+        reasons = [f"{len(failed)} session(s) failed or stopped: {failed[0]}"] if failed else []
+        if min(self.epochs) < MIN_EPOCHS_PER_S:
+            reasons.append(f"epochs/s {min(self.epochs):.1f} < {MIN_EPOCHS_PER_S:.0f}")
+        if min(self.frames) < MIN_FRAMES_PER_S:
+            reasons.append(f"frames/s {min(self.frames):.1f} < {MIN_FRAMES_PER_S:.0f}")
+        if not self.health_p99 <= MAX_HEALTH_P99_MS:
+            reasons.append(f"health p99 {self.health_p99:.1f} ms > {MAX_HEALTH_P99_MS:.0f}")
+        return reasons
+
+
+def run_trial(server: Server, kind: str, k: int, spread: list[dict], view: Optional[dict],
+              args: argparse.Namespace) -> Trial:
+    server.wait_idle()
+    students = classroom(kind, k, spread, view)
+    trial = Trial(kind, k, asyncio.run(measure(server, students, args.seconds, args.warmup)))
+    print(row(trial), flush=True)
+    return trial
+
+
+# ---- the search ----------------------------------------------------------------------------------------------
+def search(try_k, start: int, limit: int, trials: int) -> tuple[int, list[Trial]]:
+    """The largest K that holds: double from ``start`` until one fails (or ``limit``), then bisect between
+    the largest K that held and the smallest that failed; at most ``trials`` measurements."""
+    held, failed, k, done = 0, None, min(start, limit), []
+    while len(done) < trials:
+        done.append(try_k(k))
+        if done[-1].shortfalls():
+            failed = k
+        else:
+            held = k
+        if failed is None:
+            if k >= limit:
+                break
+            k = min(2 * k, limit)
+        elif failed - held <= 1:
+            break
+        else:
+            k = (held + failed) // 2
+    return held, done
+
+
+# ---- printing ------------------------------------------------------------------------------------------------
+HEAD = (f"{'classroom':9} {'K':>3}  {'epochs/s min/median':>19}  {'frames/s min/median':>19}  "
+        f"{'health p50/p99 ms':>17}  {'server CPU':>10}  {'students/core':>13}  {'client CPU':>10}  verdict")
+
+
+def row(trial: Trial) -> str:
+    w = trial.window
+    verdict = "; ".join(trial.shortfalls()) or "holds"
+    return (f"{trial.kind:9} {trial.k:>3}  {min(trial.epochs):8.1f} / {median(trial.epochs):8.1f}  "
+            f"{min(trial.frames):8.1f} / {median(trial.frames):8.1f}  "
+            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {w.server_cpu:10.0%}  "
+            f"{trial.students_per_core():13.1f}  {w.client_cpu:10.0%}  {verdict}")
+
+
+def print_summary(kind: str, held: int, trials: list[Trial], limit: int) -> None:
+    bound = f" (the server's session limit)" if held == limit else ""
+    tried = ", ".join(str(t.k) for t in trials)
+    print(f"largest K that holds, {kind} classroom: {held}{bound}   (measured K = {tried})")
+
+
+def print_reference(rates: dict[str, float], pace: dict) -> None:
+    """The engine alone on C2, and the C2 students one core could carry at that rate: a student costs
+    speed/run_epoch + fps·(1/step_epoch − 1/run_epoch + 1/grid) core-seconds per second (an epoch, plus per
+    frame the losses and gradient norms step_epoch adds and the grid)."""
+    cost = pace["speed"] / rates["run_epoch"] + pace["fps"] * (
+        1 / rates["step_epoch"] - 1 / rates["run_epoch"] + 1 / rates["grid"])
+    print(f"reference, engine alone on C2 in this process, per CPU second: run_epoch {rates['run_epoch']:,.0f}/s, "
+          f"step_epoch {rates['step_epoch']:,.0f}/s, grid(100, 10) {rates['grid']:,.0f}/s "
+          f"-> one core carries about {1 / cost:.1f} C2 students at {pace['speed']} epochs/s, {pace['fps']} frames/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short look: 4 s windows, at most 4 trials each")
+    parser.add_argument("--k", type=int, help="measure this one K instead of searching")
+    parser.add_argument("--classroom", nargs="+", choices=CLASSROOMS, default=list(CLASSROOMS))
+    parser.add_argument("--start", type=int, default=8, help="the first K of the search")
+    parser.add_argument("--trials", type=int, help="at most this many measurements per classroom (default 7)")
+    parser.add_argument("--seconds", type=float, help="measuring window per trial (default 10)")
+    parser.add_argument("--warmup", type=float, help="seconds after every session has its first frame (default 3)")
+    parser.add_argument("--speed", type=float, help="play at this speed instead of the server's default")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server to run (default: this one)")
+    args = parser.parse_args()
+    args.trials = args.trials or (4 if args.quick else 7)
+    args.seconds = args.seconds or (4.0 if args.quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.5 if args.quick else 3.0)
+
+    print(f"server code: {args.root.resolve()}; {os.cpu_count()} CPUs, {load_average()}", flush=True)
+    rates = engine_rates("C2")
+    view = {"speed": args.speed} if args.speed else None
+    summaries = []
+    with Server(args.root) as server:
+        spread = lesson_spread(server) if "mixed" in args.classroom else []
+        limit = int(server.get("/api/options")["server_limits"]["max_sessions"])
+        print(HEAD, flush=True)
+        for kind in args.classroom:
+            def try_k(k: int, kind: str = kind) -> Trial:
+                return run_trial(server, kind, k, spread, view, args)
+
+            if args.k:
+                trials = [try_k(args.k)]
+                held = 0 if trials[0].shortfalls() else args.k
+            else:
+                held, trials = search(try_k, args.start, limit, args.trials)
+            summaries.append((kind, held, trials, limit))
+    for summary in summaries:
+        print_summary(*summary)
+    paces = (s.pace for _, _, trials, _ in summaries for t in trials for s in t.window.students if s.pace)
+    print_reference(rates, next(paces))
+    print(load_average())
+
+
+if __name__ == "__main__":
+    main()
