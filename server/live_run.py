@@ -22,7 +22,7 @@ from engine import EpochReport, Trainer
 from engine.compare import Comparison
 
 from .frames import EXTRAS, FrameParts, encode_parts, frame_parts
-from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED, DEFAULT_THUMB
+from .options import DEFAULT_SPEED, view_defaults
 from .pacing import Mailbox, Pace
 
 
@@ -46,7 +46,9 @@ class Plan:
 
 
 def default_view() -> dict[str, Any]:
-    return {"density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB, "fps": float(DEFAULT_FPS), "extras": list(EXTRAS)}
+    """What a new session's frames carry and how often (``view_defaults`` less the speed, which is the plan's)."""
+    view = {name: value for name, value in view_defaults().items() if name != "speed"}
+    return {**view, "fps": float(view["fps"]), "extras": list(EXTRAS)}
 
 
 def evaluate(trainer: Trainer) -> EpochReport:
