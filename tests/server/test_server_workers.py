@@ -51,17 +51,24 @@ def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
         clock.runs.add(run)
     clock.tick()
     a, b, c, other = (run.trainer for run in runs)
-    assert a.group is b.group is c.group and len(a.group) == 3 and other.group is not a.group
+    assert a.group is b.group is c.group and len(a.group) == 3 and other.group is None  # no peer: alone
     lone = Trainer({**SMALL, "seed": 2})
     lone.train(3)
     np.testing.assert_array_equal(b.network.params, lone.network.params)  # as if it trained alone
 
-    b.update(optimizer="adam")  # a new optimiser: b leaves its group by itself ...
+    for trainer in (b, c):
+        trainer.update(optimizer="adam")  # a new signature: they leave the group by themselves ...
     for run in runs[:2]:
         run.plan = Plan(2, Mode.STEPPING, steps=1)
     clock.tick()
-    assert b.group is not a.group and b.group is not None and len(a.group) == 2  # ... into its own, at once
+    assert b.group is not None and b.group.signature.optimizer == "adam"  # ... and b joins c's at once
+    assert a.group is None  # its last peer left
     assert (a.epoch, b.epoch, c.epoch) == (4, 4, 3)  # paces differ: only the due members stepped
+    clock.runs.discard(runs[2])  # c's session closes
+    clock.stacks.release([c])
+    runs[1].plan = Plan(3, Mode.STEPPING, steps=1)
+    clock.tick()
+    assert b.group is None and not clock.stacks.groups  # a group of one is dissolved
 
 
 def test_an_overloaded_worker_lowers_every_runs_frame_rate_alike_then_restores_it():
