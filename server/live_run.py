@@ -82,6 +82,7 @@ class LiveRun:
         self.plan = Plan()
         self.view = default_view()
         self.pace = Pace()
+        self.used = 0.0  # engine CPU seconds spent on this run (server/scheduler.py shares the engine by it)
         self.finished: Optional[tuple[int, str]] = None  # (plan serial, why) once it stopped by itself
         self._following: Optional[Plan] = None  # the plan the pace and the step count were started for
         self._steps_done = 0

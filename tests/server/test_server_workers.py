@@ -13,7 +13,7 @@ from server_helpers import SMALL, live, parse, receive, send, wait_for
 from engine import Limits, Trainer
 from server.frames import decode
 from server.live_run import LiveRun, Mode, Plan
-from server.scheduler import FrameGovernor, LiveClock
+from server.scheduler import WINDOW, FrameGovernor, LiveClock
 from server.worker import EngineWorker
 from server.workers import ThreadChannel
 
@@ -40,6 +40,15 @@ def test_every_round_gives_each_run_that_wants_one_an_epoch():
     assert header["epoch"] == 3 and header["playing"] is False
     clock.tick()
     assert stepping.trainer.epoch == 3  # a finished plan trains no more
+
+
+def test_a_cheap_run_is_not_held_back_by_an_expensive_one_and_each_gets_the_same_time():
+    cheap, costly = Plan(1, Mode.PLAYING, "max"), Plan(1, Mode.PLAYING, "max")
+    clock, (small, big) = clock_with(cheap, costly)
+    big.replace([Trainer({**SMALL, "hidden": [32, 32], "n_samples": 1000, "batch_size": 1})], None)
+    clock.tick()
+    assert small.trainer.epoch > 5 * big.trainer.epoch > 0  # not in lockstep: equal epochs would be unfair
+    assert abs(small.used - big.used) < WINDOW  # the same CPU time, within what one round can add
 
 
 def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
