@@ -150,11 +150,11 @@ class LiveRun:
         last_step = plan.mode is Mode.STEPPING and self._steps_done + 1 >= plan.steps
         return self.pace.frame_due(now, governor.fps(self.view["fps"])) or last_step
 
-    def lateness(self, now: float) -> float:
-        """Seconds this run is behind its pace (0 unless it plays at a set speed)."""
+    def lateness(self, now: float) -> Optional[float]:
+        """Seconds this run is behind its pace; None unless it plays at a set speed."""
         plan = self._following
         if plan is None or plan.mode is not Mode.PLAYING or plan.speed == "max" or self._stopped is plan:
-            return 0.0
+            return None
         return max(now - self.pace.next_epoch_at, 0.0)
 
     def epoch_done(self, reports: list[Optional[EpochReport]], now: float) -> Optional[str]:
