@@ -28,9 +28,12 @@ class Feature:
         return f"Feature({self.name!r})"
 
 
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")  # labels read X₁³ like X₁², not X₁^3
+
+
 def _power(k: int) -> Feature:
     scale = GRID_EXTENT ** (k - 1)
-    return Feature(f"x1_pow{k}", f"X₁^{k}", f"x1Pow{k}", 1, lambda xp, x1, x2: x1**k / scale)
+    return Feature(f"x1_pow{k}", f"X₁{str(k).translate(SUPERSCRIPTS)}", f"x1Pow{k}", 1, lambda xp, x1, x2: x1**k / scale)
 
 
 FEATURES: dict[str, Feature] = {

@@ -32,6 +32,7 @@ from .data import DataSplit
 from .datasets import train_count
 from .evaluation import evaluate, make_report
 from .inspect import grid_inputs, grid_result
+from .losses import output_units
 from .optimizers import OPTIMIZER_CLASSES
 from .reports import EpochReport, GridResult
 from .stack import Stack
@@ -75,7 +76,7 @@ def signature(run: Trainer | Config | dict, limits: Optional[Limits] = None) -> 
     task = config.task
     return Signature(
         features=tuple(config.features), hidden=tuple(config.hidden),
-        n_out=config.n_classes if task == "multiclass" else 1, activations=tuple(config.activations),
+        n_out=output_units(task, config), activations=tuple(config.activations),
         loss=config.loss, task=task, optimizer=config.optimizer, batch=min(config.batch_size, n_train),
         n_train=n_train, n_test=n_test, device=device, dtype=dtype)
 
@@ -255,6 +256,8 @@ class TrainerGroup:
         penalties = self._penalties(chosen, rows)
         reports = []
         for j, member in enumerate(chosen):
+            if gradients:
+                member._note_gradients(values["grad_norms"][j])
             report = make_report(values, j, epoch=member.epoch, learning_rate=member.learning_rate(member.epoch - 1),
                                  penalty=penalties[j], task=member.task, n_classes=member.config.n_classes,
                                  status=member.status, message=member.message)

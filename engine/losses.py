@@ -22,6 +22,15 @@ from .activations import sigmoid
 from .registry import lookup
 
 TASKS = ("binary", "multiclass", "regression")
+# Output units per task: a number, or the config field that gives it (the page reads this rule from
+# GET /api/options instead of writing it again).
+OUTPUT_UNITS = {"binary": 1, "multiclass": "n_classes", "regression": 1}
+
+
+def output_units(task: str, config: Any) -> int:
+    """How many output units a network for ``task`` has under ``config``."""
+    rule = OUTPUT_UNITS[task]
+    return getattr(config, rule) if isinstance(rule, str) else rule
 HUBER_DELTA = 1.0  # torch.nn.HuberLoss default delta
 
 

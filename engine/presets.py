@@ -44,7 +44,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("xor_hidden", "XOR needs a hidden layer",
            "No straight line separates XOR's four quadrants, so a network without hidden layers cannot learn it. "
            "With one hidden layer of four tanh neurons each neuron draws a line and the output combines them. "
-           "Remove the hidden layer and the test loss stays near 0.5.",
+           "Remove the hidden layer and the network is one straight line again: the test loss stays above 0.5 "
+           "and about a third of the points stay on the wrong side.",
            {"dataset": "xor", "hidden": [4], "learning_rate": 0.1, "seed": 2}, epochs=300, tags=("basics",)),
     Preset("xor_feature", "…or the right feature",
            "The feature x1·x2 is positive exactly where XOR's label is, so with it even a single neuron solves "
@@ -63,15 +64,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            epochs=300, tags=("depth", "features")),
     Preset("zeros_symmetry", "Zero initialisation keeps neurons symmetric",
            "All weights start at 0, so every hidden neuron computes the same value and receives the same gradient: "
-           "they stay identical forever and the layer acts as one neuron. Compare the thumbnails, then Reset "
-           "with the playground initialiser.",
+           "they stay identical forever and the layer acts as one neuron. Compare the thumbnails, then choose the "
+           "playground initialiser under Advanced: the network starts again from random weights and the neurons "
+           "go their own ways.",
            {"dataset": "circle", "hidden": [4, 4], "init": "zeros", "seed": 1}, epochs=300, tags=("initialisation",)),
     Preset("lr_too_high", "Too high a learning rate diverges",
-           "With a learning rate of 3 each step overshoots the minimum by more than it corrects, the weights grow "
-           "geometrically and the loss becomes infinite within a few epochs. Lower the rate to 0.03 and press Play "
-           "again: training carries on from the last good weights.",
-           {"problem": "regression", "dataset": "plane", "hidden": [4], "activation": "linear",
-            "learning_rate": 3, "seed": 1}, epochs=50, tags=("optimisation",)),
+           "Full-batch gradient descent on a linear model with a learning rate of 0.3: each step overshoots the "
+           "minimum by more than it corrects, so the loss grows about sevenfold every epoch (watch the readouts) "
+           "until it overflows, some forty epochs in. Lower the rate to 0.1 and press Play again: training carries "
+           "on from the last good weights and the loss falls epoch by epoch.",
+           {"problem": "regression", "dataset": "plane", "hidden": [], "activation": "linear", "batch_size": 600,
+            "learning_rate": 0.3, "seed": 1}, epochs=50, tags=("optimisation",)),
     Preset("optimizer_race", "Momentum and Adam against plain SGD",
            "Four copies of one network start from the same weights on the same data. Momentum accumulates "
            "velocity along consistent directions; RMSprop and Adam scale each weight's step by its recent "

@@ -21,7 +21,7 @@ from .data import DataSplit, check_labels, make_data
 from .evaluation import evaluate, make_report
 from .features import feature_matrix
 from .initializers import get_initializer
-from .losses import get_head
+from .losses import get_head, output_units
 from .network import Network
 from .optimizers import make_optimizer
 from .regularizers import get_regularizer
@@ -72,7 +72,7 @@ class Trainer:
         self.data = data if data is not None else make_data(self.config, self.data_seed)
         check_labels(self.data, self.task, self.config.n_classes)
         self.head = get_head(self.config.loss, self.task)
-        n_out = self.config.n_classes if self.task == "multiclass" else 1
+        n_out = output_units(self.task, self.config)
         sizes = [len(self.config.features), *self.config.hidden, n_out]
         self.network = Network(self.xp, sizes, [get_activation(a) for a in self.config.activations], self.head, dtype)
         self._snapshot = self.xp.zeros_like(self.network.params)
@@ -325,6 +325,8 @@ class Trainer:
         confusion matrices of both sets (classification) in ``report.confusion``."""
         values = evaluate(self.network, self.head, self.task, self.config.n_classes, self._splits(),
                           gradients=gradients, confusion=confusion)
+        if gradients:
+            self._note_gradients(values["grad_norms"])
         return make_report(values, (), epoch=self.epoch, learning_rate=self.learning_rate(max(self.epoch - 1, 0)),
                            penalty=self.penalty(), task=self.task, n_classes=self.config.n_classes,
                            status=self.status, message=self.message)
@@ -347,7 +349,37 @@ class Trainer:
         with np.errstate(all="ignore"):
             self.network.forward(self.x_train, ws)
             self.network.backward(self.x_train, self.y_train, ws)
-            return [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
+            norms = [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
+        self._note_gradients(norms)
+        return norms
+
+    def _note_gradients(self, norms) -> None:
+        """A network whose every gradient is exactly 0 cannot learn any more: while its status is "ok", its
+        message says so and why (and is cleared once gradients flow again)."""
+        if self.status == "ok":
+            self.message = self._stalled_message() if len(norms) and all(n == 0 for n in norms) else ""
+
+    def _stalled_message(self) -> str:
+        """Why no gradient flows: hidden units whose f′(z) is 0 on every training point (dead ReLUs, or
+        saturated units), and the output when its own derivative is 0 everywhere."""
+        xp, net = self.xp, self.network
+        ws = net.workspace(self.n_train)
+        with np.errstate(all="ignore"):
+            net.forward(self.x_train, ws)
+            net.backward(self.x_train, self.y_train, ws)
+        causes = []
+        if not bool(xp.any(ws.delta[-1] != 0)):  # δ_L = dL/dz_L, left in ws by backward
+            causes.append("the output is saturated: its derivative is 0 on every training point")
+        for layer, activation in enumerate(net.activations):
+            local = ws.scratch[layer]
+            activation.grad(xp, ws.z[layer], ws.a[layer][:-1], local)
+            dead = int((~xp.any(local != 0, axis=1)).sum())
+            if dead:
+                kind = "dead ReLU" if activation.name == "relu" else f"saturated {activation.label}"
+                causes.append(f"{dead} of {local.shape[0]} {kind} units in layer {layer + 1}")
+        where = f" ({'; '.join(causes)})" if causes else ""
+        return (f"no gradient flows: every weight's gradient is exactly 0{where}, so training cannot change the "
+                f"network any more. Reset, or pick a smaller learning rate.")
 
     def predict(self, points: Any) -> dict[str, np.ndarray]:
         """Network output for host points (rows × 2): ``output`` (rows, n_out), ``logits``, and ``label``."""

@@ -156,7 +156,11 @@ class Options(BaseModel):
     defaults: dict[str, Any]
     limits: dict[str, int]
     server_limits: dict[str, float]
-    view_defaults: dict[str, float] = Field(description="a new session's speed (epochs/s), fps, density, thumb")
     live_fields: list[str]
     menus: dict[str, list[float]]
+    view: dict[str, float] = Field(description="view defaults (speed, fps, density, thumb), the feature "
+                                   "thumbnail size, the input extent (the domain is [−extent, extent]²) and "
+                                   "the compare view's variant limits")
+    output_units: dict[str, Union[int, str]] = Field(description="output units per task: a number, or the "
+                                                     "config field that gives it")
     devices: list[str]

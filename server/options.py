@@ -15,9 +15,10 @@ from engine import (
     ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
     __version__,
 )
-from engine.features import feature_matrix
+from engine.compare import MAX_VARIANTS, MIN_VARIANTS
+from engine.features import GRID_EXTENT, feature_matrix
 from engine.inspect import thumbnail_points
-from engine.losses import LOSS_LABELS
+from engine.losses import LOSS_LABELS, OUTPUT_UNITS
 
 from .settings import Settings
 
@@ -54,8 +55,11 @@ def server_limits(settings: Settings) -> dict[str, Any]:
 
 
 def view_defaults() -> dict[str, Any]:
-    """What a new session's ``view`` starts with; the page starts from the same values (never its own copy)."""
-    return {"speed": DEFAULT_SPEED, "fps": DEFAULT_FPS, "density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB}
+    """What a new session shows and paces at (the page's defaults for its view keys), and the shape of the
+    input domain: the page reads these instead of writing its own copies."""
+    return {"speed": DEFAULT_SPEED, "fps": DEFAULT_FPS, "density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB,
+            "feature_thumb": FEATURE_THUMB, "extent": GRID_EXTENT,
+            "min_variants": MIN_VARIANTS, "max_variants": MAX_VARIANTS}
 
 
 def config_fields() -> dict[str, dict[str, Any]]:
@@ -97,8 +101,9 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         "defaults": Config().model_dump(),
         "limits": settings.limits().model_dump(),
         "server_limits": server_limits(settings),
-        "view_defaults": view_defaults(),
         "live_fields": [name for name in Config.model_fields if name in LIVE_FIELDS],
         "menus": MENUS,
+        "view": view_defaults(),
+        "output_units": OUTPUT_UNITS,
         "devices": ["cpu", "gpu"] if gpu else ["cpu"],
     }

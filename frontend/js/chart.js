@@ -44,7 +44,7 @@ export function createStore(columns) {
 }
 
 /** A chart of `lines` ([{store, column, color, dash?, width?}]). `log`: log10 y (values ≤ 0 are gaps). */
-export function createLineChart({ label, height = 55, log = false, className = '', axis = false }) {
+export function createLineChart({ label, height = 55, log = false, className = '', axis = false, empty = '' }) {
   const canvas = el('canvas', { class: `line-chart ${className}`, role: 'img', 'aria-label': label, style: `height:${height}px` });
   const element = el('div', { class: 'chart', style: `height:${height}px` }, canvas);
   let lines = [];
@@ -80,7 +80,7 @@ export function createLineChart({ label, height = 55, log = false, className = '
         if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
       }
     }
-    if (!Number.isFinite(lo) || !Number.isFinite(x0)) return;
+    if (!Number.isFinite(lo) || !Number.isFinite(x0)) return drawEmpty(ctx);
     if (hi - lo < 1e-12) (hi += log ? 0.5 : 1e-12), (lo -= log ? 0.5 : 0);
     const left = axis ? 34 : 0;
     const plotWidth = cssWidth - left;
@@ -109,10 +109,24 @@ export function createLineChart({ label, height = 55, log = false, className = '
     ctx.setLineDash([]);
   }
 
+  /** Before the first epoch: a baseline and what the chart will show, instead of a blank strip. */
+  function drawEmpty(ctx) {
+    if (!empty) return;
+    ctx.strokeStyle = '#ddd';
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(0, height - 1.5);
+    ctx.lineTo(cssWidth, height - 1.5);
+    ctx.stroke();
+    ctx.font = '11px Helvetica, Arial, sans-serif';
+    ctx.fillStyle = '#666';
+    ctx.fillText(empty, 0, height - 8);
+  }
+
   /** Labels of the y range at the left (powers of ten on a log chart). */
   function drawAxis(ctx, lo, hi, y) {
     ctx.font = '10px Helvetica, Arial, sans-serif';
-    ctx.fillStyle = '#777';
+    ctx.fillStyle = '#666';
     ctx.strokeStyle = '#eee';
     ctx.lineWidth = 1;
     const label = (v) => (log ? `1e${Math.round(v)}` : String(+v.toPrecision(2)));
@@ -146,7 +160,8 @@ function range(lo, hi) {
 /** The loss chart: rows [epoch, train_loss, test_loss] from each frame's `history`. */
 export function createChart() {
   const store = createStore(2);
-  const chart = createLineChart({ label: 'Loss chart: training loss (grey) and test loss (black)', className: 'loss-chart' });
+  const chart = createLineChart({ label: 'Loss chart: training loss (grey) and test loss (black)', className: 'loss-chart',
+    empty: 'Loss per epoch' });
   chart.setLines([{ store, column: 1, color: 'black' }, { store, column: 0, color: '#777' }]);
 
   /** Append rows [epoch, train_loss, test_loss] (a Float32Array of m × 3). */

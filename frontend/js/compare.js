@@ -10,15 +10,17 @@ import { createDataPanel } from './data.js';
 import { createSession } from './session.js';
 import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
-import { createCompareView, defaultVariants, MAX_VARIANTS, MIN_VARIANTS } from './variants.js';
+import { createCompareView, defaultVariants, variantLimits } from './variants.js';
 import { createEmbedDialog } from './embed-dialog.js';
+import { createEpochRun } from './epoch-run.js';
+import { createCompareExports } from './compare-export.js';
 import { keepOnly, keptNames } from './keep.js';
 import { startWhenVisible } from './visibility.js';
 import { el } from './ui.js';
 
 export const COMPARE_KEYS = { preset: 'text', variants: 'json', labels: 'json', controls: 'list', autoplay: 'flag' };
 
-const isVariantList = (v) => Array.isArray(v) && v.length >= MIN_VARIANTS && v.length <= MAX_VARIANTS
+const isVariantList = (v, { min, max }) => Array.isArray(v) && v.length >= min && v.length <= max
   && v.every((o) => o && typeof o === 'object' && !Array.isArray(o));
 
 async function main() {
@@ -32,7 +34,7 @@ async function main() {
   const state = createState(hub, options, { pageKeys: COMPARE_KEYS });
   const presetList = await fetchPresets();
   resolvePresetLink(state, presetList);
-  if (!isVariantList(state.values.variants)) state.set({ variants: defaultVariants(options), labels: null }, { source: 'load' });
+  if (!isVariantList(state.values.variants, variantLimits(options))) state.set({ variants: defaultVariants(options), labels: null }, { source: 'load' });
   if (state.values.labels && !(Array.isArray(state.values.labels) && state.values.labels.length === state.values.variants.length)) {
     state.set({ labels: null }, { source: 'load' });
   }
@@ -60,9 +62,12 @@ async function main() {
 
   const socket = createSocket(hub, { lazy: true });
   const session = createSession(hub, state, socket, view.renderer, { compare: () => view.message() });
+  createEpochRun(hub, state, session);
+  const exports = createCompareExports(hub, state, session, view);
+  document.getElementById('tools').append(exports.element);
   const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay });
 
-  window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility, exports }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 

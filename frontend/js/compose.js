@@ -1,8 +1,8 @@
 // A picture of the page's view: the network diagram (links from its SVG, then every node's canvas) and the
 // output (loss chart and plot), composed on one canvas, with a caption line. Returns a PNG Blob.
 
-const PAD = 16;
-const CAPTION = 24;
+export const PAD = 16;
+export const CAPTION = 24;
 
 /** The links' SVG as an image: the page's CSS (no fill, dashed links, grey bias outline) is inlined. */
 async function svgImage(svg) {
@@ -52,16 +52,9 @@ function drawNetwork(ctx, area, image, x0, y0) {
   ctx.globalAlpha = 1;
 }
 
-/** compose({network, plot, chart, caption}) -> PNG Blob. `network` may be null (no diagram). */
-export async function composeView({ network, plot, chart, caption }) {
-  const layout = network?.layout;
-  const area = layout?.root.parentElement;
-  const netWidth = layout ? parseFloat(area.style.width) : 0;
-  const netHeight = layout ? parseFloat(area.style.height) : 0;
-  const size = Math.max(200, Math.round(plot.size));
-  const chartHeight = 55;
-  const width = PAD + (layout ? netWidth + PAD : 0) + size + PAD;
-  const height = CAPTION + PAD + Math.max(netHeight, chartHeight + 8 + size) + PAD;
+/** A white canvas of width × height CSS pixels at 2× resolution, with `caption` on its first line (CAPTION
+ *  pixels tall, then PAD); the context's font is left at 14 px for more text. */
+export function pictureCanvas(width, height, caption) {
   const ratio = 2;
   const canvas = document.createElement('canvas');
   canvas.width = width * ratio;
@@ -74,6 +67,20 @@ export async function composeView({ network, plot, chart, caption }) {
   ctx.font = '14px Helvetica, Arial, sans-serif';
   ctx.textBaseline = 'middle';
   ctx.fillText(caption, PAD, PAD / 2 + CAPTION / 2);
+  return { canvas, ctx };
+}
+
+/** compose({network, plot, chart, caption}) -> PNG Blob. `network` may be null (no diagram). */
+export async function composeView({ network, plot, chart, caption }) {
+  const layout = network?.layout;
+  const area = layout?.root.parentElement;
+  const netWidth = layout ? parseFloat(area.style.width) : 0;
+  const netHeight = layout ? parseFloat(area.style.height) : 0;
+  const size = Math.max(200, Math.round(plot.size));
+  const chartHeight = 55;
+  const width = PAD + (layout ? netWidth + PAD : 0) + size + PAD;
+  const height = CAPTION + PAD + Math.max(netHeight, chartHeight + 8 + size) + PAD;
+  const { canvas, ctx } = pictureCanvas(width, height, caption);
   const top = CAPTION + PAD;
   if (layout) drawNetwork(ctx, area, await svgImage(layout.root), PAD, top);
   const x = PAD + (layout ? netWidth + PAD : 0);

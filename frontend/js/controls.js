@@ -49,6 +49,13 @@ export function createTopBar(hub, state) {
 
   const rateItems = (list) => list.map((v) => ({ value: v, label: String(v) }));
   const lr = selectControl({ label: 'Learning rate', name: 'learningRate', items: rateItems(options.menus.learning_rate), value: values.learning_rate, onChange: (v) => state.set({ learning_rate: Number(v) }) });
+  // under a schedule the rate changes while training: show the one the last epoch used (frame header)
+  const lrNow = el('output', { class: 'lr-now', 'aria-label': 'Current learning rate', hidden: true });
+  lr.element.append(lrNow);
+  const showRate = (rate) => {
+    lrNow.hidden = values.lr_schedule === 'constant' || !Number.isFinite(rate);
+    if (!lrNow.hidden) lrNow.textContent = `now ${Number(rate.toPrecision(2))}`;
+  };
   const activationItems = options.activations.map((a) => ({ value: a.name, label: a.label }));
   const activation = selectControl({ label: 'Activation', name: 'activation', items: activationItems, value: values.activation, onChange: (v) => state.set({ activation: v }) });
   const regularization = selectControl({ label: 'Regularization', name: 'regularization', items: options.regularizations.map((r) => ({ value: r.name, label: r.label })), value: values.regularization, onChange: (v) => state.set({ regularization: v }) });
@@ -56,7 +63,7 @@ export function createTopBar(hub, state) {
   const problems = (fieldSpec(options.fields.problem).enum ?? ['classification', 'regression']).map((p) => ({ value: p, label: p[0].toUpperCase() + p.slice(1) }));
   const problem = selectControl({ label: 'Problem type', name: 'problem', items: problems, value: values.problem, onChange: (v) => state.set({ problem: v }) });
   const optimizer = selectControl({ label: 'Optimizer', name: 'optimizer', items: options.optimizers.map((o) => ({ value: o.name, label: o.label })), value: values.optimizer, onChange: (v) => state.set({ optimizer: v }) });
-  const speed = selectControl({ label: 'Speed', name: 'speed', items: speedItems(options.server_limits, options.view_defaults.speed), value: values.speed, onChange: (v) => state.set({ speed: v === 'max' ? 'max' : Number(v) }) });
+  const speed = selectControl({ label: 'Speed', name: 'speed', items: speedItems(options.server_limits, options.view.speed), value: values.speed, onChange: (v) => state.set({ speed: v === 'max' ? 'max' : Number(v) }) });
 
   const element = el('header', { class: 'top-bar', 'aria-label': 'Training controls' },
     el('div', { class: 'buttons' }, reset, play, step),
@@ -82,6 +89,7 @@ export function createTopBar(hub, state) {
   }
 
   hub.on('state:change', ({ values: v }) => sync(v));
+  hub.on('frame', (frame) => showRate(frame.header.learning_rate));
   hub.on('epoch', (n) => (epoch.textContent = formatEpoch(n)));
   hub.on('playing', setPlaying);
   hub.on('socket:status', ({ status, detail }) => {

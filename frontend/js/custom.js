@@ -6,32 +6,51 @@ import { CLASS_COLORS } from './colors.js';
 import { fieldSpec } from './state.js';
 import { el, nextId } from './ui.js';
 
-const EXTENT = 6;
+const EXTENT = 6; // the default for parseCsv; the page passes options.view.extent
 const PICK_PX = 7; // clicking within this many pixels of a point removes it
 
-/** Parse CSV text of x1,x2,label rows. Returns {points, errors: ["row 3: ..."], binary}. A first row that
- *  is not numeric is taken as a header. Classification labels are ±1 (binary) or integers 0..maxClasses−1
- *  (multiclass; 0/1 alone are read as −1/+1); regression labels are any finite number. */
-export function parseCsv(text, { problem, maxPoints, maxClasses }) {
+const SPLITS = new Set(['', 'train', 'test']);
+
+/** The factor that brings every x1, x2 of `text`'s numeric rows into [−extent, extent] (1 when they fit). */
+export function fitScale(text, extent) {
+  let top = 0;
+  for (const line of text.split(/\r?\n/)) {
+    const [x1, x2] = line.split(/[,;\t]/).map(Number);
+    if (Number.isFinite(x1) && Number.isFinite(x2)) top = Math.max(top, Math.abs(x1), Math.abs(x2));
+  }
+  return top > extent ? extent / top : 1;
+}
+
+/** Parse CSV text of x1,x2,label rows (a fourth column train/test, as "Data (CSV)" exports, is allowed and
+ *  ignored: the server splits the points). Returns {points, errors: ["row 3: ..."], binary, outside: rows
+ *  off the plot}. `scale` multiplies x1 and x2 first (see fitScale). A first row that is not numeric is
+ *  taken as a header. Classification labels are ±1 (binary) or integers 0..maxClasses−1 (multiclass; 0/1
+ *  alone are read as −1/+1); regression labels are any finite number. */
+export function parseCsv(text, { problem, maxPoints, maxClasses, extent = EXTENT, scale = 1 }) {
   const points = [];
   const errors = [];
+  let outside = 0;
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((line, i) => {
     const row = i + 1;
     if (!line.trim() || line.trim().startsWith('#')) return;
     const cells = line.split(/[,;\t]/).map((c) => c.trim());
-    if (i === 0 && cells.some((c) => c !== '' && !Number.isFinite(Number(c)))) return; // header
-    if (cells.length !== 3) return errors.push(`row ${row}: expected 3 values x1,x2,label, got ${cells.length}`);
-    const [x1, x2, label] = cells.map((c) => (c === '' ? NaN : Number(c)));
+    if (i === 0 && cells.slice(0, 3).some((c) => c !== '' && !Number.isFinite(Number(c)))) return; // header
+    if (cells.length === 4 && !SPLITS.has(cells[3])) return errors.push(`row ${row}: the 4th value must be train or test, got "${cells[3]}"`);
+    if (cells.length !== 3 && cells.length !== 4) return errors.push(`row ${row}: expected 3 values x1,x2,label, got ${cells.length}`);
+    const [x1, x2, label] = cells.slice(0, 3).map((c) => (c === '' ? NaN : Number(c)));
     const bad = [['x1', x1, cells[0]], ['x2', x2, cells[1]], ['label', label, cells[2]]].find(([, v]) => !Number.isFinite(v));
     if (bad) return errors.push(`row ${row}: ${bad[0]} "${bad[2]}" is not a number`);
-    for (const [name, v] of [['x1', x1], ['x2', x2]]) {
-      if (Math.abs(v) > EXTENT) return errors.push(`row ${row}: ${name} = ${v} is outside the plot [−6, 6]`);
+    for (const [name, v] of [['x1', x1 * scale], ['x2', x2 * scale]]) {
+      if (Math.abs(v) > extent) {
+        outside += 1;
+        return errors.push(`row ${row}: ${name} = ${v} is outside the plot [−${extent}, ${extent}]`);
+      }
     }
     if (problem !== 'regression' && !(label === 1 || label === -1 || (Number.isInteger(label) && label >= 0 && label < maxClasses))) {
       return errors.push(`row ${row}: label ${cells[2]} must be +1/−1 or a class 0 to ${maxClasses - 1}`);
     }
-    points.push([x1, x2, label]);
+    points.push([+(x1 * scale).toPrecision(7), +(x2 * scale).toPrecision(7), label]);
   });
   let binary = true;
   if (problem !== 'regression') {
@@ -50,7 +69,7 @@ export function parseCsv(text, { problem, maxPoints, maxClasses }) {
     errors.push(`only the first ${maxPoints} points are kept (the server's limit)`);
     points.length = maxPoints;
   }
-  return { points, errors, binary };
+  return { points, errors, binary, outside };
 }
 
 export function createCustomPanel(hub, state) {
@@ -71,7 +90,10 @@ export function createCustomPanel(hub, state) {
   const file = el('input', { id: fileId, type: 'file', accept: '.csv,text/csv,text/plain', 'aria-label': 'Upload CSV' });
   const errors = el('ul', { class: 'csv-errors', role: 'alert', 'aria-label': 'CSV errors' });
   const count = el('output', { class: 'point-count', 'aria-label': 'Number of custom points' });
-  const clear = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Clear points', onclick: () => setPoints([]) }, 'Clear');
+  const clear = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Clear points', onclick: () => {
+    errors.replaceChildren();
+    setPoints([]);
+  } }, 'Clear');
   const labelRow = el('div', { class: 'control' }, el('label', { for: labelId, text: 'New points' }), labelSelect);
   const valueRow = el('div', { class: 'control' }, el('label', { for: valueId, text: 'Value of new points' }), valueInput);
   const kindRow = el('div', { class: 'control' }, el('label', { for: kindId, text: 'Classes' }), kind);
@@ -109,18 +131,29 @@ export function createCustomPanel(hub, state) {
     setPoints(points, binary);
   });
 
-  file.addEventListener('change', async () => {
-    const chosen = file.files?.[0];
-    if (!chosen) return;
-    const text = await chosen.text();
-    const result = parseCsv(text, { problem: state.values.problem, maxPoints: options.limits.max_samples, maxClasses: classSpec.max ?? 6 });
+  /** Read an uploaded file's text into the custom points; points off the plot are refused, with a button
+   *  that reads the file again scaled into the plot. */
+  function readCsv(text, name, scale = 1) {
+    const extent = options.view.extent;
+    const result = parseCsv(text, { problem: state.values.problem, maxPoints: options.limits.max_samples, maxClasses: classSpec.max ?? 6, extent, scale });
+    const factor = result.outside ? fitScale(text, extent) : 1;
+    const rescale = el('button', { type: 'button', class: 'text-button', onclick: () => readCsv(text, name, factor) },
+      `Rescale every point by ${+factor.toPrecision(3)} to fit [−${extent}, ${extent}]`);
     errors.replaceChildren(...result.errors.slice(0, 12).map((e) => el('li', { text: e })),
-      ...(result.errors.length > 12 ? [el('li', { text: `… and ${result.errors.length - 12} more` })] : []));
+      ...(result.errors.length > 12 ? [el('li', { text: `… and ${result.errors.length - 12} more` })] : []),
+      ...(result.outside ? [el('li', {}, rescale)] : []));
     if (result.points.length) {
       if (!result.binary) state.set({ n_classes: Math.max(classSpec.min ?? 3, ...result.points.map((p) => p[2] + 1)) });
       setPoints(result.points, result.binary);
-      errors.prepend(el('li', { class: 'ok', text: `${result.points.length} points read from ${chosen.name}` }));
+      const scaled = scale === 1 ? '' : ` (scaled by ${+scale.toPrecision(3)})`;
+      errors.prepend(el('li', { class: 'ok', text: `${result.points.length} points read from ${name}${scaled}` }));
     }
+  }
+
+  file.addEventListener('change', async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    readCsv(await chosen.text(), chosen.name);
     file.value = '';
   });
 
@@ -130,19 +163,20 @@ export function createCustomPanel(hub, state) {
     const rect = event.currentTarget.getBoundingClientRect();
     const px = event.clientX - rect.left;
     const py = event.clientY - rect.top;
-    const scale = size / (2 * EXTENT);
+    const extent = options.view.extent;
+    const scale = size / (2 * extent);
     const points = state.customPoints();
     const oneD = state.dims() === 1;
     let nearest = -1;
     let best = PICK_PX;
     points.forEach(([x1, x2], i) => {
-      const d = Math.hypot((x1 + EXTENT) * scale - px, (EXTENT - x2) * scale - py);
+      const d = Math.hypot((x1 + extent) * scale - px, (extent - x2) * scale - py);
       if (d <= best) (best = d), (nearest = i);
     });
     if (nearest >= 0 && !oneD) return setPoints(points.filter((_, i) => i !== nearest));
     if (points.length >= options.limits.max_samples) return hub.emit('notice', `at most ${options.limits.max_samples} points`);
-    const x1 = +(px / scale - EXTENT).toFixed(3);
-    const x2 = +(EXTENT - py / scale).toFixed(3);
+    const x1 = +(px / scale - extent).toFixed(3);
+    const x2 = +(extent - py / scale).toFixed(3);
     let label;
     if (regression()) label = Number(valueInput.value) || 0;
     else {

@@ -44,7 +44,8 @@ export function createDataPanel(hub, state, customPanel) {
     const ok = text === '' || (Number.isInteger(n) && n >= options.limits.min_samples && n <= options.limits.max_samples);
     nSamples.setAttribute('aria-invalid', String(!ok));
     nSamples.title = ok ? '' : `allowed: ${options.limits.min_samples} to ${options.limits.max_samples}`;
-    if (ok) state.set({ n_samples: text === '' ? null : n });
+    // the dataset's own count stays the default (null), so the link does not name it
+    if (ok) state.set({ n_samples: text === '' || n === state.spec()?.default_samples ? null : n });
   });
   const samplesRow = el('div', { class: 'control number ui-nSamples' }, el('label', { for: samplesId, text: 'Number of samples' }), nSamples);
   const classSpec = fieldSpec(options.fields.n_classes);
@@ -54,7 +55,7 @@ export function createDataPanel(hub, state, customPanel) {
   const classesRow = el('div', { class: 'control ui-nClasses' }, el('label', { for: classesId, text: 'Classes' }), classes);
   const regenerate = el('button', { type: 'button', class: 'text-button ui-regenerate', 'aria-label': 'Regenerate', onclick: () => hub.emit('command', { type: 'regenerate' }) }, 'Regenerate');
   const element = el('section', { class: 'column data-column', 'aria-label': 'Data' },
-    el('h2', { text: 'Data' }), el('p', { class: 'column-text', text: 'Which dataset do you want to use?' }),
+    el('h2', { text: 'Data' }), el('p', { class: 'column-text ui-dataset', text: 'Which dataset do you want to use?' }),
     grid, customPanel.element, ratio.element, noise.element, batch.element, samplesRow, classesRow, regenerate);
 
   function fits(d) {
@@ -125,8 +126,8 @@ export function createDataPanel(hub, state, customPanel) {
       let lo = Infinity;
       let hi = -Infinity;
       for (let i = 2; i < rows.length; i += 3) (lo = Math.min(lo, rows[i])), (hi = Math.max(hi, rows[i]));
-      drawPoints(ctx, rows, { size: canvas.width, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: 'white' });
-    } else drawPoints(ctx, rows, { task, size: canvas.width, radius: 2.5, stroke: 'rgba(255,255,255,0.6)' });
+      drawPoints(ctx, rows, { size: canvas.width, extent: options.view.extent, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: 'white' });
+    } else drawPoints(ctx, rows, { task, size: canvas.width, extent: options.view.extent, radius: 2.5, stroke: 'rgba(255,255,255,0.6)' });
   }
 
   function sync() {
@@ -134,7 +135,7 @@ export function createDataPanel(hub, state, customPanel) {
     ratio.setValue(Math.round(values.train_ratio * 100));
     noise.setValue(values.noise);
     batch.setValue(values.batch_size);
-    if (document.activeElement !== nSamples) nSamples.value = values.n_samples ?? '';
+    if (document.activeElement !== nSamples) nSamples.value = values.n_samples ?? state.spec()?.default_samples ?? '';
     nSamples.placeholder = String(state.spec()?.default_samples ?? '');
     classes.value = String(values.n_classes);
     const spec = state.spec();

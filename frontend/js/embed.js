@@ -7,6 +7,7 @@ import { createState } from './state.js';
 import { createSocket } from './socket.js';
 import { createTopBar } from './controls.js';
 import { createChart } from './chart.js';
+import { createNetwork } from './network.js';
 import { createOutput } from './output.js';
 import { createSession, createRenderer } from './session.js';
 import { createNotices } from './notices.js';
@@ -32,21 +33,26 @@ async function main() {
   const output = createOutput(hub, state, chart);
   const topBar = createTopBar(hub, state);
   const open = el('a', { class: 'embed-open', href: `./${state.hashText(['controls', 'autoplay'])}`, target: '_blank', rel: 'noopener', 'aria-label': 'Open in nnplay', title: 'Open this setup in the full playground' }, 'nnplay ↗');
+  const kept = keptNames(state.values, state.hidden, hasControls);
+  // `controls=...,network` keeps the network diagram beside the plot (the lecture's "what each neuron does")
+  const network = kept.includes('network') ? createNetwork(hub, state, { compact: true }) : null;
   const stage = el('div', { class: 'embed-stage' }, output.plot.element, open);
   const side = el('div', { class: 'embed-side' }, topBar.element, output.element);
   const root = document.getElementById('embed');
+  if (network) root.append(el('div', { class: 'embed-network ui-network' }, network.element));
   root.append(stage, side);
-  keepOnly(root, keptNames(state.values, state.hidden, hasControls));
+  keepOnly(root, kept);
   side.hidden = !side.querySelector('[class*="ui-"]');
+  network?.build();
 
-  const render = createRenderer({ output, chart });
+  const render = createRenderer({ output, network, chart });
   const socket = createSocket(hub, { lazy: true });
   const session = createSession(hub, state, socket, render);
   output.plot.setHint(state.values.autoplay ? 'nnplay — starts when shown' : 'nnplay — loads when shown');
   hub.on('socket:open', () => output.plot.setHint(null));
   const visibility = startWhenVisible(root, { hub, socket, session, autoplay: state.values.autoplay });
 
-  window.nnplay = { hub, state, socket, session, render, chart, options, visibility }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, render, chart, options, visibility, network }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 

@@ -50,18 +50,33 @@ export function createExports(hub, state, session, { output, network, chart, pre
   const gifEpochs = number('GIF epochs', 200, 1, state.options.server_limits.max_epochs ?? 5000);
   const gifStep = number('Frame every (epochs)', 10, 1, 1000);
   const gifInfo = el('output', { class: 'gif-info', 'aria-label': 'GIF status' });
+  const gifButton = item('Animated GIF', 'Export an animated GIF', () => run(gif));
+  // the fields take only what the server accepts (whole numbers in their ranges): say so before a request
+  const checkGif = () => {
+    const bad = [gifEpochs, gifStep].find(({ input }) => !input.checkValidity() || input.value.trim() === '');
+    for (const { input } of [gifEpochs, gifStep]) input.setAttribute('aria-invalid', String(!input.checkValidity() || input.value.trim() === ''));
+    gifButton.disabled = Boolean(bad);
+    gifInfo.textContent = bad ? `${bad.input.getAttribute('aria-label')}: a whole number from ${bad.input.min} to ${bad.input.max}` : '';
+  };
+  for (const { input } of [gifEpochs, gifStep]) input.addEventListener('input', checkGif);
   const fileId = nextId('file');
   const file = el('input', { id: fileId, type: 'file', accept: '.json,application/json', class: 'visually-hidden', 'aria-label': 'Import network (JSON)' });
   const panel = el('div', { class: 'menu-panel' },
     item('Picture of this view (PNG)', 'Export a PNG of the view', () => run(viewPng)),
     item('Plot, server-rendered (PNG)', 'Export a server-rendered PNG of the plot', () => run(plotPng)),
     el('div', { class: 'menu-group', role: 'group', 'aria-label': 'Animated GIF' }, gifEpochs.element, gifStep.element,
-      item('Animated GIF', 'Export an animated GIF', () => run(gif)), gifInfo),
+      gifButton, gifInfo),
     item('Network (JSON)', 'Export the network as JSON', () => run(networkJson)),
     el('label', { class: 'menu-item file-item', for: fileId }, 'Import network (JSON)…', file),
     item('Loss history (CSV)', 'Export the loss history as CSV', () => run(lossCsv)),
     item('Data (CSV)', 'Export the data as CSV', () => run(dataCsv)));
-  const element = el('details', { class: 'menu exports ui-exports' }, el('summary', { text: 'Export' }), panel);
+  const summary = el('summary', { text: 'Export' });
+  const element = el('details', { class: 'menu exports ui-exports' }, summary, panel);
+  element.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !element.open) return;
+    element.open = false;
+    summary.focus();
+  });
 
   async function run(task) {
     try {
@@ -78,7 +93,7 @@ export function createExports(hub, state, session, { output, network, chart, pre
   async function viewPng() {
     const h = session.lastFrame?.header;
     const caption = `nnplay · ${state.datasetName()} · epoch ${session.epoch} · test loss ${fmt3(h?.test_loss)} · training loss ${fmt3(h?.train_loss)}`;
-    download(name('png'), await composeView({ network, plot: output.plot, chart, caption }));
+    download(name('view.png'), await composeView({ network, plot: output.plot, chart, caption }));
   }
 
   async function plotPng() {
@@ -136,7 +151,8 @@ export function createExports(hub, state, session, { output, network, chart, pre
     if (!data) throw new Error('no data yet');
     const rows = [];
     for (const [split, array] of [['train', data.arrays.train], ['test', data.arrays.test]]) {
-      for (let i = 0; i + 2 < array.length; i += 3) rows.push([array[i], array[i + 1], array[i + 2], split]);
+      // float32 values with 7 significant digits: 3.3, not 3.299999952316284
+      for (let i = 0; i + 2 < array.length; i += 3) rows.push([...array.slice(i, i + 3)].map((v) => +v.toPrecision(7)).concat(split));
     }
     download(`nnplay-${state.datasetName()}-data.csv`, toCsv(['x1', 'x2', 'label', 'split'], rows), 'text/csv');
   }

@@ -4,7 +4,6 @@
 
 import { byteLut, CLASS_COLORS, hexRgb, NAN_GREY, overWhite, valueColor } from './colors.js';
 
-const EXTENT = 6; // the input domain is [−6, 6]²
 
 const lutCache = new Map();
 function lutFor(lo, hi, discretize) {
@@ -88,13 +87,13 @@ export function paintClasses(image, probs, classes, k, discretize = false) {
   }
 }
 
-/** Fill `image` with f(x1, x2) over [−6, 6]² on the diverging scale (feature thumbnails). */
-export function paintFunction(image, fn) {
+/** Fill `image` with f(x1, x2) over [−extent, extent]² on the diverging scale (feature thumbnails). */
+export function paintFunction(image, fn, extent) {
   const { data, width, height } = image;
   for (let r = 0, p = 0; r < height; r++) {
-    const x2 = EXTENT - (2 * EXTENT * (r + 0.5)) / height;
+    const x2 = extent - (2 * extent * (r + 0.5)) / height;
     for (let c = 0; c < width; c++, p += 4) {
-      const x1 = -EXTENT + (2 * EXTENT * (c + 0.5)) / width;
+      const x1 = -extent + (2 * extent * (c + 0.5)) / width;
       const rgb = overWhite(parseRgb(valueColor(fn(x1, x2))));
       data[p] = rgb[0];
       data[p + 1] = rgb[1];
@@ -115,15 +114,15 @@ export function labelColor(label, task) {
   return valueColor(label);
 }
 
-/** Plot points (rows [x1, x2, label]) on a canvas covering [−6, 6]²: train points with a white outline,
+/** Plot points (rows [x1, x2, label]) on a canvas covering [−extent, extent]²: train points with a white outline,
  *  test points with a black one (as the playground). `rows` is a Float32Array of n × 3. */
-export function drawPoints(ctx, rows, { task, stroke = 'white', radius = 3, size, yRange = null } = {}) {
-  const scale = size / (2 * EXTENT);
+export function drawPoints(ctx, rows, { task, stroke = 'white', radius = 3, size, extent, yRange = null }) {
+  const scale = size / (2 * extent);
   ctx.lineWidth = 1;
   ctx.strokeStyle = stroke;
   for (let i = 0; i + 2 < rows.length; i += 3) {
-    const x = (rows[i] + EXTENT) * scale;
-    const y = yRange ? yPixel(rows[i + 2], yRange, size) : (EXTENT - rows[i + 1]) * scale;
+    const x = (rows[i] + extent) * scale;
+    const y = yRange ? yPixel(rows[i + 2], yRange, size) : (extent - rows[i + 1]) * scale;
     ctx.beginPath();
     ctx.arc(x, y, radius, 0, 2 * Math.PI);
     ctx.fillStyle = yRange ? '#0877bd' : labelColor(rows[i + 2], task);
@@ -150,7 +149,7 @@ export function curveRange(curve, ...pointSets) {
   return [lo - pad, hi + pad];
 }
 
-/** The 1-D view: background, zero line and the fitted curve (float32, x1 from −6 to 6). */
+/** The 1-D view: background, zero line and the fitted curve (float32, x1 from −extent to extent). */
 export function drawCurve(ctx, curve, range, size) {
   ctx.fillStyle = '#f7f7f7';
   ctx.fillRect(0, 0, size, size);

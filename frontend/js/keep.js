@@ -7,7 +7,7 @@ export const KEEPABLE = [
   ['learningRate', 'Learning rate'], ['activation', 'Activation'], ['regularization', 'Regularization'],
   ['regularizationRate', 'Regularization rate'], ['optimizer', 'Optimizer'], ['speed', 'Speed'],
   ['loss', 'Loss and accuracy'], ['chart', 'Loss chart'], ['legend', 'Colour legend'],
-  ['showTestData', 'Show test data'], ['discretize', 'Discretize output'],
+  ['showTestData', 'Show test data'], ['discretize', 'Discretize output'], ['network', 'Network diagram'],
 ];
 export const DEFAULT_KEEP = ['play', 'reset', 'epoch'];
 const ALIASES = { play: 'playButton', step: 'stepButton', reset: 'resetButton' };

@@ -19,6 +19,7 @@ import { createGradCheck } from './gradcheck.js';
 import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
+import { createEpochRun } from './epoch-run.js';
 import { el } from './ui.js';
 
 export const PAGE_KEYS = { preset: 'text', insights: 'list' };
@@ -51,6 +52,7 @@ async function main() {
   const render = createRenderer({ output, network, chart });
   const socket = createSocket(hub);
   const session = createSession(hub, state, socket, render);
+  createEpochRun(hub, state, session);
 
   const gradients = createGradChart(hub);
   const metrics = createMetrics(hub);

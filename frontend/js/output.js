@@ -6,7 +6,6 @@ import { CLASS_COLORS, SHADES_CSS } from './colors.js';
 import { createPlot } from './plot.js';
 import { checkControl, el, fmt3 } from './ui.js';
 
-const DIVERGED = 'training diverged — try a smaller learning rate';
 
 /** The readouts of a frame: test/training loss and accuracy (R² for regression). */
 export function createReadouts() {
@@ -39,8 +38,14 @@ export function createReadouts() {
 
 /** The message under the plot for a diverged or early-stopped run ('' when all is well). */
 export function statusMessage(status, text) {
-  if (status === 'diverged') return { kind: 'diverged', strong: DIVERGED, text: ' — press Reset, or pick a smaller learning rate to start again.' };
+  if (status === 'diverged') {
+    // the engine's message says where and what to do ("training diverged at epoch 42 (...); weights restored
+    // to epoch 41. Try a smaller learning rate, or Reset."): shown once, its first words in bold
+    const rest = (text || 'training diverged').replace(/^training diverged/i, '');
+    return { kind: 'diverged', strong: 'Training diverged', text: rest };
+  }
   if (status === 'early_stopped') return { kind: 'info', strong: '', text: text || 'stopped early: the test loss stopped improving' };
+  if (text && /^no gradient flows/i.test(text)) return { kind: 'diverged', strong: 'No gradient flows', text: text.replace(/^no gradient flows/i, '') };
   return null;
 }
 
@@ -49,12 +54,14 @@ export function createOutput(hub, state, chart) {
   const plot = createPlot(hub, state, { primary: true });
   const legend = el('div', { class: 'legend ui-legend', 'aria-label': 'Colour legend' });
   const message = el('div', { class: 'message', role: 'alert', hidden: true });
+  const offline = el('div', { class: 'message offline', role: 'alert', hidden: true },
+    el('strong', { text: 'Connection lost' }), ' — reconnecting… Training is paused; it goes on where it was once the server answers.');
   const showTest = checkControl({ label: 'Show test data', name: 'showTestData', checked: state.values.showTestData, onChange: (v) => state.set({ showTestData: v }) });
   const discretize = checkControl({ label: 'Discretize output', name: 'discretize', checked: state.values.discretize, onChange: (v) => state.set({ discretize: v }) });
   const after = el('div', { class: 'output-extras' }); // lesson note, insights: added by their modules
   const chartSlot = el('div', { class: 'chart-slot' }, chart.element); // the loss chart and what sits next to it
   const element = el('section', { class: 'column output-column', 'aria-label': 'Output' },
-    el('h2', { text: 'Output' }), readouts.element, chartSlot, plot.element, legend,
+    el('h2', { text: 'Output' }), offline, readouts.element, chartSlot, plot.element, legend,
     el('div', { class: 'toggles' }, showTest.element, discretize.element), message, after);
   chart.element.classList.add('ui-chart');
 
@@ -97,6 +104,11 @@ export function createOutput(hub, state, chart) {
     discretize.setValue(values.discretize);
   });
   hub.on('server-status', ({ status, message: text }) => showStatus(status, text));
+  let connected = false;
+  hub.on('socket:status', ({ status }) => {
+    connected ||= status === 'open';
+    offline.hidden = !connected || status === 'open' || status === 'idle'; // only once it had been connected
+  });
   updateLegend(state.task());
 
   return {

@@ -5,11 +5,11 @@
 import { curveRange, drawCurve, drawPoints, gridCanvas, paintClasses, paintGrid, paintStrip } from './heatmap.js';
 import { el } from './ui.js';
 
-const EXTENT = 6; // the input domain is [−6, 6]²
 
 /** createPlot(hub, state, {primary}): `primary` plots follow neuron hovering and show the page's hints. */
 export function createPlot(hub, state, { primary = true, label = 'Output heatmap with the data points' } = {}) {
-  const heat = gridCanvas(100, 100, 'heatmap');
+  const extent = state.options.view.extent; // the input domain is [−extent, extent]²
+  const heat = gridCanvas(state.options.view.density, state.options.view.density, 'heatmap');
   const layer = el('canvas', { class: 'points' });
   const hoverLabel = el('div', { class: 'plot-label', hidden: true });
   const hint = el('div', { class: 'plot-hint', hidden: true });
@@ -91,8 +91,8 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     if (!data) return;
     const task = data.header.task;
     const radius = state.datasetName() === 'custom' ? 4.5 : 3; // hand-placed points: easier to hit
-    drawPoints(ctx, data.arrays.train, { task, stroke: 'white', size, radius });
-    if (showTestPoints()) drawPoints(ctx, data.arrays.test, { task, stroke: 'black', size, radius });
+    drawPoints(ctx, data.arrays.train, { task, stroke: 'white', size, radius, extent });
+    if (showTestPoints()) drawPoints(ctx, data.arrays.test, { task, stroke: 'black', size, radius, extent });
     drawMarker(ctx);
   }
 
@@ -102,8 +102,8 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     pointsDirty = false;
     drawCurve(ctx, curve, range, size);
     if (data) {
-      drawPoints(ctx, data.arrays.train, { stroke: 'white', size, yRange: range, radius: 4 });
-      if (showTestPoints()) drawPoints(ctx, data.arrays.test, { stroke: 'black', size, yRange: range, radius: 4 });
+      drawPoints(ctx, data.arrays.train, { stroke: 'white', size, yRange: range, radius: 4, extent });
+      if (showTestPoints()) drawPoints(ctx, data.arrays.test, { stroke: 'black', size, yRange: range, radius: 4, extent });
     }
     drawMarker(ctx);
   }
@@ -120,10 +120,10 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
   }
 
   function toPixel([x1, x2, label]) {
-    const scale = size / (2 * EXTENT);
-    const x = (x1 + EXTENT) * scale;
+    const scale = size / (2 * extent);
+    const x = (x1 + extent) * scale;
     if (oneD() && range) return [x, size - ((label - range[0]) / (range[1] - range[0])) * size];
-    return [x, (EXTENT - x2) * scale];
+    return [x, (extent - x2) * scale];
   }
 
   /** The training point nearest to a click (within `radius` px): {index, row: [x1, x2, label]} or null. */
@@ -146,9 +146,9 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
 
   function updateTicks() {
     const units = data?.header.x_units;
-    const xs = units ? [units[0], (units[0] + units[1]) / 2, units[1]] : [-6, 0, 6];
+    const xs = units ? [units[0], (units[0] + units[1]) / 2, units[1]] : [-extent, 0, extent];
     xTicks.replaceChildren(...xs.map((v) => el('span', { text: String(+v.toFixed(2)) })));
-    const ys = oneD() ? (range ? [range[1], (range[0] + range[1]) / 2, range[0]] : []) : [6, 0, -6];
+    const ys = oneD() ? (range ? [range[1], (range[0] + range[1]) / 2, range[0]] : []) : [extent, 0, -extent];
     yTicks.replaceChildren(...ys.map((v) => el('span', { text: String(+v.toPrecision(3)) })));
   }
 

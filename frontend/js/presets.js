@@ -35,10 +35,32 @@ export function resolvePresetLink(state, presets) {
   return preset;
 }
 
+/** Arrow keys on a closed <select> change its value and fire `change` at every press: browsing the lessons
+ *  that way must not load each one (nor leave for the compare page). Values picked with the keyboard load
+ *  on Enter; leaving the menu without Enter puts the current lesson back. A pick from the opened list (mouse,
+ *  or Space/Alt+↓ then Enter) loads at once. */
+function keyboardSafe(select, onPick, onRevert) {
+  let browsing = false;
+  select.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      browsing = false;
+      onPick(select.value);
+    } else if ([' ', 'F4'].includes(event.key) || event.altKey) browsing = false; // opens the list
+    else if (/^(Arrow|Page|Home|End)/.test(event.key) || event.key.length === 1) browsing = true;
+  });
+  select.addEventListener('change', () => browsing || onPick(select.value));
+  select.addEventListener('blur', () => {
+    if (browsing) onRevert();
+    browsing = false;
+  });
+}
+
 /** The menu and the note. `page`: 'main' or 'compare' — presets of the other kind open the other page. */
 export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   const id = nextId('sel');
-  const select = el('select', { id, 'aria-label': 'Lessons', onchange: () => choose(select.value) });
+  const select = el('select', { id, 'aria-label': 'Lessons' });
+  keyboardSafe(select, (name) => choose(name), () => sync());
   const groups = new Map();
   for (const p of presets) {
     const tag = p.tags?.[0] ?? 'other';
@@ -55,6 +77,14 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   const epochs = el('p', { class: 'lesson-epochs' });
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss the lesson note', title: 'Dismiss', onclick: () => state.set({ preset: '' }) }, '×');
   const note = el('aside', { class: 'lesson-note ui-note', 'aria-label': 'Lesson note', hidden: true }, close, title, text, epochs);
+
+  // "Train N epochs" plays the suggested run at the session's pace (epoch-run.js); while it runs it stops it
+  const trainButton = el('button', { type: 'button', class: 'text-button' });
+  let running = false;
+  hub.on('epoch-run', (on) => {
+    running = on;
+    trainButton.textContent = on ? 'Stop' : `Train ${find(state.values.preset)?.epochs ?? ''} epochs`;
+  });
 
   function find(name) {
     return presets.find((p) => p.name === name);
@@ -79,16 +109,17 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
     if (!preset) return;
     title.textContent = preset.title;
     text.textContent = preset.note;
-    const n = Math.min(preset.epochs ?? 0, state.options.server_limits.max_step ?? 1000);
-    epochs.replaceChildren(...(n > 0 ? [
-      el('span', { text: `Suggested: about ${preset.epochs} epochs. ` }),
-      el('button', { type: 'button', class: 'text-button', 'aria-label': `Train ${n} epochs`, onclick: () => hub.emit('command', { type: 'step', n }) }, `Train ${n} epochs`),
-    ] : []));
+    const n = preset.epochs ?? 0;
+    trainButton.textContent = `Train ${n} epochs`;
+    trainButton.setAttribute('aria-label', `Train ${n} epochs`);
+    trainButton.onclick = () => hub.emit(running ? 'epoch-run:stop' : 'train-epochs', { n });
+    epochs.replaceChildren(...(n > 0 ? [el('span', { text: `Suggested: about ${n} epochs. ` }), trainButton] : []));
   }
 
   hub.on('state:change', ({ changed }) => {
     if (changed.has('preset')) sync();
   });
+  hub.on('link', () => resolvePresetLink(state, presets)); // a pasted `#preset=name` loads the lesson
   sync();
   return { menu, note, choose, presets };
 }

@@ -4,6 +4,8 @@
 // every (re)connect the server session is restored from the page state (config, view, weights, epoch,
 // playing). With `compare` the session trains 2–4 variants of the page's config side by side.
 
+import { FRESH_SOURCES } from './state.js';
+
 const VIEW = new Set(['speed', 'density']);
 const PAGE_CONFIG = new Set(['reg_dataset', 'custom_points']); // page values that change the config
 
@@ -36,6 +38,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   let configureId = null;
   let serverState = null; // the newest `state` message
   let synced = false; // the server has answered the last configure and sent a frame of it
+  let restoreId = null; // the configure that restores the session after a reconnect: the chart stays
 
   /** Weights of the last frame in PyTorch layout ([{W, b}]) when they fit the page's current shape. */
   function currentWeights() {
@@ -45,7 +48,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     const config = state.config();
     const expected = [config.features.length, ...config.hidden];
     if (sizes.slice(0, -1).join() !== expected.join()) return undefined;
-    if (sizes.at(-1) !== (state.task() === 'multiclass' ? config.n_classes : 1)) return undefined;
+    if (sizes.at(-1) !== state.outputs()) return undefined;
     return unflattenWeights(w, sizes);
   }
 
@@ -83,23 +86,33 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('socket:open', () => {
     const restoring = connectedOnce;
-    thumbs.now = thumbs.small; // a new server session starts at the default thumbnail size
+    thumbs.now = thumbs.small;
     connectedOnce = true;
     sendView();
-    configure({ play: wantPlay, keepWeights: restoring });
+    const id = configure({ play: wantPlay, keepWeights: restoring });
+    restoreId = restoring && epoch > 0 ? id : null;
   });
+  // while the connection is down nothing trains: the button says so (what the user wants is kept in
+  // `wantPlay` and sent again on reconnect)
+  hub.on('socket:status', ({ status: s }) => connectedOnce && s !== 'open' && setPlaying(false));
 
   /** A variant overrides this field, so `set` (which applies to all) would undo the override. */
   const overridden = (field) => compare && compare().variants.some((v) => field in v);
 
   hub.on('state:change', ({ changed, source }) => {
     if (source === 'server' || source === 'import') return;
+    if (FRESH_SOURCES.has(source)) {
+      // a lesson or a link is a new setup: new weights from epoch 0, even where only live fields differ
+      sendView();
+      configure();
+      return;
+    }
     const fields = [...changed].filter((k) => configFields(k) || VIEW.has(k));
     if (!fields.length) return;
     if (fields.some((k) => VIEW.has(k))) sendView();
     const config = fields.filter((k) => !VIEW.has(k));
     if (!config.length) return;
-    if (config.every((k) => live.has(k) && !overridden(k)) && status !== 'diverged') {
+    if (config.every((k) => live.has(k) && !overridden(k))) { // after a divergence too: training carries on
       socket.send('set', { values: Object.fromEntries(config.map((k) => [k, state.values[k]])) });
     } else if (config.length === 1 && config[0] === 'custom_points' && !compare) {
       configure({ play: playing, keepWeights: true });
@@ -127,13 +140,14 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('error', (message) => {
     if (message.id !== undefined && message.id === configureId) configureId = null; // the old run goes on
+    if (message.id !== undefined && message.id === restoreId) restoreId = null; // then the greeting's run is ours
   });
 
   hub.on('set-weight', (message) => socket.send('set_weight', message));
 
   // A hovered neuron is drawn large in the output panel: ask for finer thumbnails while hovering.
-  const small = state.options.view_defaults.thumb;
-  const thumbs = { small, large: Math.min(40, state.options.server_limits.max_thumb ?? 40), now: small, timer: null };
+  const small = state.options.view.thumb;
+  const thumbs = { small, large: Math.min(4 * small, state.options.server_limits.max_thumb), now: small, timer: null };
   hub.on('hover-neuron', (hover) => {
     clearTimeout(thumbs.timer);
     const want = hover ? thumbs.large : thumbs.small;
@@ -146,7 +160,12 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     else thumbs.timer = setTimeout(apply, 1500); // moving between neurons keeps the fine thumbnails
   });
 
+  // after a reconnect the server greets with its default run before it answers the restoring configure:
+  // those messages are not this page's run, and would wipe the chart and flash the default data
+  const greeting = (message) => restoreId !== null && message.id !== restoreId;
+
   hub.on('state', (message) => {
+    if (greeting(message)) return;
     serverState = message;
     wantPlay = message.playing;
     setPlaying(message.playing);
@@ -156,12 +175,16 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     if (message.id !== undefined && message.id === configureId) {
       configureId = null;
       variantFrames = [];
-      clearHistory();
+      if (message.id !== restoreId) clearHistory();
+      else if (heldData) render.data(heldData);
+      restoreId = null;
+      heldData = null;
     }
   });
 
   hub.on('frame', (frame) => {
     const h = frame.header;
+    if (restoreId !== null) return;
     if (compare) {
       if (!Number.isInteger(h.variant)) return; // a compare page draws variants only
       variantFrames[h.variant] = frame;
@@ -182,7 +205,8 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     render.frame(frame);
   });
 
-  hub.on('data', (data) => render.data(data));
+  let heldData = null; // data that came while restoring: the restored run's is the last before its reply
+  hub.on('data', (data) => (restoreId === null ? render.data(data) : (heldData = data)));
 
   function setPlaying(value) {
     if (value === playing) return;

@@ -1,5 +1,12 @@
 // Small DOM helpers shared by the panels.
 
+/** A label's text with Greek letters wrapped in <span class="symbol">, so an upper-cased label keeps β₁ and ε
+ *  (text-transform would turn them into Β₁ and Ε). */
+export function labelText(text) {
+  return String(text).split(/([\u0370-\u03ff]+)/).filter(Boolean)
+    .map((part) => (/[\u0370-\u03ff]/.test(part) ? el('span', { class: 'symbol', text: part }) : part));
+}
+
 /** el('button', {class: 'x', 'aria-label': 'Play', onclick: fn}, 'text', child, ...) */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -28,7 +35,7 @@ export const nextId = (prefix) => `${prefix}-${++uid}`;
 export function selectControl({ label, items, value, onChange, name, className = '' }) {
   const id = nextId('sel');
   const select = el('select', { id, 'aria-label': label, onchange: () => onChange(select.value) });
-  const element = el('div', { class: `control ${className} ${name ? `ui-${name}` : ''}` }, el('label', { for: id, text: label }), select);
+  const element = el('div', { class: `control ${className} ${name ? `ui-${name}` : ''}` }, el('label', { for: id }, labelText(label)), select);
   function setItems(list, current = select.value) {
     select.replaceChildren(...list.map((it) => el('option', { value: String(it.value), text: it.label, title: it.title })));
     setValue(current);
@@ -52,9 +59,12 @@ export function numberControl({ label, spec, value, onChange, name, placeholder 
     id, type: 'number', 'aria-label': label, placeholder,
     min: spec.min ?? undefined, max: spec.max ?? undefined, step: spec.step,
   });
-  const element = el('div', { class: `control number ${className} ${name ? `ui-${name}` : ''}` }, el('label', { for: id, text: label }), input);
+  const element = el('div', { class: `control number ${className} ${name ? `ui-${name}` : ''}` }, el('label', { for: id }, labelText(label)), input);
+  let committed = null; // the text last shown or sent: a control removed while focused fires `change`
+  // again on blur, which must not send a stale value over a newer setup
   input.addEventListener('change', () => {
     const text = input.value.trim();
+    if (text === committed) return;
     let v = text === '' ? null : Number(text);
     let ok = text === '' ? spec.nullable : Number.isFinite(v);
     if (ok && v !== null) {
@@ -64,10 +74,15 @@ export function numberControl({ label, spec, value, onChange, name, placeholder 
     }
     input.setAttribute('aria-invalid', String(!ok));
     input.title = ok ? '' : describeRange(spec);
-    if (ok) onChange(v);
+    if (!ok) return;
+    committed = text;
+    onChange(v);
   });
   const setValue = (v) => {
-    if (document.activeElement !== input) input.value = v === null || v === undefined ? '' : String(v);
+    if (document.activeElement !== input) {
+      input.value = v === null || v === undefined ? '' : String(v);
+      committed = input.value;
+    }
     input.removeAttribute('aria-invalid');
   };
   setValue(value);
@@ -83,7 +98,7 @@ export function describeRange(spec) {
 /** A labelled checkbox. */
 export function checkControl({ label, checked, onChange, name, className = '' }) {
   const input = el('input', { type: 'checkbox', 'aria-label': label, checked: Boolean(checked), onchange: () => onChange(input.checked) });
-  const element = el('label', { class: `control check ${className} ${name ? `ui-${name}` : ''}` }, input, el('span', { text: label }));
+  const element = el('label', { class: `control check ${className} ${name ? `ui-${name}` : ''}` }, input, el('span', {}, labelText(label)));
   return { element, input, setValue: (v) => (input.checked = Boolean(v)) };
 }
 

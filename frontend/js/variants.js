@@ -10,9 +10,10 @@ import { createPlot } from './plot.js';
 import { el } from './ui.js';
 import { createVariantEditor, describeOverrides } from './variant-editor.js';
 
-export const MIN_VARIANTS = 2;
-export const MAX_VARIANTS = 4;
-export const VARIANT_COLORS = CLASS_COLORS.slice(0, MAX_VARIANTS); // Okabe–Ito: blue, orange, green, pink
+export const VARIANT_COLORS = CLASS_COLORS; // Okabe–Ito: blue, orange, green, pink, ...
+
+/** How many variants a comparison has: the engine's limits, sent in GET /api/options. */
+export const variantLimits = (options) => ({ min: options.view.min_variants, max: options.view.max_variants });
 
 /** Two optimisers from the server's registry: the first (plain SGD) against Adam (or the last one). */
 export function defaultVariants(options) {
@@ -41,13 +42,13 @@ export function createCompareView(hub, state) {
 
   function addVariant() {
     const list = variants();
-    if (list.length >= MAX_VARIANTS) return;
+    if (list.length >= variantLimits(state.options).max) return;
     setVariants([...list, structuredClone(list[list.length - 1] ?? {})]);
   }
 
   function removeVariant(i) {
     const list = variants();
-    if (list.length <= MIN_VARIANTS) return;
+    if (list.length <= variantLimits(state.options).min) return;
     const labels = state.values.labels ? state.values.labels.filter((_, k) => k !== i) : null;
     setVariants(list.filter((_, k) => k !== i), labels);
   }
@@ -92,9 +93,9 @@ export function createCompareView(hub, state) {
       if (document.activeElement !== card.name) card.name.value = state.values.labels?.[i] ?? '';
       card.name.placeholder = describeOverrides(list[i]);
       card.editor.render(list[i]);
-      card.element.querySelector('[aria-label^="Remove variant"]').disabled = list.length <= MIN_VARIANTS;
+      card.element.querySelector('[aria-label^="Remove variant"]').disabled = list.length <= variantLimits(state.options).min;
     });
-    add.disabled = list.length >= MAX_VARIANTS;
+    add.disabled = list.length >= variantLimits(state.options).max;
     legend.replaceChildren(...cards.map((_, i) => el('span', { class: 'swatch' }, el('i', { class: 'line', style: `background:${VARIANT_COLORS[i]}` }), labelOf(i))),
       el('span', { class: 'swatch' }, el('i', { class: 'line', style: 'background:#555' }), 'training'),
       el('span', { class: 'swatch' }, el('i', { class: 'line dotted' }), 'test'));

@@ -49,13 +49,27 @@ def test_overfitting_preset_overfits_and_each_fix_ends_with_a_lower_test_loss():
     assert stopped.report().test_loss == pytest.approx(best, rel=1e-5)  # the best weights are back
 
 
-def test_too_high_learning_rate_diverges_and_a_lower_rate_recovers():
-    trainer = _train("lr_too_high")
-    assert trainer.status == "diverged"
+def test_too_high_learning_rate_diverges_visibly_and_a_lower_rate_recovers():
+    """The note: the loss grows about sevenfold every epoch for some forty epochs, then overflows; at 0.1 the
+    run carries on from the last good weights and the loss falls every epoch."""
+    trainer = Trainer(PRESETS["lr_too_high"].config)
+    reports = trainer.train(PRESETS["lr_too_high"].epochs)
+    assert trainer.status == "diverged" and 30 <= len(reports) <= PRESETS["lr_too_high"].epochs
+    growth = [b.train_loss / a.train_loss for a, b in zip(reports[:-2], reports[1:-1])]
+    assert all(5 < g < 9 for g in growth[1:]), growth
     assert np.isfinite(trainer.network.params).all()
-    trainer.update(learning_rate=0.01)
-    reports = trainer.train(20)
-    assert reports[-1].status == "ok" and reports[-1].train_loss is not None
+    stopped_at = trainer.epoch
+    trainer.update(learning_rate=0.1)
+    losses = [r.train_loss for r in trainer.train(20)]
+    assert trainer.epoch == stopped_at + 20 and all(b < a for a, b in zip(losses, losses[1:]))
+
+
+def test_xor_without_a_hidden_layer_stays_a_line():
+    trainer = Trainer({**PRESETS["xor_hidden"].config, "hidden": []})
+    trainer.train(PRESETS["xor_hidden"].epochs)
+    report = trainer.report()
+    assert report.test_loss > 0.5 and 0.55 < report.test_accuracy < 0.75
+    assert _train("xor_hidden").report().test_loss < 0.1
 
 
 def test_zero_initialisation_keeps_hidden_neurons_identical():

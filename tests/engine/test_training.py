@@ -378,3 +378,18 @@ def test_training_gradient_helper_round_trips_weights():
     """Sanity of the helpers the gradient tests rely on: flat/unflat are inverse."""
     weights = Trainer({"dataset": "circle", "hidden": [3, 2], "seed": 1}).get_weights()
     assert unflat(flat(weights), weights) == weights
+
+
+def test_a_network_without_gradient_says_so_and_why():
+    """Learning rate 1000 with ReLU: after one epoch every gradient is exactly 0 (dead ReLUs and a saturated
+    output); the run says so instead of reporting nothing wrong, and a healthy run says nothing."""
+    trainer = Trainer({"activation": "relu", "learning_rate": 1000, "seed": 1})
+    report = trainer.step_epoch()
+    assert report.status == "ok" and all(n == 0 for n in report.grad_norms)
+    assert report.message.startswith("no gradient flows") and "dead ReLU units in layer 1" in report.message
+    assert "output is saturated" in trainer.message
+    trainer.update(learning_rate=0.03)
+    trainer.step_epoch()
+    assert "no gradient flows" in trainer.message  # still stuck: a smaller rate cannot revive dead units
+    healthy = Trainer({"activation": "relu", "seed": 1})
+    assert healthy.step_epoch().message == "" and healthy.gradient_norms()[0] > 0

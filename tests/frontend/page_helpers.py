@@ -37,8 +37,7 @@ def settle(page, timeout: float = 15_000) -> None:
         const f = n.session.lastFrame;
         if (!f || !n.session.synced) return false;
         const c = n.state.config();
-        const out = n.state.task() === 'multiclass' ? c.n_classes : 1;
-        return JSON.stringify(f.header.sizes) === JSON.stringify([c.features.length, ...c.hidden, out]);
+        return JSON.stringify(f.header.sizes) === JSON.stringify([c.features.length, ...c.hidden, n.state.outputs()]);
     }""", timeout=timeout)
 
 
@@ -114,3 +113,45 @@ class Server:
             self.process.wait()
         self.process.stderr.close()
         self.process = None
+
+
+CONTRAST_FAILURES = """() => {
+    // WCAG 2 contrast of every visible text against the background it is drawn on (the first opaque
+    // background up the tree; opacity and alpha blended in); text on a canvas or image and disabled controls
+    // (exempt in WCAG) are left out.
+    const rgba = (s) => (s.match(/[\\d.]+/g) || [0, 0, 0, 0]).map(Number).concat(1).slice(0, 4);
+    const lum = ([r, g, b]) => { const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                                 return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
+    const blend = (top, bottom, a) => top.slice(0, 3).map((v, i) => v * a + bottom[i] * (1 - a));
+    const failures = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        const el = node.parentElement;
+        if (!node.textContent.trim() || !el || el.closest('[hidden], .plot, svg, option, select, input, :disabled')) continue;
+        const r = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        if (!r.width || !r.height || style.visibility === 'hidden' || !el.checkVisibility({opacityProperty: false})) continue;
+        let bg = null, opacity = 1;
+        for (let a = el; a; a = a.parentElement) {
+            const s = getComputedStyle(a);
+            opacity *= Number(s.opacity);
+            const c = rgba(s.backgroundColor);
+            if (!bg && c[3] > 0.9) bg = c;
+        }
+        bg = bg || [255, 255, 255, 1];
+        const fg = rgba(style.color);
+        const text = blend(fg, bg, fg[3] * opacity);
+        const [l1, l2] = [lum(text), lum(bg)].sort((x, y) => y - x);
+        const ratio = (l1 + 0.05) / (l2 + 0.05);
+        const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+        const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+        if (ratio < needed) failures.push(`${node.textContent.trim().slice(0, 30)} (${style.color} on rgb(${bg.slice(0, 3)}), ${ratio.toFixed(2)}:1)`);
+    }
+    return failures;
+}"""
+
+
+def contrast_failures(page_or_frame) -> list[str]:
+    """Texts whose colour contrast is below WCAG AA (4.5:1, or 3:1 for large text)."""
+    return page_or_frame.evaluate(CONTRAST_FAILURES)

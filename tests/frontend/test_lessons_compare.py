@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from lesson_helpers import host_page, wait_frame_ready
@@ -99,3 +100,27 @@ def test_compare_on_a_small_screen_connects_and_fits(make_page, server):
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
     assert page.locator(".variant-card").count() == 2
     assert page.errors == []
+
+
+def test_four_variants_lay_out_two_by_two_and_export(make_page, server):
+    four = [{"optimizer": o} for o in ("sgd", "momentum", "rmsprop", "adam")]
+    page = make_page(server.url + "/compare#dataset=gauss&networkShape=3&seed=2&variants="
+                     + urllib.parse.quote(json.dumps(four)), width=1280, height=800)
+    boxes = page.locator(".variant-card").evaluate_all("(cs) => cs.map((c) => c.getBoundingClientRect()).map((r) => [r.left, r.top])")
+    assert len({round(x) for x, _ in boxes}) == 2 and len({round(y) for _, y in boxes}) == 2, boxes  # 2 × 2
+    page.evaluate("(n) => window.nnplay.hub.emit('command', {type: 'step', n})", 5)
+    page.wait_for_function("window.nnplay.view.cards.every((c) => c.lastEpoch >= 5)")
+    page.get_by_text("Export", exact=True).click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export the loss histories as CSV").click()
+    lines = Path(info.value.path()).read_text().splitlines()
+    assert lines[0].split(",")[0] == "epoch" and len(lines[0].split(",")) == 1 + 2 * 4
+    assert lines[-1].split(",")[0] == "5" and all(cell != "" for cell in lines[-1].split(","))
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export a PNG of the comparison").click()
+    image = pytest.importorskip("PIL.Image")
+    with image.open(info.value.path()) as png:
+        assert png.format == "PNG" and png.width > 1200 and png.height > 1300  # 2 × 2 panels at 2× scale
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.querySelector('.exports').open") is False
+    screenshot(page, "compare-four.png")

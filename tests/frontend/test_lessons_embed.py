@@ -107,3 +107,28 @@ def test_embed_dialog_builds_the_snippet(page):
     page.get_by_role("button", name="Close").click()
     assert not dialog.is_visible()
     assert page.errors == []
+
+
+OFF_SCREEN = """() => [...document.querySelectorAll('.embed-root *')].filter((e) => {
+    const r = e.getBoundingClientRect();
+    return r.width && r.height && (r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5);
+}).map((e) => e.getAttribute('aria-label') || e.className || e.tagName)"""
+
+
+def test_a_320x240_embed_keeps_every_kept_control_on_screen(make_page, server):
+    page = make_page(server.url + "/embed#controls=play,reset,epoch,loss,chart,learningRate", width=320, height=240)
+    assert page.evaluate(OFF_SCREEN) == []
+    assert page.get_by_role("img", name="Loss chart: training loss (grey) and test loss (black)").is_visible()
+    assert page.get_by_label("Learning rate", exact=True).is_visible()
+
+
+def test_an_embed_can_keep_the_network_diagram(make_page, server):
+    page = make_page(server.url + "/embed#controls=play,epoch,network&networkShape=4,2", width=480, height=360)
+    neurons = page.get_by_role("img", name="Neuron")
+    assert neurons.count() == 6 and all(neurons.nth(i).is_visible() for i in range(6))
+    assert page.get_by_role("img", name="Output", exact=True).is_visible()
+    assert page.evaluate(OFF_SCREEN) == []
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("window.nnplay.session.epoch >= 5")
+    painted = page.evaluate("window.nnplay.network.layout.styles.filter((s) => s >= 0).length")
+    assert painted > 0, "the links follow the weights"

@@ -46,7 +46,7 @@ def test_choices_come_from_the_server(page):
 
 
 def test_a_fresh_page_trains_at_the_servers_default_pace(page):
-    defaults = page.evaluate("window.nnplay.options.view_defaults")
+    defaults = page.evaluate("window.nnplay.options.view")
     speed = page.get_by_label("Speed", exact=True)
     assert speed.input_value() == str(defaults["speed"])
     assert speed.locator("option:checked").inner_text() == f"{defaults['speed']} epochs/s"

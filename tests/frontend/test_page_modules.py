@@ -75,7 +75,7 @@ def test_seeds_numbers_and_widths(page):
                 widths: [0, -2.5, 5, 50].map(m.network.linkWidth),
                 features: await fetch('api/options').then((r) => r.json()).then((o) =>
                     ['x1', 'x2_sq', 'x1_x2', 'sin_x2', 'x1_pow3'].map((n) =>
-                        m.network.featureFunction(o.features.find((f) => f.name === n))(2, 3)))};
+                        m.network.featureFunction(o.features.find((f) => f.name === n), o.view.extent)(2, 3)))};
     """)
     assert result["seeds"][0] == result["seeds"][1] and 0 <= result["seeds"][0] < 2**32 and result["seeds"][2] == 42
     assert result["epochs"] == ["000,000", "001,234", "1,234,567"]

@@ -35,3 +35,20 @@ def test_dropped_connection_recovers(make_page, own_server):
     page.get_by_role("button", name="Play").click()
     page.wait_for_function("window.nnplay.session.epoch >= 5", timeout=20_000)
     assert page.errors == [] or all("WebSocket" in e for e in page.errors)
+
+
+def test_an_outage_while_playing_shows_it_pauses_and_keeps_the_chart(make_page, own_server):
+    page = make_page(own_server.url + "/#dataset=gauss&networkShape=3&seed=5")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("window.nnplay.chart.length >= 10", timeout=20_000)
+    own_server.stop()
+    banner = page.get_by_role("alert").filter(has_text="Connection lost")
+    banner.wait_for(timeout=10_000)
+    page.get_by_role("button", name="Play").wait_for(timeout=5_000)  # not "Pause": nothing trains now
+    rows = page.evaluate("window.nnplay.chart.store.rows()")
+    own_server.start()
+    page.get_by_role("button", name="Pause").wait_for(timeout=20_000)  # it plays on by itself
+    banner.wait_for(state="hidden")
+    page.wait_for_function("(n) => window.nnplay.chart.length > n", arg=len(rows), timeout=20_000)
+    after = page.evaluate("window.nnplay.chart.store.rows()")
+    assert after[:len(rows)] == rows, "the loss chart keeps its history over a reconnect"

@@ -69,11 +69,34 @@ def test_diverging_setup_shows_the_message_and_recovers(make_page, server):
     page = make_page(server.url + "/#problem=regression&regDataset=reg-plane&learningRate=3&activation=relu"
                                   "&networkShape=8,8&seed=1")
     page.get_by_role("button", name="Play").click()
-    alert = page.get_by_role("alert").filter(has_text="training diverged — try a smaller learning rate")
+    alert = page.get_by_role("alert").filter(has_text="Training diverged")
     alert.wait_for(timeout=15_000)
+    assert alert.inner_text().lower().count("smaller learning rate") == 1  # said once
     page.get_by_label("Learning rate", exact=True).select_option("0.01")
-    alert.wait_for(state="hidden", timeout=10_000)
-    settle(page)
     page.get_by_role("button", name="Step").click()
+    alert.wait_for(state="hidden", timeout=10_000)
     page.wait_for_function("window.nnplay.session.epoch === 1 && window.nnplay.session.status === 'ok'")
     assert page.errors == []
+
+
+def test_a_schedule_shows_the_rate_training_uses(make_page, server):
+    """Step decay halves 0.03 every 2 epochs: after 9 epochs the menu still says 0.03, and beside it the page
+    shows the rate the last epoch used (0.03 · 0.5⁴), as the engine reports it."""
+    page = make_page(server.url + "/#lrSchedule=step&lrStepSize=2&lrGamma=0.5&seed=1")
+    current = page.get_by_label("Current learning rate", exact=True)
+    page.evaluate("window.nnplay.hub.emit('command', {type: 'step', n: 9})")
+    page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 9")
+    used = page.evaluate("window.nnplay.session.lastFrame.header.learning_rate")
+    assert used == pytest.approx(0.03 * 0.5**4)
+    page.wait_for_function("(t) => document.querySelector('.lr-now').textContent === t", arg="now 0.0019")
+    assert current.is_visible() and page.get_by_label("Learning rate", exact=True).input_value() == "0.03"
+
+
+def test_a_dead_network_says_no_gradient_flows(make_page, server):
+    page = make_page(server.url + "/#activation=relu&learningRate=1000&seed=1")
+    page.get_by_role("button", name="Step").click()
+    alert = page.get_by_role("alert").filter(has_text="No gradient flows")
+    alert.wait_for(timeout=15_000)
+    assert "dead ReLU" in alert.inner_text()
+    page.get_by_role("button", name="Reset").click()
+    alert.wait_for(state="hidden", timeout=10_000)

@@ -69,7 +69,9 @@ def test_the_hash_restores_the_setup_after_reload(page):
 
 def test_hide_keys_and_hide_text(make_page, server):
     page = make_page(server.url + "/#learningRate_hide=true&noise_hide=true&numHiddenLayers_hide=true"
-                                  "&playButton_hide=false&hideText=true")
+                                  "&playButton_hide=false&hideText=true&dataset_hide=true")
+    assert not page.get_by_text("Which dataset do you want to use?").is_visible()  # no orphan question
+    assert not page.get_by_role("button", name="Dataset: Circle").is_visible()
     assert not page.get_by_label("Learning rate", exact=True).is_visible()
     assert not page.get_by_label("Noise", exact=True).is_visible()
     assert not page.get_by_label("Add layer", exact=True).is_visible()
@@ -89,3 +91,48 @@ def test_a_new_hash_applies_without_reload(page):
     config = server_state(page)["config"]
     assert config["hidden"] == [3] and config["activation"] == "sigmoid" and config["seed"] == 9
     assert page.get_by_role("button", name="Dataset: Gaussian").get_attribute("aria-pressed") == "true"
+
+
+def test_a_pasted_link_is_a_whole_setup(page):
+    """A link pasted into an open tab means what it means in a fresh tab: what it does not name is the
+    default (optimizer, dropout, samples), the previous lesson's note goes, and the run starts afresh."""
+    page.get_by_label("Lessons", exact=True).select_option("overfit")
+    page.wait_for_function("window.nnplay.session.serverState?.config.optimizer === 'adam'")
+    page.get_by_text("Advanced", exact=True).click()
+    page.get_by_label("Dropout", exact=True).fill("0.3")
+    page.get_by_label("Dropout", exact=True).dispatch_event("change")
+    page.evaluate("window.nnplay.hub.emit('command', {type: 'step', n: 20})")
+    page.wait_for_function("window.nnplay.session.epoch >= 20")
+    page.evaluate("location.hash = '#dataset=gauss&seed=9'")
+    page.wait_for_function("window.nnplay.session.serverState?.config.dataset === 'gauss'")
+    settle(page)
+    config = server_state(page)["config"]
+    defaults = page.evaluate("window.nnplay.options.defaults")
+    for key in ("optimizer", "dropout", "n_samples", "learning_rate", "hidden", "features", "activation", "noise"):
+        assert config[key] == defaults[key], key
+    assert config["seed"] == 9 and page.evaluate("window.nnplay.session.epoch") == 0
+    assert not page.get_by_role("complementary", name="Lesson note").is_visible()
+    assert "preset=" not in page.evaluate("location.hash")
+
+
+def test_feature_keys_switch_features_of_the_default_list(page):
+    """`#sinX=true` adds sin(X₁) to the default X₁, X₂ (the playground's reading); `#x=false` leaves X₂."""
+    page.evaluate("location.hash = '#sinX=true'")
+    page.wait_for_function("window.nnplay.session.serverState?.config.features.includes('sin_x1')")
+    assert server_state(page)["config"]["features"] == ["x1", "x2", "sin_x1"]
+    page.evaluate("location.hash = '#x=false'")
+    page.wait_for_function("window.nnplay.session.serverState?.config.features.join() === 'x2'")
+    assert page.get_by_role("button", name="Feature X₁", exact=True).get_attribute("aria-pressed") == "false"
+
+
+def test_back_from_one_dimensional_data_gives_back_both_inputs(page):
+    """Regression → the 1-D polynomial demo (X₁ only) → Classification: X₁ and X₂ again, so the circle can
+    be learned."""
+    page.get_by_label("Problem type", exact=True).select_option("regression")
+    page.get_by_role("button", name="Dataset: Polynomial demo").click()
+    page.wait_for_function("window.nnplay.session.serverState?.config.dataset === 'poly_demo'")
+    assert server_state(page)["config"]["features"] == ["x1"]
+    page.get_by_label("Problem type", exact=True).select_option("classification")
+    page.wait_for_function("window.nnplay.session.serverState?.config.problem === 'classification'")
+    settle(page)
+    assert server_state(page)["config"]["features"] == ["x1", "x2"]

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from server_helpers import C1, SMALL, make_settings
+from server_helpers import C1, SMALL, live, make_settings
 
 from engine import ACTIVATIONS, DATASETS, FEATURES, LIVE_FIELDS, LOSSES, OPTIMIZERS, SCHEDULES, Config, Trainer
 from server.main import create_app
@@ -35,10 +35,35 @@ def test_options_are_generated_from_the_engine_registries(client):
     assert body["server_limits"]["max_epochs"] == 500  # the test settings' cap
     assert {"min_speed": 1, "max_speed": 1000, "max_fps": 60}.items() <= body["server_limits"].items()
     assert body["menus"]["learning_rate"][0] == 0.00001 and body["menus"]["reg_rate"][0] == 0
+    labels = {f["name"]: f["label"] for f in body["features"]}
+    assert (labels["x1_sq"], labels["x1_pow3"], labels["x1_pow9"]) == ("X₁²", "X₁³", "X₁⁹")  # one notation
     custom = next(d for d in body["datasets"] if d["name"] == "custom")
     assert custom["task"] is None
     for key in ("version", "regularizations", "initializers"):
         assert body[key]
+
+
+def test_options_view_defaults_are_what_a_new_session_uses(client):
+    """The page reads its default speed, fps, density and thumbnail size from /api/options: they must be the
+    ones a fresh live session starts with, and the extent the one of the session's plot grid."""
+    view = client.get("/api/options").json()["view"]
+    with live(client) as (ws, greeting):
+        state = greeting["state"]
+        header, arrays = greeting["frame"]
+    assert state["speed"] == view["speed"]
+    assert {k: state["view"][k] for k in ("density", "thumb", "fps")} == {k: view[k] for k in ("density", "thumb", "fps")}
+    assert arrays["output"].shape == (view["density"], view["density"])
+    assert len(client.get("/api/options").json()["features"][0]["thumbnail"]) == view["feature_thumb"] ** 2
+    assert (view["min_variants"], view["max_variants"]) == (2, 4)
+
+
+@pytest.mark.parametrize("config", [{"dataset": "circle"}, {"dataset": "blobs", "n_classes": 5},
+                                    {"problem": "regression", "dataset": "plane"}])
+def test_options_output_rule_gives_the_trainers_output_units(client, config):
+    rule = client.get("/api/options").json()["output_units"]
+    trainer = Trainer(config)
+    expected = rule[trainer.task] if isinstance(rule[trainer.task], int) else getattr(trainer.config, rule[trainer.task])
+    assert trainer.network.sizes[-1] == expected
 
 
 def test_options_follow_the_settings_limits(client_for):

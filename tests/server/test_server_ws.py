@@ -22,7 +22,7 @@ def test_connecting_sends_hello_data_state_and_a_frame(client):
         assert hello["protocol"] == 1 and hello["version"] == "0.1.0" and hello["limits"]["max_neurons"] == 32
         assert state["playing"] is False and state["epoch"] == 0 and state["config"]["dataset"] == "circle"
         assert state["sizes"] == [2, 4, 2, 1]
-        defaults = client.get("/api/options").json()["view_defaults"]
+        defaults = client.get("/api/options").json()["view"]
         assert state["speed"] == defaults["speed"] == 60  # TensorFlow Playground's pace: an epoch per animation frame
         view = {k: state["view"][k] for k in ("fps", "density", "thumb")}
         assert view == {k: defaults[k] for k in view}
