@@ -46,9 +46,10 @@ class Plan:
 
 
 def default_view() -> dict[str, Any]:
-    """What a new session's frames carry and how often (``view_defaults`` less the speed, which is the plan's)."""
-    view = {name: value for name, value in view_defaults().items() if name != "speed"}
-    return {**view, "fps": float(view["fps"]), "extras": list(EXTRAS)}
+    """What a new session's frames carry and how often (from ``view_defaults``; the speed is the plan's)."""
+    defaults = view_defaults()
+    return {"density": defaults["density"], "thumb": defaults["thumb"], "fps": float(defaults["fps"]),
+            "extras": list(EXTRAS)}
 
 
 def evaluate(trainer: Trainer) -> EpochReport:
