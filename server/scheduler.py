@@ -90,7 +90,8 @@ class Stacks:
     def step(self, trainers: list[Trainer], framed: list[bool]) -> tuple[list[EpochReport], list[float]]:
         """One epoch of each trainer; those whose epoch a frame follows also get gradient norms and
         confusion matrices from their report's pass. Returns the reports in the order given and each
-        trainer's share of the CPU time (a stacked step's time split evenly among its members)."""
+        trainer's share of the CPU time (a stacked step's time split evenly among its members). CPU time of the
+        process, so that BLAS threads count too; a worker process does nothing else meanwhile."""
         batches: dict[tuple[int, bool], tuple[Optional[TrainerGroup], list[Trainer]]] = {}
         for trainer, full in zip(trainers, framed):
             group = self._group_of(trainer)
@@ -98,12 +99,12 @@ class Stacks:
         reports: dict[int, EpochReport] = {}
         costs: dict[int, float] = {}
         for (_, full), (group, chosen) in batches.items():
-            started = time.thread_time()
+            started = time.process_time()
             if group is None:
                 reports[id(chosen[0])] = chosen[0].step_epoch(gradients=full, confusion=full)
             else:
                 reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
-            share = (time.thread_time() - started) / len(chosen)
+            share = (time.process_time() - started) / len(chosen)
             costs.update((id(trainer), share) for trainer in chosen)
         return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
 
@@ -230,7 +231,7 @@ class LiveClock:
             if stop is not None:
                 stops.append((run, stop))
             if framed[run] or stop is not None:
-                started = time.thread_time()
+                started = time.process_time()
                 deliveries += run.frames(run_reports, playing=False if stop is not None else None)
-                run.used += time.thread_time() - started
+                run.used += time.process_time() - started
         return due, deliveries, stops
