@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_number("port", 0, 65535), default=None,
                        help="port (default 8000, NNPLAY_PORT)")
     serve.add_argument("--workers", type=_number("workers", 1), default=1,
-                       help="worker processes (sessions are per process)")
+                       help="uvicorn processes, each a separate server with its own sessions and limits; engine "
+                       "work already uses every core (NNPLAY_ENGINE_PROCESSES)")
     serve.add_argument("--device", choices=("cpu", "gpu"), default=None, help="default device for runs")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="uvicorn's log level")
 

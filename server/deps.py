@@ -12,18 +12,20 @@ from engine import Limits
 
 from .pool import EnginePool
 from .runs import RunStore
+from .workers import EngineWorkers
 from .settings import Settings
 
 
 @dataclass
 class ServerState:
-    """One app's settings and the objects its lifespan starts (the pool, the runs, the live sessions)."""
+    """One app's settings and the objects its lifespan starts (the pool, the runs, the engine workers and the live sessions)."""
 
     settings: Settings
     limits: Limits
     gpu: bool = False
     pool: Optional[EnginePool] = None
     runs: Optional[RunStore] = None
+    workers: Optional[EngineWorkers] = None
     sessions: dict[str, Any] = field(default_factory=dict)
     renders: int = 0  # pictures being drawn now (server/render_jobs.py)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:  # (the engine worker processes import this module too: they need no FastAPI)
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
 
 from engine import Config
 

@@ -4,7 +4,9 @@ Layout: ``NNP1`` | uint32 header length H | UTF-8 JSON header padded with spaces
 of 8 | arrays, each at a multiple of 8. The header lists each array's name, dtype, shape, offset and nbytes,
 plus ``lo``/``hi`` for quantised uint8 arrays: value = lo + q·(hi − lo)/254, q = 255 for NaN.
 
-:func:`encode_frame` turns a Trainer's state (its report and grid) into a ``frame``; :func:`encode_data`
+:func:`encode_frame` turns a Trainer's state (its report and grid) into a ``frame``, in two steps that a live
+session runs apart: :func:`frame_parts` copies what the frame shows out of the trainer (while the engine
+holds it) and :func:`encode_parts` packs it (after the engine has let go); :func:`encode_data`
 its points into a ``data`` message; :func:`decode` reads any of them back (used by tests and benchmarks).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 import numpy as np
@@ -116,22 +119,25 @@ def _floats(values: Iterable[Optional[float]]) -> np.ndarray:
 
 
 # ---- frame and data ----------------------------------------------------------------------------------------
-def encode_frame(trainer: Trainer, report: EpochReport, grid: GridResult, *, extras: Iterable[str] = EXTRAS,
-                 playing: bool = False, epochs_per_second: float = 0.0,
-                 history: Optional[np.ndarray] = None, variant: Optional[dict[str, Any]] = None) -> bytes:
-    """A ``frame`` message for the trainer's current state (``report`` and ``grid`` of that state).
-    ``variant`` ({"variant", "variants", "label"}) tags the frames of a comparison session."""
+@dataclass(frozen=True)
+class FrameParts:
+    """What a ``frame`` shows of one trainer at one epoch, copied out of it (host arrays only), so that the
+    frame can be encoded after the trainer has moved on and without holding anything the trainer needs."""
+
+    header: dict[str, Any]
+    arrays: list[tuple[str, np.ndarray, Optional[tuple[float, float]]]]
+
+
+def frame_parts(trainer: Trainer, report: EpochReport, grid: GridResult, extras: Iterable[str] = EXTRAS) -> FrameParts:
+    """The frame content of ``trainer`` now: ``report`` and ``grid`` must be of its current weights. The
+    confusion matrices come from the report's own forward pass (``report.confusion``)."""
     extras = set(extras)
-    header: dict[str, Any] = {"type": "frame", "epoch": trainer.epoch, "status": trainer.status,
-                              "message": trainer.message, "playing": playing, **(variant or {})}
-    if trainer.task != "regression":  # small integer counts: JSON is the compact form here
-        train, test = trainer.confusion("train"), trainer.confusion("test")
-        header["confusion"] = {"classes": train["classes"], "train": train["matrix"], "test": test["matrix"]}
-    else:
-        header["confusion"] = None
-    header.update({name: getattr(report, name) for name in REPORT_FIELDS})
-    header.update({"epochs_per_second": round(float(epochs_per_second), 2), "task": trainer.task,
-                   "density": grid.density, "thumb": grid.thumb, "sizes": list(trainer.network.sizes)})
+    confusion = report.confusion
+    header: dict[str, Any] = {
+        "epoch": trainer.epoch, "status": trainer.status, "message": trainer.message,
+        "confusion": None if confusion is None else {k: confusion[k] for k in ("classes", "train", "test")},
+        **{name: getattr(report, name) for name in REPORT_FIELDS},
+        "task": trainer.task, "density": grid.density, "thumb": grid.thumb, "sizes": list(trainer.network.sizes)}
     arrays: list[tuple[str, np.ndarray, Optional[tuple[float, float]]]] = []
     if trainer.config.dims == 1:
         arrays.append(("output", grid.values.astype(np.float32), None))
@@ -142,21 +148,39 @@ def encode_frame(trainer: Trainer, report: EpochReport, grid: GridResult, *, ext
     if grid.classes is not None:
         arrays.append(("classes", grid.classes.astype(np.uint8), None))
     if "neurons" in extras:
-        thumbs = np.concatenate(grid.neurons) if grid.neurons else np.zeros((0, *grid.values.shape[:0], grid.thumb)
-                                                                            if trainer.config.dims == 1 else
-                                                                            (0, grid.thumb, grid.thumb))
+        empty = (0, grid.thumb) if trainer.config.dims == 1 else (0, grid.thumb, grid.thumb)
+        thumbs = np.concatenate(grid.neurons) if grid.neurons else np.zeros(empty)
         codes, lo, hi = quantize(thumbs)
         arrays.append(("neurons", codes, (lo, hi)))
-    if "weights" in extras:
-        flat = [np.concatenate([np.asarray(layer["W"], np.float32).ravel(), np.asarray(layer["b"], np.float32)])
-                for layer in trainer.get_weights()]
-        arrays.append(("weights", np.concatenate(flat), None))
+    if "weights" in extras:  # per layer W (fan_out × fan_in, row-major) then b: get_layers copies them
+        arrays.append(("weights", np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
+                                                  trainer.network.get_layers()]).astype(np.float32), None))
     if "gradients" in extras:
         arrays.append(("grad_norms", _floats(report.grad_norms), None))
         arrays.append(("weight_norms", _floats(report.weight_norms), None))
-    if "history" in extras and history is not None:
+    return FrameParts(header, arrays)
+
+
+def encode_parts(parts: FrameParts, *, playing: bool = False, epochs_per_second: float = 0.0,
+                 history: Optional[np.ndarray] = None, variant: Optional[dict[str, Any]] = None) -> bytes:
+    """The ``frame`` message of ``parts``; ``history`` rows [epoch, train_loss, test_loss] go in when given.
+    ``variant`` ({"variant", "variants", "label"}) tags the frames of a comparison session."""
+    header = {"type": "frame", **parts.header, "playing": playing, **(variant or {}),
+              "epochs_per_second": round(float(epochs_per_second), 2)}
+    arrays = list(parts.arrays)
+    if history is not None:
         arrays.append(("history", np.asarray(history, dtype=np.float32).reshape(-1, 3), None))
     return pack(header, arrays)
+
+
+def encode_frame(trainer: Trainer, report: EpochReport, grid: GridResult, *, extras: Iterable[str] = EXTRAS,
+                 playing: bool = False, epochs_per_second: float = 0.0,
+                 history: Optional[np.ndarray] = None, variant: Optional[dict[str, Any]] = None) -> bytes:
+    """A ``frame`` message for the trainer's current state (``report`` and ``grid`` of that state; the
+    report made with ``confusion=True``). The history extra needs "history" in ``extras``."""
+    history = history if "history" in set(extras) else None
+    return encode_parts(frame_parts(trainer, report, grid, extras), playing=playing,
+                        epochs_per_second=epochs_per_second, history=history, variant=variant)
 
 
 def encode_data(trainer: Trainer) -> bytes:

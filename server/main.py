@@ -1,7 +1,8 @@
 """The ASGI app: ``create_app(settings)`` wires the routers, the error handlers, the page and the lifespan.
 
 ``uvicorn server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
-``create_app`` as a factory. The lifespan starts the engine pool and the background-run task group, and
+``create_app`` as a factory. The lifespan starts the engine pool, the engine workers of the live sessions (server/workers.py) and the
+background-run task group, and
 cancels and awaits everything at shutdown.
 """
 
@@ -25,6 +26,7 @@ from .methods import PageMount, method_not_allowed
 from .pool import EnginePool
 from .routes import health, lessons, options, pages, train, ws
 from .runs import RunStore
+from .workers import EngineWorkers
 from .settings import Settings
 
 
@@ -38,6 +40,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
+        state.workers = EngineWorkers(settings)
+        await state.workers.start()
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
@@ -46,6 +50,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                 tg.cancel_scope.cancel()
         finally:
             state.pool.stop()
+            with anyio.CancelScope(shield=True):
+                await state.workers.stop()
 
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")

@@ -3,7 +3,7 @@
 * :class:`Pace` — when the next epoch is due at ``speed`` epochs/s, when the next frame is due at ``fps``
   (a token bucket: a frame after every epoch while epochs are slower than fps, never more than fps), and
   the measured epochs per second;
-* :class:`Mailbox` — the one frame slot between the worker threads and the sender. A newer frame replaces
+* :class:`Mailbox` — the one frame slot between the engine worker and the sender. A newer frame replaces
   an unsent one, so a slow client never makes a backlog; the per-epoch history rows of a replaced frame are
   carried into the frame that replaces it.
 """
@@ -15,7 +15,6 @@ import threading
 from collections import deque
 from typing import Any, Callable, Optional
 
-import anyio
 import numpy as np
 
 HISTORY_ROWS = 2000  # the most history rows one frame carries
@@ -77,7 +76,12 @@ class Pace:
 
 
 class Mailbox:
-    """One frame slot: ``put`` from worker threads, ``take`` and ``wait`` on the event loop."""
+    """One frame slot: ``put`` from an engine worker, ``take`` from the event loop (thread-safe, no waiting).
+
+    The lock only guards the slot and the rows; a frame is encoded outside it, so ``take`` on the event
+    loop never waits for an encoder. Rows (epoch, train loss, test loss) are kept for the last
+    ``HISTORY_ROWS`` epochs only, so a session's memory does not grow with its epochs.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -85,22 +89,31 @@ class Mailbox:
         self._frame_epoch = -1
         self._taken_epoch = -1  # history rows up to here have reached the client
         self._rows: deque = deque(maxlen=HISTORY_ROWS)
-        self._ready = anyio.Event()
         self.replaced = 0
 
     def add_row(self, epoch: int, train_loss: Optional[float], test_loss: Optional[float]) -> None:
-        """One epoch's losses for the history extra (worker thread)."""
+        """One epoch's losses for the history extra."""
         with self._lock:
             self._rows.append((epoch, np.nan if train_loss is None else train_loss,
                                np.nan if test_loss is None else test_loss))
 
     def put(self, encode: Callable[[np.ndarray], bytes], epoch: int) -> None:
-        """Store ``encode(history rows not yet received)`` as the frame of ``epoch``, replacing an unsent one."""
-        with self._lock:
-            rows = [row for row in self._rows if row[0] > self._taken_epoch]
-            self.replaced += self._frame is not None
-            self._frame = encode(np.array(rows, dtype=np.float32).reshape(-1, 3))
-            self._frame_epoch = epoch
+        """Store ``encode(history rows not yet received)`` as the frame of ``epoch``, replacing an unsent one.
+        If the client takes a frame while this one is being encoded, it is encoded again with fewer rows."""
+        while True:
+            with self._lock:
+                taken = self._taken_epoch
+                rows = [row for row in self._rows if row[0] > taken]
+            frame = encode(np.array(rows, dtype=np.float32).reshape(-1, 3))
+            with self._lock:
+                if self._taken_epoch == taken:
+                    self.replaced += self._frame is not None
+                    self._frame, self._frame_epoch = frame, epoch
+                    return
+
+    @property
+    def has_frame(self) -> bool:
+        return self._frame is not None
 
     def take(self) -> Optional[bytes]:
         with self._lock:
@@ -114,11 +127,3 @@ class Mailbox:
         with self._lock:
             self._frame, self._taken_epoch = None, -1
             self._rows.clear()
-
-    def notify(self) -> None:
-        """Wake the sender (event-loop thread only)."""
-        self._ready.set()
-
-    async def wait(self) -> None:
-        await self._ready.wait()
-        self._ready = anyio.Event()

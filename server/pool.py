@@ -1,4 +1,8 @@
-"""Where engine work runs: worker threads, a bounded number at a time, in short slices.
+"""Where the REST routes' engine work runs: worker threads, a bounded number at a time, in short slices.
+
+(Live sessions train in engine worker processes instead: server/workers.py. This pool serves
+``/api/train``, ``/api/runs``, ``/api/compare`` and the renders, which stay in the server process so that
+a background run started through one request can be polled and cancelled through any other.)
 
 Why this shape. The engine is NumPy on small arrays, so an epoch holds the GIL nearly all the time, and
 the 2-core target has one core's worth of GIL for training and the event loop together. Measured with

@@ -1,22 +1,23 @@
-"""One live training session: the state of one WebSocket connection (docs/protocol.md).
+"""One live training session: the socket side of one WebSocket connection (docs/protocol.md).
 
-A :class:`Session` owns its Trainer, its pace and its view. Five tasks run in one anyio task group, so when
-one ends (the client leaves, the idle timer fires) the others are cancelled and the session is freed:
+A :class:`Session` speaks the protocol; its trainers live in an engine worker (server/worker.py, placed
+by server/workers.py), which trains them on its clock and answers the session's commands. The session's
+mode (paused, playing, stepping) is a :class:`~server.live_run.Mode` that changes in one method,
+:meth:`Session._transition`, which also sends the worker the matching :class:`~server.live_run.Plan`.
+Four tasks run in one anyio task group, so when one ends (the client leaves, the idle timer fires, the
+worker dies) the others are cancelled and the session is freed:
 
 * the **receiver** reads and validates client messages: bad input is answered with ``error`` at once and
   changes nothing; a ``pause`` stops training right away; every valid command is queued;
 * the **commands** task applies the queued commands in order, answering each with ``state`` (or
-  ``trace``, ``gradcheck``);
-* the **trainer** loop (server/training_loop.py), while playing or stepping, asks the engine pool
-  (server/pool.py) for a turn and runs a *burst* in a worker thread: the epochs that are due at the
-  session's speed, for at most one slice, plus a frame whenever one is due at the client's fps;
-* the **sender** takes the newest frame from a one-slot :class:`Mailbox` (a newer frame replaces an unsent
-  one, so a slow client never makes a backlog) and writes it;
-* the **idle watch** closes a paused session nobody talks to.
+  ``trace``, ``gradcheck``), plus the frame the worker drew for it;
+* the **sender** sends the frames the worker's ticks bring (one batch at a time: the worker sends the
+  next only once this one has gone, so a slow client makes no backlog), and the ``state`` when training
+  stopped by itself (a step done, divergence, early stopping);
+* the **idle watch** pauses a session nobody talks to, and closes it after another quiet timeout.
 
-Only worker threads touch the Trainer, always holding ``engine_lock`` (a few quick, non-blocking changes such
-as ``set`` are made on the loop holding it too). ``pause`` sets the mode, which the burst checks between
-epochs, so it takes effect within one epoch; its answer waits for that epoch at most ``PAUSE_GRACE``.
+``pause`` reaches the worker before any later command and is taken up before its next epoch; the answer
+waits for the epoch in flight at most ``PAUSE_GRACE``.
 """
 
 from __future__ import annotations
@@ -28,22 +29,16 @@ from typing import Any, Optional
 
 import anyio
 import anyio.abc
-import anyio.lowlevel
-from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from engine import LIVE_FIELDS, Config, Trainer, __version__
-from engine.compare import Comparison, check_overrides
+from engine import LIVE_FIELDS, Config, __version__
 
 from . import messages as msg
 from .errors import InvalidInput, describe, problem
-from .frames import EXTRAS, encode_data
-from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED, DEFAULT_THUMB, server_limits
-from .pacing import Mailbox, Pace, finite
-from .training_loop import TrainingLoop
-from .pool import EnginePool
-from .results import build_trainer, with_device
+from .live_run import Mode, Plan
+from .options import DEFAULT_SPEED, server_limits
 from .settings import Settings
+from .workers import EngineFailure, EngineWorkers
 
 CLOSED_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)  # what sending on a closed socket raises
 COMMAND_QUEUE = 64  # commands read but not yet applied; beyond that the receiver stops reading
@@ -51,54 +46,40 @@ PAUSE_GRACE = 0.05  # seconds a pause waits for the running epoch before answeri
 SETTABLE = ["speed", *(name for name in Config.model_fields if name in LIVE_FIELDS)]  # what `set` may change
 
 
-class Session(TrainingLoop):
-    """The state and tasks of one connection. ``await Session(...).run()`` after the socket is accepted."""
+class Session:
+    """The state and tasks of one connection. ``await Session(...).serve()`` after the socket is accepted."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings, pool: EnginePool):
+    def __init__(self, websocket: WebSocket, settings: Settings, workers: EngineWorkers):
         self.id = secrets.token_hex(6)
-        self.ws, self.settings, self.pool = websocket, settings, pool
+        self.ws, self.settings, self.workers = websocket, settings, workers
         self.limits = settings.limits()
-        self.trainer: Optional[Trainer] = None  # the first (in compare mode) or only trainer of ``group``
-        self.group: list[Trainer] = []
-        self.comparison: Optional[Comparison] = None  # compare mode: 2–4 variants trained side by side
-        self.frozen: set[int] = set()  # compare mode: variants that diverged or stopped early wait here
-        self.mode = "paused"  # "paused" | "playing" | "stepping"
+        self.worker = workers.place(self.id, self._on_news)
+        self.mode = Mode.PAUSED
         self.speed: float | str = float(DEFAULT_SPEED)
-        self.view = {"density": DEFAULT_DENSITY, "thumb": DEFAULT_THUMB, "fps": float(DEFAULT_FPS),
-                     "extras": list(EXTRAS)}
-        self.engine_lock = anyio.Lock()
-        self.mailboxes = [Mailbox()]  # one per variant; the sender wakes on the first
+        self.plan = Plan()
+        self.facts: dict[str, Any] = {}  # the trainer's part of the last state, kept for a pause that cannot wait
         self.last_activity = time.monotonic()
+        self._step_id: Any = None  # the id the state that ends a step answers
+        self._inbox: list[tuple[list[bytes], int, Optional[tuple]]] = []  # news from the worker, not yet sent
+        self._news = anyio.Event()
+        self._worker_lost = False
         self._send_lock = anyio.Lock()
-        self._wake = anyio.Event()
         self._task_group: Optional[anyio.abc.TaskGroup] = None
-        self._steps_left, self._step_id = 0, None
-        self._late_pause = False
-        self.pace = Pace()
-        self._last_frame_epoch = -1
-
-    @property
-    def mailbox(self) -> Mailbox:
-        return self.mailboxes[0]
-
-    def _variant(self, index: int) -> Trainer:
-        if not 0 <= index < len(self.group):
-            raise InvalidInput.single("variant", index, "no such variant", f"0 to {len(self.group) - 1}")
-        return self.group[index]
 
     def __repr__(self) -> str:
-        epoch = self.trainer.epoch if self.trainer else None
-        return f"Session({self.id}, mode={self.mode}, speed={self.speed}, epoch={epoch})"
+        return f"Session({self.id}, mode={self.mode.value}, speed={self.speed}, epoch={self.facts.get('epoch')})"
 
     # ---- the task group ------------------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Serve the connection until the client leaves or the session times out."""
-        async with anyio.create_task_group() as tg:
-            self._task_group = tg
-            tg.start_soon(self._sender)
-            tg.start_soon(self._trainer_loop)
-            tg.start_soon(self._idle_watch)
-            tg.start_soon(self._commands)
+    async def serve(self) -> None:
+        """Serve the connection until the client leaves, the session times out or its worker dies."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._task_group = tg
+                tg.start_soon(self._sender)
+                tg.start_soon(self._idle_watch)
+                tg.start_soon(self._commands)
+        finally:
+            self.workers.leave(self.worker, self.id)
 
     def _end(self) -> None:
         if self._task_group is not None:
@@ -117,6 +98,54 @@ class Session(TrainingLoop):
         except CLOSED_ERRORS:
             self._end()
 
+    # ---- the mode: every change in one place -------------------------------------------------------------------
+    def _transition(self, to: Mode, steps: int = 0, reply_to: Any = None) -> None:
+        """Enter ``to`` and send the worker the matching plan (at the session's speed; ``steps`` epochs for
+        STEPPING, whose ``state`` answers ``reply_to``). Entering PLAYING again restarts the pace (a new
+        speed); a new STEPPING counts from zero. Every mode may follow every mode."""
+        if to is Mode.STEPPING and steps < 1:
+            raise ValueError(f"steps: a step trains at least one epoch, got {steps}")
+        self.mode = to
+        self._step_id = reply_to if to is Mode.STEPPING else None
+        self.plan = Plan(self.plan.serial + 1, to, self.speed, steps)
+        self.worker.post(("plan", self.id, self.plan))
+
+    def _set_speed(self, speed: float | str) -> None:
+        self.speed = speed
+        if self.mode is Mode.PLAYING:
+            self._transition(Mode.PLAYING)
+
+    # ---- the worker ------------------------------------------------------------------------------------------
+    def _ask(self, op: str, **kwargs: Any):
+        """Send a command to the worker; ``await (...).wait()`` for its answer."""
+        return self.worker.call(self.workers.next_id(), self.id, op, **kwargs)
+
+    async def _engine(self, op: str, **kwargs: Any) -> dict[str, Any]:
+        """A command's answer; its facts are kept, its frames sent after the news already here."""
+        reply = await self._ask(op, **kwargs).wait()
+        return self._keep(reply)
+
+    def _keep(self, reply: dict[str, Any]) -> dict[str, Any]:
+        if "facts" in reply:
+            self.facts = reply["facts"]
+        return reply
+
+    async def _answer(self, reply: dict[str, Any], reply_to: Any) -> None:
+        """The ``state`` answering a command, then the frames the worker drew for it."""
+        await self._send_state(reply_to)
+        await self._send_inbox()
+        for frame in reply.get("frames", ()):
+            await self._send(data=frame)
+
+    def _on_news(self, news: Optional[list]) -> None:
+        """Event loop, from the worker's reader: a tick's (frames, epoch, stopped) for this session, or None
+        when the worker has died."""
+        if news is None:
+            self._worker_lost = True
+        else:
+            self._inbox.append(tuple(news))
+        self._news.set()
+
     # ---- receiver and commands ---------------------------------------------------------------------------------
     async def _commands(self) -> None:
         """Greet, start the receiver, then apply the commands it queues, one at a time, in order."""
@@ -126,8 +155,9 @@ class Session(TrainingLoop):
             await self._configure(msg.Configure(type="configure", config={}))
         except InvalidInput as exc:  # e.g. NNPLAY_DEVICE=gpu on a machine without one
             await self._send_error(exc)
-            await self.ws.close(1011, exc.problems[0]["message"][:120])
-            return self._end()
+            return await self._close(1011, exc.problems[0]["message"][:120])
+        except EngineFailure as exc:
+            return await self._close(1011, str(exc)[:120])
         queue_in, queue_out = anyio.create_memory_object_stream(COMMAND_QUEUE)
         self._task_group.start_soon(self._receiver, queue_in)
         async with queue_out:
@@ -136,6 +166,8 @@ class Session(TrainingLoop):
                     await self._apply(command)
                 except InvalidInput as exc:
                     await self._send_error(exc)
+                except EngineFailure as exc:  # a bug in the engine, or its worker died: the page reconnects
+                    return await self._close(1011, str(exc)[:120])
 
     async def _receiver(self, queue: anyio.abc.ObjectSendStream) -> None:
         """Read and validate messages. Bad ones are answered at once; good ones are queued for ``_commands``,
@@ -154,9 +186,8 @@ class Session(TrainingLoop):
                 except InvalidInput as exc:
                     await self._send_error(exc)
                     continue
-                if command.type == "pause":
-                    self.mode = "paused"
-                    self._wake.set()
+                if command.type == "pause" and self.facts:
+                    self._transition(Mode.PAUSED)
                 await queue.send(command)
         self._end()
 
@@ -188,118 +219,58 @@ class Session(TrainingLoop):
                                         value=first["value"], allowed=first["allowed"]).model_dump())
 
     def _state(self, reply_to: Any) -> dict:
-        t, c = self.trainer, self.comparison
-        variants = None if c is None else [
-            {"label": label, "overrides": overrides, "status": v.status, "message": v.message, "epoch": v.epoch,
-             "sizes": list(v.network.sizes)}
-            for label, overrides, v in zip(c.labels, c.overrides, c.trainers)]
-        config = (c.base if c is not None else t.config).model_dump()
-        return msg.State(
-            id=reply_to, playing=self.mode == "playing", epoch=t.epoch, status=t.status, message=t.message,
-            config=config, seed=t.seed, data_seed=t.data_seed, init_seed=t.init_seed, task=t.task,
-            sizes=list(t.network.sizes), speed=self.speed, view=dict(self.view), variants=variants,
-            n_train=t.data.n_train, n_test=t.data.n_test).model_dump()
+        return msg.State(id=reply_to, playing=self.mode is Mode.PLAYING, speed=self.speed, **self.facts).model_dump()
 
     async def _send_state(self, reply_to: Any = None) -> None:
-        async with self.engine_lock:  # not in the middle of an epoch
-            state = self._state(reply_to)
-        await self._send_text(state)
+        await self._send_text(self._state(reply_to))
 
     # ---- commands (one method per message type) -----------------------------------------------------------
     async def _configure(self, m: msg.Configure) -> None:
+        """The old network trains on until the new one is built; then it is paused with its first frame."""
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
-
-        def build() -> tuple[Optional[Comparison], list[Trainer], bytes]:
-            if m.variants is None:
-                trainers, comparison = [build_trainer(m.config, self.limits, self.settings.device, weights=weights)], None
-            else:
-                comparison = self._build_comparison(m)
-                trainers = comparison.trainers
-                if weights is not None:  # a restored comparison: the shared weights go to every variant that fits
-                    for trainer in trainers:
-                        if trainer.network.sizes == trainers[0].network.sizes:
-                            trainer.set_weights(weights)
-            for trainer in trainers:
-                if m.epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
-                    trainer.epoch = m.epoch  # (the engine has no setter; its epoch count is a plain attribute)
-            return comparison, trainers, encode_data(trainers[0])
-
-        comparison, group, data = await self.pool.run(build)  # the old network trains on until this is valid
-        self.mode = "paused"
-        async with self.engine_lock:
-            self.comparison, self.group, self.trainer = comparison, group, group[0]
-            self.frozen = set()
-            # the first mailbox stays (the sender is waiting on it); the restart drops unsent frames too
-            self.mailboxes = self.mailboxes[:1] + [Mailbox() for _ in group[1:]]
-            self._restart_history()
-        await self._send(data=data)
-        await self.pool.run(lambda: self._put_frame(None, playing=m.play), lock=self.engine_lock)
-        async with self.engine_lock:
-            self.mode = "playing" if m.play else "paused"
-            state = self._state(m.id)
-        await self._send_text(state)  # data, state, frame: in this order
-        self.mailbox.notify()
-        if m.play:
-            self._start_playing()
-
-    def _build_comparison(self, m: msg.Configure) -> Comparison:
-        """Worker thread: the variants of a compare-mode ``configure``; they share data, so they may not
-        change the data fields."""
-        check_overrides(m.variants)  # the same rule as POST /api/compare (a ValueError naming the field)
-        try:
-            return Comparison(with_device(m.config, self.settings.device), m.variants, m.labels, limits=self.limits)
-        except ValidationError as exc:
-            raise InvalidInput(describe(exc, ("config",), config_level=True)) from None
+        reply = await self._engine("configure", config=m.config, weights=weights, epoch=m.epoch,
+                                   variants=m.variants, labels=m.labels, play=m.play)
+        self._drop_inbox()  # frames of the old network
+        self._transition(Mode.PLAYING if m.play else Mode.PAUSED)
+        await self._send(data=reply["data"])
+        await self._answer(reply, m.id)  # data, state, frame: in this order
 
     async def _play(self, m: msg.Play) -> None:
-        self._start_playing()
+        self._transition(Mode.PLAYING)
         await self._send_state(m.id)
 
     async def _pause(self, m: msg.Pause) -> None:
         """Training stops after the epoch that is running. Usually that is well under a millisecond; an epoch
         of a huge network in tiny batches can take longer than PAUSE_GRACE, and then the answer does not wait:
-        it says paused at the last finished epoch, and a second ``state`` follows when the epoch is done."""
-        self.mode = "paused"
-        self._wake.set()
-        state = None
+        it says paused at the last finished epoch, and a frame and a second ``state`` follow when the epoch
+        is done."""
+        self._transition(Mode.PAUSED)
+        settled = self._ask("settle")
         with anyio.move_on_after(PAUSE_GRACE):
-            async with self.engine_lock:
-                state = self._state(m.id)
-        if state is None:
-            state, self._late_pause = self._state(m.id), True  # attribute reads only: safe beside the worker
-        await self._send_text(state)
+            await settled.done.wait()
+        if settled.done.is_set():
+            await self._answer(self._keep(await settled.wait()), m.id)
+            return
+        await self._send_state(m.id)  # the last epoch the session has heard of
+        reply = self._keep(await settled.wait())
+        await self._send_inbox()
+        for frame in reply["frames"]:
+            await self._send(data=frame)
+        await self._send_state(None)
 
     async def _step(self, m: msg.Step) -> None:
-        self.mode = "paused"
-        async with self.engine_lock:  # let a running burst finish first
-            self._steps_left, self._step_id = m.n, m.id
-            self.mode = "stepping"
-        self._wake.set()  # the trainer loop answers with state when the n epochs are done
+        self._transition(Mode.STEPPING, m.n, m.id)  # the sender answers with state when the n epochs are done
 
     async def _reset(self, m: msg.Reset) -> None:
-        def reset() -> None:
-            (self.comparison or self.trainer).reset(m.seed)
-            self.frozen = set()
-            self._restart_history()
-
-        await self.pool.run(reset, lock=self.engine_lock)
-        if self.mode == "stepping":
-            self.mode = "paused"
-        await self._send_state(m.id)
-        await self._frame_now()
+        reply = await self._engine("reset", seed=m.seed)
+        if self.mode is Mode.STEPPING:
+            self._transition(Mode.PAUSED)
+        await self._answer(reply, m.id)
 
     async def _regenerate(self, m: msg.Regenerate) -> None:
-        def regenerate() -> bytes:
-            try:
-                (self.comparison or self.trainer).regenerate(m.seed)
-            except ValueError as exc:
-                raise InvalidInput(describe(exc)) from None
-            return encode_data(self.trainer)
-
-        data = await self.pool.run(regenerate, lock=self.engine_lock)
-        await self._send(data=data)
-        await self._send_state(m.id)
-        await self._frame_now()
+        reply = await self._engine("regenerate", seed=m.seed)
+        await self._send(data=reply["data"])
+        await self._answer(reply, m.id)
 
     async def _set(self, m: msg.Set) -> None:
         unknown = [name for name in m.values if name not in SETTABLE]
@@ -314,40 +285,23 @@ class Session(TrainingLoop):
             except ValueError:
                 raise InvalidInput.single("speed", m.values["speed"], "bad speed", msg.SPEED_ALLOWED,
                                           loc=("values", "speed")) from None
-        if changes:
-            async with self.engine_lock:  # a quick validation, done in place between two epochs
-                try:
-                    for trainer in self.group:  # validated on the first: the others take the same fields
-                        trainer.update(**changes)
-                except Exception as exc:  # pydantic ValidationError or ValueError, the config is unchanged
-                    raise InvalidInput(describe(exc, ("values",), config_level=True)) from None
+        reply = await self._engine("update", changes=changes) if changes else await self._engine("state")
         if speed is not None:
             self._set_speed(speed)
-        await self._send_state(m.id)
+        await self._answer(reply, m.id)
 
     async def _set_weight(self, m: msg.SetWeight) -> None:
-        async with self.engine_lock:
-            try:
-                self._variant(m.variant).set_weight(m.layer, m.to, None if m.bias else m.source, m.value)
-            except ValueError as exc:
-                raise InvalidInput(describe(exc)) from None
-        await self._send_state(m.id)
-        if self.mode == "paused":
-            await self._frame_now()
+        reply = await self._engine("set_weight", variant=m.variant, layer=m.layer, to=m.to,
+                                   source=None if m.bias else m.source, value=m.value)
+        await self._answer(reply, m.id)
 
     async def _inspect(self, m: msg.Inspect) -> None:
-        t = self._variant(m.variant)
-        if m.label is not None and t.task == "multiclass" and m.label not in range(t.config.n_classes):
-            raise InvalidInput.single("label", m.label, "not a class of this data",
-                                      f"0 to {t.config.n_classes - 1}, or leave it out")
-        trace = await self.pool.run(lambda: finite(t.trace(list(m.point), m.label)), lock=self.engine_lock)
-        await self._send_text(msg.Trace(id=m.id, **trace).model_dump())
+        reply = await self._engine("inspect", variant=m.variant, point=list(m.point), label=m.label)
+        await self._send_text(msg.Trace(id=m.id, **reply["result"]).model_dump())
 
     async def _gradcheck(self, m: msg.GradCheck) -> None:
-        trainer = self._variant(m.variant)
-        result = await self.pool.run(lambda: finite(trainer.gradient_check(max_params=m.max_params)),
-                                     lock=self.engine_lock)
-        await self._send_text(msg.GradCheckResult(id=m.id, **result).model_dump())
+        reply = await self._engine("gradcheck", variant=m.variant, max_params=m.max_params)
+        await self._send_text(msg.GradCheckResult(id=m.id, **reply["result"]).model_dump())
 
     async def _view(self, m: msg.View) -> None:
         lo, hi = self.limits.min_grid_density, self.limits.max_grid_density
@@ -355,25 +309,71 @@ class Session(TrainingLoop):
             raise InvalidInput.single("density", m.density, "grid density out of range", f"{lo} to {hi}")
         changes = {k: v for k, v in (("density", m.density), ("thumb", m.thumb), ("fps", m.fps),
                                      ("extras", m.extras)) if v is not None}
-        self.view = {**self.view, **changes}
+        reply = await self._engine("view", changes=changes)
         if m.speed is not None:
             self._set_speed(m.speed)
-        await self._send_state(m.id)
-        if self.mode == "paused" and changes:
-            await self._frame_now()
+        await self._answer(reply, m.id)
+
+    # ---- frames and news ------------------------------------------------------------------------------------
+    async def _send_inbox(self) -> None:
+        """Send the frames of the ticks heard of, tell the worker they have gone, and answer a stop."""
+        while self._inbox:
+            frames, epoch, stopped = self._inbox.pop(0)
+            if self.facts:
+                self.facts["epoch"] = epoch  # for a pause that cannot wait for its epoch
+            for frame in frames:
+                await self._send(data=frame)
+            self.worker.post(("sent", self.id))
+            if stopped is not None:
+                await self._stopped(*stopped)
+
+    def _drop_inbox(self) -> None:
+        for _ in self._inbox:
+            self.worker.post(("sent", self.id))
+        self._inbox.clear()
+
+    async def _stopped(self, serial: int, why: str, facts: dict[str, Any]) -> None:
+        """Training stopped by itself (a step done, divergence, early stopping): paused, with a ``state``."""
+        if serial != self.plan.serial or self.mode is Mode.PAUSED:
+            return  # a plan replaced since
+        self.facts = facts
+        reply = self._step_id if self.mode is Mode.STEPPING else None
+        self._transition(Mode.PAUSED)
+        self.last_activity = time.monotonic()  # the idle timeout counts from here
+        await self._send_state(reply)
+
+    async def _sender(self) -> None:
+        while True:
+            await self._news.wait()
+            self._news = anyio.Event()
+            if self._worker_lost:
+                await self._close(1011, "the engine worker stopped unexpectedly; reconnect to start again")
+                return
+            await self._send_inbox()
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await self.ws.close(code, reason)
+        except CLOSED_ERRORS:
+            pass
+        self._end()
 
     # ---- idle ------------------------------------------------------------------------------------------------
     async def _idle_watch(self) -> None:
+        """No client message for ``idle_timeout`` seconds: a training session is paused (a ``state`` with
+        ``id: null`` says so), and a paused one is closed."""
         timeout = self.settings.idle_timeout
         while True:
             left = self.last_activity + timeout - time.monotonic()
-            if left > 0 or self.mode != "paused":
-                await anyio.sleep(max(left, 0.05) if left > 0 else min(timeout, 1.0))
+            if left > 0:
+                await anyio.sleep(left)
                 continue
+            if self.mode is Mode.PAUSED:
+                return await self._close(1000, "idle timeout")
+            self._transition(Mode.PAUSED)
+            self.last_activity = time.monotonic()
             try:
-                await self.ws.close(1000, "idle timeout")
-            except CLOSED_ERRORS:
-                pass
-            self._end()
-            return
-
+                reply = self._keep(await self._ask("settle").wait())
+            except EngineFailure:
+                return  # the worker is gone: the sender closes the session
+            await self._answer(reply, None)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -49,9 +50,15 @@ class Settings(BaseSettings, Limits):
         default_factory=list, description="Origins allowed on /ws besides the server's own; '*' allows any")
     ws_compression: bool = Field(False, description="permessage-deflate on /ws (costs event-loop CPU)")
 
-    # how training shares the process with the event loop (see server/pool.py)
+    # where live sessions train (see server/workers.py): worker processes, 0 for a thread of this process
+    engine_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64,
+                                  description="engine worker processes for live sessions (default: one per core; "
+                                              "0: one worker thread in the server process)")
+
+    # how REST runs share the process with the event loop (see server/pool.py)
     engine_threads: int = Field(1, ge=1, le=16, description="worker threads running engine work at once")
-    slice_seconds: float = Field(0.01, gt=0, le=1, description="longest stretch of engine work between yields")
+    slice_seconds: float = Field(0.01, gt=0, le=1, description="longest stretch of engine work between yields "
+                                                               "(a REST run's turn, a live worker's tick)")
     switch_interval: float = Field(0.001, gt=0, le=0.1, description="sys.setswitchinterval while serving")
 
     frontend_dir: Path = FRONTEND_DIR

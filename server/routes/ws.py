@@ -61,9 +61,9 @@ async def live_session(websocket: WebSocket) -> None:
     if refusal is not None:
         await websocket.close(code, refusal)
         return
-    session = Session(websocket, settings, state.pool)
+    session = Session(websocket, settings, state.workers)
     state.sessions[session.id] = session
     try:
-        await session.run()
+        await session.serve()
     finally:
         state.sessions.pop(session.id, None)

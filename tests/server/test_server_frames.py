@@ -58,7 +58,7 @@ def test_quantisation_error_is_below_half_a_level():
 
 def frame_of(config, **kwargs):
     trainer = Trainer(config)
-    report = trainer.step_epoch()
+    report = trainer.step_epoch(confusion=True)
     grid = trainer.grid(density=kwargs.pop("density", 100), thumb=kwargs.pop("thumb", 10))
     return trainer, report, grid, encode_frame(trainer, report, grid, **kwargs)
 

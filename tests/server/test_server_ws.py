@@ -370,12 +370,26 @@ def test_idle_paused_sessions_are_closed(client_for):
         assert message["code"] == 1000 and message["reason"] == "idle timeout"
 
 
-def test_a_playing_session_is_not_idle(client_for):
-    with client_for(idle_timeout=0.3) as c, live(c) as (ws, _):
+def test_a_playing_session_whose_client_talks_is_not_idle(client_for):
+    with client_for(idle_timeout=1.0) as c, live(c) as (ws, _):
         send(ws, type="play")
-        time.sleep(0.6)
-        send(ws, type="pause", id="still here")
-        assert wait_for(ws, "state", lambda s: s["id"] == "still here")["playing"] is False
+        for i in range(8):  # two seconds in all, a message every quarter of one
+            time.sleep(0.25)
+            send(ws, type="view", fps=20, id=i)
+        assert wait_for(ws, "state", lambda s: s["id"] == 7)["playing"] is True
+
+
+def test_a_session_left_playing_is_paused_then_closed(client_for):
+    with client_for(idle_timeout=0.3) as c, live(c) as (ws, _):
+        send(ws, type="play", id="go")
+        seen = []
+        paused = wait_for(ws, "state", lambda s: s["id"] is None, timeout=5, seen=seen)
+        assert paused["playing"] is False and paused["epoch"] > 0
+        assert any(kind == "frame" and p[0]["playing"] for kind, p in seen)  # it trained until then
+        after = []
+        message = wait_for(ws, "close", timeout=5, seen=after)
+        assert message["code"] == 1000 and message["reason"] == "idle timeout"
+        assert all(p[0]["epoch"] <= paused["epoch"] for kind, p in after if kind == "frame")
 
 
 def test_disconnecting_frees_the_session(client):

@@ -1,0 +1,237 @@
+"""The live clock of an engine worker: every live run of the worker stepped a round at a time.
+
+Why one clock rather than a loop per session. With a loop per session (the previous design) every burst
+was a separate turn in the engine pool and a separate wake-up of the event loop, and a class of sessions
+that run the same lesson could never be stepped as one computation. Here the worker runs a *tick*
+whenever an epoch is due somewhere, and a tick runs *rounds*: each round takes one epoch of every run
+that wants one (and is within its share of the engine), all together (:class:`Stacks`), then copies out the frames that are due and encodes them.
+A tick ends after ``slice_seconds``, when nothing is due, or when a message from the server is waiting
+(a ``pause`` is taken up within one round); the server hears of all the tick's frames in one message.
+
+Measured in one thread (a worker without sockets), K C2 sessions at 60 epochs/s on a machine shared with
+other builds: stacked in groups, 20.4 epochs/s each for K = 8 and 18.5 for K = 16; stepped one trainer at a
+time in the same rounds, 9.4 and 8.7 (both past capacity there, frames at the governor's floor). With a
+core to itself, 8 sessions keep 60 epochs/s and 29 frames/s, about 6 members in each stacked step.
+
+* Paced runs are due on a common clock: an epoch due within ``HORIZON`` of now is taken in this tick, so
+  sessions at the same speed fall into step and are stepped together.
+* Fair under overload: each run is charged the CPU time spent on it, and a round takes only the due runs
+  that have not had more than their share (:func:`fair_share`): a cheap lesson keeps its pace beside an
+  expensive one (in lockstep rounds a mixed classroom of 16 went at the pace of its most expensive
+  session: median 3.9 epochs/s, against 15.2 for the previous per-session bursts; with fair shares,
+  58.8, the expensive session's 7.0 the least), and when all want more than there is, each gets the
+  same time; no run starves. The :class:`FrameGovernor` lowers every
+  run's frame rate alike so that epochs are kept where possible.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from engine import EpochReport, Trainer, TrainerGroup, signature
+from engine.group import Signature
+
+from .live_run import Delivery, LiveRun
+from .options import MAX_FPS
+
+HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the others (half a frame at 60/s)
+LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded
+QUANTUM = 0.005  # seconds of engine time a run may be ahead of the least served due run and still train
+WINDOW = 0.05  # seconds of engine time a run may fall behind the most served one (see fair_share)
+
+
+class FrameGovernor:
+    """Past capacity, frames give way to epochs, for every run alike.
+
+    A frame (a pass over the grid and the encoding) costs more than a stacked epoch of a small network, and
+    while epochs are slower than the client's fps every epoch is framed, so an overloaded worker would spend
+    most of its time on frames and fall further behind. When more than a quarter of the paced runs are over
+    ``LATE`` seconds behind (:meth:`LiveClock._govern`), every run's fps is scaled down by ``DOWN`` (at most
+    every ``PERIOD`` seconds, to no less than ``FLOOR`` frames/s); otherwise it grows back by ``UP``.
+    """
+
+    DOWN, UP, PERIOD, FLOOR = 0.8, 1.25, 0.1, 2.0
+
+    def __init__(self) -> None:
+        self.share = 1.0
+        self._changed = 0.0
+
+    def __repr__(self) -> str:
+        return f"FrameGovernor(share={self.share:.2f})"
+
+    def update(self, late: bool, now: float) -> None:
+        if now - self._changed < self.PERIOD:
+            return
+        self._changed = now
+        lowest = self.FLOOR / MAX_FPS  # below this every run is at the floor anyway
+        self.share = max(self.share * self.DOWN, lowest) if late else min(self.share * self.UP, 1.0)
+
+    def fps(self, requested: float) -> float:
+        """The frame rate a run gets now for the ``requested`` one."""
+        return min(requested, max(requested * self.share, self.FLOOR))
+
+
+class Stacks:
+    """The worker's :class:`~engine.TrainerGroup` per signature. Trainers whose signature another live trainer
+    of the worker shares train in that signature's group (sessions running the same lesson are one stacked
+    computation); a trainer with no peer steps alone, which is faster than a group of one (C2: about 1.5x).
+    A live change of optimiser or batch size moves a trainer to its new signature's group at its next epoch.
+    Members with different paces are stepped with ``step_epoch(members=...)``: only those whose epoch is due."""
+
+    def __init__(self) -> None:
+        self.groups: dict[Signature, TrainerGroup] = {}
+        self._known: dict[Trainer, tuple[Any, Signature]] = {}  # trainer → (the config it had, its signature)
+        self._peers: dict[Signature, set[Trainer]] = {}
+
+    def __repr__(self) -> str:
+        return f"Stacks({sorted(len(g) for g in self.groups.values())})"
+
+    def step(self, trainers: list[Trainer], framed: list[bool]) -> tuple[list[EpochReport], list[float]]:
+        """One epoch of each trainer; those whose epoch a frame follows also get gradient norms and
+        confusion matrices from their report's pass. Returns the reports in the order given and each
+        trainer's share of the CPU time (a stacked step's time split evenly among its members). CPU time of the
+        process, so that BLAS threads count too; a worker process does nothing else meanwhile."""
+        batches: dict[tuple[int, bool], tuple[Optional[TrainerGroup], list[Trainer]]] = {}
+        for trainer, full in zip(trainers, framed):
+            group = self._group_of(trainer)
+            batches.setdefault((id(group or trainer), full), (group, []))[1].append(trainer)
+        reports: dict[int, EpochReport] = {}
+        costs: dict[int, float] = {}
+        for (_, full), (group, chosen) in batches.items():
+            started = time.process_time()
+            if group is None:
+                reports[id(chosen[0])] = chosen[0].step_epoch(gradients=full, confusion=full)
+            else:
+                reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            share = (time.process_time() - started) / len(chosen)
+            costs.update((id(trainer), share) for trainer in chosen)
+        return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
+
+    def track(self, trainers: list[Trainer]) -> None:
+        """Note every live trainer's signature (a dictionary look-up unless its config changed), so that a
+        trainer's peers are known before they next train."""
+        for trainer in trainers:
+            self._signature(trainer)
+
+    def release(self, trainers: list[Trainer]) -> None:
+        """Forget trainers (a session closed or built a new network): out of their groups and peer sets."""
+        for trainer in trainers:
+            known = self._known.pop(trainer, None)
+            if known is not None:
+                self._peers[known[1]].discard(trainer)
+            self._leave(trainer)
+
+    def _signature(self, trainer: Trainer) -> Signature:
+        known = self._known.get(trainer)
+        if known is not None and known[0] is trainer.config:  # ``update`` replaces the config
+            return known[1]
+        if known is not None:
+            self._peers[known[1]].discard(trainer)
+        key = signature(trainer)
+        self._known[trainer] = (trainer.config, key)
+        self._peers.setdefault(key, set()).add(trainer)
+        return key
+
+    def _group_of(self, trainer: Trainer) -> Optional[TrainerGroup]:
+        """The group ``trainer`` trains in now (joining it if need be), or None to step alone."""
+        key = self._signature(trainer)
+        if len(self._peers[key]) < 2:
+            self._leave(trainer)
+            return None
+        group = self.groups.get(key)
+        if group is not None and trainer.group is group:
+            return group
+        if group is None or not len(group):
+            group = self.groups[key] = TrainerGroup.of([trainer])
+        else:
+            group.add(trainer)
+        return group
+
+    def _leave(self, trainer: Trainer) -> None:
+        group = trainer.group
+        if group is not None:
+            group.remove(trainer)
+            if not len(group) and self.groups.get(group.signature) is group:
+                del self.groups[group.signature]
+
+
+def fair_share(due: list[LiveRun]) -> list[LiveRun]:
+    """The due runs that may train in this round: those within ``QUANTUM`` of the least engine time used
+    among them. A run that needs little (a small network at its pace) is never held back, one that needs
+    much takes what the others leave, and when all want more than there is, each gets the same CPU time
+    (max-min fairness, as in fair queueing). No run is credited more than ``WINDOW`` of time it did not use,
+    so one that was idle or cheap cannot then hold the others back for long."""
+    if not due:
+        return due
+    top = max(run.used for run in due)
+    for run in due:
+        run.used = max(run.used, top - WINDOW)
+    floor = min(run.used for run in due)
+    return [run for run in due if run.used <= floor + QUANTUM]
+
+
+class LiveClock:
+    """The rounds of one engine worker's live runs."""
+
+    def __init__(self, slice_seconds: float):
+        self.slice_seconds = slice_seconds
+        self.runs: set[LiveRun] = set()
+        self.stacks = Stacks()
+        self.governor = FrameGovernor()
+        self.ticks = 0
+
+    def __repr__(self) -> str:
+        return f"LiveClock({len(self.runs)} runs, {self.ticks} ticks)"
+
+    def due_in(self) -> Optional[float]:
+        """Seconds until some run wants an epoch (0: now), or None while none trains."""
+        now = time.perf_counter()
+        return min((w for w in (run.due_in(now, HORIZON) for run in self.runs) if w is not None), default=None)
+
+    def tick(self, interrupted: Callable[[], bool] = lambda: False) -> set[LiveRun]:
+        """Rounds of epochs until nothing is due, the slice is over or ``interrupted()``; returns the runs
+        that trained (their frames are in their mailboxes, a stop in ``finished``)."""
+        self.ticks += 1
+        start, news = time.perf_counter(), set()
+        while True:
+            stepped, deliveries, stops = self._round(list(self.runs))
+            for delivery in deliveries:
+                delivery.deliver()
+            for run, why in stops:
+                run.publish_stop(why)
+            news.update(stepped)
+            if not stepped or time.perf_counter() - start >= self.slice_seconds or interrupted():
+                self._govern()
+                return news
+
+    def _govern(self) -> None:
+        """Overloaded when more than a quarter of the paced runs are late: one student's huge network,
+        behind on its own share of the engine, does not cost everyone else their frames."""
+        now = time.perf_counter()
+        lateness = [late for late in (run.lateness(now) for run in self.runs) if late is not None]
+        self.governor.update(sum(late > LATE for late in lateness) * 4 > len(lateness), now)
+
+    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[Delivery], list[tuple[LiveRun, str]]]:
+        """One epoch of every run that wants one and has not had more than its share of the engine,
+        stepped together; their frames copied out. Each run is charged the CPU time spent on it."""
+        now = time.perf_counter()
+        self.stacks.track([trainer for run in runs for trainer in run.trainers])
+        due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)])
+        framed = {run: run.frame_due(now, self.governor) for run in due}
+        members = [(run, trainer) for run in due for trainer in run.members()]
+        reports, costs = self.stacks.step([t for _, t in members], [framed[run] for run, _ in members])
+        by_trainer = dict(zip((id(t) for _, t in members), reports))
+        for (run, _), cost in zip(members, costs):
+            run.used += cost
+        deliveries, stops = [], []
+        for run in due:
+            run_reports = [by_trainer.get(id(t)) for t in run.trainers]
+            stop = run.epoch_done(run_reports, now)
+            if stop is not None:
+                stops.append((run, stop))
+            if framed[run] or stop is not None:
+                started = time.process_time()
+                deliveries += run.frames(run_reports, playing=False if stop is not None else None)
+                run.used += time.process_time() - started
+        return due, deliveries, stops

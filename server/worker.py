@@ -1,0 +1,257 @@
+"""An engine worker: the live sessions of one process (or, with ``engine_processes=0``, one thread).
+
+The server (server/workers.py) talks to a worker over a channel (a ``multiprocessing`` pipe, or its
+in-process twin) with pickled tuples; the worker is single-threaded, so a command never lands inside an
+epoch and nothing needs a lock.
+
+From the server:
+
+* ``("call", call_id, session, op, kwargs)`` → ``("reply", call_id, outcome, value)``: ``op`` is one of
+  :data:`OPS`; ``outcome`` is "ok", "invalid" (``value``: the problems, answered to the client as an
+  ``error``) or "failed" (``value``: what went wrong; the session ends);
+* ``("plan", session, plan)``: the session's new :class:`~server.live_run.Plan`, taken up before the next epoch;
+* ``("sent", session)``: the session's last frames have gone out; the next ones may follow (one batch
+  of frames per session is in flight at a time, so a slow client makes no backlog anywhere);
+* ``("close", session)`` and ``("stop",)``.
+
+To the server: ``("ready",)`` once it has started; replies; and one ``("news", [(session, frames, epoch, stopped)])`` per tick of the clock
+(server/scheduler.py) with each session's new frames (bytes, variant by variant), its epoch, and, when
+training stopped by itself, ``(plan serial, why, facts)``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable, Optional
+
+from pydantic import ValidationError
+
+from engine import Limits, Trainer
+from engine.compare import DATA_FIELDS, Comparison
+
+from .errors import InvalidInput, describe
+from .frames import encode_data
+from .live_run import LiveRun, Mode, Plan
+from .pacing import finite
+from .results import build_trainer, with_device
+from .scheduler import LiveClock
+
+
+class WorkerSession:
+    """The engine side of one session: its :class:`LiveRun` and the commands that need the engine. Each
+    command returns a dict: ``facts`` (the trainer's part of a ``state``), ``frames``, ``data``, ``result``."""
+
+    def __init__(self, limits: Limits, device: Optional[str], clock: LiveClock):
+        self.limits, self.device, self.clock = limits, device, clock
+        self.run: Optional[LiveRun] = None
+        self.credit = True  # whether the server has sent this session's last frames
+
+    def facts(self) -> dict[str, Any]:
+        """What a ``state`` says about the trainers (the session adds id, playing and speed)."""
+        t, c = self.run.trainer, self.run.comparison
+        variants = None if c is None else [
+            {"label": label, "overrides": overrides, "status": v.status, "message": v.message, "epoch": v.epoch,
+             "sizes": list(v.network.sizes)}
+            for label, overrides, v in zip(c.labels, c.overrides, c.trainers)]
+        return {"epoch": t.epoch, "status": t.status, "message": t.message,
+                "config": (c.base if c is not None else t.config).model_dump(), "seed": t.seed,
+                "data_seed": t.data_seed, "init_seed": t.init_seed, "task": t.task, "sizes": list(t.network.sizes),
+                "view": dict(self.run.view), "variants": variants, "n_train": t.data.n_train, "n_test": t.data.n_test}
+
+    def _drawn(self, frame: bool = True, **extra: Any) -> dict[str, Any]:
+        """facts, and a frame of the current state (if ``frame``), for a command that changed what is drawn."""
+        if frame:
+            self.run.frame_now()
+        return {"facts": self.facts(), "frames": self.run.take_frames(), **extra}
+
+    def _variant(self, index: int) -> Trainer:
+        trainers = self.run.trainers
+        if not 0 <= index < len(trainers):
+            raise InvalidInput.single("variant", index, "no such variant", f"0 to {len(trainers) - 1}")
+        return trainers[index]
+
+    # ---- commands ----------------------------------------------------------------------------------------
+    def configure(self, config: dict, weights: Optional[list[dict]], epoch: Optional[int],
+                  variants: Optional[list[dict]], labels: Optional[list[str]], play: bool) -> dict[str, Any]:
+        """Build the trainers (the old ones train on if this fails), then a paused run with its first frame."""
+        if variants is None:
+            comparison, trainers = None, [build_trainer(config, self.limits, self.device, weights=weights)]
+        else:
+            comparison = self._comparison(config, variants, labels)
+            trainers = comparison.trainers
+            if weights is not None:  # a restored comparison: the shared weights go to every variant that fits
+                for trainer in trainers:
+                    if trainer.network.sizes == trainers[0].network.sizes:
+                        trainer.set_weights(weights)
+        for trainer in trainers:
+            if epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
+                trainer.epoch = epoch  # (the engine has no setter; its epoch count is a plain attribute)
+        if self.run is None:
+            self.run = LiveRun(trainers, comparison)
+            self.clock.runs.add(self.run)
+        else:
+            self.clock.stacks.release(self.run.trainers)
+            self.run.replace(trainers, comparison)  # the unsent frames of the old network go too
+        self.run.plan = Plan(self.run.plan.serial, Mode.PAUSED)  # until the session says otherwise
+        self.run.frame_now(playing=play)
+        return self._drawn(frame=False, data=encode_data(trainers[0]))
+
+    def _comparison(self, config: dict, variants: list[dict], labels: Optional[list[str]]) -> Comparison:
+        """The variants of a compare-mode ``configure``; they share data, so they may not change data fields."""
+        for index, overrides in enumerate(variants):
+            shared = sorted(set(overrides) & set(DATA_FIELDS))
+            if shared:
+                raise InvalidInput.single(shared[0], overrides[shared[0]], "variants share the data; set data "
+                                          "fields on the base config", "training and network fields",
+                                          loc=("variants", index, shared[0]))
+        try:
+            return Comparison(with_device(config, self.device), variants, labels, limits=self.limits)
+        except ValidationError as exc:
+            raise InvalidInput(describe(exc, ("config",), config_level=True)) from None
+
+    def state(self) -> dict[str, Any]:
+        return {"facts": self.facts()}
+
+    def settle(self) -> dict[str, Any]:
+        """After a pause (the plan came first): facts, and the last frame unless the client has it."""
+        return self._drawn(frame=not self.run.frame_is_current())
+
+    def reset(self, seed: Optional[int]) -> dict[str, Any]:
+        (self.run.comparison or self.run.trainer).reset(seed)
+        self.run.frozen = set()
+        self.run.restart_history()
+        return self._drawn()
+
+    def regenerate(self, seed: Optional[int]) -> dict[str, Any]:
+        (self.run.comparison or self.run.trainer).regenerate(seed)
+        return self._drawn(data=encode_data(self.run.trainer))
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """``set``: live fields of every trainer, validated on the first (a bad value changes nothing)."""
+        try:
+            for trainer in self.run.trainers:
+                trainer.update(**changes)
+        except Exception as exc:  # pydantic ValidationError or ValueError, the config is unchanged
+            raise InvalidInput(describe(exc, ("values",), config_level=True)) from None
+        return self.state()
+
+    def set_weight(self, variant: int, layer: int, to: int, source: Optional[int], value: float) -> dict[str, Any]:
+        self._variant(variant).set_weight(layer, to, source, value)
+        return self._drawn(frame=self.run.plan.mode is Mode.PAUSED)
+
+    def inspect(self, variant: int, point: list[float], label: Optional[float]) -> dict[str, Any]:
+        t = self._variant(variant)
+        if label is not None and t.task == "multiclass" and label not in range(t.config.n_classes):
+            raise InvalidInput.single("label", label, "not a class of this data",
+                                      f"0 to {t.config.n_classes - 1}, or leave it out")
+        return {"result": finite(t.trace(point, label))}
+
+    def gradcheck(self, variant: int, max_params: int) -> dict[str, Any]:
+        return {"result": finite(self._variant(variant).gradient_check(max_params=max_params))}
+
+    def view(self, changes: dict[str, Any]) -> dict[str, Any]:
+        self.run.view = {**self.run.view, **changes}
+        return self._drawn(frame=bool(changes) and self.run.plan.mode is Mode.PAUSED)
+
+
+OPS: dict[str, Callable[..., dict[str, Any]]] = {op.__name__: op for op in (
+    WorkerSession.configure, WorkerSession.state, WorkerSession.settle, WorkerSession.reset,
+    WorkerSession.regenerate, WorkerSession.update, WorkerSession.set_weight, WorkerSession.inspect,
+    WorkerSession.gradcheck, WorkerSession.view)}
+
+
+class EngineWorker:
+    """The loop of one worker: messages from the server between rounds of the live clock."""
+
+    def __init__(self, channel: Any, limits: dict, device: Optional[str], slice_seconds: float):
+        self.channel = channel
+        self.limits, self.device = Limits(**limits), device
+        self.clock = LiveClock(slice_seconds)
+        self.sessions: dict[str, WorkerSession] = {}
+
+    def serve(self) -> None:
+        """Until ``stop`` (or the server's end of the channel closes)."""
+        self.channel.send(("ready",))
+        try:
+            while True:
+                wait = self.clock.due_in()
+                if wait is None or wait > 0:
+                    if self.channel.poll(wait) and not self._handle_messages():
+                        return
+                    continue
+                news = self.clock.tick(lambda: self.channel.poll(0))
+                self._report(news)
+                if not self._handle_messages():
+                    return
+        except EOFError:
+            return
+
+    def _handle_messages(self) -> bool:
+        """Every message waiting; False once told to stop."""
+        while self.channel.poll(0):
+            message = self.channel.recv()
+            kind = message[0]
+            if kind == "stop":
+                return False
+            session = self.sessions.get(message[2] if kind == "call" else message[1])
+            if kind == "call":
+                self._call(*message[1:])
+            elif session is None:
+                continue  # a message for a session that has closed meanwhile
+            elif kind == "plan":
+                if session.run is not None:
+                    session.run.plan = message[2]
+            elif kind == "sent":
+                session.credit = True
+                if session.run is not None and any(m.has_frame for m in session.run.mailboxes):
+                    self._report({session.run})
+            elif kind == "close":
+                if session.run is not None:
+                    self.clock.runs.discard(session.run)
+                    self.clock.stacks.release(session.run.trainers)
+                del self.sessions[message[1]]
+        return True
+
+    def _call(self, call_id: int, sid: str, op: str, kwargs: dict) -> None:
+        session = self.sessions.setdefault(sid, WorkerSession(self.limits, self.device, self.clock))
+        try:
+            if session.run is None and op != "configure":
+                raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
+            reply = ("ok", OPS[op](session, **kwargs))
+        except InvalidInput as exc:
+            reply = ("invalid", exc.problems)
+        except (ValueError, ArithmeticError) as exc:  # the engine refused something the models let through
+            reply = ("invalid", describe(exc))
+        except Exception as exc:  # noqa: BLE001 - reported to the session, which ends; the worker goes on
+            traceback.print_exc(file=sys.stderr)
+            reply = ("failed", f"{type(exc).__name__}: {exc}")
+        self.channel.send(("reply", call_id, *reply))
+
+    def _report(self, runs: set[LiveRun]) -> None:
+        """One message with the frames and stops of ``runs``, for the sessions whose last frames have gone."""
+        entries = []
+        for sid, session in self.sessions.items():
+            run = session.run
+            if run not in runs:
+                continue
+            stopped = None
+            if run.finished is not None:  # (the session ignores a stop of a plan it has replaced since)
+                stopped = (*run.finished, session.facts())
+                run.finished = None
+            if session.credit or stopped:  # the frames before a stop go with it, credit or not
+                frames = run.take_frames()
+                if frames or stopped:
+                    entries.append((sid, frames, run.trainer.epoch, stopped))
+                    session.credit = False
+        if entries:
+            self.channel.send(("news", entries))
+
+
+def main(channel: Any, limits: dict, device: Optional[str], slice_seconds: float) -> None:
+    """Entry point of a worker process (``multiprocessing``, spawn) or thread. However it ends, its channel
+    closes, so the server hears of it (and replaces a worker that died of an error)."""
+    try:
+        EngineWorker(channel, limits, device, slice_seconds).serve()
+    finally:
+        channel.close()

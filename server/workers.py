@@ -1,0 +1,283 @@
+"""The engine workers of the app, seen from the event loop: start, talk to, watch and stop them.
+
+Why this shape. The engine is NumPy on small arrays: an epoch holds the GIL nearly all the time, so the
+threads of one process share one core however many there are. Live sessions therefore train in
+``engine_processes`` worker processes (default: one per core), each single-threaded and holding its
+sessions (server/worker.py); the event loop stays in the server process with the sockets, the session
+limit, the REST routes and the background runs, so the server stays one thing to count, list and cancel.
+
+Measured on the 2-core machine while four other builds kept it busy (load average 7-11), so as CPU
+shares: ``benchmarks/classroom.py --k 16 --classroom c2 --speed 60`` (16 students on C2) gave, with the
+server holding about a third of a core either way, 6.7 students' worth of epochs per core of server CPU
+for the thread design before this one (median 7.8 epochs/s) and 23.2 for workers with the live clock and
+stacked groups (median 28.8 epochs/s); the event loop's process used 3-8% of a core. One worker on a
+core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/s each at 83% busy.
+
+* Placement: a new session goes to the worker with the fewest sessions and stays there.
+* Traffic: commands go out through a writer thread (the loop never blocks on a full pipe); a reader
+  thread per worker hands each message (a reply, or one tick's news for all the worker's sessions) to the
+  loop with one ``call_soon_threadsafe``. Frames travel as the bytes the client receives.
+* A worker that dies is reported (its sessions are closed with 1011 and a reason, so the page reconnects
+  and restores itself) and replaced; at shutdown every worker is told to stop, then joined or terminated.
+* ``engine_processes=0`` runs one worker in a thread of the server process over an in-process channel
+  (the same code path, no processes to start: what the unit tests use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import anyio
+
+from .errors import InvalidInput
+from .settings import Settings
+from .worker import main as worker_main
+
+log = logging.getLogger("nnplay.workers")
+JOIN_SECONDS = 5.0  # how long a stopping worker may take before it is terminated
+START_SECONDS = 60.0  # how long the server waits for its workers to start (importing NumPy and the engine)
+
+
+class EngineFailure(RuntimeError):
+    """A command failed in the engine worker (a bug, or the worker died): the session ends."""
+
+
+# ---- an in-process channel with multiprocessing.Connection's send / recv / poll ---------------------------------
+class _Direction:
+    def __init__(self) -> None:
+        self.items: deque = deque()
+        self.ready = threading.Condition()
+        self.closed = False
+
+
+class ThreadChannel:
+    """One end of an in-process duplex channel (objects are passed, not copied)."""
+
+    def __init__(self, incoming: _Direction, outgoing: _Direction):
+        self._in, self._out = incoming, outgoing
+
+    @staticmethod
+    def pair() -> tuple["ThreadChannel", "ThreadChannel"]:
+        a, b = _Direction(), _Direction()
+        return ThreadChannel(a, b), ThreadChannel(b, a)
+
+    def send(self, obj: Any) -> None:
+        with self._out.ready:
+            if self._out.closed:
+                raise BrokenPipeError("channel closed")
+            self._out.items.append(obj)
+            self._out.ready.notify()
+
+    def poll(self, timeout: Optional[float] = 0.0) -> bool:
+        with self._in.ready:
+            return self._in.ready.wait_for(lambda: self._in.items or self._in.closed, timeout)
+
+    def recv(self) -> Any:
+        with self._in.ready:
+            self._in.ready.wait_for(lambda: self._in.items or self._in.closed)
+            if self._in.items:
+                return self._in.items.popleft()
+            raise EOFError("channel closed")
+
+    def close(self) -> None:
+        for direction in (self._in, self._out):
+            with direction.ready:
+                direction.closed = True
+                direction.ready.notify_all()
+
+
+# ---- one worker ----------------------------------------------------------------------------------------------
+@dataclass
+class Pending:
+    """A command sent to a worker; ``await wait()`` for its reply (it can be waited for more than once)."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: str = ""
+    value: Any = None
+
+    async def wait(self) -> Any:
+        await self.done.wait()
+        if self.outcome == "invalid":
+            raise InvalidInput(self.value)
+        if self.outcome != "ok":
+            raise EngineFailure(self.value)
+        return self.value
+
+
+class WorkerHandle:
+    """One engine worker (a process, or a thread) and the two threads that carry its messages."""
+
+    def __init__(self, index: int, settings: Settings, loop: asyncio.AbstractEventLoop,
+                 deliver: Callable[["WorkerHandle", Any], None], lost: Callable[["WorkerHandle"], None]):
+        self.index, self.loop, self._deliver, self._lost = index, loop, deliver, lost
+        self.sessions: set[str] = set()
+        self.calls: dict[int, Pending] = {}
+        self.ready = anyio.Event()
+        self._outgoing: queue.SimpleQueue = queue.SimpleQueue()
+        args = (settings.limits().model_dump(), settings.device, settings.slice_seconds)
+        if settings.engine_processes == 0:
+            self.channel, far_end = ThreadChannel.pair()
+            self.worker: Any = threading.Thread(target=worker_main, args=(far_end, *args), daemon=True,
+                                                name=f"nnplay-engine-{index}")
+        else:
+            context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+            self.channel, far_end = context.Pipe(duplex=True)
+            self.worker = context.Process(target=worker_main, args=(far_end, *args), daemon=True,
+                                          name=f"nnplay-engine-{index}")
+        self.worker.start()
+        if settings.engine_processes:
+            far_end.close()  # the child holds its own copy: EOF here when it dies
+        self.stopping = False
+        threading.Thread(target=self._read, daemon=True, name=f"nnplay-engine-{index}-read").start()
+        threading.Thread(target=self._write, daemon=True, name=f"nnplay-engine-{index}-write").start()
+
+    def __repr__(self) -> str:
+        return f"WorkerHandle({self.index}, pid={self.pid}, sessions={len(self.sessions)})"
+
+    @property
+    def pid(self) -> Optional[int]:
+        return getattr(self.worker, "pid", None) or os.getpid()
+
+    def post(self, message: tuple) -> None:
+        """Send a message (event loop; never blocks)."""
+        self._outgoing.put(message)
+
+    def call(self, call_id: int, session: str, op: str, **kwargs: Any) -> Pending:
+        pending = self.calls[call_id] = Pending()
+        self.post(("call", call_id, session, op, kwargs))
+        return pending
+
+    def _write(self) -> None:
+        while True:
+            message = self._outgoing.get()
+            if message is None:
+                return
+            try:
+                self.channel.send(message)
+            except (OSError, ValueError):  # the worker is gone; the reader reports it
+                return
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self.channel.recv()
+            except (EOFError, OSError):
+                message = None
+            if self.stopping:
+                return  # shutting down: the loop may be gone
+            try:
+                if message is None:
+                    self.loop.call_soon_threadsafe(self._lost, self)
+                    return
+                self.loop.call_soon_threadsafe(self._deliver, self, message)
+            except RuntimeError:  # the event loop has closed
+                return
+
+    def fail_calls(self, why: str) -> None:
+        for pending in self.calls.values():
+            pending.outcome, pending.value = "failed", why
+            pending.done.set()
+        self.calls.clear()
+
+    def stop(self) -> None:
+        """Tell the worker to stop, wait for it (or terminate it), close the channel (a worker thread)."""
+        self.stopping = True
+        self.post(("stop",))
+        self.worker.join(JOIN_SECONDS)
+        if self.worker.is_alive() and hasattr(self.worker, "terminate"):
+            self.worker.terminate()
+            self.worker.join(JOIN_SECONDS)
+        self._outgoing.put(None)
+        self.channel.close()
+
+
+# ---- the supervisor -------------------------------------------------------------------------------------------
+class EngineWorkers:
+    """Every engine worker of one app. Start in the lifespan (``start``), stop at shutdown (``stop``)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.count = settings.engine_processes or 1
+        self.workers: list[WorkerHandle] = []
+        self.listeners: dict[str, Callable[[Any], None]] = {}  # session id → its news handler (event loop)
+        self.restarts = 0
+        self._ids = itertools.count()
+        self._stopping = False
+
+    def __repr__(self) -> str:
+        return f"EngineWorkers({self.workers}, restarts={self.restarts})"
+
+    async def start(self) -> None:
+        """Start the workers and wait until they are ready (at most ``START_SECONDS``; sessions that come
+        sooner wait for their worker)."""
+        loop = asyncio.get_running_loop()
+        self.workers = [WorkerHandle(i, self.settings, loop, self._deliver, self._lost) for i in range(self.count)]
+        with anyio.move_on_after(START_SECONDS):
+            for worker in self.workers:
+                await worker.ready.wait()
+        if not all(worker.ready.is_set() for worker in self.workers):
+            log.warning("engine workers still starting after %.0f s; sessions wait for them", START_SECONDS)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for worker in self.workers:
+            await anyio.to_thread.run_sync(worker.stop)
+
+    # ---- sessions ----------------------------------------------------------------------------------------------
+    def place(self, session: str, on_news: Callable[[Any], None]) -> WorkerHandle:
+        """The worker for a new session: the one with the fewest sessions."""
+        worker = min(self.workers, key=lambda w: len(w.sessions))
+        worker.sessions.add(session)
+        self.listeners[session] = on_news
+        return worker
+
+    def leave(self, worker: WorkerHandle, session: str) -> None:
+        worker.sessions.discard(session)
+        self.listeners.pop(session, None)
+        worker.post(("close", session))
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # ---- messages (event loop) -------------------------------------------------------------------------------
+    def _deliver(self, worker: WorkerHandle, message: Any) -> None:
+        if message[0] == "ready":
+            worker.ready.set()
+        elif message[0] == "reply":
+            _, call_id, outcome, value = message
+            pending = worker.calls.pop(call_id, None)
+            if pending is not None:
+                pending.outcome, pending.value = outcome, value
+                pending.done.set()
+        elif message[0] == "news":
+            for session, *news in message[1]:
+                listener = self.listeners.get(session)
+                if listener is not None:
+                    listener(news)
+
+    def _lost(self, worker: WorkerHandle) -> None:
+        """A worker's channel closed: expected at shutdown; otherwise a crash, reported and replaced."""
+        if worker.stopping or self._stopping:
+            return
+        code = getattr(worker.worker, "exitcode", None)
+        log.error("engine worker %d (pid %s) stopped unexpectedly (exit code %s); %d session(s) closed; "
+                  "starting a new one", worker.index, worker.pid, code, len(worker.sessions))
+        worker.stopping = True
+        worker.fail_calls(f"the engine worker stopped unexpectedly (exit code {code})")
+        for session in list(worker.sessions):
+            listener = self.listeners.get(session)
+            if listener is not None:
+                listener(None)  # None: the worker is gone
+        self.restarts += 1
+        replacement = WorkerHandle(worker.index, self.settings, worker.loop, self._deliver, self._lost)
+        self.workers[self.workers.index(worker)] = replacement
+        threading.Thread(target=worker.stop, daemon=True).start()  # reap it

@@ -1,0 +1,150 @@
+"""Engine workers: the live clock's rounds, a worker's frame credit, and worker processes seen as one server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+
+from server_helpers import SMALL, live, parse, receive, send, wait_for
+
+from engine import Limits, Trainer
+from server.frames import decode
+from server.live_run import LiveRun, Mode, Plan
+from server.scheduler import WINDOW, FrameGovernor, LiveClock
+from server.worker import EngineWorker
+from server.workers import ThreadChannel
+
+
+def clock_with(*plans: Plan) -> tuple[LiveClock, list[LiveRun]]:
+    clock = LiveClock(slice_seconds=0.5)
+    runs = []
+    for plan in plans:
+        run = LiveRun([Trainer(SMALL)])
+        run.plan = plan
+        clock.runs.add(run)
+        runs.append(run)
+    return clock, runs
+
+
+def test_every_round_gives_each_run_that_wants_one_an_epoch():
+    clock, (fast, also_fast, stepping, paused) = clock_with(
+        Plan(1, Mode.PLAYING, "max"), Plan(1, Mode.PLAYING, "max"), Plan(1, Mode.STEPPING, steps=3), Plan(1))
+    news = clock.tick()
+    assert fast.trainer.epoch == also_fast.trainer.epoch > 3  # at full speed, side by side
+    assert stepping.trainer.epoch == 3 and stepping.finished == (1, "stepped")
+    assert paused.trainer.epoch == 0 and news == {fast, also_fast, stepping}
+    header, _ = decode(stepping.take_frames()[-1])  # the step's last epoch is framed, as paused
+    assert header["epoch"] == 3 and header["playing"] is False
+    clock.tick()
+    assert stepping.trainer.epoch == 3  # a finished plan trains no more
+
+
+def test_a_cheap_run_is_not_held_back_by_an_expensive_one_and_each_gets_the_same_time():
+    cheap, costly = Plan(1, Mode.PLAYING, "max"), Plan(1, Mode.PLAYING, "max")
+    clock, (small, big) = clock_with(cheap, costly)
+    big.replace([Trainer({**SMALL, "hidden": [32, 32], "n_samples": 1000, "batch_size": 1})], None)
+    clock.tick()
+    assert small.trainer.epoch > 5 * big.trainer.epoch > 0  # not in lockstep: equal epochs would be unfair
+    assert abs(small.used - big.used) < WINDOW  # the same CPU time, within what one round can add
+
+
+def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
+    clock = LiveClock(slice_seconds=0.5)
+    runs = [LiveRun([Trainer({**SMALL, "seed": seed})]) for seed in (1, 2, 3)]
+    runs.append(LiveRun([Trainer({**SMALL, "hidden": [5], "seed": 4})]))
+    for run in runs:
+        run.plan = Plan(1, Mode.STEPPING, steps=3)
+        clock.runs.add(run)
+    clock.tick()
+    a, b, c, other = (run.trainer for run in runs)
+    assert a.group is b.group is c.group and len(a.group) == 3 and other.group is None  # no peer: alone
+    lone = Trainer({**SMALL, "seed": 2})
+    lone.train(3)
+    np.testing.assert_array_equal(b.network.params, lone.network.params)  # as if it trained alone
+
+    for trainer in (b, c):
+        trainer.update(optimizer="adam")  # a new signature: they leave the group by themselves ...
+    for run in runs[:2]:
+        run.plan = Plan(2, Mode.STEPPING, steps=1)
+    clock.tick()
+    assert b.group is not None and b.group.signature.optimizer == "adam"  # ... and b joins c's at once
+    assert a.group is None  # its last peer left
+    assert (a.epoch, b.epoch, c.epoch) == (4, 4, 3)  # paces differ: only the due members stepped
+    clock.runs.discard(runs[2])  # c's session closes
+    clock.stacks.release([c])
+    runs[1].plan = Plan(3, Mode.STEPPING, steps=1)
+    clock.tick()
+    assert b.group is None and not clock.stacks.groups  # a group of one is dissolved
+
+
+def test_an_overloaded_worker_lowers_every_runs_frame_rate_alike_then_restores_it():
+    governor = FrameGovernor()
+    now = 0.0
+    for _ in range(50):  # seven seconds late
+        now += governor.PERIOD * 1.5
+        governor.update(True, now)
+    assert governor.fps(30) == governor.fps(60) == governor.FLOOR  # every run at the floor, none starved
+    assert governor.fps(1) == 1  # never more than asked for
+    governor.update(False, now + governor.PERIOD / 2)
+    assert governor.fps(30) == governor.FLOOR  # one change per period
+    for _ in range(50):
+        now += governor.PERIOD * 1.5
+        governor.update(False, now)
+    assert governor.fps(30) == 30
+
+
+def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
+    server_end, worker_end = ThreadChannel.pair()
+    worker = EngineWorker(worker_end, Limits().model_dump(), None, 0.01)
+    thread = threading.Thread(target=worker.serve)
+    thread.start()
+    try:
+        assert server_end.recv() == ("ready",)
+        server_end.send(("call", 1, "s", "configure", {"config": SMALL, "weights": None, "epoch": None,
+                                                         "variants": None, "labels": None, "play": False}))
+        assert server_end.recv()[:3] == ("reply", 1, "ok")
+        server_end.send(("plan", "s", Plan(1, Mode.PLAYING, "max")))
+        kind, entries = server_end.recv()
+        assert kind == "news" and entries[0][0] == "s" and len(entries[0][1]) == 1
+        first_epoch = entries[0][2]
+        assert not server_end.poll(0.3)  # training goes on, but its frames wait for the credit
+        server_end.send(("sent", "s"))
+        assert server_end.poll(5)
+        kind, entries = server_end.recv()
+        assert kind == "news" and decode(entries[0][1][0])[0]["epoch"] > first_epoch
+    finally:
+        server_end.send(("stop",))
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_sessions_spread_over_worker_processes_and_count_as_one_server(client_for):
+    with client_for(engine_processes=2, max_sessions=3) as c:
+        with live(c) as (a, _), live(c) as (b, _), live(c) as (d, _):
+            assert c.get("/api/health").json()["sessions"] == 3
+            with c.websocket_connect("/ws") as refused:
+                kind, message = parse(receive(refused))
+                assert kind == "close" and message["code"] == 1013
+            for ws in (a, b, d):
+                send(ws, type="step", n=4, id="s")
+            assert [wait_for(ws, "state", lambda s: s["id"] == "s")["epoch"] for ws in (a, b, d)] == [4, 4, 4]
+            workers = c.app.state.nnplay.workers.workers
+            assert sorted(len(w.sessions) for w in workers) == [1, 2]
+            assert len({w.pid for w in workers} | {os.getpid()}) == 3  # two processes besides the server
+
+
+def test_a_worker_that_dies_is_reported_to_its_sessions_and_replaced(client_for):
+    with client_for(engine_processes=1) as c:
+        workers = c.app.state.nnplay.workers
+        with live(c) as (ws, _):
+            os.kill(workers.workers[0].pid, signal.SIGKILL)
+            message = wait_for(ws, "close", timeout=10)
+            assert message["code"] == 1011 and "engine worker" in message["reason"]
+        assert workers.restarts == 1
+        with live(c) as (ws, greeting):  # the replacement serves new sessions
+            assert greeting["state"]["epoch"] == 0
+            send(ws, type="step", id="again")
+            assert wait_for(ws, "state", lambda s: s["id"] == "again", timeout=20)["epoch"] == 1
