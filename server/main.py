@@ -2,7 +2,7 @@
 
 ``uvicorn server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
 ``create_app`` as a factory. The lifespan starts the engine pool and the background-run task group, and
-cancels and awaits everything at shutdown.
+cancels and awaits everything at shutdown. A SIGTERM drains the instance first (server/drain.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from engine import __version__, gpu_available
 
 from .deps import ServerState
+from .drain import Drain, DrainGate, drain_on_sigterm
 from .errors import InvalidInput, invalid_input_handler, request_validation_handler
 from .messages import socket_schemas
 from .pool import EnginePool
@@ -30,7 +31,8 @@ from .settings import Settings
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """A new app; ``settings`` default to the environment's (``NNPLAY_*``)."""
     settings = settings or Settings()
-    state = ServerState(settings=settings, limits=settings.limits(), gpu=gpu_available())
+    state = ServerState(settings=settings, limits=settings.limits(), drain=Drain(settings.drain_grace),
+                        gpu=gpu_available())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +42,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         try:
             async with anyio.create_task_group() as tg:
                 state.runs.task_group = tg
-                yield
+                with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
+                    yield
                 tg.cancel_scope.cancel()
         finally:
             state.pool.stop()
@@ -48,6 +51,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")
     app.state.nnplay = state
+    app.add_middleware(DrainGate, drain=state.drain)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     for module in (health, options, train, lessons, ws):
