@@ -110,9 +110,12 @@ class Drain:
         with anyio.move_on_after(self.grace):
             while runs.running:
                 await anyio.sleep(POLL)
-        for run in list(runs.runs.values()):
+        for run in runs.runs.values():  # cancelled between slices, and still answered until the process exits
             if run.status == "running":
-                runs.cancel(run.id)
+                run.error = f"cancelled: the server shut down after a drain grace of {self.grace:g} s"
+                if run.progress is not None:
+                    run.progress.cancelled = True
+                run.scope.cancel()
 
 
 class DrainGate:

@@ -14,7 +14,6 @@ import anyio
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.staticfiles import StaticFiles
 
 from engine import __version__, gpu_available
 
@@ -57,7 +56,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     for module in (health, options, train, lessons, ws):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
-    app.mount("/", StaticFiles(directory=settings.frontend_dir, check_dir=False), name="frontend")
+    app.mount("/", pages.PageFiles(directory=settings.frontend_dir, check_dir=False), name="frontend")
     app.openapi = lambda: _openapi(app)
     return app
 

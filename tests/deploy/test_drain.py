@@ -80,13 +80,20 @@ def test_runs_still_training_after_the_grace_period_are_cancelled(instances):
     instance = instances(drain_grace="1")
     status, run, _ = post_json(f"{instance.url}/api/runs", {"config": BIG, "epochs": 5000})
     assert status == 202
-    wait_until(lambda: get_json(f"{instance.url}/api/runs/{run['id']}")[1]["epochs_done"] > 0, 30, "the run trains")
+
+    def progress() -> dict:
+        return get_json(f"{instance.url}/api/runs/{run['id']}", timeout=2)[1]
+
+    wait_until(lambda: progress()["epochs_done"] > 0, 30, "the run trains")
     instance.terminate()
-    last = None
+    polled = []
     while instance.process.poll() is None:
         try:
-            last = get_json(f"{instance.url}/api/runs/{run['id']}", timeout=2)[1]
+            polled.append(progress())
         except OSError:
             break
     instance.wait(30)
-    assert last is not None and last["epochs_done"] < 5000, "the process left before the run could finish"
+    assert polled and all(body["status"] in ("running", "cancelled") for body in polled), polled[-1:]
+    assert polled[-1]["epochs_done"] < 5000, "the process left before the run could finish"
+    cancelled = [body for body in polled if body["status"] == "cancelled"]
+    assert all(body["error"] == "cancelled: the server shut down after a drain grace of 1 s" for body in cancelled)
