@@ -1,4 +1,4 @@
-"""``python -m server ...`` is the ``nnplay`` command (for checkouts where the console script is not installed)."""
+"""``python -m nnplay.server ...`` is the ``nnplay`` command too (``python -m nnplay`` is the usual spelling)."""
 
 from .cli import main
 

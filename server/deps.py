@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from engine import Limits
 
+from .drain import Drain, OpenSessions
 from .pool import EnginePool
 from .runs import RunStore
 from .workers import EngineWorkers
@@ -18,15 +19,17 @@ from .settings import Settings
 
 @dataclass
 class ServerState:
-    """One app's settings and the objects its lifespan starts (the pool, the runs, the engine workers and the live sessions)."""
+    """One app's settings, its readiness and the objects its lifespan starts (the pool, the runs, the engine
+    workers), and the live sessions."""
 
     settings: Settings
     limits: Limits
+    drain: Drain
     gpu: bool = False
     pool: Optional[EnginePool] = None
     runs: Optional[RunStore] = None
     workers: Optional[EngineWorkers] = None
-    sessions: dict[str, Any] = field(default_factory=dict)
+    sessions: OpenSessions = field(default_factory=OpenSessions)
     renders: int = 0  # pictures being drawn now (server/render_jobs.py)
 
 

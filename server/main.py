@@ -1,9 +1,9 @@
 """The ASGI app: ``create_app(settings)`` wires the routers, the error handlers, the page and the lifespan.
 
 ``uvicorn server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
-``create_app`` as a factory. The lifespan starts the engine pool, the engine workers of the live sessions (server/workers.py) and the
-background-run task group, and
-cancels and awaits everything at shutdown.
+``create_app`` as a factory. The lifespan starts the engine pool, the engine workers of the live sessions
+(server/workers.py) and the background-run task group, and cancels and awaits everything at shutdown. A
+SIGTERM drains the instance first (server/drain.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from engine import __version__, gpu_available
 from . import openapi
 from .bodies import BodyLimit
 from .deps import ServerState
+from .drain import Drain, DrainGate, drain_on_sigterm
 from .errors import InvalidInput, invalid_input_handler, request_validation_handler
 from .methods import PageMount, method_not_allowed
 from .pool import EnginePool
@@ -33,7 +34,8 @@ from .settings import Settings
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """A new app; ``settings`` default to the environment's (``NNPLAY_*``)."""
     settings = settings or Settings()
-    state = ServerState(settings=settings, limits=settings.limits(), gpu=gpu_available())
+    state = ServerState(settings=settings, limits=settings.limits(), drain=Drain(settings.drain_grace),
+                        gpu=gpu_available())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +48,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         try:
             async with anyio.create_task_group() as tg:
                 state.runs.task_group = tg
-                yield
+                with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
+                    yield
                 tg.cancel_scope.cancel()
         finally:
             state.pool.stop()
@@ -57,6 +60,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                   description="A neural-network playground: REST runs and live training sessions over /ws.")
     app.state.nnplay = state
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(DrainGate, drain=state.drain)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)

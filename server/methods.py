@@ -15,17 +15,9 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount, Router
-from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
-
-class PageFiles(StaticFiles):
-    """The page's static files; a missing directory (a server installed without the page) is a 404."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.directory is not None and not Path(self.directory).is_dir():
-            raise HTTPException(404, "Not Found")
-        await super().__call__(scope, receive, send)
+from .routes.pages import PageFiles
 
 
 class PageMount(Mount):

@@ -117,11 +117,18 @@ class RunList(BaseModel):
 
 
 # ---- GET /api/health ---------------------------------------------------------------------------------------
+class Capacity(BaseModel):
+    sessions: int = Field(description="live sessions this instance takes (max_sessions)")
+    runs: int = Field(description="background runs it trains at once (max_background_runs)")
+
+
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ready", "draining"] = Field(
+        description="ready: takes new sessions and runs; draining: shutting down, send new work elsewhere (HTTP 503)")
     version: str
     sessions: int = Field(description="live WebSocket sessions")
     runs: int = Field(description="background runs training now")
+    capacity: Capacity
     device: str
 
 

@@ -19,7 +19,7 @@ def test_readme_quick_start_has_exactly_two_commands():
     assert len(commands) == 2
     assert all("\n" not in command for command in commands)
     assert "nnplay serve" in commands[0]
-    assert "pytest" in commands[1] and "chromium" in commands[1]
+    assert "pytest" in commands[1] and "chromium" in commands[1] and "nginx" in commands[1]  # tests/deploy
 
 
 def test_ci_runs_the_readme_test_command_and_nothing_else():

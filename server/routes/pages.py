@@ -1,4 +1,8 @@
-"""The page: ``frontend/`` as static files at ``/`` (``index.html``), or a placeholder until it exists."""
+"""The page: ``frontend/`` as static files at ``/`` (``index.html``), or a placeholder until it exists.
+
+The page is package data (``nnplay/frontend`` in a wheel, ``frontend/`` in a checkout): Settings.frontend_dir
+finds it beside the server package either way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from engine import __version__
 
@@ -39,3 +44,11 @@ def page_router(frontend: Path) -> APIRouter:
     for route, name in (("/", "index.html"), ("/embed", "embed.html"), ("/compare", "compare.html")):
         router.add_api_route(route, page(name), methods=["GET"], include_in_schema=False, response_model=None)
     return router
+
+
+class PageFiles(StaticFiles):
+    """The page's assets. A missing file is a 404, and so is every file while the folder itself is missing
+    (Starlette's StaticFiles answers 500 then)."""
+
+    async def check_config(self) -> None:
+        return None

@@ -14,7 +14,7 @@ from typing import Optional
 from fastapi import APIRouter, WebSocket
 
 from ..deps import ServerState, server_state
-from ..session import Session
+from ..session import CLOSED_ERRORS, Session
 
 router = APIRouter()
 
@@ -62,8 +62,10 @@ async def live_session(websocket: WebSocket) -> None:
         await websocket.close(code, refusal)
         return
     session = Session(websocket, settings, state.workers)
-    state.sessions[session.id] = session
-    try:
+    with state.sessions.open(session.id) as entry:  # draining closes it from outside (server/drain.py)
         await session.serve()
-    finally:
-        state.sessions.pop(session.id, None)
+    if entry.code is not None:
+        try:
+            await websocket.close(entry.code, entry.reason)
+        except CLOSED_ERRORS:  # the client left meanwhile
+            pass

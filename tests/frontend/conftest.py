@@ -1,16 +1,10 @@
-"""Browser tests of the page (frontend/): a real nnplay server in a subprocess, Debian's Chromium driven by
-Playwright's sync API. Never runs ``playwright install``; skips when /usr/bin/chromium is missing."""
+"""Browser tests of the page (frontend/): a real nnplay server in a subprocess, Debian's Chromium (the
+``browser`` and ``make_page`` fixtures of tests/conftest.py) driven by Playwright's sync API."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from page_helpers import Server, wait_ready
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from page_helpers import Server
 
 
 @pytest.fixture(scope="session")
@@ -18,43 +12,6 @@ def server():
     running = Server().start()
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package to run the browser tests)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-class PageErrors(list):
-    """Console errors and uncaught exceptions seen by a page."""
-
-
-@pytest.fixture
-def make_page(browser):
-    """``make_page(url, width=1280, height=800)``: a fresh context and page, loaded and ready; the console
-    errors it logs are in ``page.errors``."""
-    contexts = []
-
-    def make(url: str, width: int = 1280, height: int = 800):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = PageErrors()
-        page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
-        page.goto(url)
-        wait_ready(page)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import select
 import socket
 import threading
 import time
@@ -190,16 +191,30 @@ ENDLESS_GIF = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [32]
                "epochs": 5000, "frame_step": 20, "size": 800}
 
 
+def start_gif(address: tuple[str, int]) -> http.client.HTTPConnection:
+    """A long GIF request sent on its own connection, not waited for."""
+    connection = http.client.HTTPConnection(*address, timeout=60)
+    connection.request("POST", "/api/render/gif", json.dumps(ENDLESS_GIF), {"Content-Type": "application/json"})
+    return connection
+
+
 def test_renders_beyond_the_limit_get_429_and_an_abandoned_render_frees_its_place():
     with serving(max_renders=1, max_epochs=5000) as address:
-        abandoned = http.client.HTTPConnection(*address, timeout=60)
+        gif = {"connection": start_gif(address)}
+
+        def second_render_refused():
+            if select.select([gif["connection"].sock], [], [], 0)[0]:  # the GIF was answered: a PNG took the
+                gif["connection"].close()                               # place first; the GIF asks again
+                gif["connection"] = start_gif(address)
+                time.sleep(0.1)
+                return None
+            return answered(post(address, "/api/render", SMALL_PNG), 429)
+
         try:
-            abandoned.request("POST", "/api/render/gif", json.dumps(ENDLESS_GIF), {"Content-Type": "application/json"})
-            status, body = wait_until(lambda: answered(post(address, "/api/render", SMALL_PNG), 429), 30,
-                                      "the second render was never refused")
+            status, body = wait_until(second_render_refused, 30, "the second render was never refused")
             assert "NNPLAY_MAX_RENDERS = 1" in json.loads(body)["detail"]
         finally:
-            abandoned.close()  # the client goes away: its render stops within a slice and frees its place
+            gif["connection"].close()  # the client goes away: its render stops within a slice and frees its place
         status, body = wait_until(lambda: answered(post(address, "/api/render", SMALL_PNG), 200), 30,
                                   "the abandoned render kept its place")
         assert body.startswith(b"\x89PNG")

@@ -16,7 +16,8 @@ from server.settings import Settings
 # ---- health and options ------------------------------------------------------------------------------------------
 def test_health_reports_status_version_and_load(client):
     body = client.get("/api/health").json()
-    assert body == {"status": "ok", "version": "0.1.0", "sessions": 0, "runs": 0, "device": "cpu"}
+    assert body == {"status": "ready", "version": "0.1.0", "sessions": 0, "runs": 0,
+                    "capacity": {"sessions": 64, "runs": 2}, "device": "cpu"}
 
 
 def test_options_are_generated_from_the_engine_registries(client):

@@ -1,0 +1,193 @@
+"""Helpers for the deployment tests: ``nnplay serve`` instances started as deploy/systemd/nnplay.service
+starts them, and Debian's nginx running deploy/nginx/nnplay.conf, all on loopback ports of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+from page_helpers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+UNIT = DEPLOY / "systemd" / "nnplay.service"
+ENV_FILE = DEPLOY / "systemd" / "nnplay.env"
+SITE = DEPLOY / "nginx" / "nnplay.conf"
+INSTANCES = DEPLOY / "nginx" / "nnplay-instances.conf"
+INSTALLED_COMMAND = "/opt/nnplay/bin/nnplay"  # where the unit expects the console script
+
+
+def unit_settings(path: Path = UNIT) -> dict[str, list[str]]:
+    """``Key: [values]`` of a unit file's lines (every section; a key may repeat)."""
+    settings: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def env_file(path: Path = ENV_FILE) -> dict[str, str]:
+    """The variables of a systemd EnvironmentFile (KEY=VALUE lines; # starts a comment line)."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if "=" in line and not line.lstrip().startswith(("#", ";")))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def unit_command() -> list[str]:
+    """The unit's ExecStart, with this checkout's ``python -m nnplay`` for the installed console script."""
+    command = shlex.split(unit_settings()["ExecStart"][0])
+    assert command[0] == INSTALLED_COMMAND, command
+    return [sys.executable, "-m", "nnplay", *command[1:]]
+
+
+def get_json(url: str, timeout: float = 5.0, headers: Optional[dict] = None) -> tuple[int, dict]:
+    """(status, JSON body) of a GET, whatever the status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def post_json(url: str, body: dict, timeout: float = 30.0, headers: Optional[dict] = None) -> tuple[int, dict, dict]:
+    """(status, JSON body, headers) of a POST, whatever the status."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.load(response), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error), dict(error.headers)
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+class Instance:
+    """One ``nnplay serve`` as the systemd unit runs it: its ExecStart, the settings of its EnvironmentFile
+    (deploy/systemd/nnplay.env) with this test's port and ``overrides``."""
+
+    def __init__(self, **overrides: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env_file(), "NNPLAY_PORT": str(self.port), "PYTHONUNBUFFERED": "1",
+                    **{f"NNPLAY_{k.upper()}": v for k, v in overrides.items()}}
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self, timeout: float = 30.0) -> "Instance":
+        self.process = subprocess.Popen(unit_command(), cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.process.poll() is not None or self._answers(), timeout, f"{self} starts")
+        assert self.process.poll() is None, f"{self} exited with {self.process.returncode}"
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return get_json(f"{self.url}/api/health", timeout=1)[0] == 200
+        except OSError:
+            return False
+
+    def health(self) -> tuple[int, dict]:
+        return get_json(f"{self.url}/api/health")
+
+    def terminate(self) -> None:
+        """What ``systemctl stop`` does first: SIGTERM."""
+        self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def __repr__(self) -> str:
+        return f"Instance(port={self.port})"
+
+
+class Nginx:
+    """Debian's nginx with deploy/nginx/nnplay.conf as the site, listening on a loopback port, passing to
+    ``instances``; everything it writes (pid, logs, temp files) stays in ``folder``."""
+
+    def __init__(self, folder: Path, instances: list[Instance]):
+        self.folder, self.port = folder, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = self._write(instances)
+        self.process: Optional[subprocess.Popen] = None
+
+    def _write(self, instances: list[Instance]) -> Path:
+        active = [line for line in INSTANCES.read_text().splitlines() if line.startswith("server ")]
+        assert len(active) == 1, "the template lists one instance (the others are commented out)"
+        listed = self.folder / "nnplay-instances.conf"
+        listed.write_text("".join(active[0].replace("127.0.0.1:8000", f"127.0.0.1:{i.port}") + "\n"
+                                  for i in instances))
+        site = SITE.read_text()
+        site = site.replace("/etc/nginx/nnplay-instances.conf", str(listed))
+        site = re.sub(r"^(\s*)listen 80;\n", rf"\1listen 127.0.0.1:{self.port};\n", site, flags=re.M)
+        site = re.sub(r"^\s*listen \[::\]:80;\n", "", site, flags=re.M)
+        (self.folder / "site.conf").write_text(site)
+        temp = "\n".join(f"    {kind}_temp_path {self.folder / kind};" for kind in
+                         ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers may then write the temp folders
+        main = self.folder / "nginx.conf"
+        main.write_text(f"""{user}daemon off;
+worker_processes 2;
+pid {self.folder / 'nginx.pid'};
+error_log {self.folder / 'error.log'} notice;
+events {{ worker_connections 512; }}
+http {{
+    access_log {self.folder / 'access.log'};
+{temp}
+    include {self.folder / 'site.conf'};
+}}
+""")
+        return main
+
+    def command(self, *extra: str) -> list[str]:
+        return [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.folder), "-c", str(self.config),
+                "-e", str(self.folder / "error.log"), *extra]
+
+    def start(self, timeout: float = 15.0) -> "Nginx":
+        checked = subprocess.run(self.command("-t"), capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up() -> bool:
+            try:
+                return get_json(f"{self.url}/api/health", timeout=1)[0] in (200, 503)
+            except OSError:
+                return self.process.poll() is not None
+
+        wait_until(up, timeout, "nginx answers")
+        assert self.process.poll() is None, (self.folder / "error.log").read_text()
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

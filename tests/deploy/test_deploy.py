@@ -1,0 +1,122 @@
+"""deploy/: the systemd unit, and nginx in front of two instances, one of which is stopped while pages and a
+scripted client use them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, UNIT, Instance, Nginx, env_file, get_json, post_json,
+                            unit_settings, wait_until)
+from page_helpers import server_state, settle
+
+
+# ---- the systemd unit --------------------------------------------------------------------------------------------
+def test_the_unit_restarts_on_failure_and_outlasts_the_drain_grace():
+    unit, settings = unit_settings(), env_file()
+    assert unit["EnvironmentFile"] == ["/etc/nnplay/nnplay.env"] and unit["Restart"] == ["on-failure"]
+    assert unit["ExecStart"][0].startswith(f"{INSTALLED_COMMAND} serve")
+    assert float(unit["TimeoutStopSec"][0].removesuffix("s")) > float(settings["NNPLAY_DRAIN_GRACE"])
+    assert all(key.startswith("NNPLAY_") or key == "FORWARDED_ALLOW_IPS" for key in settings)
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_unit_verifies_and_its_sandbox_exposure_is_low(tmp_path):
+    """``systemd-analyze verify`` (syntax, every key known, the command exists) on the unit as installed, with
+    this machine's paths for the console script and the settings; ``security`` rates its sandbox."""
+    executable = tmp_path / "nnplay"
+    executable.write_text(f"#!/bin/sh\nexec {sys.executable} -m nnplay \"$@\"\n")
+    executable.chmod(0o755)
+    unit = tmp_path / "nnplay.service"
+    unit.write_text(UNIT.read_text().replace(INSTALLED_COMMAND, str(executable))
+                    .replace("/etc/nnplay/nnplay.env", str(ENV_FILE)))
+    verified = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    assert verified.returncode == 0 and verified.stdout + verified.stderr == "", verified.stderr
+    # exposure 0 (locked down) to 10 (none); --threshold=20 fails above 2.0 ("OK" is below 3)
+    rated = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(unit)],
+                           capture_output=True, text=True)
+    assert rated.returncode == 0, rated.stdout[-600:]
+
+
+# ---- nginx in front of two instances -----------------------------------------------------------------------------
+PAGES = ["#dataset=xor&networkShape=3,2&activation=sigmoid&seed=11", "#dataset=circle&networkShape=4&seed=12",
+         "#dataset=gauss&networkShape=2&seed=13", "#dataset=spiral&networkShape=5,3&activation=relu&seed=14"]
+RUN = {"config": {"dataset": "spiral", "hidden": [6, 6], "n_samples": 2000, "seed": 5}, "epochs": 300}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Two instances as the unit starts them and nginx in front, all stopped afterwards."""
+    if shutil.which("nginx") is None and not shutil.which("/usr/sbin/nginx"):
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    instances = [Instance(drain_grace="20", idle_timeout="600") for _ in range(2)]
+    proxy = Nginx(tmp_path, instances)
+    try:
+        for instance in instances:
+            instance.start()
+        yield instances, proxy.start()
+    finally:
+        proxy.stop()
+        for instance in instances:
+            instance.stop()
+
+
+def sessions_on(instance: Instance) -> int:
+    return instance.health()[1]["sessions"]
+
+
+def watch_reconnects(page) -> None:
+    """Count the page's sessions from now on (each new session greets it with hello)."""
+    page.evaluate("""() => { const n = window.nnplay; n.reconnects = 0;
+        n.hub.on('socket:open', () => { n.reconnects += 1; }); }""")
+
+
+@pytest.mark.browser
+def test_pages_and_runs_through_nginx_survive_stopping_an_instance(cluster, make_page):
+    instances, proxy = cluster
+    pages = []
+    for link in PAGES:  # least_conn spreads the sessions over both instances
+        page = make_page(proxy.url + "/" + link)
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function("window.nnplay.session.epoch === 1")
+        watch_reconnects(page)
+        pages.append(page)
+    held = [sessions_on(instance) for instance in instances]
+    assert sum(held) == len(pages) and min(held) >= 1, held
+
+    # a scripted client (no cookie): its background run is found again on every poll
+    status, run, _ = post_json(f"{proxy.url}/api/runs", RUN)
+    assert status == 202
+    for _ in range(6):
+        assert get_json(f"{proxy.url}/api/runs/{run['id']}")[0] == 200
+    keeper = next(i for i in instances if get_json(f"{i.url}/api/runs")[1]["runs"])
+    leaving = next(i for i in instances if i is not keeper)
+
+    before = {id(page): (server_state(page)["config"], page.evaluate(
+        "Array.from(window.nnplay.session.lastFrame.arrays.weights)")) for page in pages}
+    moving = sessions_on(leaving)
+    leaving.terminate()  # systemctl stop: drain, then exit
+    assert leaving.wait(30) is not None
+
+    for page in pages:  # every page has a session again, on the instance that stayed, with its own setup
+        page.get_by_role("status", name="Connection").filter(has_text="connected").wait_for(timeout=20_000)
+        settle(page)
+        config, weights = before[id(page)]
+        assert server_state(page)["config"] == config
+        restored = page.evaluate("Array.from(window.nnplay.session.lastFrame.arrays.weights)")
+        assert restored == pytest.approx(weights, abs=1e-6)
+    wait_until(lambda: sessions_on(keeper) == len(pages), 10, "all sessions on the instance that stayed")
+    reconnected = sorted(page.evaluate("window.nnplay.reconnects") for page in pages)
+    assert reconnected == [0] * (len(pages) - moving) + [1] * moving, "the pages on the stopped instance " \
+        "reconnected once; the others never"
+
+    done = wait_until(lambda: (lambda body: body["status"] != "running" and body)(
+        get_json(f"{proxy.url}/api/runs/{run['id']}")[1]), 120, "the background run finishes")
+    assert done["status"] == "done" and done["epochs_done"] == RUN["epochs"] and done["result"]["epochs_run"] == 300
+
+    pages[0].get_by_role("button", name="Play").click()  # and training goes on
+    pages[0].wait_for_function("window.nnplay.session.epoch >= 5", timeout=20_000)
+    for page in pages:
+        assert all("WebSocket" in error for error in page.errors), page.errors
