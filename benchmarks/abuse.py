@@ -58,7 +58,7 @@ def get(base: str, path: str) -> dict:
 
 def start_server(root: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(root), "NNPLAY_MAX_EPOCHS": "100000"}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--log-level",
+    process = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level",
                                 "error"], cwd=root, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

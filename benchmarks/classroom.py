@@ -61,7 +61,7 @@ def lesson_spread(server: Server) -> list[dict]:
 
 def keeps_training(preset: dict, epochs: int = 50) -> bool:
     """False for a preset whose run stops by itself: early stopping, or divergence within ``epochs``."""
-    from engine import Trainer
+    from nnplay.engine import Trainer
 
     configs = [{**preset["config"], **variant} for variant in preset.get("variants") or [{}]]
     if any(config.get("early_stopping") for config in configs):

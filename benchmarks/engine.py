@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from engine import Limits, Trainer  # noqa: E402
-from engine.backend import limit_blas_threads  # noqa: E402
-from engine.features import feature_matrix  # noqa: E402
-from engine.inspect import grid_points, thumbnail_points  # noqa: E402
+from nnplay.engine import Limits, Trainer  # noqa: E402
+from nnplay.engine.backend import limit_blas_threads  # noqa: E402
+from nnplay.engine.features import feature_matrix  # noqa: E402
+from nnplay.engine.inspect import grid_points, thumbnail_points  # noqa: E402
 from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py: what every benchmark shares)
 
 TARGETS = {"C1": ("frames", 6.0), "C2": ("frames", 6.0), "C3": ("epochs", 6.0)}

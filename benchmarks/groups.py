@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from engine import Trainer, TrainerGroup  # noqa: E402
-from engine.backend import limit_blas_threads  # noqa: E402
-from engine.features import feature_matrix  # noqa: E402
+from nnplay.engine import Trainer, TrainerGroup  # noqa: E402
+from nnplay.engine.backend import limit_blas_threads  # noqa: E402
+from nnplay.engine.features import feature_matrix  # noqa: E402
 
 from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py)
 

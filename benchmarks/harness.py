@@ -123,7 +123,7 @@ def rss_bytes(pids: list[int]) -> int:
 
 # ---- nnplay serve ------------------------------------------------------------------------------------------
 class Server:
-    """``nnplay serve`` (as ``python -m server serve``) on a free loopback port, with the code of ``root`` (cwd
+    """``nnplay serve`` (as ``python -m nnplay serve``) on a free loopback port, with the code of ``root`` (cwd
     and PYTHONPATH), its default settings unless ``env`` overrides some. A context manager."""
 
     def __init__(self, root: Path = ROOT, env: Optional[dict[str, str]] = None):
@@ -134,7 +134,7 @@ class Server:
 
     def __enter__(self) -> "Server":
         env = {**os.environ, "PYTHONPATH": str(self.root), **self.env}
-        command = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        command = [sys.executable, "-m", "nnplay", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -233,7 +233,7 @@ async def run_student(url: str, student: Student, measuring: asyncio.Event, stop
 async def follow(ws, student: Student, measuring: asyncio.Event, stop: asyncio.Event) -> None:
     """Read and decode every message until ``stop``; frames of the student's own run count while ``measuring``
     (in compare mode one per tick: variant 0's). Every ``touch_every`` seconds re-send the pace."""
-    from server.frames import decode
+    from nnplay.server.frames import decode
 
     configured, touched = False, time.monotonic()
     while not stop.is_set():
@@ -341,7 +341,7 @@ def engine_rates(name: str, seconds: float = 2.0) -> dict[str, float]:
     (benchmarks/engine.py's measure), ``step_epoch`` (an epoch with the losses a live session reports) and a
     frame's grid (``grid(100, 10)``). CPU seconds, not wall-clock ones: on a shared machine the time other
     processes take would otherwise count against the engine; on an idle one the two agree."""
-    from engine import Trainer, limit_blas_threads
+    from nnplay.engine import Trainer, limit_blas_threads
 
     limit_blas_threads(1)
     trainer = Trainer(CONFIGS[name])

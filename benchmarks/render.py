@@ -66,13 +66,13 @@ def post_gif(url: str, body: dict) -> tuple[int, int]:
 def run_route(size: int, frames: int, classes: int = 0) -> dict:
     """``nnplay serve`` in its own process; the growth is that process's peak resident set (VmHWM) less its
     resident set after a small warm-up GIF, so the client's copy of the answer does not count."""
-    from server.settings import Settings
+    from nnplay.server.settings import Settings
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--log-level", "warning"], cwd=ROOT)
     try:
         for _ in range(300):
@@ -96,9 +96,9 @@ def run_route(size: int, frames: int, classes: int = 0) -> dict:
 
 
 def run_hold_all(size: int, frames: int) -> dict:
-    from engine import Trainer
-    from server.render import Picture
-    from server.settings import Settings
+    from nnplay.engine import Trainer
+    from nnplay.server.render import Picture
+    from nnplay.server.settings import Settings
 
     trainer = Trainer(largest_config(Settings().limits()))
     trainer.step_epoch(gradients=False)  # warm up: imports, font, grid cache, training buffers

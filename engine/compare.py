@@ -5,7 +5,7 @@ Variants are the base config with a few training or network fields overridden: t
 data, so :func:`check_overrides` refuses the data-defining fields (the one rule for ``POST /api/compare``
 and the live session's compare mode), and they start from the base run's initial weights whenever their
 network has the same shape (and the variant does not change ``init``). Variants that share
-a :func:`~engine.group.signature` (an optimiser race, an L2 sweep) train as one :class:`TrainerGroup`.
+a :func:`~nnplay.engine.group.signature` (an optimiser race, an L2 sweep) train as one :class:`TrainerGroup`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One evaluation of a network, or of a stack of networks, on its training and test sets.
 
-This is where an :class:`~engine.reports.EpochReport`'s numbers come from. Everything here works on arrays
+This is where an :class:`~nnplay.engine.reports.EpochReport`'s numbers come from. Everything here works on arrays
 with any leading axes: a lone network's outputs are (n_out, rows) and give 0-d results, a stack of K
 networks' are (K, n_out, rows) and give (K,) results, member by member, in one pass (engine/group.py).
 

@@ -2,7 +2,7 @@
 
 On these small networks NumPy spends nearly all of a mini-batch step on per-call overhead, so stepping K
 networks with one batched call per operation costs little more than stepping one. A :class:`TrainerGroup`
-holds K ordinary :class:`~engine.trainer.Trainer` members. While a run is a member, its parameters, its
+holds K ordinary :class:`~nnplay.engine.trainer.Trainer` members. While a run is a member, its parameters, its
 optimiser's buffers and its epoch-start snapshot are views into the group's (K, P) stacks, so every Trainer
 method (grid, trace, gradient check, confusion, weights, reset, update, regenerate) keeps working on it and
 the group's stacked step moves it exactly as a lone step would: same data order, dropout masks, optimiser
@@ -13,7 +13,7 @@ Which runs can share a stack is decided by one rule, :func:`signature`. Everythi
 member: data and seed, learning rate and schedule, regulariser and its rate, dropout, shuffling, the
 optimiser's hyper-parameters, early stopping.
 
-    from engine import TrainerGroup
+    from nnplay.engine import TrainerGroup
     group = TrainerGroup([{**config, "seed": s} for s in range(32)])
     reports = group.train(100)                 # one list of EpochReport per member
     group.members[3].grid(), group.members[3].get_weights()

@@ -1,4 +1,4 @@
-"""K networks of one shape as one computation: :class:`~engine.network.Network`'s equations with a leading
+"""K networks of one shape as one computation: :class:`~nnplay.engine.network.Network`'s equations with a leading
 member axis.
 
 Parameters are a (K, P) array whose row k is member k's flat vector (the layout of engine/network.py), so

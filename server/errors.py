@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # (the engine worker processes import this module too: they n
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
 
-from engine import Config
+from nnplay.engine import Config
 
 _CONFIG_FIELDS: dict[str, dict] = Config.model_json_schema()["properties"]
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_]*): ")

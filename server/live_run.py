@@ -8,7 +8,7 @@ takes it up before its next epoch and reports in ``finished`` when it stopped by
 A frame's numbers come from one evaluation: an epoch that a frame follows is stepped with
 ``gradients=True, confusion=True``, so its report's forward pass over the training and test sets gives
 the losses, accuracies, confusion matrices and gradient norms, and the grid is one more pass. Frames are
-copied out of the trainers (:func:`~server.frames.frame_parts`) and encoded into the mailbox after the
+copied out of the trainers (:func:`~nnplay.server.frames.frame_parts`) and encoded into the mailbox after the
 round (:meth:`Delivery.deliver`).
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Optional
 
-from engine import EpochReport, Trainer
-from engine.compare import Comparison
+from nnplay.engine import EpochReport, Trainer
+from nnplay.engine.compare import Comparison
 
 from .frames import EXTRAS, FrameParts, encode_parts, frame_parts
 from .options import DEFAULT_SPEED, view_defaults
@@ -146,7 +146,7 @@ class LiveRun:
 
     def frame_due(self, now: float, governor: Any) -> bool:
         """Whether the next epoch is followed by a frame: at the client's fps (as the worker's
-        :class:`~server.scheduler.FrameGovernor` allows), and after a step's last epoch."""
+        :class:`~nnplay.server.scheduler.FrameGovernor` allows), and after a step's last epoch."""
         plan = self._following
         last_step = plan.mode is Mode.STEPPING and self._steps_done + 1 >= plan.steps
         return self.pace.frame_due(now, governor.fps(self.view["fps"])) or last_step

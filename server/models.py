@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-from engine import Config, EpochReport
-from engine.config import FLOAT32_MAX
+from nnplay.engine import Config, EpochReport
+from nnplay.engine.config import FLOAT32_MAX
 
 ConfigJSON = Annotated[dict[str, Any], WithJsonSchema(Config.model_json_schema(mode="validation"))]
 

@@ -2,9 +2,9 @@
 server's own limits (from its settings, so the schema says what this server accepts).
 
 FastAPI knows only the limits written into the models. The epoch cap, the grid density range and the
-engine's :class:`~engine.Limits` (layers, neurons, samples, batch size) are settings, checked by the
+engine's :class:`~nnplay.engine.Limits` (layers, neurons, samples, batch size) are settings, checked by the
 handlers and the engine; :func:`add_limits` writes them into the request schemas. 413 (body too large,
-:mod:`server.bodies`) can answer any request, so every operation lists it.
+:mod:`nnplay.server.bodies`) can answer any request, so every operation lists it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Iterator
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from engine import Limits
-from engine.config import FLOAT32_MAX
+from nnplay.engine import Limits
+from nnplay.engine.config import FLOAT32_MAX
 
 from .messages import socket_schemas
 from .settings import Settings

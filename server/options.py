@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from engine import (
+from nnplay.engine import (
     ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
     __version__,
 )
-from engine.compare import MAX_VARIANTS, MIN_VARIANTS
-from engine.features import GRID_EXTENT, feature_matrix
-from engine.inspect import thumbnail_points
-from engine.losses import LOSS_LABELS, OUTPUT_UNITS
+from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS
+from nnplay.engine.features import GRID_EXTENT, feature_matrix
+from nnplay.engine.inspect import thumbnail_points
+from nnplay.engine.losses import LOSS_LABELS, OUTPUT_UNITS
 
 from .settings import Settings
 

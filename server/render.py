@@ -22,8 +22,8 @@ from typing import BinaryIO, Callable, Optional, Protocol
 import numpy as np
 from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
 
-from engine import Trainer
-from engine.features import GRID_EXTENT
+from nnplay.engine import Trainer
+from nnplay.engine.features import GRID_EXTENT
 
 from .options import DEFAULT_DENSITY, PALETTE
 

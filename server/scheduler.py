@@ -29,8 +29,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
-from engine import EpochReport, Trainer, TrainerGroup, signature
-from engine.group import Signature
+from nnplay.engine import EpochReport, Trainer, TrainerGroup, signature
+from nnplay.engine.group import Signature
 
 from .live_run import Delivery, LiveRun
 from .options import MAX_FPS
@@ -73,7 +73,7 @@ class FrameGovernor:
 
 
 class Stacks:
-    """The worker's :class:`~engine.TrainerGroup` per signature. Trainers whose signature another live trainer
+    """The worker's :class:`~nnplay.engine.TrainerGroup` per signature. Trainers whose signature another live trainer
     of the worker shares train in that signature's group (sessions running the same lesson are one stacked
     computation); a trainer with no peer steps alone, which is faster than a group of one (C2: about 1.5x).
     A live change of optimiser or batch size moves a trainer to its new signature's group at its next epoch.

@@ -2,8 +2,8 @@
 
 A :class:`Session` speaks the protocol; its trainers live in an engine worker (server/worker.py, placed
 by server/workers.py), which trains them on its clock and answers the session's commands. The session's
-mode (paused, playing, stepping) is a :class:`~server.live_run.Mode` that changes in one method,
-:meth:`Session._transition`, which also sends the worker the matching :class:`~server.live_run.Plan`.
+mode (paused, playing, stepping) is a :class:`~nnplay.server.live_run.Mode` that changes in one method,
+:meth:`Session._transition`, which also sends the worker the matching :class:`~nnplay.server.live_run.Plan`.
 Four tasks run in one anyio task group, so when one ends (the client leaves, the idle timer fires, the
 worker dies) the others are cancelled and the session is freed:
 
@@ -31,7 +31,7 @@ import anyio
 import anyio.abc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from engine import LIVE_FIELDS, Config, __version__
+from nnplay.engine import LIVE_FIELDS, Config, __version__
 
 from . import messages as msg
 from .errors import InvalidInput, describe, problem

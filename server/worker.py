@@ -9,7 +9,7 @@ From the server:
 * ``("call", call_id, session, op, kwargs)`` → ``("reply", call_id, outcome, value)``: ``op`` is one of
   :data:`OPS`; ``outcome`` is "ok", "invalid" (``value``: the problems, answered to the client as an
   ``error``) or "failed" (``value``: what went wrong; the session ends);
-* ``("plan", session, plan)``: the session's new :class:`~server.live_run.Plan`, taken up before the next epoch;
+* ``("plan", session, plan)``: the session's new :class:`~nnplay.server.live_run.Plan`, taken up before the next epoch;
 * ``("sent", session)``: the session's last frames have gone out; the next ones may follow (one batch
   of frames per session is in flight at a time, so a slow client makes no backlog anywhere);
 * ``("close", session)`` and ``("stop",)``.
@@ -27,8 +27,8 @@ from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
-from engine import Limits, Trainer
-from engine.compare import DATA_FIELDS, Comparison
+from nnplay.engine import Limits, Trainer
+from nnplay.engine.compare import DATA_FIELDS, Comparison
 
 from .errors import InvalidInput, describe
 from .frames import encode_data

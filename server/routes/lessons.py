@@ -16,9 +16,9 @@ from fastapi import Request as FastAPIRequest
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from engine import EpochReport, Trainer
-from engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
-from engine.presets import PRESETS
+from nnplay.engine import EpochReport, Trainer
+from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
+from nnplay.engine.presets import PRESETS
 
 from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep

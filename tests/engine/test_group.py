@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import ACTIVATIONS, OPTIMIZERS, REGULARIZERS, SCHEDULES, Trainer, TrainerGroup, group_configs, signature
-from engine.losses import LOSSES
+from nnplay.engine import ACTIVATIONS, OPTIMIZERS, REGULARIZERS, SCHEDULES, Trainer, TrainerGroup, group_configs, signature
+from nnplay.engine.losses import LOSSES
 from engine_helpers import TASK_DATA, flat
 
 SMALL = {"hidden": [4, 3], "n_samples": 60, "batch_size": 8, "learning_rate": 0.05}
@@ -106,7 +106,7 @@ def test_early_stopping_restores_each_members_best_weights():
 
 def test_members_with_explicit_data_and_weights():
     rng = np.random.default_rng(0)
-    from engine import DataSplit
+    from nnplay.engine import DataSplit
 
     def split(shift):
         points = rng.uniform(-5, 5, (40, 2))
@@ -275,7 +275,7 @@ def test_regression_reports_carry_no_confusion():
 
 
 def test_a_comparison_steps_the_variants_that_share_a_signature_as_one_group():
-    from engine import Comparison
+    from nnplay.engine import Comparison
 
     comparison = Comparison({**BASE, "seed": 4, "optimizer": "sgd", "learning_rate": 0.1},
                             [{}, {"learning_rate": 0.01}, {"reg_rate": 0.01, "regularization": "l2"},
@@ -294,7 +294,7 @@ def test_a_comparison_steps_the_variants_that_share_a_signature_as_one_group():
 
 @pytest.mark.gpu
 def test_a_group_on_the_gpu_matches_the_cpu_group():
-    from engine import gpu_available
+    from nnplay.engine import gpu_available
 
     if not gpu_available():
         pytest.skip("needs CuPy and a CUDA device")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import Trainer
-from engine.compare import Comparison
-from engine.presets import PRESETS, get_preset
+from nnplay.engine import Trainer
+from nnplay.engine.compare import Comparison
+from nnplay.engine.presets import PRESETS, get_preset
 
 
 def _train(name: str, epochs: int | None = None) -> Trainer:
@@ -132,7 +132,7 @@ def test_confusion_matrix_counts_every_point_once():
 
 
 def test_comparison_variants_may_not_change_the_data():
-    from engine.compare import DATA_FIELDS
+    from nnplay.engine.compare import DATA_FIELDS
 
     for field in DATA_FIELDS:
         with pytest.raises(ValueError, match=rf"^{field}: variants share the data"):

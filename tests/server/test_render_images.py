@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import Trainer
-from engine.presets import PRESETS
-from server.options import PALETTE
-from server.render import (
+from nnplay.engine import Trainer
+from nnplay.engine.presets import PRESETS
+from nnplay.server.options import PALETTE
+from nnplay.server.render import (
     SCALE, Film, GifPalette, GifWriter, Picture, StillWriter, colour_classes, colour_values, gif_frame_count,
 )
 

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from server_helpers import make_settings
 
-from server.main import create_app
+from nnplay.server.main import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")
@@ -90,7 +90,7 @@ def test_ctrl_c_stops_the_server_within_5_seconds_while_long_work_runs():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "NNPLAY_MAX_EPOCHS": "100000", "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--log-level",
+    process = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level",
                                 "warning"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: _answers(f"{base}/api/health"), "nnplay serve did not start", 30)

@@ -10,8 +10,8 @@ import pytest
 
 from server_helpers import SMALL
 
-from engine import ACTIVATIONS, DATASETS, Trainer
-from server.cli import main
+from nnplay.engine import ACTIVATIONS, DATASETS, Trainer
+from nnplay.server.cli import main
 
 
 def test_train_writes_the_result_and_the_history_csv(tmp_path, capsys):
@@ -55,7 +55,7 @@ def test_train_names_bad_fields_and_exits_2(tmp_path, capsys):
 
 
 def test_serve_refuses_gpu_without_one(monkeypatch, capsys):
-    from engine import gpu_available
+    from nnplay.engine import gpu_available
 
     if gpu_available():
         pytest.skip("this machine has a GPU")
@@ -143,7 +143,7 @@ def test_train_with_weights_beyond_float32_fails_in_one_line_from_the_console(tm
 
     request = tmp_path / "request.json"
     request.write_text(json.dumps({"config": {"hidden": []}, "epochs": 3, "weights": [{"W": [[3.5e38, 1]], "b": [0]}]}))
-    done = subprocess.run([sys.executable, "-m", "server", "train", str(request)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "nnplay", "train", str(request)], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == "nnplay train: weights.0.W.0.0: 3.5e+38 is beyond float32's range; allowed: a number " \

@@ -19,7 +19,7 @@ from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 from server_helpers import TestClient, make_settings
 
-from server.main import create_app
+from nnplay.server.main import create_app
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 EXPLORE = bool(os.environ.get("FUZZ_RANDOM"))

@@ -10,8 +10,8 @@ import weakref
 import pytest
 from server_helpers import SMALL
 
-from engine import Trainer
-from server.models import TrainRequest
+from nnplay.engine import Trainer
+from nnplay.server.models import TrainRequest
 
 
 # ---- request bodies ----------------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ import uvicorn
 from PIL import Image
 from server_helpers import make_settings
 
-from engine.features import GRID_EXTENT
-from server.main import create_app
+from nnplay.engine.features import GRID_EXTENT
+from nnplay.server.main import create_app
 
 FULL_BATCH = {"dataset": "xor", "hidden": [4], "seed": 3, "n_samples": 200, "batch_size": 100}  # no shuffling
 

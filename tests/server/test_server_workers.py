@@ -10,12 +10,12 @@ import numpy as np
 
 from server_helpers import SMALL, live, parse, receive, send, wait_for
 
-from engine import Limits, Trainer
-from server.frames import decode
-from server.live_run import LiveRun, Mode, Plan
-from server.scheduler import WINDOW, FrameGovernor, LiveClock
-from server.worker import EngineWorker
-from server.workers import ThreadChannel
+from nnplay.engine import Limits, Trainer
+from nnplay.server.frames import decode
+from nnplay.server.live_run import LiveRun, Mode, Plan
+from nnplay.server.scheduler import WINDOW, FrameGovernor, LiveClock
+from nnplay.server.worker import EngineWorker
+from nnplay.server.workers import ThreadChannel
 
 
 def clock_with(*plans: Plan) -> tuple[LiveClock, list[LiveRun]]:
