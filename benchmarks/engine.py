@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from engine import Limits, Trainer  # noqa: E402
-from engine.backend import limit_blas_threads  # noqa: E402
-from engine.features import feature_matrix  # noqa: E402
-from engine.inspect import grid_points, thumbnail_points  # noqa: E402
+from nnplay.engine import Limits, Trainer  # noqa: E402
+from nnplay.engine.backend import limit_blas_threads  # noqa: E402
+from nnplay.engine.features import feature_matrix  # noqa: E402
+from nnplay.engine.inspect import grid_points, thumbnail_points  # noqa: E402
 
 PLAYGROUND_FEATURES = ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 CONFIGS = {

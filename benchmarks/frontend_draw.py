@@ -105,7 +105,7 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "server", "serve", "--port", str(port), "--log-level", "warning"]
+    command = [sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30

@@ -140,7 +140,7 @@ async def scenario(port: int, server_pid: int, k: int, name: str, speed, seconds
 
 def engine_rates(name: str, seconds: float = 2.0) -> tuple[float, float]:
     """Epochs/s of the engine alone: run_epoch (benchmarks/engine.py's measure) and step_epoch."""
-    from engine import Trainer
+    from nnplay.engine import Trainer
 
     rates = []
     for method in ("run_epoch", "step_epoch"):
@@ -189,7 +189,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "NNPLAY_MAX_SESSIONS": "256", "PYTHONPATH": str(ROOT),
            **dict(item.split("=", 1) for item in args.env)}
-    server = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--log-level", "warning"],
+    server = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level", "warning"],
                               cwd=ROOT, env=env)
     rows = []
     try:

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from engine import Config, Trainer
+    from nnplay.engine import Config, Trainer
     run = Trainer({"dataset": "spiral", "hidden": [8, 8], "seed": 3})
     run.train(100)                 # -> list[EpochReport]
     run.grid(density=100)          # -> GridResult (output heatmap, neuron thumbnails)

@@ -2,7 +2,7 @@
 
 Usage from a notebook::
 
-    from engine import Trainer
+    from nnplay.engine import Trainer
     run = Trainer({"dataset": "xor", "hidden": [4], "seed": 1})
     reports = run.train(200)
     print(reports[-1].test_accuracy, run.grid().values.shape)
@@ -368,19 +368,19 @@ class Trainer:
         return evaluate_grid(self, density, thumb)
 
     def trace(self, point, label: Optional[float] = None) -> dict:
-        """Forward and backward values for one point (see :func:`engine.inspect.backprop_trace`)."""
+        """Forward and backward values for one point (see :func:`nnplay.engine.inspect.backprop_trace`)."""
         from .inspect import backprop_trace
 
         return backprop_trace(self, point, label)
 
     def confusion(self, split: str = "test") -> dict:
-        """Confusion matrix of 'train' or 'test' data (see :func:`engine.inspect.confusion_matrix`)."""
+        """Confusion matrix of 'train' or 'test' data (see :func:`nnplay.engine.inspect.confusion_matrix`)."""
         from .inspect import confusion_matrix
 
         return confusion_matrix(self, split)
 
     def gradient_check(self, **kwargs) -> dict:
-        """Compare backprop with central differences (see :func:`engine.inspect.gradient_check`)."""
+        """Compare backprop with central differences (see :func:`nnplay.engine.inspect.gradient_check`)."""
         from .inspect import gradient_check
 
         return gradient_check(self, **kwargs)

@@ -1,10 +1,10 @@
 """nnplay's web server: a FastAPI app (REST + one live training session per WebSocket) and the ``nnplay`` CLI.
 
-``server.main:app`` is the ASGI app (``create_app()`` builds one from :class:`server.settings.Settings`);
-``server.cli:main`` is the ``nnplay`` console script. The engine does the training; this package only
+``nnplay.server.main:app`` is the ASGI app (``create_app()`` builds one from :class:`nnplay.server.settings.Settings`);
+``nnplay.server.cli:main`` is the ``nnplay`` console script. The engine does the training; this package only
 validates input, paces training off the event loop and encodes what the page draws.
 
-Importing this package first (as ``nnplay serve`` and ``uvicorn server.main:app`` do) gives NumPy one BLAS
+Importing this package first (as ``nnplay serve`` and ``uvicorn nnplay.server.main:app`` do) gives NumPy one BLAS
 thread, unless the environment already says how many: see :func:`single_threaded_blas`.
 """
 

@@ -70,13 +70,13 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     if settings.device == "gpu":
-        from engine import gpu_available
+        from nnplay.engine import gpu_available
 
         if not gpu_available():
             print("nnplay serve: --device gpu needs CuPy and a CUDA device (pip install 'nnplay[gpu]')",
                   file=sys.stderr)
             return 2
-    uvicorn.run("server.main:create_app", factory=True, host=settings.host, port=settings.port,
+    uvicorn.run("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=args.workers, log_level=args.log_level,
                 ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
                 ws_per_message_deflate=settings.ws_compression)

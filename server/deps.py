@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from engine import Limits
+from nnplay.engine import Limits
 
 from .drain import Drain, OpenSessions
 from .pool import EnginePool

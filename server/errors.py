@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from engine import Config
+from nnplay.engine import Config
 
 _CONFIG_FIELDS: dict[str, dict] = Config.model_json_schema()["properties"]
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_]*): ")

@@ -16,8 +16,8 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from engine import EpochReport, GridResult, Trainer
-from engine.datasets import poly_x_from_network
+from nnplay.engine import EpochReport, GridResult, Trainer
+from nnplay.engine.datasets import poly_x_from_network
 
 MAGIC = b"NNP1"
 NAN_CODE = 255

@@ -1,6 +1,6 @@
 """The ASGI app: ``create_app(settings)`` wires the routers, the error handlers, the page and the lifespan.
 
-``uvicorn server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
+``uvicorn nnplay.server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
 ``create_app`` as a factory. The lifespan starts the engine pool and the background-run task group, and
 cancels and awaits everything at shutdown. A SIGTERM drains the instance first (server/drain.py).
 """
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 
-from engine import __version__, gpu_available
+from nnplay.engine import __version__, gpu_available
 
 from .deps import ServerState
 from .drain import Drain, DrainGate, drain_on_sigterm

@@ -1,7 +1,7 @@
 """Pydantic models of the live session's JSON messages (docs/protocol.md), both directions.
 
 :func:`parse_client_message` turns a text message into one of the client models, or raises
-:class:`~server.errors.InvalidInput` naming the field, the value and what is allowed (the session answers
+:class:`~nnplay.server.errors.InvalidInput` naming the field, the value and what is allowed (the session answers
 with an ``error`` and carries on).
 """
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from engine import Config, EpochReport
+from nnplay.engine import Config, EpochReport
 
 ConfigJSON = Annotated[dict[str, Any], WithJsonSchema(Config.model_json_schema(mode="validation"))]
 Row = Annotated[list[float], Field(min_length=3, max_length=3, description="[x1, x2, label]")]

@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from engine import (
+from nnplay.engine import (
     ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
     __version__,
 )
-from engine.features import feature_matrix
-from engine.inspect import thumbnail_points
-from engine.losses import LOSS_LABELS
+from nnplay.engine.features import feature_matrix
+from nnplay.engine.inspect import thumbnail_points
+from nnplay.engine.losses import LOSS_LABELS
 
 from .settings import Settings
 

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engine import Trainer
+from nnplay.engine import Trainer
 
 # TensorFlow Playground's colour scale: 31 shades from orange (−1) through grey (0) to blue (+1).
 NEGATIVE, MIDDLE, POSITIVE = (0xF5, 0x93, 0x22), (0xE8, 0xEA, 0xEB), (0x08, 0x77, 0xBD)

@@ -1,6 +1,6 @@
 """Scripted runs, shared by ``POST /api/train``, background runs and ``nnplay train``.
 
-:func:`make_trainer` validates a :class:`~server.models.TrainRequest` against the server's limits and
+:func:`make_trainer` validates a :class:`~nnplay.server.models.TrainRequest` against the server's limits and
 builds the engine's Trainer; :class:`Progress` trains it a slice at a time with exactly the semantics of
 ``Trainer.train(n)`` (stop on divergence or early stopping), so a run through the server gives the same
 numbers as the engine for the same seed; :func:`result_of` builds the answer.
@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from pydantic import ValidationError
 
-from engine import BackendError, DataSplit, EpochReport, Limits, Trainer
+from nnplay.engine import BackendError, DataSplit, EpochReport, Limits, Trainer
 
 from .errors import InvalidInput, describe
 from .models import TrainRequest

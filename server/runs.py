@@ -15,7 +15,7 @@ from typing import Any, Optional
 import anyio
 import anyio.abc
 
-from engine import Limits, Trainer
+from nnplay.engine import Limits, Trainer
 
 from .models import TrainRequest
 from .pool import EnginePool

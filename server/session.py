@@ -32,8 +32,8 @@ import anyio.lowlevel
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from engine import LIVE_FIELDS, Config, Trainer, __version__
-from engine.compare import DATA_FIELDS, Comparison
+from nnplay.engine import LIVE_FIELDS, Config, Trainer, __version__
+from nnplay.engine.compare import DATA_FIELDS, Comparison
 
 from . import messages as msg
 from .errors import InvalidInput, describe, problem

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from engine import Limits
+from nnplay.engine import Limits
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"  # nnplay/frontend in a wheel, frontend/ here
 

@@ -1,6 +1,6 @@
 """The training half of a live session (server/session.py): the trainer loop, its bursts, and the frames.
 
-:class:`TrainingLoop` is a mixin of :class:`server.session.Session`; it uses the session's ``trainer``,
+:class:`TrainingLoop` is a mixin of :class:`nnplay.server.session.Session`; it uses the session's ``trainer``,
 ``mode``, ``speed``, ``view``, ``pool``, ``engine_lock``, ``mailbox`` and ``pace``. While the session plays
 or steps, the loop asks the engine pool for a turn and runs a *burst* in a worker thread: the epochs due
 at the session's speed (all of them at "max"), until the pool says the turn is over, plus a frame whenever
@@ -15,13 +15,13 @@ from typing import Optional
 import anyio
 import anyio.lowlevel
 
-from engine import EpochReport
+from nnplay.engine import EpochReport
 
 from .frames import encode_frame
 
 
 class TrainingLoop:
-    """Pacing, bursts and frames of a :class:`~server.session.Session`."""
+    """Pacing, bursts and frames of a :class:`~nnplay.server.session.Session`."""
 
     # ---- pace ------------------------------------------------------------------------------------------------
     def _start_playing(self) -> None:

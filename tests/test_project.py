@@ -31,5 +31,5 @@ def test_ci_runs_the_readme_test_command_and_nothing_else():
 
 def test_console_script_and_gpu_extra_are_declared():
     project = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text())["project"]
-    assert project["scripts"]["nnplay"] == "server.cli:main"
+    assert project["scripts"]["nnplay"] == "nnplay.server.cli:main"
     assert any(dep.startswith("cupy-cuda12x") for dep in project["optional-dependencies"]["gpu"])

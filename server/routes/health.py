@@ -3,7 +3,7 @@ benchmark, which times it while sessions train). 200 while ready, 503 while drai
 
 from fastapi import APIRouter, Response, status
 
-from engine import __version__
+from nnplay.engine import __version__
 
 from ..deps import StateDep
 from ..models import Capacity, Health

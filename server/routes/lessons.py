@@ -14,9 +14,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
-from engine import EpochReport
-from engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
-from engine.presets import PRESETS
+from nnplay.engine import EpochReport
+from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
+from nnplay.engine.presets import PRESETS
 
 from ..deps import StateDep
 from ..errors import InvalidInput, describe

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from engine import Trainer
+from nnplay.engine import Trainer
 
 # A dataset for each task, as the gradient checks use them.
 TASK_DATA = {

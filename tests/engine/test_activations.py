@@ -1,4 +1,4 @@
-"""engine.activations: each value fn(xp, z, out) and derivative grad(xp, z, a, out), in float64.
+"""nnplay.engine.activations: each value fn(xp, z, out) and derivative grad(xp, z, a, out), in float64.
 
 The derivative is checked against central differences of the engine's own fn, against closed forms written
 here, and (marked torch) against PyTorch's functional activations and autograd.
@@ -7,8 +7,8 @@ here, and (marked torch) against PyTorch's functional activations and autograd.
 import numpy as np
 import pytest
 
-from engine import ACTIVATIONS
-from engine.activations import ELU_ALPHA, LEAKY_SLOPE, get_activation
+from nnplay.engine import ACTIVATIONS
+from nnplay.engine.activations import ELU_ALPHA, LEAKY_SLOPE, get_activation
 
 NAMES = list(ACTIVATIONS)
 KINKED = {"relu", "leaky_relu", "elu"}  # derivative jumps (or its derivative jumps) at z = 0

@@ -1,10 +1,10 @@
-"""engine.backend: NumPy by default, CuPy only on request, one way to the host; a GPU run matches the CPU."""
+"""nnplay.engine.backend: NumPy by default, CuPy only on request, one way to the host; a GPU run matches the CPU."""
 
 import numpy as np
 import pytest
 
-from engine import Backend, BackendError, Trainer, get_backend, gpu_available, to_host
-from engine.backend import ENV_DEVICE, array_module
+from nnplay.engine import Backend, BackendError, Trainer, get_backend, gpu_available, to_host
+from nnplay.engine.backend import ENV_DEVICE, array_module
 
 
 def test_cpu_backend_is_numpy():

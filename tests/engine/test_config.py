@@ -6,7 +6,7 @@ import math
 import pydantic
 import pytest
 
-from engine import ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, OPTIMIZERS, Config, Limits, Trainer, validate_config
+from nnplay.engine import ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, OPTIMIZERS, Config, Limits, Trainer, validate_config
 
 
 def error_text(data, limits=None):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.datasets import (
+from nnplay.engine.datasets import (
     DATASETS,
     POLY_DEMO_POINTS,
     DatasetSpec,

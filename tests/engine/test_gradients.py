@@ -13,7 +13,7 @@ Two independent routes:
 import numpy as np
 import pytest
 
-from engine import ACTIVATIONS, LOSSES, REGULARIZERS, DataSplit, Trainer
+from nnplay.engine import ACTIVATIONS, LOSSES, REGULARIZERS, DataSplit, Trainer
 from engine_helpers import TASK_DATA, flat, training_gradient, weight_mask
 
 SMALL = {"hidden": [3, 2], "n_samples": 100, "seed": 0}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import Trainer
-from engine.compare import Comparison
-from engine.presets import PRESETS, get_preset
+from nnplay.engine import Trainer
+from nnplay.engine.compare import Comparison
+from nnplay.engine.presets import PRESETS, get_preset
 
 
 def _train(name: str, epochs: int | None = None) -> Trainer:

@@ -1,4 +1,4 @@
-"""engine.losses: each head's output, per-sample value and gradient scale·dL/dz, in float64.
+"""nnplay.engine.losses: each head's output, per-sample value and gradient scale·dL/dz, in float64.
 
 Heads work feature-major, as the engine's docstring states: z, o and y are (n_out, rows), one column per
 sample; ``value`` returns (rows,). The gradient is checked against central differences of the mean of
@@ -9,8 +9,8 @@ sample; ``value`` returns (rows,). The gradient is checked against central diffe
 import numpy as np
 import pytest
 
-from engine import LOSSES
-from engine.losses import HUBER_DELTA, get_head, losses_for
+from nnplay.engine import LOSSES
+from nnplay.engine.losses import HUBER_DELTA, get_head, losses_for
 
 HEADS = [(name, task) for name, heads in LOSSES.items() for task in heads]
 K = 4  # classes in the multiclass checks

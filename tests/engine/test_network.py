@@ -4,8 +4,8 @@ hand-set networks whose every value is computed here."""
 import numpy as np
 import pytest
 
-from engine import Trainer
-from engine.datasets import poly_x_from_network
+from nnplay.engine import Trainer
+from nnplay.engine.datasets import poly_x_from_network
 
 BINARY = {"dataset": "circle", "seed": 1}
 

@@ -1,4 +1,4 @@
-"""engine.optimizers: the first three updates of every optimiser, by hand (torch.optim's formulas, written out
+"""nnplay.engine.optimizers: the first three updates of every optimiser, by hand (torch.optim's formulas, written out
 below) and against torch.optim itself; the defaults; learning-rate schedules against torch's schedulers.
 
 Notation: θ parameters, g gradient, η learning rate, λ weight_decay, t the step (from 1).
@@ -7,9 +7,9 @@ Notation: θ parameters, g gradient, η learning rate, λ weight_decay, t the st
 import numpy as np
 import pytest
 
-from engine import OPTIMIZERS, SCHEDULES
-from engine.optimizers import make_optimizer
-from engine.schedules import get_schedule
+from nnplay.engine import OPTIMIZERS, SCHEDULES
+from nnplay.engine.optimizers import make_optimizer
+from nnplay.engine.schedules import get_schedule
 
 NAMES = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 THETA0 = np.array([0.5, -1.2, 0.0, 2.0, -0.3])

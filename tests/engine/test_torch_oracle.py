@@ -5,8 +5,8 @@ After 3 epochs the weights must agree (engine float32: 1e-4; engine float64: 1e-
 import numpy as np
 import pytest
 
-from engine import Trainer
-from engine.features import feature_matrix
+from nnplay.engine import Trainer
+from nnplay.engine.features import feature_matrix
 
 pytestmark = pytest.mark.torch
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from engine import LIVE_FIELDS, Trainer
+from nnplay.engine import LIVE_FIELDS, Trainer
 from engine_helpers import flat, steps_per_epoch, training_gradient, unflat
 
 PLAYGROUND_7 = ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]

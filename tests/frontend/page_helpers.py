@@ -76,7 +76,7 @@ def free_port() -> int:
 
 
 class Server:
-    """``nnplay serve`` (as ``python -m server serve``) on a port, started and stopped on demand."""
+    """``nnplay serve`` (as ``python -m nnplay serve``) on a port, started and stopped on demand."""
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
@@ -85,7 +85,7 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> "Server":
         env = {**os.environ, "NNPLAY_IDLE_TIMEOUT": "600", "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        command = [sys.executable, "-m", "nnplay", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout

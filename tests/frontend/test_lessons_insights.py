@@ -21,7 +21,7 @@ def click_data_point(page, row) -> None:
 
 
 def test_walkthrough_shows_the_engines_trace(make_page, server):
-    engine = pytest.importorskip("engine")
+    engine = pytest.importorskip("nnplay.engine")
     page = make_page(server.url + "/" + KNOWN)
     config = server_state(page)["config"]
     row = page.evaluate("Array.from(window.nnplay.output.data.arrays.train.slice(0, 3))")

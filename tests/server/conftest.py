@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from server_helpers import TestClient, make_settings
 
-from server.main import create_app
-from server.settings import Settings
+from nnplay.server.main import create_app
+from nnplay.server.settings import Settings
 
 
 @pytest.fixture

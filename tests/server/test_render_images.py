@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import Trainer
-from server.render import PALETTE, colour_values, render_gif, render_png
+from nnplay.engine import Trainer
+from nnplay.server.render import PALETTE, colour_values, render_gif, render_png
 
 
 def test_palette_runs_from_orange_through_grey_to_blue():

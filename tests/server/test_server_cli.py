@@ -10,8 +10,8 @@ import pytest
 
 from server_helpers import SMALL
 
-from engine import ACTIVATIONS, DATASETS, Trainer
-from server.cli import main
+from nnplay.engine import ACTIVATIONS, DATASETS, Trainer
+from nnplay.server.cli import main
 
 
 def test_train_writes_the_result_and_the_history_csv(tmp_path, capsys):
@@ -55,7 +55,7 @@ def test_train_names_bad_fields_and_exits_2(tmp_path, capsys):
 
 
 def test_serve_refuses_gpu_without_one(monkeypatch, capsys):
-    from engine import gpu_available
+    from nnplay.engine import gpu_available
 
     if gpu_available():
         pytest.skip("this machine has a GPU")

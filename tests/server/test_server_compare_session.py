@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from server_helpers import SMALL, live, send, wait_for
 
-from engine.compare import Comparison
+from nnplay.engine.compare import Comparison
 
 VARIANTS = [{"optimizer": "sgd"}, {"optimizer": "adam", "learning_rate": 0.01}]
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from server_helpers import C2
 
-from engine import Trainer
-from server.frames import NAN_CODE, array_entry, decode, dequantize, encode_data, encode_frame, pack, quantize
+from nnplay.engine import Trainer
+from nnplay.server.frames import NAN_CODE, array_entry, decode, dequantize, encode_data, encode_frame, pack, quantize
 
 
 def test_pack_and_decode_round_trip_with_8_byte_alignment():

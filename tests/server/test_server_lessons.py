@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import Trainer
-from engine.compare import Comparison
-from engine.presets import PRESETS
+from nnplay.engine import Trainer
+from nnplay.engine.compare import Comparison
+from nnplay.engine.presets import PRESETS
 
 
 def test_presets_list_every_engine_preset_with_its_note(client):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from server_helpers import C2
 
-from server.frames import decode
+from nnplay.server.frames import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")
@@ -29,9 +29,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
-    """``nnplay serve`` (the console script if installed, else ``python -m server``: the same ``main``)."""
+    """``nnplay serve`` (the console script if installed, else ``python -m nnplay``: the same ``main``)."""
     port = free_port()
-    command = [shutil.which("nnplay")] if shutil.which("nnplay") else [sys.executable, "-m", "server"]
+    command = [shutil.which("nnplay")] if shutil.which("nnplay") else [sys.executable, "-m", "nnplay"]
     env = {**os.environ, "NNPLAY_MAX_SESSIONS": "3", "NNPLAY_MAX_MESSAGE_BYTES": "20000",
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     process = subprocess.Popen([*command, "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)

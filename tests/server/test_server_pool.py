@@ -12,7 +12,7 @@ import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from server.pool import EnginePool
+from nnplay.server.pool import EnginePool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def test_the_switch_interval_is_lowered_while_any_pool_serves():
 def test_importing_server_first_gives_numpy_one_blas_thread():
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                                             "MKL_NUM_THREADS")}
-    code = "import server, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    code = "import nnplay.server, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
     env["OPENBLAS_NUM_THREADS"] = "2"  # the environment's own choice wins

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from server_helpers import C1, SMALL, make_settings
 
-from engine import ACTIVATIONS, DATASETS, FEATURES, LIVE_FIELDS, LOSSES, OPTIMIZERS, SCHEDULES, Config, Trainer
-from server.main import create_app
-from server.settings import Settings
+from nnplay.engine import ACTIVATIONS, DATASETS, FEATURES, LIVE_FIELDS, LOSSES, OPTIMIZERS, SCHEDULES, Config, Trainer
+from nnplay.server.main import create_app
+from nnplay.server.settings import Settings
 
 
 # ---- health and options ------------------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def test_train_takes_data_and_initial_weights(client):
     request = {"config": {"dataset": "custom", "hidden": [], "seed": 2, "custom_points": data["train"]},
                "epochs": 3, "data": data, "weights": weights}
     body = client.post("/api/train", json=request).json()
-    from engine import DataSplit
+    from nnplay.engine import DataSplit
 
     engine = Trainer(request["config"], data=DataSplit.from_rows(data["train"], data["test"]), weights=weights)
     engine.train(3)
@@ -249,7 +249,7 @@ def test_a_settings_limit_applies_to_training(client_for):
 
 
 def test_the_module_level_app_exists():
-    from server.main import app
+    from nnplay.server.main import app
 
     assert app.title == "nnplay"
     assert create_app(make_settings()).state.nnplay.settings.max_epochs == 500

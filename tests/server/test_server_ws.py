@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from server_helpers import C2, SMALL, drain_until_state, live, parse, receive, send, wait_for
 
-from engine import Trainer
+from nnplay.engine import Trainer
 
 DIVERGING = {"problem": "regression", "dataset": "plane", "hidden": [4], "learning_rate": 10, "seed": 1}
 
