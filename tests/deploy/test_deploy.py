@@ -68,9 +68,11 @@ def sessions_on(instance: Instance) -> int:
 
 
 def watch_reconnects(page) -> None:
-    """Count the page's sessions from now on (each new session greets it with hello)."""
-    page.evaluate("""() => { const n = window.nnplay; n.reconnects = 0;
-        n.hub.on('socket:open', () => { n.reconnects += 1; }); }""")
+    """Count the page's sessions from now on (each new session greets it with hello), and keep why the
+    connection was lost."""
+    page.evaluate("""() => { const n = window.nnplay; n.reconnects = 0; n.lost = [];
+        n.hub.on('socket:open', () => { n.reconnects += 1; });
+        n.hub.on('socket:status', (s) => { if (s.status === 'reconnecting' && s.detail) n.lost.push(s.detail); }); }""")
 
 
 @pytest.mark.browser
@@ -111,6 +113,8 @@ def test_pages_and_runs_through_nginx_survive_stopping_an_instance(cluster, make
     reconnected = sorted(page.evaluate("window.nnplay.reconnects") for page in pages)
     assert reconnected == [0] * (len(pages) - moving) + [1] * moving, "the pages on the stopped instance " \
         "reconnected once; the others never"
+    for page in pages:  # closed with 1012 "service restart", reconnected at the first try
+        assert page.evaluate("window.nnplay.lost") in ([], ["server restarting; reconnect"])
 
     done = wait_until(lambda: (lambda body: body["status"] != "running" and body)(
         get_json(f"{proxy.url}/api/runs/{run['id']}")[1]), 120, "the background run finishes")
