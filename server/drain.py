@@ -6,7 +6,8 @@ On SIGTERM (``systemctl stop``, a rolling restart) the instance goes from ``read
   is done, so the proxy passes it on to another instance (deploy/nginx: ``proxy_next_upstream http_503``);
 * every open session is closed with 1012 (service restart); the page reconnects at once, through the
   proxy, to another instance, and restores its setup there;
-* background runs get ``drain_grace`` seconds to finish; those still training then are cancelled;
+* background runs get ``drain_grace`` seconds to finish (the sessions' close frames go out meanwhile);
+  those still training then are cancelled;
 * everything else (the page, ``GET /api/runs/{id}``, ``DELETE``) is still served, and ``/api/health``
   answers 503 with ``"status": "draining"``, so a proxy or an orchestrator stops sending users here.
 
@@ -34,7 +35,7 @@ from .runs import RunStore
 
 SERVICE_RESTART = 1012  # WebSocket close code: "the server is restarting; reconnect"
 RETRY_AFTER = 5  # seconds, in the 503's Retry-After header
-POLL = 0.1  # seconds between looks at the running runs while draining
+POLL = 0.1  # seconds between looks at the open sessions and running runs while draining
 
 
 class Readiness(enum.Enum):
@@ -69,13 +70,12 @@ class OpenSessions:
 
     @contextmanager
     def open(self, key: str) -> Iterator[OpenSession]:
-        """Register a session for the duration of the ``with`` block, whose body :meth:`close_all` cancels;
-        after the block, the entry's ``code`` says whether (and how) to close the socket."""
+        """Register a session for the duration of the ``with`` block. The session runs inside the entry's
+        ``scope``, which :meth:`close_all` cancels; then the entry's ``code`` says how to close the socket."""
         entry = OpenSession()
         self._open[key] = entry
         try:
-            with entry.scope:
-                yield entry
+            yield entry
         finally:
             self._open.pop(key, None)
 
@@ -108,7 +108,7 @@ class Drain:
         self.begin()
         sessions.close_all(SERVICE_RESTART, "server restarting; reconnect")
         with anyio.move_on_after(self.grace):
-            while runs.running:
+            while len(sessions) or runs.running:  # the sessions' close frames are out within a poll or two
                 await anyio.sleep(POLL)
         for run in runs.runs.values():  # cancelled between slices, and still answered until the process exits
             if run.status == "running":
@@ -152,7 +152,8 @@ def drain_on_sigterm(drain: Drain, sessions: OpenSessions, runs: RunStore,
     if previous is None:  # installed outside Python: the default (terminate) is the closest
         previous = signal.SIG_DFL
 
-    asked = anyio.Event()
+    asked = anyio.Event()  # set on the loop once the first SIGTERM arrives
+    received: list[int] = []
 
     def exit_as_asked() -> None:
         signal.signal(signal.SIGTERM, previous)
@@ -169,7 +170,6 @@ def drain_on_sigterm(drain: Drain, sessions: OpenSessions, runs: RunStore,
         received.append(signum)
         loop.call_soon_threadsafe(asked.set)  # a handler runs between two bytecodes: only hand over here
 
-    received: list[int] = []
     task_group.start_soon(drain_when_asked)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:

@@ -10,7 +10,7 @@ import sys
 import pytest
 from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, UNIT, Instance, Nginx, env_file, get_json, post_json,
                             unit_settings, wait_until)
-from page_helpers import server_state, settle
+from page_helpers import screenshot, server_state, settle
 
 
 # ---- the systemd unit --------------------------------------------------------------------------------------------
@@ -53,6 +53,8 @@ def cluster(tmp_path):
         pytest.skip("nginx is not installed (apt-get install nginx)")
     instances = [Instance(drain_grace="20", idle_timeout="600") for _ in range(2)]
     proxy = Nginx(tmp_path, instances)
+    for instance in instances:  # the site's public origin, as deploy/systemd/nnplay.env says to set it
+        instance.env["NNPLAY_ALLOWED_ORIGINS"] = proxy.url
     try:
         for instance in instances:
             instance.start()
@@ -68,9 +70,11 @@ def sessions_on(instance: Instance) -> int:
 
 
 def watch_reconnects(page) -> None:
-    """Count the page's sessions from now on (each new session greets it with hello)."""
-    page.evaluate("""() => { const n = window.nnplay; n.reconnects = 0;
-        n.hub.on('socket:open', () => { n.reconnects += 1; }); }""")
+    """Count the page's sessions from now on (each new session greets it with hello), and keep why the
+    connection was lost."""
+    page.evaluate("""() => { const n = window.nnplay; n.reconnects = 0; n.lost = [];
+        n.hub.on('socket:open', () => { n.reconnects += 1; });
+        n.hub.on('socket:status', (s) => { if (s.status === 'reconnecting' && s.detail) n.lost.push(s.detail); }); }""")
 
 
 @pytest.mark.browser
@@ -111,6 +115,9 @@ def test_pages_and_runs_through_nginx_survive_stopping_an_instance(cluster, make
     reconnected = sorted(page.evaluate("window.nnplay.reconnects") for page in pages)
     assert reconnected == [0] * (len(pages) - moving) + [1] * moving, "the pages on the stopped instance " \
         "reconnected once; the others never"
+    for page in pages:  # closed with 1012 "service restart", reconnected at the first try
+        assert page.evaluate("window.nnplay.lost") in ([], ["server restarting; reconnect"])
+    screenshot(next(p for p in pages if p.evaluate("window.nnplay.reconnects")), "deploy-moved-page.png")
 
     done = wait_until(lambda: (lambda body: body["status"] != "running" and body)(
         get_json(f"{proxy.url}/api/runs/{run['id']}")[1]), 120, "the background run finishes")
@@ -120,3 +127,16 @@ def test_pages_and_runs_through_nginx_survive_stopping_an_instance(cluster, make
     pages[0].wait_for_function("window.nnplay.session.epoch >= 5", timeout=20_000)
     for page in pages:
         assert all("WebSocket" in error for error in page.errors), page.errors
+
+
+def test_scripted_clients_find_their_runs_by_cookie_or_by_address(cluster):
+    """Each run is known to one instance only; the proxy sends every poll of its client there."""
+    instances, proxy = cluster
+    clients = [{"Cookie": f"nnplay_client={name}"} for name in ("alice", "bob", "carol")] + [{}]  # {}: address
+    for headers in clients:
+        status, run, _ = post_json(f"{proxy.url}/api/runs", RUN, headers=headers)
+        assert status == 202
+        holders = [i for i in instances if get_json(f"{i.url}/api/runs/{run['id']}")[0] == 200]
+        assert len(holders) == 1
+        for _ in range(5):
+            assert get_json(f"{proxy.url}/api/runs/{run['id']}", headers=headers)[1]["id"] == run["id"]

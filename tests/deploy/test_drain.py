@@ -53,8 +53,9 @@ def test_sigterm_drains_then_exits_after_the_runs_finish(instances):
         instance.terminate()
         close = closed_with(connection)
     assert (close.code, close.reason) == (1012, "server restarting; reconnect")
-    status, health = instance.health()
-    assert status == 503 and health["status"] == "draining" and health["sessions"] == 0 and health["runs"] == 1
+    status, health = wait_until(lambda: (lambda got: got[1]["sessions"] == 0 and got)(instance.health()), 5,
+                                "the closed session leaves the count")
+    assert status == 503 and health["status"] == "draining" and health["runs"] == 1
 
     with pytest.raises(InvalidStatus) as refused:  # a new session: 503 before the upgrade, for the proxy
         with websockets_sync.connect(ws_url(instance)):
