@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from itertools import takewhile
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -103,7 +104,8 @@ class Mailbox:
         while True:
             with self._lock:
                 taken = self._taken_epoch
-                rows = [row for row in self._rows if row[0] > taken]
+                # rows are in epoch order: walk back from the newest, not over all HISTORY_ROWS each frame
+                rows = list(takewhile(lambda row: row[0] > taken, reversed(self._rows)))[::-1]
             frame = encode(np.array(rows, dtype=np.float32).reshape(-1, 3))
             with self._lock:
                 if self._taken_epoch == taken:

@@ -1,14 +1,35 @@
-// Colours of the page. The diverging scale is TensorFlow Playground's: 31 shades from #f59322 (−1, orange)
-// through #e8eaeb (0) to #0877bd (+1, blue); index = clamp(floor(31 (v + 1) / 2), 0, 30). Heatmaps are drawn
-// with alpha 160 over white, as the playground does, so their opaque RGB is precomputed here.
+// Colours of the page. The palette is the server's (server/options.py PALETTE, sent in GET /api/options as
+// `palette`; its renderer draws PNGs and GIFs from the same values): usePalette() fills these live bindings
+// once, before anything is drawn. The diverging scale is TensorFlow Playground's: `shades` (31) shades through
+// the three `diverging` stops (orange −1, grey 0, blue +1); index = clamp(floor(31 (v + 1) / 2), 0, 30).
+// Heatmaps are drawn with alpha `heatmap_alpha` (160) over white, as the playground does, so their opaque
+// RGB is precomputed here.
 
-export const NUM_SHADES = 31;
-export const HEATMAP_ALPHA = 160;
-export const NAN_GREY = [170, 170, 170];
-// Okabe & Ito's colour-blind-safe palette (yellow left out: invisible on white), for multiclass data.
-export const CLASS_COLORS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00', '#56b4e9'];
+export let NUM_SHADES = 0;
+export let HEATMAP_ALPHA = 0;
+export let NAN_GREY = [0, 0, 0];
+/** Multiclass colours, class k → CLASS_COLORS[k] (Okabe & Ito's colour-blind-safe palette). */
+export let CLASS_COLORS = [];
+/** Outlines of training and test points, and the 1-D view's colours (background, line, points, zero). */
+export let POINT_OUTLINES = { train: '', test: '' };
+export let CURVE = { background: '', line: '', points: '', zero: '' };
+/** The shades as [r, g, b], and as CSS. */
+export let SHADES = [];
+export let SHADES_CSS = [];
+let STOPS = [];
 
-const STOPS = [[0xf5, 0x93, 0x22], [0xe8, 0xea, 0xeb], [0x08, 0x77, 0xbd]];
+/** Take the server's palette (GET /api/options `palette`): call once, before drawing. */
+export function usePalette(palette) {
+  STOPS = palette.diverging.map(hexRgb);
+  NUM_SHADES = palette.shades;
+  HEATMAP_ALPHA = palette.heatmap_alpha;
+  NAN_GREY = hexRgb(palette.nan);
+  CLASS_COLORS = [...palette.classes];
+  POINT_OUTLINES = { train: palette.train_outline, test: palette.test_outline };
+  CURVE = { ...palette.curve };
+  SHADES = Array.from({ length: NUM_SHADES }, (_, i) => shadeAt(i / (NUM_SHADES - 1)));
+  SHADES_CSS = SHADES.map(rgbCss);
+}
 
 function mix(a, b, t) {
   return a.map((v, i) => Math.round(v + (b[i] - v) * t));
@@ -18,10 +39,6 @@ function shadeAt(a) {
   // a in [0, 1] through the three stops, as d3.scale.linear().domain([0, .5, 1]) does
   return a <= 0.5 ? mix(STOPS[0], STOPS[1], a / 0.5) : mix(STOPS[1], STOPS[2], (a - 0.5) / 0.5);
 }
-
-/** The 31 shades as [r, g, b]. */
-export const SHADES = Array.from({ length: NUM_SHADES }, (_, i) => shadeAt(i / (NUM_SHADES - 1)));
-export const SHADES_CSS = SHADES.map(rgbCss);
 
 /** Shade index of a value in [−1, 1] (clamped); −1 for NaN. */
 export function shadeIndex(v) {

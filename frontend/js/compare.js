@@ -17,6 +17,7 @@ import { createCompareExports } from './compare-export.js';
 import { keepOnly, keptNames } from './keep.js';
 import { startWhenVisible } from './visibility.js';
 import { el } from './ui.js';
+import { usePalette } from './colors.js';
 
 export const COMPARE_KEYS = { preset: 'text', variants: 'json', labels: 'json', controls: 'list', autoplay: 'flag' };
 
@@ -30,6 +31,7 @@ async function main() {
   const response = await fetch('api/options');
   if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
   const options = await response.json();
+  usePalette(options.palette); // before anything is drawn
 
   const state = createState(hub, options, { pageKeys: COMPARE_KEYS });
   const presetList = await fetchPresets();

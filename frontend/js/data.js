@@ -5,6 +5,7 @@
 import { drawPoints } from './heatmap.js';
 import { fieldSpec } from './state.js';
 import { el, nextId } from './ui.js';
+import { POINT_OUTLINES } from './colors.js';
 
 const THUMB = 48;
 
@@ -126,7 +127,7 @@ export function createDataPanel(hub, state, customPanel) {
       let lo = Infinity;
       let hi = -Infinity;
       for (let i = 2; i < rows.length; i += 3) (lo = Math.min(lo, rows[i])), (hi = Math.max(hi, rows[i]));
-      drawPoints(ctx, rows, { size: canvas.width, extent: options.view.extent, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: 'white' });
+      drawPoints(ctx, rows, { size: canvas.width, extent: options.view.extent, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: POINT_OUTLINES.train });
     } else drawPoints(ctx, rows, { task, size: canvas.width, extent: options.view.extent, radius: 2.5, stroke: 'rgba(255,255,255,0.6)' });
   }
 

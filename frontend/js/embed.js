@@ -15,6 +15,7 @@ import { fetchPresets, resolvePresetLink } from './presets.js';
 import { keepOnly, keptNames } from './keep.js';
 import { startWhenVisible } from './visibility.js';
 import { el } from './ui.js';
+import { usePalette } from './colors.js';
 
 export const EMBED_KEYS = { preset: 'text', controls: 'list', autoplay: 'flag' };
 
@@ -25,6 +26,7 @@ async function main() {
   const response = await fetch('api/options');
   if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
   const options = await response.json();
+  usePalette(options.palette); // before anything is drawn
 
   const state = createState(hub, options, { pageKeys: EMBED_KEYS });
   if (state.values.preset && !state.linkHasSetup) resolvePresetLink(state, await fetchPresets());

@@ -2,7 +2,7 @@
 // straight into ImageData through a 256-entry colour lookup table, so a 100×100 heatmap costs one pass
 // over 10,000 bytes and one putImageData, and the browser scales the small canvas up (as the playground).
 
-import { byteLut, CLASS_COLORS, hexRgb, NAN_GREY, overWhite, valueColor } from './colors.js';
+import { byteLut, CLASS_COLORS, CURVE, hexRgb, NAN_GREY, overWhite, POINT_OUTLINES, valueColor } from './colors.js';
 
 
 const lutCache = new Map();
@@ -116,7 +116,7 @@ export function labelColor(label, task) {
 
 /** Plot points (rows [x1, x2, label]) on a canvas covering [−extent, extent]²: train points with a white outline,
  *  test points with a black one (as the playground). `rows` is a Float32Array of n × 3. */
-export function drawPoints(ctx, rows, { task, stroke = 'white', radius = 3, size, extent, yRange = null }) {
+export function drawPoints(ctx, rows, { task, stroke = POINT_OUTLINES.train, radius = 3, size, extent, yRange = null }) {
   const scale = size / (2 * extent);
   ctx.lineWidth = 1;
   ctx.strokeStyle = stroke;
@@ -125,7 +125,7 @@ export function drawPoints(ctx, rows, { task, stroke = 'white', radius = 3, size
     const y = yRange ? yPixel(rows[i + 2], yRange, size) : (extent - rows[i + 1]) * scale;
     ctx.beginPath();
     ctx.arc(x, y, radius, 0, 2 * Math.PI);
-    ctx.fillStyle = yRange ? '#0877bd' : labelColor(rows[i + 2], task);
+    ctx.fillStyle = yRange ? CURVE.points : labelColor(rows[i + 2], task);
     ctx.fill();
     ctx.stroke();
   }
@@ -151,17 +151,17 @@ export function curveRange(curve, ...pointSets) {
 
 /** The 1-D view: background, zero line and the fitted curve (float32, x1 from −extent to extent). */
 export function drawCurve(ctx, curve, range, size) {
-  ctx.fillStyle = '#f7f7f7';
+  ctx.fillStyle = CURVE.background;
   ctx.fillRect(0, 0, size, size);
   if (range[0] < 0 && range[1] > 0) {
-    ctx.strokeStyle = '#ccc';
+    ctx.strokeStyle = CURVE.zero;
     ctx.beginPath();
     ctx.moveTo(0, yPixel(0, range, size));
     ctx.lineTo(size, yPixel(0, range, size));
     ctx.stroke();
   }
   if (!curve) return;
-  ctx.strokeStyle = '#f59322';
+  ctx.strokeStyle = CURVE.line;
   ctx.lineWidth = 2;
   ctx.beginPath();
   let pen = false;

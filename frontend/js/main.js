@@ -21,6 +21,7 @@ import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
 import { createEpochRun } from './epoch-run.js';
 import { el } from './ui.js';
+import { usePalette } from './colors.js';
 
 export const PAGE_KEYS = { preset: 'text', insights: 'list' };
 
@@ -31,6 +32,7 @@ async function main() {
   const response = await fetch('api/options');
   if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
   const options = await response.json();
+  usePalette(options.palette); // before anything is drawn
 
   const state = createState(hub, options, { pageKeys: PAGE_KEYS });
   const presetList = await fetchPresets();

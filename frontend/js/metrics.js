@@ -1,7 +1,7 @@
 // Quality beyond the loss: the confusion matrices (train and test; rows = true class, columns = predicted)
 // for classification, from the frame header's `confusion`; R² and RMSE for regression.
 
-import { CLASS_COLORS } from './colors.js';
+import { CLASS_COLORS, SHADES_CSS } from './colors.js';
 import { el, fmt3 } from './ui.js';
 
 function classLabel(c, task) {
@@ -13,7 +13,7 @@ function classLabel(c, task) {
 export function confusionTable(matrix, classes, task, caption) {
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   const correct = matrix.reduce((a, row, i) => a + (row[i] ?? 0), 0);
-  const swatch = (c, k) => el('i', { class: 'class-dot', style: `background:${task === 'binary' ? (c > 0 ? '#0877bd' : '#f59322') : CLASS_COLORS[k % CLASS_COLORS.length]}` });
+  const swatch = (c, k) => el('i', { class: 'class-dot', style: `background:${task === 'binary' ? (c > 0 ? SHADES_CSS[SHADES_CSS.length - 1] : SHADES_CSS[0]) : CLASS_COLORS[k % CLASS_COLORS.length]}` });
   const head = el('tr', {}, el('th', { scope: 'col', text: 'true ↓ predicted →' }),
     ...classes.map((c, k) => el('th', { scope: 'col' }, swatch(c, k), classLabel(c, task))));
   const rows = matrix.map((row, i) => {

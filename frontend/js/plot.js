@@ -4,6 +4,7 @@
 
 import { curveRange, drawCurve, drawPoints, gridCanvas, paintClasses, paintGrid, paintStrip } from './heatmap.js';
 import { el } from './ui.js';
+import { POINT_OUTLINES } from './colors.js';
 
 
 /** createPlot(hub, state, {primary}): `primary` plots follow neuron hovering and show the page's hints. */
@@ -91,8 +92,8 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     if (!data) return;
     const task = data.header.task;
     const radius = state.datasetName() === 'custom' ? 4.5 : 3; // hand-placed points: easier to hit
-    drawPoints(ctx, data.arrays.train, { task, stroke: 'white', size, radius, extent });
-    if (showTestPoints()) drawPoints(ctx, data.arrays.test, { task, stroke: 'black', size, radius, extent });
+    drawPoints(ctx, data.arrays.train, { task, stroke: POINT_OUTLINES.train, size, radius, extent });
+    if (showTestPoints()) drawPoints(ctx, data.arrays.test, { task, stroke: POINT_OUTLINES.test, size, radius, extent });
     drawMarker(ctx);
   }
 
@@ -102,7 +103,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     pointsDirty = false;
     drawCurve(ctx, curve, range, size);
     if (data) {
-      drawPoints(ctx, data.arrays.train, { stroke: 'white', size, yRange: range, radius: 4, extent });
+      drawPoints(ctx, data.arrays.train, { stroke: POINT_OUTLINES.train, size, yRange: range, radius: 4, extent });
       if (showTestPoints()) drawPoints(ctx, data.arrays.test, { stroke: 'black', size, yRange: range, radius: 4, extent });
     }
     drawMarker(ctx);

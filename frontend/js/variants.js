@@ -10,7 +10,6 @@ import { createPlot } from './plot.js';
 import { el } from './ui.js';
 import { createVariantEditor, describeOverrides } from './variant-editor.js';
 
-export const VARIANT_COLORS = CLASS_COLORS; // Okabe–Ito: blue, orange, green, pink, ...
 
 /** How many variants a comparison has: the engine's limits, sent in GET /api/options. */
 export const variantLimits = (options) => ({ min: options.view.min_variants, max: options.view.max_variants });
@@ -59,7 +58,7 @@ export function createCompareView(hub, state) {
   }
 
   function createCard(i) {
-    const color = VARIANT_COLORS[i];
+    const color = CLASS_COLORS[i];
     const name = el('input', { type: 'text', class: 'variant-name ui-variants', 'aria-label': `Name of variant ${i + 1}`, onchange: () => rename(i, name.value) });
     const remove = el('button', { type: 'button', class: 'round small ui-variants', 'aria-label': `Remove variant ${i + 1}`, title: 'Remove this variant', onclick: () => removeVariant(i) }, '×');
     const editor = createVariantEditor(state, i, { onChange: (overrides) => setVariants(variants().map((v, k) => (k === i ? overrides : v))) });
@@ -84,8 +83,8 @@ export function createCompareView(hub, state) {
       grid.replaceChildren(...cards.map((c) => c.element));
       grid.dataset.count = String(list.length);
       chart.setLines(cards.flatMap((c, i) => [
-        { store: c.store, column: 1, color: VARIANT_COLORS[i], dash: [2, 3], width: 1.2 },
-        { store: c.store, column: 0, color: VARIANT_COLORS[i], width: 2 },
+        { store: c.store, column: 1, color: CLASS_COLORS[i], dash: [2, 3], width: 1.2 },
+        { store: c.store, column: 0, color: CLASS_COLORS[i], width: 2 },
       ]));
     }
     cards.forEach((card, i) => {
@@ -96,7 +95,7 @@ export function createCompareView(hub, state) {
       card.element.querySelector('[aria-label^="Remove variant"]').disabled = list.length <= variantLimits(state.options).min;
     });
     add.disabled = list.length >= variantLimits(state.options).max;
-    legend.replaceChildren(...cards.map((_, i) => el('span', { class: 'swatch' }, el('i', { class: 'line', style: `background:${VARIANT_COLORS[i]}` }), labelOf(i))),
+    legend.replaceChildren(...cards.map((_, i) => el('span', { class: 'swatch' }, el('i', { class: 'line', style: `background:${CLASS_COLORS[i]}` }), labelOf(i))),
       el('span', { class: 'swatch' }, el('i', { class: 'line', style: 'background:#555' }), 'training'),
       el('span', { class: 'swatch' }, el('i', { class: 'line dotted' }), 'test'));
   }
