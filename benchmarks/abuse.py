@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ws_load import free_port, percentile  # noqa: E402 - the same helpers as the live-session benchmark
+from harness import free_port, percentile  # noqa: E402 - the helpers every benchmark shares
 
 SPIRAL_RUN = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [8, 8], "seed": 1}, "epochs": 2,
               "include": ["history", "weights", "grid", "data"]}

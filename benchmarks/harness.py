@@ -134,7 +134,8 @@ class Server:
 
     def __enter__(self) -> "Server":
         env = {**os.environ, "PYTHONPATH": str(self.root), **self.env}
-        command = [sys.executable, "-m", "nnplay", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        module = "nnplay" if (self.root / "nnplay").is_dir() else "server"  # checkouts before one package
+        command = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
