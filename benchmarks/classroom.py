@@ -167,7 +167,7 @@ def row(trial: Trial) -> str:
 
 
 def print_summary(kind: str, held: int, trials: list[Trial], limit: int) -> None:
-    bound = f" (the server's session limit)" if held == limit else ""
+    bound = " (the server's session limit)" if held == limit else ""
     tried = ", ".join(str(t.k) for t in trials)
     print(f"largest K that holds, {kind} classroom: {held}{bound}   (measured K = {tried})")
 

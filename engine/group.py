@@ -33,7 +33,6 @@ from .datasets import train_count
 from .evaluation import evaluate, make_report
 from .inspect import grid_inputs, grid_result
 from .losses import output_units
-from .optimizers import OPTIMIZER_CLASSES
 from .reports import EpochReport, GridResult
 from .stack import Stack
 from .trainer import Trainer, validate_config

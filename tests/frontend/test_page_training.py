@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from page_helpers import canvas_colours, epoch, screenshot, settle
+from page_helpers import canvas_colours, epoch, screenshot
 
 pytestmark = pytest.mark.browser
 
