@@ -50,8 +50,12 @@ class Pace:
         return now >= self.next_epoch_at
 
     def epoch_done(self, now: float, speed: float) -> None:
-        """Schedule the next epoch 1/speed after this one, making up at most CATCH_UP seconds of lag."""
-        self.next_epoch_at = max(self.next_epoch_at + 1.0 / speed, now - CATCH_UP)
+        """Schedule the next epoch 1/speed after this one, making up at most CATCH_UP seconds of lag, on the
+        common clock: the nearest multiple of 1/speed (seconds of ``perf_counter``). Sessions at one speed
+        are then due at the same instants whenever they started, so a worker steps them in one stacked
+        computation rather than one per phase (C2, 16 sessions in a worker: 5 steps per 3 periods before)."""
+        due = max(self.next_epoch_at + 1.0 / speed, now - CATCH_UP)
+        self.next_epoch_at = round(due * speed) / speed
 
     def frame_due(self, now: float, fps: float) -> bool:
         self._tokens = min(2.0, self._tokens + (now - self._clock) * fps)

@@ -27,7 +27,7 @@ core to itself, 8 sessions keep 60 epochs/s and 29 frames/s, about 6 members in 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Hashable, Optional
 
 from nnplay.engine import EpochReport, Trainer, TrainerGroup, signature
 from nnplay.engine.group import Signature
@@ -114,6 +114,10 @@ class Stacks:
             costs.update((id(trainer), share) for trainer in chosen)
         return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
 
+    def key(self, run: LiveRun) -> Hashable:
+        """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several)."""
+        return tuple(self._signature(trainer) for trainer in run.members())
+
     def track(self, trainers: list[Trainer]) -> None:
         """Note every live trainer's signature (a dictionary look-up unless its config changed), so that a
         trainer's peers are known before they next train."""
@@ -162,19 +166,25 @@ class Stacks:
                 del self.groups[group.signature]
 
 
-def fair_share(due: list[LiveRun]) -> list[LiveRun]:
+def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id) -> list[LiveRun]:
     """The due runs that may train in this round: those within ``QUANTUM`` of the least engine time used
     among them. A run that needs little (a small network at its pace) is never held back, one that needs
     much takes what the others leave, and when all want more than there is, each gets the same CPU time
     (max-min fairness, as in fair queueing). No run is credited more than ``WINDOW`` of time it did not use,
-    so one that was idle or cheap cannot then hold the others back for long."""
+    so one that was idle or cheap cannot then hold the others back for long.
+
+    Runs with one ``stack_of`` key train in one stacked step, so they are admitted together when any of
+    them is: a member adds little to a step that runs anyway, whereas holding a few back (their frames made
+    them a little more expensive) costs a second stacked step for them alone, which is what overloaded
+    a worker (C2, 16 sessions in a worker: 16 due runs split 11 + 5 in most rounds)."""
     if not due:
         return due
     top = max(run.used for run in due)
     for run in due:
         run.used = max(run.used, top - WINDOW)
     floor = min(run.used for run in due)
-    return [run for run in due if run.used <= floor + QUANTUM]
+    admitted = {stack_of(run) for run in due if run.used <= floor + QUANTUM}
+    return [run for run in due if stack_of(run) in admitted]
 
 
 class LiveClock:
@@ -223,7 +233,7 @@ class LiveClock:
         stepped together; their frames copied out. Each run is charged the CPU time spent on it."""
         now = time.perf_counter()
         self.stacks.track([trainer for run in runs for trainer in run.trainers])
-        due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)])
+        due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)], self.stacks.key)
         framed = {run: run.frame_due(now, self.governor) for run in due}
         members = [(run, trainer) for run in due for trainer in run.members()]
         reports, costs = self.stacks.step([t for _, t in members], [framed[run] for run, _ in members])

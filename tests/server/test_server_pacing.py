@@ -18,6 +18,22 @@ def test_epochs_are_due_at_the_speed_and_catch_up_at_most_a_quarter_second():
     assert pace.next_epoch_at == pytest.approx(13.0 - CATCH_UP)
 
 
+def test_sessions_at_one_speed_fall_onto_a_common_clock_whenever_they_started():
+    early, late = Pace(), Pace()
+    early.start(100.0)
+    late.start(100.0073)  # started 7.3 ms later, out of phase at 60 epochs/s
+    early.epoch_done(100.0, speed=60)
+    late.epoch_done(100.0073, speed=60)
+    assert early.next_epoch_at == late.next_epoch_at  # due at the same instant: one stacked step for both
+    assert abs(late.next_epoch_at - (100.0073 + 1 / 60)) <= 0.5 / 60  # moved by at most half a period
+    for _ in range(600):  # ten seconds: still 60 epochs/s, still in step
+        now = early.next_epoch_at
+        early.epoch_done(now, speed=60)
+        late.epoch_done(now, speed=60)
+    assert early.next_epoch_at == late.next_epoch_at
+    assert early.next_epoch_at - 100.0 == pytest.approx(601 / 60, abs=0.5 / 60)
+
+
 def test_frames_follow_every_epoch_up_to_fps_and_never_exceed_it():
     pace = Pace()
     pace.start(0.0)

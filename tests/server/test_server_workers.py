@@ -13,7 +13,7 @@ from server_helpers import SMALL, live, parse, receive, send, wait_for
 from nnplay.engine import Limits, Trainer
 from nnplay.server.frames import decode
 from nnplay.server.live_run import LiveRun, Mode, Plan
-from nnplay.server.scheduler import WINDOW, FrameGovernor, LiveClock
+from nnplay.server.scheduler import WINDOW, FrameGovernor, LiveClock, fair_share
 from nnplay.server.worker import EngineWorker
 from nnplay.server.workers import ThreadChannel
 
@@ -49,6 +49,15 @@ def test_a_cheap_run_is_not_held_back_by_an_expensive_one_and_each_gets_the_same
     clock.tick()
     assert small.trainer.epoch > 5 * big.trainer.epoch > 0  # not in lockstep: equal epochs would be unfair
     assert abs(small.used - big.used) < WINDOW  # the same CPU time, within what one round can add
+
+
+def test_runs_that_train_in_one_stacked_step_are_admitted_to_a_round_together():
+    runs = [LiveRun([Trainer(SMALL)]) for _ in range(4)]
+    for run, used, lesson in zip(runs, (0.0, 0.02, 0.02, 0.02), "AABB"):
+        run.used, run.lesson = used, lesson
+    admitted = fair_share(runs, stack_of=lambda run: run.lesson)
+    assert admitted == runs[:2]  # the second A costs its step little; the Bs, as far ahead, wait their turn
+    assert fair_share(runs) == runs[:1]  # each its own step: only the least served one
 
 
 def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
