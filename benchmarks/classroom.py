@@ -40,14 +40,14 @@ CLASSROOMS = ("c2", "mixed")
 
 # ---- who is in the class -----------------------------------------------------------------------------------
 def c2_student(i: int, view: Optional[dict]) -> Student:
-    return Student({"config": {**CONFIGS["C2"], "seed": 1000 + i}}, view)
+    return Student({"config": {**CONFIGS["C2"], "seed": 1000 + i}}, view, label="C2")
 
 
 def preset_student(preset: dict, i: int, view: Optional[dict]) -> Student:
     setup = {"config": {**preset["config"], "seed": 2000 + i}}
     if preset.get("variants"):
         setup.update(variants=preset["variants"], labels=preset["labels"])
-    return Student(setup, view)
+    return Student(setup, view, label=preset["name"])
 
 
 def lesson_spread(server: Server) -> list[dict]:
@@ -112,10 +112,11 @@ class Trial:
         """What kept this K from holding (empty when it held)."""
         failed = [s.error or s.stopped for s in self.window.students if s.error or s.stopped]
         reasons = [f"{len(failed)} session(s) failed or stopped: {failed[0]}"] if failed else []
-        if min(self.epochs) < MIN_EPOCHS_PER_S:
-            reasons.append(f"epochs/s {min(self.epochs):.1f} < {MIN_EPOCHS_PER_S:.0f}")
-        if min(self.frames) < MIN_FRAMES_PER_S:
-            reasons.append(f"frames/s {min(self.frames):.1f} < {MIN_FRAMES_PER_S:.0f}")
+        for name, rates, least in (("epochs/s", self.epochs, MIN_EPOCHS_PER_S),
+                                   ("frames/s", self.frames, MIN_FRAMES_PER_S)):
+            short = sorted({s.label for s, r in zip(self.window.students, rates) if r < least})
+            if short:
+                reasons.append(f"{name} {min(rates):.1f} < {least:.0f} ({', '.join(short)})")
         if not self.health_p99 <= MAX_HEALTH_P99_MS:
             reasons.append(f"health p99 {self.health_p99:.1f} ms > {MAX_HEALTH_P99_MS:.0f}")
         return reasons

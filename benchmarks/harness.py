@@ -192,6 +192,7 @@ class Student:
 
     setup: dict[str, Any]
     view: Optional[dict[str, Any]] = None
+    label: str = ""  # what it runs (a setup's or a lesson's name), for the verdicts
     touch_every: Optional[float] = None  # seconds between re-sending its pace, as a student touching a control
     frames: int = 0
     bytes: int = 0

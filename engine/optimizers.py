@@ -51,6 +51,16 @@ class Optimizer:
         self._decoupled = False  # AdamW decays θ directly instead of adding λθ to g
         self.reset()
 
+    @property
+    def weight_decay(self) -> Any:
+        """λ: a float, or a (K, 1) column for a stack."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value: Any) -> None:
+        # Whether any λ is non-zero is asked at every step; working it out there was 5% of a live worker's time
+        self._weight_decay, self._decays = value, _any(value)
+
     def reset(self) -> None:
         """Forget all state (momentum buffers, running averages, step count). Buffers are zeroed in place,
         so views of them (a member of a stack) stay valid."""
@@ -73,7 +83,7 @@ class Optimizer:
         """One update of ``params`` in place; ``grad`` may be overwritten."""
         self.t += 1
         xp = self.xp
-        if _any(self.weight_decay) and not self._decoupled:
+        if self._decays and not self._decoupled:
             xp.multiply(params, self._c(self.weight_decay), out=self._scratch)  # g ← g + λθ
             xp.add(grad, self._scratch, out=grad)
         self._update(params, grad, lr)
@@ -170,7 +180,7 @@ class Adam(Optimizer):
     def _update(self, params, grad, lr):
         xp, c, s = self.xp, self._c, self._scratch
         b1, b2, eps, t = self.hyper["beta1"], self.hyper["beta2"], self.hyper["eps"], self.t
-        if self._decoupled and _any(self.weight_decay):
+        if self._decoupled and self._decays:
             xp.multiply(params, c(1 - lr * self.weight_decay), out=params)  # AdamW: θ ← θ(1 − ηλ)
         xp.multiply(self.m, c(b1), out=self.m)
         xp.multiply(grad, c(1 - b1), out=s)
