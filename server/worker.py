@@ -188,29 +188,38 @@ class EngineWorker:
             return
 
     def _handle_messages(self) -> bool:
-        """Every message waiting; False once told to stop."""
+        """Every message waiting (the server sends lists of them); False once told to stop. Sessions whose
+        credit came back with frames waiting are reported together, in one message."""
+        credited: set[LiveRun] = set()
         while self.channel.poll(0):
-            message = self.channel.recv()
-            kind = message[0]
-            if kind == "stop":
-                return False
-            session = self.sessions.get(message[2] if kind == "call" else message[1])
-            if kind == "call":
-                self._call(*message[1:])
-            elif session is None:
-                continue  # a message for a session that has closed meanwhile
-            elif kind == "plan":
-                if session.run is not None:
-                    session.run.plan = message[2]
-            elif kind == "sent":
-                session.credit = True
-                if session.run is not None and any(m.has_frame for m in session.run.mailboxes):
-                    self._report({session.run})
-            elif kind == "close":
-                if session.run is not None:
-                    self.clock.runs.discard(session.run)
-                    self.clock.stacks.release(session.run.trainers)
-                del self.sessions[message[1]]
+            for message in self.channel.recv():
+                if not self._handle(message, credited):
+                    return False
+        if credited:
+            self._report(credited)
+        return True
+
+    def _handle(self, message: tuple, credited: set[LiveRun]) -> bool:
+        kind = message[0]
+        if kind == "stop":
+            return False
+        session = self.sessions.get(message[2] if kind == "call" else message[1])
+        if kind == "call":
+            self._call(*message[1:])
+        elif session is None:
+            return True  # a message for a session that has closed meanwhile
+        elif kind == "plan":
+            if session.run is not None:
+                session.run.plan = message[2]
+        elif kind == "sent":
+            session.credit = True
+            if session.run is not None and any(m.has_frame for m in session.run.mailboxes):
+                credited.add(session.run)
+        elif kind == "close":
+            if session.run is not None:
+                self.clock.runs.discard(session.run)
+                self.clock.stacks.release(session.run.trainers)
+            del self.sessions[message[1]]
         return True
 
     def _call(self, call_id: int, sid: str, op: str, kwargs: dict) -> None:

@@ -14,7 +14,8 @@ stacked groups (median 28.8 epochs/s); the event loop's process used 3-8% of a c
 core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/s each at 83% busy.
 
 * Placement: a new session goes to the worker with the fewest sessions and stays there.
-* Traffic: commands go out through a writer thread (the loop never blocks on a full pipe); a reader
+* Traffic: commands go out through a writer thread (the loop never blocks on a full pipe), as a list of
+  everything posted since its last send; a reader
   thread per worker hands each message (a reply, or one tick's news for all the worker's sessions) to the
   loop with one ``call_soon_threadsafe``. Frames travel as the bytes the client receives.
 * A worker that dies is reported (its sessions are closed with 1011 and a reason, so the page reconnects
@@ -157,13 +158,24 @@ class WorkerHandle:
         return pending
 
     def _write(self) -> None:
+        """Send what the loop posted, everything waiting as one list: a frame's credit (``sent``) goes back for
+        every frame a client receives, and a list per wake-up spares the worker a receive, and a report of its
+        own, for each of them (32 C2 sessions: about 700 credits a second)."""
         while True:
-            message = self._outgoing.get()
-            if message is None:
-                return
+            batch = [self._outgoing.get()]
+            while True:
+                try:
+                    batch.append(self._outgoing.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            batch = batch[:batch.index(None)] if stop else batch
             try:
-                self.channel.send(message)
+                if batch:
+                    self.channel.send(batch)
             except (OSError, ValueError):  # the worker is gone; the reader reports it
+                return
+            if stop:
                 return
 
     def _read(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 
@@ -112,20 +113,48 @@ def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out(
     thread.start()
     try:
         assert server_end.recv() == ("ready",)
-        server_end.send(("call", 1, "s", "configure", {"config": SMALL, "weights": None, "epoch": None,
-                                                         "variants": None, "labels": None, "play": False}))
+        server_end.send([("call", 1, "s", "configure", {"config": SMALL, "weights": None, "epoch": None,
+                                                          "variants": None, "labels": None, "play": False})])
         assert server_end.recv()[:3] == ("reply", 1, "ok")
-        server_end.send(("plan", "s", Plan(1, Mode.PLAYING, "max")))
+        server_end.send([("plan", "s", Plan(1, Mode.PLAYING, "max"))])
         kind, entries = server_end.recv()
         assert kind == "news" and entries[0][0] == "s" and len(entries[0][1]) == 1
         first_epoch = entries[0][2]
         assert not server_end.poll(0.3)  # training goes on, but its frames wait for the credit
-        server_end.send(("sent", "s"))
+        server_end.send([("sent", "s")])
         assert server_end.poll(5)
         kind, entries = server_end.recv()
         assert kind == "news" and decode(entries[0][1][0])[0]["epoch"] > first_epoch
     finally:
-        server_end.send(("stop",))
+        server_end.send([("stop",)])
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_credits_that_come_back_together_are_answered_with_one_message():
+    server_end, worker_end = ThreadChannel.pair()
+    worker = EngineWorker(worker_end, Limits().model_dump(), None, 0.01)
+    thread = threading.Thread(target=worker.serve)
+    thread.start()
+    configure = {"config": SMALL, "weights": None, "epoch": None, "variants": None, "labels": None, "play": False}
+    try:
+        assert server_end.recv() == ("ready",)
+        server_end.send([("call", 1, "s", "configure", configure), ("call", 2, "t", "configure", configure),
+                         ("plan", "s", Plan(1, Mode.PLAYING, "max")), ("plan", "t", Plan(1, Mode.PLAYING, "max"))])
+        seen: set[str] = set()
+        while seen != {"s", "t"}:  # each session's first frames, then nothing until their credit is back
+            message = server_end.recv()
+            if message[0] == "news":
+                seen.update(entry[0] for entry in message[1])
+        time.sleep(0.3)
+        while server_end.poll(0):
+            server_end.recv()
+        server_end.send([("sent", "s"), ("sent", "t")])
+        assert server_end.poll(5)
+        kind, entries = server_end.recv()
+        assert kind == "news" and sorted(entry[0] for entry in entries) == ["s", "t"]
+    finally:
+        server_end.send([("stop",)])
         thread.join(5)
     assert not thread.is_alive()
 
