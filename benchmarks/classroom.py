@@ -10,8 +10,11 @@ decodes every frame. Two classrooms:
 * ``mixed`` — half the students train C2, the rest a spread of the lesson presets from ``/api/presets``
   (those whose training does not stop by itself: early stopping and divergence end a run, not a lesson).
 
-A K holds when, over a window after warm-up, every session gets ≥ 50 epochs/s and ≥ 20 frames/s, and
-``GET /api/health`` (polled every 20 ms by a separate process) answers with p99 ≤ 50 ms. The search
+A K holds when, over a window after warm-up, every session gets ≥ 50 epochs/s and ≥ 20 frames/s,
+``GET /api/health`` (polled every 20 ms by a separate process) answers with p99 ≤ 50 ms, and a ``pause`` is
+answered within 100 ms: one more C2 session, the probe (not one of the K), pauses once a second, switches
+its optimiser (so its run leaves its stack and joins another) and plays again; the slowest answer to each
+and the time from ``play`` to its next epoch's frame are printed. The search
 doubles K from ``--start`` until a K fails (or the server's session limit), then bisects between the
 largest K that held and the smallest that failed, within ``--trials`` measurements. ``--k`` measures one K.
 
@@ -32,9 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from harness import CONFIGS, ROOT, Server, Student, Window, engine_rates, load_average, measure, median, percentile
+from harness import (CONFIGS, ROOT, Probe, Server, Student, Window, engine_rates, load_average, measure, median,
+                     percentile)
 
-MIN_EPOCHS_PER_S, MIN_FRAMES_PER_S, MAX_HEALTH_P99_MS = 50.0, 20.0, 50.0
+MIN_EPOCHS_PER_S, MIN_FRAMES_PER_S, MAX_HEALTH_P99_MS, MAX_PAUSE_MS = 50.0, 20.0, 50.0, 100.0
 CLASSROOMS = ("c2", "mixed")
 
 
@@ -119,6 +123,11 @@ class Trial:
                 reasons.append(f"{name} {min(rates):.1f} < {least:.0f} ({', '.join(short)})")
         if not self.health_p99 <= MAX_HEALTH_P99_MS:
             reasons.append(f"health p99 {self.health_p99:.1f} ms > {MAX_HEALTH_P99_MS:.0f}")
+        probe = self.window.probe
+        if probe.error or not probe.pause_ms:
+            reasons.append(f"probe: {probe.error or 'no pause answered'}")
+        elif max(probe.pause_ms) > MAX_PAUSE_MS:
+            reasons.append(f"pause {max(probe.pause_ms):.0f} ms > {MAX_PAUSE_MS:.0f}")
         return reasons
 
 
@@ -126,7 +135,8 @@ def run_trial(server: Server, kind: str, k: int, spread: list[dict], view: Optio
               args: argparse.Namespace) -> Trial:
     server.wait_idle()
     students = classroom(kind, k, spread, view)
-    trial = Trial(kind, k, asyncio.run(measure(server, students, args.seconds, args.warmup)))
+    probe = Probe({"config": {**CONFIGS["C2"], "seed": 999}})
+    trial = Trial(kind, k, asyncio.run(measure(server, students, args.seconds, args.warmup, probe)))
     print(row(trial), flush=True)
     return trial
 
@@ -155,7 +165,8 @@ def search(try_k, start: int, limit: int, trials: int) -> tuple[int, list[Trial]
 
 # ---- printing ------------------------------------------------------------------------------------------------
 HEAD = (f"{'classroom':9} {'K':>3}  {'epochs/s min/median':>19}  {'frames/s min/median':>19}  "
-        f"{'health p50/p99 ms':>17}  {'server CPU':>10}  {'students/core':>13}  {'client CPU':>10}  verdict")
+        f"{'health p50/p99 ms':>17}  {'pause/set/resume max ms':>23}  {'server CPU':>10}  {'students/core':>13}  "
+        f"{'client CPU':>10}  verdict")
 
 
 def row(trial: Trial) -> str:
@@ -163,8 +174,14 @@ def row(trial: Trial) -> str:
     verdict = "; ".join(trial.shortfalls()) or "holds"
     return (f"{trial.kind:9} {trial.k:>3}  {min(trial.epochs):8.1f} / {median(trial.epochs):8.1f}  "
             f"{min(trial.frames):8.1f} / {median(trial.frames):8.1f}  "
-            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {w.server_cpu:10.0%}  "
+            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {probe_maxima(w.probe):>23}  {w.server_cpu:10.0%}  "
             f"{trial.students_per_core():13.1f}  {w.client_cpu:10.0%}  {verdict}")
+
+
+def probe_maxima(probe: Probe) -> str:
+    if not probe.pause_ms:
+        return "-"
+    return " / ".join(f"{max(ms):.0f}" for ms in (probe.pause_ms, probe.set_ms, probe.resume_ms or [float("nan")]))
 
 
 def print_summary(kind: str, held: int, trials: list[Trial], limit: int) -> None:

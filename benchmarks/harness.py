@@ -268,6 +268,74 @@ def note_json(student: Student, message: dict[str, Any]) -> bool:
     return False
 
 
+# ---- a lecturer's probe: commands answered while the class runs ------------------------------------------
+@dataclass
+class Probe:
+    """One more session beside the class (not one of its K) that, once a ``period`` while measuring, pauses,
+    changes its optimiser (its run moves to another stack and back) and plays again, timing each answer:
+    the documented ``pause`` latency (≤ 100 ms) and the hitch a live change costs."""
+
+    setup: dict[str, Any]
+    period: float = 1.0
+    pause_ms: list[float] = field(default_factory=list)  # pause sent → its state
+    set_ms: list[float] = field(default_factory=list)  # set optimizer sent → its state
+    resume_ms: list[float] = field(default_factory=list)  # play sent → the first frame of a new epoch
+    error: Optional[str] = None
+
+
+async def run_probe(url: str, probe: Probe, measuring: asyncio.Event, stop: asyncio.Event) -> None:
+    import websockets
+
+    try:
+        async with websockets.connect(url, max_size=2**24, compression=None, open_timeout=60) as ws:
+            await ws.send(json.dumps({"type": "configure", "id": "go", **probe.setup, "play": True}))
+            await answer(ws, "go")
+            optimizers = ("adam", probe.setup["config"].get("optimizer", "sgd"))
+            while not stop.is_set():
+                await asyncio.sleep(probe.period)
+                if not measuring.is_set():
+                    continue
+                started = time.perf_counter()
+                paused = await command(ws, {"type": "pause", "id": "pause"})
+                probe.pause_ms.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                await command(ws, {"type": "set", "id": "set", "values": {"optimizer": optimizers[0]}})
+                probe.set_ms.append((time.perf_counter() - started) * 1000)
+                optimizers = optimizers[::-1]
+                started = time.perf_counter()
+                await command(ws, {"type": "play", "id": "play"})
+                await frame_after(ws, paused["epoch"])
+                probe.resume_ms.append((time.perf_counter() - started) * 1000)
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException, RuntimeError) as exc:
+        probe.error = f"{type(exc).__name__}: {exc}"
+
+
+async def command(ws, message: dict[str, Any]) -> dict[str, Any]:
+    await ws.send(json.dumps(message))
+    return await answer(ws, message["id"])
+
+
+async def answer(ws, command_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The ``state`` answering ``command_id`` (frames and other messages before it are read and dropped)."""
+    while True:
+        message = await asyncio.wait_for(ws.recv(), timeout)
+        if isinstance(message, str):
+            reply = json.loads(message)
+            if reply["type"] == "error":
+                raise RuntimeError(reply["message"])
+            if reply["type"] == "state" and reply["id"] == command_id:
+                return reply
+
+
+async def frame_after(ws, epoch: int, timeout: float = 10.0) -> None:
+    from nnplay.server.frames import decode
+
+    while True:
+        message = await asyncio.wait_for(ws.recv(), timeout)
+        if not isinstance(message, str) and decode(message)[0]["epoch"] > epoch:
+            return
+
+
 # ---- /api/health, polled from its own process ------------------------------------------------------------
 def poll_health(port: int, seconds: float, interval: float = 0.02) -> list[float]:
     """Latencies (ms) of ``GET /api/health`` every ``interval`` seconds for ``seconds``, on one connection."""
@@ -294,6 +362,7 @@ class Window:
     """What one measuring window saw."""
 
     students: list[Student]
+    probe: Optional[Probe]
     seconds: float
     server_cpu: float  # CPU seconds per second of all the server's processes (1.0 = one core busy)
     client_cpu: float  # the same for this process (the clients), which shares the machine
@@ -318,11 +387,14 @@ async def start_students(server: Server, students: list[Student], measuring: asy
     return tasks
 
 
-async def measure(server: Server, students: list[Student], seconds: float, warmup: float) -> Window:
-    """Start every student, wait until each has a frame of its own run (or failed), let them run ``warmup``
-    seconds more, then measure for ``seconds``."""
+async def measure(server: Server, students: list[Student], seconds: float, warmup: float,
+                  probe: Optional[Probe] = None) -> Window:
+    """Start every student (and the ``probe``), wait until each has a frame of its own run (or failed), let
+    them run ``warmup`` seconds more, then measure for ``seconds``."""
     measuring, stop = asyncio.Event(), asyncio.Event()
     tasks = await start_students(server, students, measuring, stop)
+    if probe is not None:
+        tasks.append(asyncio.create_task(run_probe(server.ws_url, probe, measuring, stop)))
     await asyncio.sleep(warmup)
     health = asyncio.create_task(health_latencies(server.port, seconds))
     cpu0, client0, t0 = cpu_seconds(process_tree(server.pid)), time.process_time(), time.perf_counter()
@@ -334,7 +406,7 @@ async def measure(server: Server, students: list[Student], seconds: float, warmu
     stop.set()
     await asyncio.gather(*tasks)
     window = t1 - t0
-    return Window(students, window, (cpu1 - cpu0) / window, (client1 - client0) / window, latencies)
+    return Window(students, probe, window, (cpu1 - cpu0) / window, (client1 - client0) / window, latencies)
 
 
 # ---- the engine alone --------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class LiveRun:
         self.view = default_view()
         self.pace = Pace()
         self.used = 0.0  # engine CPU seconds spent on this run (server/scheduler.py shares the engine by it)
+        self.due_since: Optional[float] = None  # when fair_share first held it back, while it still waits
         self.finished: Optional[tuple[int, str]] = None  # (plan serial, why) once it stopped by itself
         self._following: Optional[Plan] = None  # the plan the pace and the step count were started for
         self._steps_done = 0
@@ -132,6 +133,7 @@ class LiveRun:
         if plan is not self._following:
             self._following, self._steps_done = plan, 0
             self.pace.start(now)
+            self.due_since = None
             if plan.mode is Mode.PLAYING:
                 self.frozen = set()  # compare mode: stopped variants join in again, as a lone trainer would
         if plan.mode is Mode.PAUSED or self._stopped is plan:

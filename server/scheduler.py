@@ -39,6 +39,7 @@ HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the othe
 LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded
 QUANTUM = 0.005  # seconds of engine time a run may be ahead of the least served due run and still train
 WINDOW = 0.05  # seconds of engine time a run may fall behind the most served one (see fair_share)
+MAX_WAIT = 0.05  # seconds a due run may be held back by fair_share before it trains regardless
 
 
 class FrameGovernor:
@@ -166,7 +167,8 @@ class Stacks:
                 del self.groups[group.signature]
 
 
-def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id) -> list[LiveRun]:
+def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id,
+               now: Optional[float] = None) -> list[LiveRun]:
     """The due runs that may train in this round: those within ``QUANTUM`` of the least engine time used
     among them. A run that needs little (a small network at its pace) is never held back, one that needs
     much takes what the others leave, and when all want more than there is, each gets the same CPU time
@@ -176,7 +178,12 @@ def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id)
     Runs with one ``stack_of`` key train in one stacked step, so they are admitted together when any of
     them is: a member adds little to a step that runs anyway, whereas holding a few back (their frames made
     them a little more expensive) costs a second stacked step for them alone, which is what overloaded
-    a worker (C2, 16 sessions in a worker: 16 due runs split 11 + 5 in most rounds)."""
+    a worker (C2, 16 sessions in a worker: 16 due runs split 11 + 5 in most rounds).
+
+    No run waits longer than ``MAX_WAIT`` (from ``now``): a lead in engine time is paid back at the pace
+    of the others' cheap stacked epochs, so a session that had trained alone for a while and then paused
+    and played again beside a late class waited up to 0.8 s for its first epoch (classroom.py's probe,
+    K = 32 C2)."""
     if not due:
         return due
     top = max(run.used for run in due)
@@ -184,7 +191,13 @@ def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id)
         run.used = max(run.used, top - WINDOW)
     floor = min(run.used for run in due)
     admitted = {stack_of(run) for run in due if run.used <= floor + QUANTUM}
-    return [run for run in due if stack_of(run) in admitted]
+    if now is not None:
+        admitted.update(stack_of(run) for run in due if run.due_since is not None and now - run.due_since >= MAX_WAIT)
+    chosen = [run for run in due if stack_of(run) in admitted]
+    if now is not None:
+        for run in due:
+            run.due_since = None if stack_of(run) in admitted else run.due_since or now
+    return chosen
 
 
 class LiveClock:
@@ -233,7 +246,7 @@ class LiveClock:
         stepped together; their frames copied out. Each run is charged the CPU time spent on it."""
         now = time.perf_counter()
         self.stacks.track([trainer for run in runs for trainer in run.trainers])
-        due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)], self.stacks.key)
+        due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)], self.stacks.key, now)
         framed = {run: run.frame_due(now, self.governor) for run in due}
         members = [(run, trainer) for run in due for trainer in run.members()]
         reports, costs = self.stacks.step([t for _, t in members], [framed[run] for run, _ in members])

@@ -14,7 +14,7 @@ from server_helpers import SMALL, live, parse, receive, send, wait_for
 from nnplay.engine import Limits, Trainer
 from nnplay.server.frames import decode
 from nnplay.server.live_run import LiveRun, Mode, Plan
-from nnplay.server.scheduler import WINDOW, FrameGovernor, LiveClock, fair_share
+from nnplay.server.scheduler import MAX_WAIT, WINDOW, FrameGovernor, LiveClock, fair_share
 from nnplay.server.worker import EngineWorker
 from nnplay.server.workers import ThreadChannel
 
@@ -59,6 +59,16 @@ def test_runs_that_train_in_one_stacked_step_are_admitted_to_a_round_together():
     admitted = fair_share(runs, stack_of=lambda run: run.lesson)
     assert admitted == runs[:2]  # the second A costs its step little; the Bs, as far ahead, wait their turn
     assert fair_share(runs) == runs[:1]  # each its own step: only the least served one
+
+
+def test_a_run_held_back_by_its_share_trains_once_it_has_waited_max_wait():
+    served, ahead = LiveRun([Trainer(SMALL)]), LiveRun([Trainer(SMALL)])
+    served.used, ahead.used = 0.0, 0.04  # ahead by more than a round's quantum: it waits ...
+    assert fair_share([served, ahead], now=10.0) == [served]
+    served.used = 0.001
+    assert fair_share([served, ahead], now=10.0 + MAX_WAIT / 2) == [served]
+    assert fair_share([served, ahead], now=10.0 + MAX_WAIT) == [served, ahead]  # ... but not for longer
+    assert fair_share([served, ahead], now=10.0 + MAX_WAIT * 1.1) == [served]  # and the wait starts again
 
 
 def test_runs_of_one_signature_train_as_one_group_and_move_when_they_change():
