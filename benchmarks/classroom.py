@@ -15,7 +15,7 @@ A K holds when, over a window after warm-up, every session gets ≥ 50 epochs/s 
 answered within 100 ms: one more C2 session, the probe (not one of the K), pauses once a second, switches
 its optimiser (so its run leaves its stack and joins another) and plays again; the slowest answer to each
 and the time from ``play`` to its next epoch's frame are printed. The search
-doubles K from ``--start`` until a K fails (or the server's session limit), then bisects between the
+doubles K from ``--start`` until a K fails (or the server's session limit, less the probe's session), then bisects between the
 largest K that held and the smallest that failed, within ``--trials`` measurements. ``--k`` measures one K.
 
 Beside the table it prints the reference measured in the same run: the engine alone on C2 in this process,
@@ -223,7 +223,7 @@ def main() -> None:
     summaries = []
     with Server(args.root) as server:
         spread = lesson_spread(server) if "mixed" in args.classroom else []
-        limit = int(server.get("/api/options")["server_limits"]["max_sessions"])
+        limit = int(server.get("/api/options")["server_limits"]["max_sessions"]) - 1  # one is the probe's
         print(HEAD, flush=True)
         for kind in args.classroom:
             def try_k(k: int, kind: str = kind) -> Trial:

@@ -8,20 +8,24 @@ that wants one (and is within its share of the engine), all together (:class:`St
 A tick ends after ``slice_seconds``, when nothing is due, or when a message from the server is waiting
 (a ``pause`` is taken up within one round); the server hears of all the tick's frames in one message.
 
-Measured in one thread (a worker without sockets), K C2 sessions at 60 epochs/s on a machine shared with
-other builds: stacked in groups, 20.4 epochs/s each for K = 8 and 18.5 for K = 16; stepped one trainer at a
-time in the same rounds, 9.4 and 8.7 (both past capacity there, frames at the governor's floor). With a
-core to itself, 8 sessions keep 60 epochs/s and 29 frames/s, about 6 members in each stacked step.
+Measured in one thread (a worker without sockets), 16 C2 sessions started at different instants, 60
+epochs/s each, on the quiet 2-core machine: every round steps all 16 in one stacked step, and they get 60
+epochs/s and 28 frames/s with the thread 74% busy. Before the common clock and stack-wise admission below,
+the same 16 were stepped as 2-5 subsets a period (each paying for a whole stacked step): 39 epochs/s at
+the least, 18 frames/s, 95% busy.
 
-* Paced runs are due on a common clock: an epoch due within ``HORIZON`` of now is taken in this tick, so
-  sessions at the same speed fall into step and are stepped together.
+* Paced runs are due on a common clock: each run's next epoch falls on a multiple of 1/speed
+  (:meth:`~nnplay.server.pacing.Pace.epoch_done`), whenever the session started, and an epoch due within
+  ``HORIZON`` of now is taken in this tick, so sessions at the same speed are due together and are
+  stepped together.
 * Fair under overload: each run is charged the CPU time spent on it, and a round takes only the due runs
   that have not had more than their share (:func:`fair_share`): a cheap lesson keeps its pace beside an
   expensive one (in lockstep rounds a mixed classroom of 16 went at the pace of its most expensive
   session: median 3.9 epochs/s, against 15.2 for the previous per-session bursts; with fair shares,
   58.8, the expensive session's 7.0 the least), and when all want more than there is, each gets the
-  same time; no run starves. The :class:`FrameGovernor` lowers every
-  run's frame rate alike so that epochs are kept where possible.
+  same time. Runs that share a stacked step are admitted together, and no run waits more than
+  ``MAX_WAIT``, so none starves. The :class:`FrameGovernor` lowers every run's frame rate alike so that
+  epochs are kept where possible.
 """
 
 from __future__ import annotations
