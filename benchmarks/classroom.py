@@ -14,8 +14,8 @@ A K holds when, over a window after warm-up, every session gets ≥ 50 epochs/s 
 ``GET /api/health`` (polled every 20 ms by a separate process) answers with p99 ≤ 50 ms, and a ``pause`` is
 answered within 100 ms: one more C2 session, the probe (not one of the K), pauses once a second, switches
 its optimiser (so its run leaves its stack and joins another) and plays again; the slowest answer to each
-and the time from ``play`` to its next epoch's frame are printed. The search
-doubles K from ``--start`` until a K fails (or the server's session limit, less the probe's session), then bisects between the
+and the time from ``play`` to its next epoch's frame are printed. The search doubles K from ``--start``
+until a K fails (or the server's session limit, less the probe's session), then bisects between the
 largest K that held and the smallest that failed, within ``--trials`` measurements. ``--k`` measures one K.
 
 Beside the table it prints the reference measured in the same run: the engine alone on C2 in this process,
@@ -174,8 +174,8 @@ def row(trial: Trial) -> str:
     verdict = "; ".join(trial.shortfalls()) or "holds"
     return (f"{trial.kind:9} {trial.k:>3}  {min(trial.epochs):8.1f} / {median(trial.epochs):8.1f}  "
             f"{min(trial.frames):8.1f} / {median(trial.frames):8.1f}  "
-            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {probe_maxima(w.probe):>23}  {w.server_cpu:10.0%}  "
-            f"{trial.students_per_core():13.1f}  {w.client_cpu:10.0%}  {verdict}")
+            f"{percentile(w.health_ms, 50):7.1f} / {trial.health_p99:7.1f}  {probe_maxima(w.probe):>23}  "
+            f"{w.server_cpu:10.0%}  {trial.students_per_core():13.1f}  {w.client_cpu:10.0%}  {verdict}")
 
 
 def probe_maxima(probe: Probe) -> str:

@@ -4,7 +4,8 @@ Why one clock rather than a loop per session. With a loop per session (the previ
 was a separate turn in the engine pool and a separate wake-up of the event loop, and a class of sessions
 that run the same lesson could never be stepped as one computation. Here the worker runs a *tick*
 whenever an epoch is due somewhere, and a tick runs *rounds*: each round takes one epoch of every run
-that wants one (and is within its share of the engine), all together (:class:`Stacks`), then copies out the frames that are due and encodes them.
+that wants one (and is within its share of the engine), all together (:class:`Stacks`), then copies out
+the frames that are due and encodes them.
 A tick ends after ``slice_seconds``, when nothing is due, or when a message from the server is waiting
 (a ``pause`` is taken up within one round); the server hears of all the tick's frames in one message.
 
@@ -194,14 +195,14 @@ def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id,
     for run in due:
         run.used = max(run.used, top - WINDOW)
     floor = min(run.used for run in due)
-    admitted = {stack_of(run) for run in due if run.used <= floor + QUANTUM}
+    keys = [stack_of(run) for run in due]
+    waited_enough = (lambda run: False) if now is None else \
+        (lambda run: run.due_since is not None and now - run.due_since >= MAX_WAIT)
+    admitted = {key for run, key in zip(due, keys) if run.used <= floor + QUANTUM or waited_enough(run)}
     if now is not None:
-        admitted.update(stack_of(run) for run in due if run.due_since is not None and now - run.due_since >= MAX_WAIT)
-    chosen = [run for run in due if stack_of(run) in admitted]
-    if now is not None:
-        for run in due:
-            run.due_since = None if stack_of(run) in admitted else run.due_since or now
-    return chosen
+        for run, key in zip(due, keys):
+            run.due_since = None if key in admitted else run.due_since or now
+    return [run for run, key in zip(due, keys) if key in admitted]
 
 
 class LiveClock:

@@ -15,9 +15,9 @@ core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/
 
 * Placement: a new session goes to the worker with the fewest sessions and stays there.
 * Traffic: commands go out through a writer thread (the loop never blocks on a full pipe), as a list of
-  everything posted since its last send; a reader
-  thread per worker hands each message (a reply, or one tick's news for all the worker's sessions) to the
-  loop with one ``call_soon_threadsafe``. Frames travel as the bytes the client receives.
+  everything posted since its last send; a reader thread per worker hands each message (a reply, or one
+  tick's news for all the worker's sessions) to the loop with one ``call_soon_threadsafe``. Frames travel
+  as the bytes the client receives.
 * A worker that dies is reported (its sessions are closed with 1011 and a reason, so the page reconnects
   and restores itself) and replaced; at shutdown every worker is told to stop, then joined or terminated.
 * ``engine_processes=0`` runs one worker in a thread of the server process over an in-process channel
