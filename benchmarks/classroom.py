@@ -17,6 +17,8 @@ its optimiser (so its run leaves its stack and joins another) and plays again; t
 and the time from ``play`` to its next epoch's frame are printed. The search doubles K from ``--start``
 until a K fails (or the server's session limit, less the probe's session), then bisects between the
 largest K that held and the smallest that failed, within ``--trials`` measurements. ``--k`` measures one K.
+The exit status is 1 when a classroom searched at the default pace holds fewer students than its target
+(``TARGETS``), or when the K given with ``--k`` does not hold.
 
 Beside the table it prints the reference measured in the same run: the engine alone on C2 in this process,
 and how many C2 students one core could carry at that rate, so that figures from a busy machine can be
@@ -31,6 +33,7 @@ import argparse
 import asyncio
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -40,6 +43,7 @@ from harness import (CONFIGS, ROOT, Probe, Server, Student, Window, engine_rates
 
 MIN_EPOCHS_PER_S, MIN_FRAMES_PER_S, MAX_HEALTH_P99_MS, MAX_PAUSE_MS = 50.0, 20.0, 50.0, 100.0
 CLASSROOMS = ("c2", "mixed")
+TARGETS = {"c2": 32, "mixed": 16}  # the students one 2-core server must hold (the aim for c2 is 64)
 
 
 # ---- who is in the class -----------------------------------------------------------------------------------
@@ -240,6 +244,12 @@ def main() -> None:
     paces = (s.pace for _, _, trials, _ in summaries for t in trials for s in t.window.students if s.pace)
     print_reference(rates, next(paces))
     print(load_average())
+    short = [f"{kind} {held} < {TARGETS[kind]}" for kind, held, _, _ in summaries
+             if not args.k and not args.speed and held < TARGETS[kind]]
+    failed_k = args.k and any(held < args.k for _, held, _, _ in summaries)
+    if short or failed_k:
+        print(f"below target: {'; '.join(short) or f'K = {args.k} does not hold'}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
