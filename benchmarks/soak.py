@@ -1,13 +1,14 @@
 """Soak: N live sessions for a long while against ``nnplay serve``; the server's memory must stay flat.
 
-    python benchmarks/soak.py [--sessions 32] [--minutes 30] [--threshold-mb 20] [--root PATH]
+    python benchmarks/soak.py [--sessions 32] [--minutes 30] [--threshold-mb 20] [--touch-every 300] [--root PATH]
 
 N students (as in benchmarks/classroom.py: C2, each with its own seed, at the server's default pace) train
-for the whole run; each re-sends its pace every 5 minutes, as a student touching a control, so that no
-session is closed as idle. Every 10 s the RSS of all the server's processes is recorded (summed: it may run
-worker processes). Growth is the last sample minus the first after warm-up (a minute, or a third of a shorter
-run); the script prints the samples, the growth and the least-squares slope (for a shorter run, also what
-that slope makes of 30 minutes), and exits with status 1 when the growth exceeds ``--threshold-mb``.
+for the whole run; each re-sends its pace every 5 minutes (``--touch-every``), as a student touching a
+control, so that no session is closed as idle. Every 10 s the RSS of all the server's processes is
+recorded (summed, and each process's own). Growth is the last sample minus the first after warm-up (a
+minute, or a third of a shorter run); the script prints the samples, the growth and the least-squares slope
+(for a shorter run, also what that slope makes of 30 minutes), and exits with status 1 when the growth
+exceeds ``--threshold-mb``.
 """
 
 from __future__ import annotations
@@ -27,15 +28,19 @@ TOUCH_EVERY = 300.0  # seconds; well inside the idle timeout (NNPLAY_IDLE_TIMEOU
 
 
 async def soak(server: Server, students: list[Student], seconds: float, interval: float) -> list[tuple[float, int]]:
-    """Run the students for ``seconds``; return (elapsed seconds, server RSS bytes) every ``interval``."""
+    """Run the students for ``seconds``; return (elapsed seconds, server RSS bytes) every ``interval``. Each
+    line also shows every process's own RSS (the server's first, then its engine workers')."""
     measuring, stop = asyncio.Event(), asyncio.Event()
     tasks = await start_students(server, students, measuring, stop)
     measuring.set()
     samples, start = [], time.monotonic()
     while True:
         elapsed = time.monotonic() - start
-        samples.append((elapsed, rss_bytes(process_tree(server.pid))))
-        print(f"  {elapsed:7.0f} s  RSS {samples[-1][1] / MB:8.1f} MB", flush=True)
+        pids = process_tree(server.pid)
+        each = [rss_bytes([pid]) for pid in pids]
+        samples.append((elapsed, sum(each)))
+        print(f"  {elapsed:7.0f} s  RSS {samples[-1][1] / MB:8.1f} MB  ({' + '.join(f'{r / MB:.1f}' for r in each)})",
+              flush=True)
         if elapsed >= seconds:
             break
         await asyncio.sleep(min(interval, seconds - elapsed))
@@ -79,6 +84,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=FULL_RUN_S / 60)
     parser.add_argument("--threshold-mb", type=float, default=20.0, help="the most RSS may grow after warm-up")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between RSS samples")
+    parser.add_argument("--touch-every", type=float, default=TOUCH_EVERY,
+                        help="seconds between each student's re-sending of its pace")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server to run (default: this one)")
     args = parser.parse_args()
     seconds = args.minutes * 60
@@ -86,7 +93,7 @@ def main() -> None:
 
     print(f"server code: {args.root.resolve()}; {args.sessions} C2 sessions for {args.minutes:g} min; "
           f"{load_average()}", flush=True)
-    students = [Student({"config": {**CONFIGS["C2"], "seed": 3000 + i}}, touch_every=TOUCH_EVERY)
+    students = [Student({"config": {**CONFIGS["C2"], "seed": 3000 + i}}, touch_every=args.touch_every)
                 for i in range(args.sessions)]
     with Server(args.root) as server:
         samples = asyncio.run(soak(server, students, seconds, args.interval))
