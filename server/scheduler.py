@@ -172,8 +172,7 @@ class Stacks:
                 del self.groups[group.signature]
 
 
-def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id,
-               now: Optional[float] = None) -> list[LiveRun]:
+def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id, now: float = 0.0) -> list[LiveRun]:
     """The due runs that may train in this round: those within ``QUANTUM`` of the least engine time used
     among them. A run that needs little (a small network at its pace) is never held back, one that needs
     much takes what the others leave, and when all want more than there is, each gets the same CPU time
@@ -196,12 +195,10 @@ def fair_share(due: list[LiveRun], stack_of: Callable[[LiveRun], Hashable] = id,
         run.used = max(run.used, top - WINDOW)
     floor = min(run.used for run in due)
     keys = [stack_of(run) for run in due]
-    waited_enough = (lambda run: False) if now is None else \
-        (lambda run: run.due_since is not None and now - run.due_since >= MAX_WAIT)
-    admitted = {key for run, key in zip(due, keys) if run.used <= floor + QUANTUM or waited_enough(run)}
-    if now is not None:
-        for run, key in zip(due, keys):
-            run.due_since = None if key in admitted else run.due_since or now
+    admitted = {key for run, key in zip(due, keys)
+                if run.used <= floor + QUANTUM or (run.due_since is not None and now - run.due_since >= MAX_WAIT)}
+    for run, key in zip(due, keys):
+        run.due_since = None if key in admitted else run.due_since if run.due_since is not None else now
     return [run for run, key in zip(due, keys) if key in admitted]
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -116,13 +117,24 @@ def test_an_overloaded_worker_lowers_every_runs_frame_rate_alike_then_restores_i
     assert governor.fps(30) == 30
 
 
-def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
+@contextmanager
+def worker_thread():
+    """An engine worker serving in a thread; yields the server's end of its channel, stops it after."""
     server_end, worker_end = ThreadChannel.pair()
     worker = EngineWorker(worker_end, Limits().model_dump(), None, 0.01)
     thread = threading.Thread(target=worker.serve)
     thread.start()
     try:
         assert server_end.recv() == ("ready",)
+        yield server_end
+    finally:
+        server_end.send([("stop",)])
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
+    with worker_thread() as server_end:
         server_end.send([("call", 1, "s", "configure", {"config": SMALL, "weights": None, "epoch": None,
                                                           "variants": None, "labels": None, "play": False})])
         assert server_end.recv()[:3] == ("reply", 1, "ok")
@@ -135,20 +147,11 @@ def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out(
         assert server_end.poll(5)
         kind, entries = server_end.recv()
         assert kind == "news" and decode(entries[0][1][0])[0]["epoch"] > first_epoch
-    finally:
-        server_end.send([("stop",)])
-        thread.join(5)
-    assert not thread.is_alive()
 
 
 def test_credits_that_come_back_together_are_answered_with_one_message():
-    server_end, worker_end = ThreadChannel.pair()
-    worker = EngineWorker(worker_end, Limits().model_dump(), None, 0.01)
-    thread = threading.Thread(target=worker.serve)
-    thread.start()
     configure = {"config": SMALL, "weights": None, "epoch": None, "variants": None, "labels": None, "play": False}
-    try:
-        assert server_end.recv() == ("ready",)
+    with worker_thread() as server_end:
         server_end.send([("call", 1, "s", "configure", configure), ("call", 2, "t", "configure", configure),
                          ("plan", "s", Plan(1, Mode.PLAYING, "max")), ("plan", "t", Plan(1, Mode.PLAYING, "max"))])
         seen: set[str] = set()
@@ -163,10 +166,6 @@ def test_credits_that_come_back_together_are_answered_with_one_message():
         assert server_end.poll(5)
         kind, entries = server_end.recv()
         assert kind == "news" and sorted(entry[0] for entry in entries) == ["s", "t"]
-    finally:
-        server_end.send([("stop",)])
-        thread.join(5)
-    assert not thread.is_alive()
 
 
 def test_sessions_spread_over_worker_processes_and_count_as_one_server(client_for):
