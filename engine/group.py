@@ -34,7 +34,7 @@ from .evaluation import evaluate, make_report
 from .inspect import grid_inputs, grid_result
 from .losses import output_units
 from .reports import EpochReport, GridResult
-from .stack import Stack
+from .stack import Stack, WorkspacePool
 from .trainer import Trainer, validate_config
 
 EVAL_BYTES = 32 << 20  # members are evaluated in chunks whose buffers stay under this many bytes
@@ -133,7 +133,7 @@ class TrainerGroup:
         self.activations = first.network.activations
         self.weight_mask = first.network.weight_mask
         self.optimizer_class = type(first.optimizer)
-        self._workspaces: dict = {}
+        self._workspaces = WorkspacePool(first.xp, first.network.dtype, self.sizes[1:])
         for trainer in trainers:
             if trainer.group is not None:
                 trainer.group.remove(trainer)

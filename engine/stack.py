@@ -20,7 +20,7 @@ from .activations import Activation
 from .losses import Head
 from .network import Workspace
 
-WORKSPACE_SIZES = 16  # (members, rows) combinations kept: batch, last batch, data, grid, for a few K
+WORKSPACE_ROWS = 16  # row counts kept: batch, last batch, data, grid, …
 
 
 @dataclass
@@ -30,14 +30,65 @@ class StackWorkspace(Workspace):
     delta_t: list[Any]
 
 
+class WorkspacePool:
+    """A group's stacked buffers, shared by its stacks: per number of rows, one set of buffers for the most
+    members asked for so far; K members get views of its first K (the member axis leads, so the views stay
+    contiguous). Stepping a subset of a group (sessions whose epochs are due at other instants) then costs
+    no memory of its own: with buffers per (members, rows), every subset size made its own (about 0.25 MB
+    per member for C2's 250 rows), and a worker of the 30-minute soak (benchmarks/soak.py) grew ~10 MB as
+    students touching their controls stepped out of phase in subsets of new sizes."""
+
+    def __init__(self, xp: Any, dtype: Any, widths: list[int]):
+        self.xp, self.dtype, self.widths = xp, dtype, list(widths)
+        self._bases: dict[int, StackWorkspace] = {}  # rows → buffers for the most members so far
+        self._views: dict[tuple[int, int], StackWorkspace] = {}  # (members, rows) → views of the base
+
+    def __repr__(self) -> str:
+        return f"WorkspacePool({ {rows: ws.out.shape[0] for rows, ws in self._bases.items()} })"
+
+    def get(self, members: int, rows: int) -> StackWorkspace:
+        """Buffers (members, width, rows), made once per row count and reused."""
+        ws = self._views.get((members, rows))
+        if ws is None:
+            base = self._bases.get(rows)
+            if base is None or base.out.shape[0] < members:
+                if len(self._bases) >= WORKSPACE_ROWS and base is None:
+                    self._bases.clear()
+                    self._views.clear()
+                base = self._bases[rows] = self._allocate(members, rows)
+                self._views = {key: view for key, view in self._views.items() if key[1] != rows}
+            ws = self._views[(members, rows)] = _first(base, members)
+        return ws
+
+    def _allocate(self, members: int, rows: int) -> StackWorkspace:
+        xp, dtype, k, widths = self.xp, self.dtype, members, self.widths
+        return StackWorkspace(
+            rows=rows,
+            z=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
+            a=[xp.ones((k, w + 1, rows), dtype=dtype) for w in widths[:-1]],  # the last row stays 1
+            delta=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
+            scratch=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
+            out=xp.zeros((k, widths[-1], rows), dtype=dtype),
+            masks=[],
+            delta_t=[xp.zeros((k, rows, w), dtype=dtype) for w in widths],
+        )
+
+
+def _first(ws: StackWorkspace, members: int) -> StackWorkspace:
+    """Views of the first ``members`` members of every buffer of ``ws``."""
+    return StackWorkspace(rows=ws.rows, z=[b[:members] for b in ws.z], a=[b[:members] for b in ws.a],
+                          delta=[b[:members] for b in ws.delta], scratch=[b[:members] for b in ws.scratch],
+                          out=ws.out[:members], masks=[], delta_t=[b[:members] for b in ws.delta_t])
+
+
 class Stack:
     """Forward and backward passes of K networks ``sizes[0] → … → sizes[-1]`` stacked in ``params`` (K, P).
 
-    ``workspaces`` is a dict the caller may share between stacks of the same group (keyed by members × rows).
+    ``workspaces`` is a :class:`WorkspacePool` the caller may share between the stacks of one group.
     """
 
     def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, params: Any,
-                 workspaces: Optional[dict] = None):
+                 workspaces: Optional[WorkspacePool] = None):
         self.xp, self.sizes, self.activations, self.head = xp, list(sizes), activations, head
         self.params = params
         self.grad = xp.zeros_like(params)
@@ -47,7 +98,7 @@ class Stack:
         self.blocks = [params[:, a:b].reshape(members, *shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
         self.grad_blocks = [self.grad[:, a:b].reshape(members, *shape)
                             for a, b, shape in zip(offsets, offsets[1:], shapes)]
-        self._workspaces = {} if workspaces is None else workspaces
+        self._workspaces = WorkspacePool(xp, params.dtype, sizes[1:]) if workspaces is None else workspaces
         # NumPy's batched matmul hands a transposed (K, m, n) view to BLAS 3–5× slower than a contiguous
         # one, so W̃ᵀ is copied once per forward pass into these (K, fan_out, fan_in + 1) buffers.
         self._transposed = [xp.empty((members, c, r), dtype=params.dtype) for r, c in shapes]
@@ -61,24 +112,7 @@ class Stack:
 
     def workspace(self, rows: int) -> Workspace:
         """The (K, width, rows) buffers for ``rows`` samples, made once and reused."""
-        key = (self.members, rows)
-        ws = self._workspaces.get(key)
-        if ws is None:
-            xp, dtype, k, widths = self.xp, self.params.dtype, self.members, self.sizes[1:]
-            ws = StackWorkspace(
-                rows=rows,
-                z=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
-                a=[xp.ones((k, w + 1, rows), dtype=dtype) for w in widths[:-1]],
-                delta=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
-                scratch=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
-                out=xp.zeros((k, widths[-1], rows), dtype=dtype),
-                masks=[],
-                delta_t=[xp.zeros((k, rows, w), dtype=dtype) for w in widths],
-            )
-            if len(self._workspaces) >= WORKSPACE_SIZES:
-                self._workspaces.clear()
-            self._workspaces[key] = ws
-        return ws
+        return self._workspaces.get(self.members, rows)
 
     def forward(self, x: Any, ws: Workspace, masks: Optional[list[Any]] = None) -> Any:
         """Outputs (K, n_out, rows). As Network.forward, per member: z_l = W̃_lᵀ [a_{l−1}; 1]; a_l = f_l(z_l)
