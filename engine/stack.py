@@ -18,15 +18,21 @@ import numpy as np
 
 from .activations import Activation
 from .losses import Head
-from .network import Workspace
 
 WORKSPACE_ROWS = 16  # row counts kept: batch, last batch, data, grid, …
 
 
 @dataclass
-class StackWorkspace(Workspace):
-    """Network's buffers with a member axis, plus contiguous δᵀ (K, rows, width) per layer."""
+class StackWorkspace:
+    """:class:`~nnplay.engine.network.Workspace`'s buffers with a leading member axis, (K, width, rows), plus
+    contiguous δᵀ (K, rows, width) per layer (no masks: a stack's dropout masks are passed in)."""
 
+    rows: int
+    z: list[Any]
+    a: list[Any]
+    delta: list[Any]
+    scratch: list[Any]
+    out: Any
     delta_t: list[Any]
 
 
@@ -69,7 +75,6 @@ class WorkspacePool:
             delta=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
             scratch=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
             out=xp.zeros((k, widths[-1], rows), dtype=dtype),
-            masks=[],
             delta_t=[xp.zeros((k, rows, w), dtype=dtype) for w in widths],
         )
 
@@ -78,7 +83,7 @@ def _first(ws: StackWorkspace, members: int) -> StackWorkspace:
     """Views of the first ``members`` members of every buffer of ``ws``."""
     return StackWorkspace(rows=ws.rows, z=[b[:members] for b in ws.z], a=[b[:members] for b in ws.a],
                           delta=[b[:members] for b in ws.delta], scratch=[b[:members] for b in ws.scratch],
-                          out=ws.out[:members], masks=[], delta_t=[b[:members] for b in ws.delta_t])
+                          out=ws.out[:members], delta_t=[b[:members] for b in ws.delta_t])
 
 
 class Stack:
@@ -110,11 +115,11 @@ class Stack:
     def members(self) -> int:
         return self.params.shape[0]
 
-    def workspace(self, rows: int) -> Workspace:
+    def workspace(self, rows: int) -> StackWorkspace:
         """The (K, width, rows) buffers for ``rows`` samples, made once and reused."""
         return self._workspaces.get(self.members, rows)
 
-    def forward(self, x: Any, ws: Workspace, masks: Optional[list[Any]] = None) -> Any:
+    def forward(self, x: Any, ws: StackWorkspace, masks: Optional[list[Any]] = None) -> Any:
         """Outputs (K, n_out, rows). As Network.forward, per member: z_l = W̃_lᵀ [a_{l−1}; 1]; a_l = f_l(z_l)
         (⊙ its dropout mask (K, width, rows) when ``masks`` are given); o = head(z_L)."""
         xp, a = self.xp, x
@@ -137,7 +142,7 @@ class Stack:
                     xp.multiply(hidden, masks[layer], out=hidden)
         return self.head.output(xp, ws.z[-1], ws.out)
 
-    def backward(self, x: Any, y: Any, ws: Workspace, masks: Optional[list[Any]] = None) -> Any:
+    def backward(self, x: Any, y: Any, ws: StackWorkspace, masks: Optional[list[Any]] = None) -> Any:
         """Fill ``grad`` (K, P) with each member's d(mean data loss)/dθ after ``forward``; ``y`` (K, n_out, rows).
 
         δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask).
@@ -164,6 +169,6 @@ class Stack:
         matmul(x, ws.delta_t[0], out=self.grad_blocks[0])
         return self.grad
 
-    def hidden_outputs(self, ws: Workspace) -> list[Any]:
+    def hidden_outputs(self, ws: StackWorkspace) -> list[Any]:
         """Each hidden layer's activations (K, width, rows) from the last ``forward`` on ``ws``."""
         return [a[:, :-1] for a in ws.a]

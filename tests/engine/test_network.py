@@ -1,6 +1,8 @@
 """Weights in PyTorch's layout, prediction, the evaluation grid and thumbnails, and the backprop trace, on
 hand-set networks whose every value is computed here."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,24 @@ def test_grid_default_and_limits():
     for density in (9, 201):
         with pytest.raises(ValueError, match="density"):
             trainer.grid(density=density)
+
+
+def test_a_grid_keeps_only_forward_buffers():
+    """A trainer keeps a grid's buffers between frames, and they are its largest (10,100 rows at the default
+    density): z, [a; 1] and the output per row, none of a backward pass's deltas, scratch or masks."""
+    hidden = [8] * 6
+    trainer = Trainer({**BINARY, "hidden": hidden})
+    trainer.grid()  # the grid's inputs and code paths once; then the buffers of a new density
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        grid = trainer.grid(density=99)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    rows = 99 * 99 + 10 * 10
+    forward = 4 * rows * (sum(hidden) + 1 + sum(w + 1 for w in hidden) + 1)  # z per layer, [a; 1], out (float32)
+    assert forward <= kept < forward * 1.25 and grid.values.shape == (99, 99)
 
 
 def test_grid_binary_display_values():
