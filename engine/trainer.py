@@ -35,7 +35,7 @@ LIVE_FIELDS = frozenset({
     "lr_schedule", "lr_step_size", "lr_gamma", "lr_t_max", "lr_eta_min", "early_stopping",
 })
 OPTIMIZER_FIELDS = frozenset({"optimizer", "momentum", "beta1", "beta2", "alpha", "eps", "weight_decay"})
-HISTORY_LIMIT = 2000  # reports ``history`` keeps: a run that plays for hours must not grow without bound
+HISTORY_LIMIT = 2000  # reports ``history`` keeps by default: a run that plays for hours must not grow without bound
 
 
 def fresh_seed() -> int:
@@ -55,10 +55,14 @@ class Trainer:
     ``Trainer(config, data=None, weights=None, limits=None)``: ``config`` is a :class:`Config` or its
     dict; ``data`` (a :class:`DataSplit`) replaces the generated points; ``weights`` is a list of
     ``{"W": (fan_out, fan_in), "b": (fan_out,)}`` in PyTorch's layout replacing the initialisation.
+    ``history_limit`` is how many of the latest reports ``history`` keeps (at least 1; it may be changed
+    later: the live server keeps one, since a session's loss curve travels as compact rows).
     """
 
     def __init__(self, config: Config | dict, *, data: Optional[DataSplit] = None,
-                 weights: Optional[list[dict]] = None, limits: Optional[Limits] = None, dtype=np.float32):
+                 weights: Optional[list[dict]] = None, limits: Optional[Limits] = None, dtype=np.float32,
+                 history_limit: int = HISTORY_LIMIT):
+        self.history_limit = history_limit
         self.limits = limits
         self.config = validate_config(config, limits)
         self.seed = self.config.seed if self.config.seed is not None else fresh_seed()
@@ -81,6 +85,19 @@ class Trainer:
         self.reset(self.seed)
         if weights is not None:
             self.set_weights(weights)
+
+    @property
+    def history_limit(self) -> int:
+        """How many of the latest reports ``history`` keeps."""
+        return self._history_limit
+
+    @history_limit.setter
+    def history_limit(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"history_limit: keep at least 1 report, got {limit}")
+        self._history_limit = int(limit)
+        if hasattr(self, "history"):
+            del self.history[:-self._history_limit]
 
     def __repr__(self) -> str:
         return (f"Trainer({self.config.dataset}, {self.network!r}, optimizer={self.config.optimizer}, "
@@ -157,7 +174,7 @@ class Trainer:
         self._train_rng = np.random.default_rng([self.init_seed, 3])
         self._build_optimizer()
         self.epoch = 0
-        self.history: list[EpochReport] = []  # the last HISTORY_LIMIT reports
+        self.history: list[EpochReport] = []  # the last ``history_limit`` reports
         self.status, self.message = "ok", ""
         self._best: Optional[tuple[float, int, Any]] = None
         self._since_best = 0
@@ -277,8 +294,8 @@ class Trainer:
         if report.train_loss is None or not finite:
             return self._diverged(report)
         self.history.append(report)
-        if len(self.history) > HISTORY_LIMIT:
-            del self.history[0]
+        if len(self.history) > self.history_limit:
+            del self.history[:-self.history_limit]
         if self.config.early_stopping and report.test_loss is not None:
             self._watch_early_stopping(report)
         return report

@@ -25,6 +25,11 @@ from .frames import EXTRAS, FrameParts, encode_parts, frame_parts
 from .options import DEFAULT_SPEED, view_defaults
 from .pacing import Mailbox, Pace
 
+# A live trainer keeps only its latest report (frames and the state use no other): the session's loss curve,
+# what a reconnect needs, is kept as compact rows in its mailboxes (pacing.HISTORY_ROWS), whereas the
+# engine's default of 2,000 reports of about 2 KB each was 4-5 MB per C2 session.
+LIVE_REPORTS = 1
+
 
 class Mode(Enum):
     """What a live session is doing; the session changes it in one place (``Session._transition``)."""
@@ -102,6 +107,8 @@ class LiveRun:
 
     def replace(self, trainers: list[Trainer], comparison: Optional[Comparison]) -> None:
         """New trainers (a ``configure``), with new mailboxes and history."""
+        for trainer in trainers:
+            trainer.history_limit = LIVE_REPORTS
         self.trainers, self.comparison = trainers, comparison
         self.mailboxes = [Mailbox() for _ in trainers]
         self.frozen: set[int] = set()  # compare mode: variants that diverged or stopped early wait here

@@ -166,6 +166,18 @@ def test_divergence_later_restores_the_epochs_starting_weights():
     assert trainer.get_weights() == before
 
 
+def test_history_keeps_the_latest_history_limit_reports():
+    trainer = Trainer({**DIVERGING, "learning_rate": 0.01}, history_limit=5)
+    reports = trainer.train(8)
+    assert trainer.history == reports[-5:]
+    trainer.history_limit = 2  # a live session's trainer keeps fewer from then on, the latest ones
+    assert trainer.history == reports[-2:]
+    assert trainer.train(1) == trainer.history[-1:] and len(trainer.history) == 2
+    with pytest.raises(ValueError, match="history_limit: keep at least 1 report, got 0"):
+        trainer.history_limit = 0
+    assert trainer.history_limit == 2
+
+
 # ---------------------------------------------------------------------------------------- early stopping
 EARLY = {"dataset": "circle", "noise": 50, "n_samples": 60, "hidden": [16, 16], "optimizer": "adam",
          "learning_rate": 0.03, "seed": 3}

@@ -44,6 +44,18 @@ def test_every_round_gives_each_run_that_wants_one_an_epoch():
     assert stepping.trainer.epoch == 3  # a finished plan trains no more
 
 
+def test_a_live_run_keeps_one_report_per_trainer_and_its_loss_curve_as_rows():
+    """A session's memory does not grow with its epochs, and little is kept per epoch: its trainer keeps
+    its latest report only, while the next frame still carries the loss of every epoch since the last."""
+    clock, (run,) = clock_with(Plan(1, Mode.STEPPING, steps=40))
+    clock.tick()
+    assert run.trainer.epoch == 40 and [r.epoch for r in run.trainer.history] == [40]
+    frames = run.take_frames()
+    _, arrays = decode(frames[-1])
+    assert arrays["history"][:, 0].tolist() == list(range(1, 41))
+    assert arrays["history"][-1, 1] == np.float32(run.trainer.history[-1].train_loss)
+
+
 def test_a_cheap_run_is_not_held_back_by_an_expensive_one_and_each_gets_the_same_time():
     cheap, costly = Plan(1, Mode.PLAYING, "max"), Plan(1, Mode.PLAYING, "max")
     clock, (small, big) = clock_with(cheap, costly)
