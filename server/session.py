@@ -37,6 +37,7 @@ from . import messages as msg
 from .errors import InvalidInput, describe, problem
 from .live_run import Mode, Plan
 from .options import DEFAULT_SPEED, server_limits
+from .placement import epoch_seconds
 from .settings import Settings
 from .workers import EngineFailure, EngineWorkers
 
@@ -226,10 +227,19 @@ class Session:
 
     # ---- commands (one method per message type) -----------------------------------------------------------
     async def _configure(self, m: msg.Configure) -> None:
-        """The old network trains on until the new one is built; then it is paused with its first frame."""
+        """The old network trains on until the new one is built; then it is paused with its first frame.
+        The new one may be built in another worker, the least loaded (server/placement.py)."""
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
-        reply = await self._engine("configure", config=m.config, weights=weights, epoch=m.epoch,
-                                   variants=m.variants, labels=m.labels, play=m.play)
+        chosen = self.workers.choose(self.id, self.worker, epoch_seconds(m.config, m.variants))
+        try:
+            reply = self._keep(await chosen.call(
+                self.workers.next_id(), self.id, "configure", config=m.config, weights=weights, epoch=m.epoch,
+                variants=m.variants, labels=m.labels, play=m.play,
+                view=self.facts.get("view") if chosen is not self.worker else None).wait())
+        except InvalidInput:
+            self.worker = self.workers.settle(self.id, self.worker, chosen, built=False)
+            raise
+        self.worker = self.workers.settle(self.id, self.worker, chosen, built=True)
         self._drop_inbox()  # frames of the old network
         self._transition(Mode.PLAYING if m.play else Mode.PAUSED)
         await self._send(data=reply["data"])

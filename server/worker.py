@@ -73,8 +73,10 @@ class WorkerSession:
 
     # ---- commands ----------------------------------------------------------------------------------------
     def configure(self, config: dict, weights: Optional[list[dict]], epoch: Optional[int],
-                  variants: Optional[list[dict]], labels: Optional[list[str]], play: bool) -> dict[str, Any]:
-        """Build the trainers (the old ones train on if this fails), then a paused run with its first frame."""
+                  variants: Optional[list[dict]], labels: Optional[list[str]], play: bool,
+                  view: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+        """Build the trainers (the old ones train on if this fails), then a paused run with its first frame.
+        ``view``: what the session's frames carried in the worker it moves from (a new run's otherwise)."""
         if variants is None:
             comparison, trainers = None, [build_trainer(config, self.limits, self.device, weights=weights)]
         else:
@@ -89,6 +91,7 @@ class WorkerSession:
                 trainer.epoch = epoch  # (the engine has no setter; its epoch count is a plain attribute)
         if self.run is None:
             self.run = LiveRun(trainers, comparison)
+            self.run.view = {**self.run.view, **(view or {})}
             self.clock.runs.add(self.run)
         else:
             self.clock.stacks.release(self.run.trainers)

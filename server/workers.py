@@ -13,7 +13,8 @@ for the thread design before this one (median 7.8 epochs/s) and 23.2 for workers
 stacked groups (median 28.8 epochs/s); the event loop's process used 3-8% of a core. One worker on a
 core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/s each at 83% busy.
 
-* Placement: a new session goes to the worker with the fewest sessions and stays there.
+* Placement: a new session goes to the worker with the fewest sessions; when it configures a network it
+  may move to the worker with the least estimated load (server/placement.py), as nothing needs carrying then.
 * Traffic: commands go out through a writer thread (the loop never blocks on a full pipe), as a list of
   everything posted since its last send; a reader thread per worker hands each message (a reply, or one
   tick's news for all the worker's sessions) to the loop with one ``call_soon_threadsafe``. Frames travel
@@ -40,6 +41,7 @@ from typing import Any, Callable, Optional
 import anyio
 
 from .errors import InvalidInput
+from .placement import least_loaded, load_of
 from .settings import Settings
 from .worker import main as worker_main
 
@@ -221,6 +223,8 @@ class EngineWorkers:
         self.count = settings.engine_processes or 1
         self.workers: list[WorkerHandle] = []
         self.listeners: dict[str, Callable[[Any], None]] = {}  # session id → its news handler (event loop)
+        self.costs: dict[str, float] = {}  # session id → its lesson's estimated seconds an epoch
+        self._before_move: dict[str, Optional[float]] = {}  # session id → its cost before a configure in flight
         self.restarts = 0
         self._ids = itertools.count()
         self._stopping = False
@@ -252,10 +256,52 @@ class EngineWorkers:
         self.listeners[session] = on_news
         return worker
 
+    def choose(self, session: str, worker: WorkerHandle, cost: Optional[float]) -> WorkerHandle:
+        """Where ``session`` (now in ``worker``) builds a lesson of ``cost`` estimated seconds an epoch (None:
+        an invalid config, which stays): the worker with the least load, if that lowers the busier one. The
+        session counts there at once, so that a class configuring together spreads out; :meth:`settle`
+        says whether the network was built there."""
+        self._before_move[session] = self.costs.get(session)
+        if cost is None:
+            return worker
+        self.costs[session] = cost
+        loads = {w: load_of(w.sessions, self.costs, session) for w in self.workers}
+        target = least_loaded(worker, loads, cost)
+        if target is not worker:
+            worker.sessions.discard(session)
+            target.sessions.add(session)  # news of the old network from ``worker`` is dropped from now on
+        return target
+
+    def settle(self, session: str, worker: WorkerHandle, chosen: WorkerHandle, built: bool) -> WorkerHandle:
+        """After the configure in ``chosen``: the session's worker from now on. Built: ``worker`` (if another)
+        forgets the session. Refused: the session stays in ``worker``, whose network trains on, and takes
+        up its frames again (those sent meanwhile were dropped); ``chosen`` forgets the empty session."""
+        previous = self._before_move.pop(session, None)
+        if built:
+            if chosen is not worker:
+                worker.post(("close", session))
+            return chosen
+        if previous is None:
+            self.costs.pop(session, None)
+        else:
+            self.costs[session] = previous
+        if chosen is not worker:
+            chosen.sessions.discard(session)
+            chosen.post(("close", session))
+            worker.sessions.add(session)
+            worker.post(("sent", session))
+        return worker
+
     def leave(self, worker: WorkerHandle, session: str) -> None:
-        worker.sessions.discard(session)
+        """The session ended: every worker that holds it (its own, and one a configure was moving it to)
+        forgets it."""
         self.listeners.pop(session, None)
-        worker.post(("close", session))
+        self.costs.pop(session, None)
+        self._before_move.pop(session, None)
+        for each in self.workers:
+            if each is worker or session in each.sessions:
+                each.sessions.discard(session)
+                each.post(("close", session))
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -273,7 +319,7 @@ class EngineWorkers:
         elif message[0] == "news":
             for session, *news in message[1]:
                 listener = self.listeners.get(session)
-                if listener is not None:
+                if listener is not None and session in worker.sessions:  # not news of a session moved away
                     listener(news)
 
     def _lost(self, worker: WorkerHandle) -> None:

@@ -195,6 +195,45 @@ def test_sessions_spread_over_worker_processes_and_count_as_one_server(client_fo
             assert len({w.pid for w in workers} | {os.getpid()}) == 3  # two processes besides the server
 
 
+EXPENSIVE = {"dataset": "circle", "hidden": [8, 8], "n_samples": 500, "batch_size": 1, "seed": 1}
+TINY = {"dataset": "xor", "hidden": [], "n_samples": 20, "seed": 3}
+
+
+def test_a_configure_moves_the_session_to_the_least_loaded_worker(client_for):
+    """Sessions are placed by count when they connect; when one configures, it moves away from a worker that
+    an expensive lesson keeps busy, with its view, and trains there. A configure refused in the worker it
+    would move to leaves it where it was, its old network training on and its frames flowing."""
+    with client_for(engine_processes=2) as c:
+        workers = c.app.state.nnplay.workers.workers
+        where = lambda greeting: [i for i, w in enumerate(workers) if greeting["hello"]["session"] in w.sessions]
+        with live(c) as (a, hello_a), live(c) as (b, hello_b), live(c) as (d, hello_d):
+            assert (where(hello_a), where(hello_b), where(hello_d)) == ([0], [1], [0])
+            send(d, type="configure", config=EXPENSIVE, id="heavy")  # batch 1: 250 steps an epoch
+            wait_for(d, "state", lambda s: s["id"] == "heavy")
+            assert where(hello_d) == [0]  # the other worker is no less busy than this one without it
+            send(a, type="view", density=20, id="view")
+            wait_for(a, "state", lambda s: s["id"] == "view")
+            send(a, type="configure", config=SMALL, id="small")
+            state = wait_for(a, "state", lambda s: s["id"] == "small")
+            assert where(hello_a) == [1] and state["view"]["density"] == 20
+            send(a, type="step", n=3, id="step")
+            _, arrays = wait_for(a, "frame", lambda f: f[0]["epoch"] == 3)
+            assert arrays["output"].shape == (20, 20)
+
+            with live(c) as (e, hello_e):
+                assert where(hello_e) == [1]  # placed in worker 0 by count, moved by its first configure
+                send(d, type="configure", config=TINY, id="light")  # now worker 1 is the busier
+                wait_for(d, "state", lambda s: s["id"] == "light")
+                send(e, type="play", id="play")
+                wait_for(e, "frame", lambda f: f[0]["epoch"] > 2)
+                send(e, type="configure", config=TINY, weights=[{"W": [[1.0]], "b": [0.0]}], id="bad")
+                assert wait_for(e, "error", lambda m: m["id"] == "bad")["field"] == "weights"
+                assert where(hello_e) == [1]
+                header, _ = wait_for(e, "frame")
+                later, _ = wait_for(e, "frame", lambda f: f[0]["epoch"] > header["epoch"] + 5)
+                assert later["playing"] and later["sizes"] == hello_e["state"]["sizes"]
+
+
 def test_a_worker_that_dies_is_reported_to_its_sessions_and_replaced(client_for):
     with client_for(engine_processes=1) as c:
         workers = c.app.state.nnplay.workers
