@@ -34,6 +34,7 @@ class Workspace:
         self.rows, self._xp, self._dtype, self._widths = rows, xp, dtype, list(widths)
         self.z = [xp.zeros((w, rows), dtype=dtype) for w in widths]
         self.a = [xp.ones((w + 1, rows), dtype=dtype) for w in widths[:-1]]
+        self.hidden = [a[:-1] for a in self.a]  # a without its row of ones (views made once: steps are tiny)
         self.out = xp.zeros((widths[-1], rows), dtype=dtype)
 
     def __repr__(self) -> str:
@@ -85,6 +86,10 @@ class Network:
             raise ValueError(f"params: expected shape ({self.offsets[-1]},), got {params.shape}")
         self.params = params
         self.blocks = self._views(params, self.shapes)
+        # views made once, not at every step: with batches of one a step is ~20 tiny NumPy calls, and each
+        # view made in it (W̃ᵀ, W without its bias row) adds to their per-call overhead
+        self._blocks_t = [block.T for block in self.blocks]
+        self._weights = [block[:-1] for block in self.blocks]
 
     def _views(self, flat, shapes):
         return [flat[a:b].reshape(shape) for (a, b), shape in zip(zip(self.offsets, self.offsets[1:]), shapes)]
@@ -133,12 +138,12 @@ class Network:
         """
         dot, a = self.xp.dot, x
         hidden_layers = len(self.activations)
-        for layer, block in enumerate(self.blocks):
+        for layer, block_t in enumerate(self._blocks_t):
             z = ws.z[layer]
-            dot(block.T, a, out=z)
+            dot(block_t, a, out=z)
             if layer < hidden_layers:
                 a = ws.a[layer]
-                hidden = a[:-1]
+                hidden = ws.hidden[layer]
                 activation = self.activations[layer]
                 activation.fn(self.xp, z, hidden)
                 if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a
@@ -159,10 +164,10 @@ class Network:
             below_a = ws.a[layer - 1]
             dot(below_a, delta.T, out=self.grad_blocks[layer])
             below = ws.delta[layer - 1]
-            dot(self.blocks[layer][:-1], delta, out=below)
+            dot(self._weights[layer], delta, out=below)
             local = ws.scratch[layer - 1]
             if not dropout:  # with dropout, forward already stored f'(z) here
-                self.activations[layer - 1].grad(xp, ws.z[layer - 1], below_a[:-1], local)
+                self.activations[layer - 1].grad(xp, ws.z[layer - 1], ws.hidden[layer - 1], local)
             multiply(below, local, out=below)
             if dropout:
                 multiply(below, ws.masks[layer - 1], out=below)
