@@ -24,7 +24,9 @@ def host_page(browser, html: str, width: int = 1000, height: int = 700):
 
 
 def wait_frame_ready(frame, timeout: float = 15_000) -> None:
-    frame.wait_for_function("document.body.dataset.ready === 'true'", timeout=timeout)
+    # Polled on a timer: Playwright's default polls on requestAnimationFrame, which Chromium may not run
+    # in an off-screen cross-origin iframe (the off-screen embed test timed out now and then)
+    frame.wait_for_function("document.body.dataset.ready === 'true'", timeout=timeout, polling=100)
 
 
 def get_json(url: str):
