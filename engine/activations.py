@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from .registry import lookup
+
+ONE = np.float32(1)  # an array scalar: a Python 1 costs a tiny ufunc call ~0.35 µs more (batch-1 steps)
 
 LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU default negative_slope
 ELU_ALPHA = 1.0  # torch.nn.ELU default alpha
@@ -50,11 +54,11 @@ def _tanh(xp, z, out):
 
 def _tanh_grad(xp, z, a, out):
     xp.multiply(a, a, out=out)  # tanh'(z) = 1 − tanh²(z)
-    return xp.subtract(1, out, out=out)
+    return xp.subtract(ONE, out, out=out)
 
 
 def _sigmoid_grad(xp, z, a, out):
-    xp.subtract(1, a, out=out)  # σ'(z) = σ(z)(1 − σ(z))
+    xp.subtract(ONE, a, out=out)  # σ'(z) = σ(z)(1 − σ(z))
     return xp.multiply(out, a, out=out)
 
 
