@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from nnplay.engine import Config
 from nnplay.engine.datasets import train_count
+from nnplay.engine.losses import output_units
 
 STEP_SECONDS = 18e-6
 ROW_PARAM_SECONDS = 7e-9
@@ -40,10 +41,9 @@ def epoch_seconds(config: dict[str, Any], variants: Optional[list[dict[str, Any]
 
 def _one_epoch(config: Config) -> float:
     n_train = train_count(config.samples, config.train_ratio)
-    outputs = config.n_classes if config.task == "multiclass" else 1
-    sizes = [len(config.features), *config.hidden, outputs]
+    sizes = [len(config.features), *config.hidden, output_units(config.task, config)]
     params = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
-    steps = math.ceil(n_train / min(config.batch_size, max(n_train, 1))) if n_train else 0
+    steps = math.ceil(n_train / min(config.batch_size, n_train)) if n_train else 0
     return steps * STEP_SECONDS + n_train * params * ROW_PARAM_SECONDS
 
 
