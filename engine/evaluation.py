@@ -25,7 +25,10 @@ def split_metrics(xp: Any, task: str, head: Any, logits: Any, out: Any, targets:
     """Host float64 metrics of one split, each with the arrays' leading shape:
     ``loss`` (mean data loss), then ``accuracy`` (classification) or ``ss_res`` Σ(o − y)² and
     ``ss_tot`` Σ(y − ȳ)² (regression, for RMSE and R²)."""
-    metrics = {"loss": head.value(xp, logits, out, targets).mean(axis=-1)}
+    # Means as sum / rows: the same (pairwise) sum and a correctly rounded quotient, so the same numbers as
+    # ``mean``, whose Python-level wrapper cost ~4 µs a call here, a fifth of a small network's report.
+    rows = targets.shape[-1]
+    metrics = {"loss": head.value(xp, logits, out, targets).sum(axis=-1) / rows}
     if task == "regression":
         truth = targets[..., 0, :]
         err = out[..., 0, :] - truth
@@ -33,7 +36,8 @@ def split_metrics(xp: Any, task: str, head: Any, logits: Any, out: Any, targets:
         metrics["ss_res"] = (err * err).sum(axis=-1)
         metrics["ss_tot"] = (centred * centred).sum(axis=-1)
     else:
-        metrics["accuracy"] = (predicted_class(xp, task, logits) == true_class(xp, task, targets)).mean(axis=-1)
+        hits = predicted_class(xp, task, logits) == true_class(xp, task, targets)
+        metrics["accuracy"] = hits.sum(axis=-1, dtype=np.float64) / rows
     return {name: to_host(value).astype(np.float64) for name, value in metrics.items()}
 
 
@@ -92,15 +96,17 @@ def evaluate(net: Any, head: Any, task: str, n_classes: int, splits: dict[str, t
                 values["confusion"][split] = confusion_counts(xp, task, n_classes, ws.z[-1], y)
         if gradients:
             net.backward(splits["train"][0], splits["train"][1], ws)
-            values["grad_norms"] = _layer_norms(xp, net.grad_blocks)
-        values["weight_norms"] = _layer_norms(xp, net.blocks)
+            values["grad_norms"] = _layer_norms(xp, net.grad, net.weight_spans)
+        values["weight_norms"] = _layer_norms(xp, net.params, net.weight_spans)
     return values
 
 
-def _layer_norms(xp: Any, blocks: list[Any]) -> np.ndarray:
-    """‖W_l‖ (Frobenius, weights only, not the bias row) per layer, as the last axis."""
-    norms = [xp.sqrt((block[..., :-1, :] ** 2).sum(axis=(-2, -1))) for block in blocks]
-    return np.stack([to_host(n).astype(np.float64) for n in norms], axis=-1)
+def _layer_norms(xp: Any, flat: Any, spans: np.ndarray) -> np.ndarray:
+    """‖W_l‖ (Frobenius, weights only, not the bias row) per layer, as the last axis, of flat parameters
+    (…, P) whose layers' weights lie at ``spans`` (network.weight_spans): one square and one segmented sum
+    for every layer at once, where a loop over the layers' blocks took five calls each."""
+    sums = xp.add.reduceat(flat * flat, xp.asarray(spans), axis=-1, dtype=np.float64)
+    return to_host(xp.sqrt(sums[..., ::2]))
 
 
 def make_report(values: dict[str, Any], member: Any, *, epoch: int, learning_rate: float, penalty: float,

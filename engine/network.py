@@ -63,6 +63,17 @@ def weight_mask(xp: Any, sizes: list[int], dtype=np.float32) -> Any:
     return xp.asarray(np.concatenate(parts))
 
 
+def weight_spans(sizes: list[int]) -> np.ndarray:
+    """Where each layer's weights start and end in the flat layout, [start₀, end₀, start₁, end₁, …]: a
+    layer's block is its (fan_in × fan_out) weights followed by its bias row, so with these as ``reduceat``
+    indices every even result sums one layer's weights (the odd ones its biases)."""
+    spans, start = [], 0
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        spans += [start, start + fan_in * fan_out]
+        start += (fan_in + 1) * fan_out
+    return np.array(spans, dtype=np.intp)
+
+
 class Network:
     """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``."""
 
@@ -77,6 +88,7 @@ class Network:
         self.grad = xp.zeros_like(self.params)
         self.grad_blocks = self._views(self.grad, shapes)
         self.weight_mask = weight_mask(xp, sizes, dtype)
+        self.weight_spans = weight_spans(sizes)
         self._workspaces: dict[int, Workspace] = {}
 
     def bind(self, params: Any) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .activations import Activation
 from .losses import Head
+from .network import weight_spans
 
 WORKSPACE_ROWS = 16  # row counts kept: batch, last batch, data, grid, …
 
@@ -99,6 +100,7 @@ class Stack:
         self.grad = xp.zeros_like(params)
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
+        self.weight_spans = weight_spans(sizes)
         members = params.shape[0]
         self.blocks = [params[:, a:b].reshape(members, *shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
         self.grad_blocks = [self.grad[:, a:b].reshape(members, *shape)
