@@ -1,60 +1,105 @@
-"""Which engine worker a live session trains in: an estimate of what a lesson costs, and the choice.
+"""Which engine worker a live session trains in: an estimate of what a lesson costs there, and the choice.
 
 A session is placed by count when it connects (nothing is known of its lesson yet), and it may move when
 it configures a network, since nothing needs carrying then: the worker builds the network anew either way.
-Why. A mixed classroom (half C2, half the lesson presets) of 16 on two workers held or failed by the luck of
-the connection order: its two expensive lessons, ``batch_size`` (a variant in batches of one: 250 optimiser
-steps an epoch) and ``optimizer_race`` (four networks), fell short on the same worker (22-24 epochs/s at the
-least) in two of four runs of ``benchmarks/classroom.py --k 16 --classroom mixed`` on one day, and held
-(59.5) in the others.
 
-The estimate is rough on purpose: it only has to rank lessons. An epoch of a lone network costs a fixed
-``STEP_SECONDS`` per optimiser step (the Python and NumPy calls: a step of the batch-1 variant is ~18 µs,
-whatever its size) plus ``ROW_PARAM_SECONDS`` per training row and parameter (the matrix work: C2's
-epoch, 25 steps over 250 rows × 433 parameters, is ~1.3 ms on this machine).
+Why the estimate knows about stacking. A worker steps the live networks that share a
+:func:`~nnplay.engine.signature` as one stacked computation (server/scheduler.py ``Stacks``), so what a
+session costs depends on who else is in its worker: the eighth C2 student of a worker adds about a tenth of
+what the first one cost. An estimate per session alone (the previous one) split a class following one lesson
+evenly over the workers, each paying a group's fixed cost, and ranked small lessons by a per-step cost that
+was wrong by 2x for one layer against six. On one day a mixed classroom of 16 (``benchmarks/classroom.py
+--k 16 --classroom mixed``) left its workers 52% and 87% busy, and failed on the busier one.
+
+The model, in CPU seconds per epoch of one network (``step_epoch`` and its report), fitted to measurements of
+the lesson presets and C2 alone and in groups of 2, 4 and 8 on this machine (the constants below):
+
+    lone   = steps · (STEP + LAYER_STEP · layers) + rows · params · ROW_PARAM
+    member = steps · MEMBER_STEP + rows · params · MEMBER_ROW_PARAM
+    group of n ≥ 2 = 2 · lone + (n − 2) · member      (a group of two costs about two lone networks)
+
+and a session's frames add, per epoch, (fps / speed at the defaults) · density² · params · GRID_POINT_PARAM
+(the grid pass). It only has to rank placements; it assumes the default pace and view.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable, Iterable, Optional
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Hashable, Iterable, Optional
 
 from pydantic import ValidationError
 
-from nnplay.engine import Config
+from nnplay.engine import Config, signature
 from nnplay.engine.datasets import train_count
+from nnplay.engine.group import Signature
 from nnplay.engine.losses import output_units
 
-STEP_SECONDS = 18e-6
-ROW_PARAM_SECONDS = 7e-9
+from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED
+
+STEP_SECONDS = 4.5e-6  # a lone optimiser step's fixed Python and NumPy calls
+LAYER_STEP_SECONDS = 4.6e-6  # ... and those of each layer (forward, backward, update)
+ROW_PARAM_SECONDS = 2e-9  # the matrix work per training row and parameter (C2: 250 rows × 433 parameters)
+MEMBER_STEP_SECONDS = 0.37e-6  # what one more member adds to a stacked step
+MEMBER_ROW_PARAM_SECONDS = 0.9e-9
+GRID_POINT_PARAM_SECONDS = 0.075e-9  # a frame's grid pass (C2 at density 100: 0.33 ms)
+FRAMES_PER_EPOCH = DEFAULT_FPS / DEFAULT_SPEED
 
 
-def epoch_seconds(config: dict[str, Any], variants: Optional[list[dict[str, Any]]] = None) -> Optional[float]:
-    """Estimated CPU seconds of one epoch of every network of a ``configure`` (a comparison's variants each
-    count), or None when the config is not valid (the worker will say why; the session does not move)."""
+@dataclass(frozen=True)
+class NetworkCost:
+    """One network of a lesson: its stacking signature, and CPU seconds per epoch alone (frames included)
+    and as one more member of a stacked group of its signature."""
+
+    signature: Signature
+    lone: float
+    member: float
+
+
+def lesson_cost(config: dict, variants: Optional[list[dict]] = None) -> Optional[tuple[NetworkCost, ...]]:
+    """Every network of a ``configure`` (a comparison's variants each count), or None when the config is not
+    valid (the worker will say why; the session does not move)."""
     try:
         configs = [Config.model_validate({**config, **overrides}) for overrides in (variants or [{}])]
     except (ValidationError, TypeError, ValueError):
         return None
-    return sum(_one_epoch(c) for c in configs)
+    return tuple(_network_cost(c) for c in configs)
 
 
-def _one_epoch(config: Config) -> float:
+def _network_cost(config: Config) -> NetworkCost:
     n_train = train_count(config.samples, config.train_ratio)
     sizes = [len(config.features), *config.hidden, output_units(config.task, config)]
     params = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
     steps = math.ceil(n_train / min(config.batch_size, n_train)) if n_train else 0
-    return steps * STEP_SECONDS + n_train * params * ROW_PARAM_SECONDS
+    layers = len(sizes) - 1
+    frame = FRAMES_PER_EPOCH * DEFAULT_DENSITY ** 2 * params * GRID_POINT_PARAM_SECONDS
+    lone = steps * (STEP_SECONDS + LAYER_STEP_SECONDS * layers) + n_train * params * ROW_PARAM_SECONDS
+    member = steps * MEMBER_STEP_SECONDS + n_train * params * MEMBER_ROW_PARAM_SECONDS
+    return NetworkCost(signature(config), lone + frame, member + frame)
 
 
-def least_loaded(own: Hashable, loads: dict[Hashable, float], cost: float) -> Hashable:
-    """Where a session of ``cost`` should train, given each worker's load without it (``own`` is its worker
-    now): another worker only if it would still carry less than ``own`` does without the session, so a
-    move always lowers the busier of the two, and the next configure does not move it straight back."""
-    best = min(loads, key=loads.__getitem__)
-    return best if best != own and loads[best] + cost < loads[own] else own
+def worker_load(networks: Iterable[NetworkCost]) -> float:
+    """Estimated CPU seconds per epoch of a worker that trains ``networks``, those sharing a signature as
+    one stacked group."""
+    by_signature: dict[Signature, list[NetworkCost]] = defaultdict(list)
+    for network in networks:
+        by_signature[network.signature].append(network)
+    return sum(_group_cost(group) for group in by_signature.values())
 
 
-def load_of(sessions: Iterable[str], costs: dict[str, float], without: str) -> float:
-    """The summed cost of ``sessions`` other than ``without`` (one not yet configured counts nothing)."""
-    return sum(costs.get(session, 0.0) for session in sessions if session != without)
+def _group_cost(group: list[NetworkCost]) -> float:
+    if len(group) <= 2:
+        return sum(network.lone for network in group)
+    return group[0].lone + group[1].lone + sum(network.member for network in group[2:])
+
+
+def least_loaded(own: Hashable, placed: dict[Hashable, list[NetworkCost]],
+                 lesson: tuple[NetworkCost, ...]) -> Hashable:
+    """Where a session training ``lesson`` should go, given what each worker trains without it (``own`` is
+    its worker now): the worker whose load with it is least, if that is below ``own``'s load with it (so the
+    next configure does not move it straight back). A lesson that stacks with a worker's group costs that
+    worker little, so a class following one lesson gathers where its group is."""
+    with_lesson = {worker: worker_load([*networks, *lesson]) for worker, networks in placed.items()}
+    best = min(with_lesson, key=with_lesson.__getitem__)
+    return best if best != own and with_lesson[best] < with_lesson[own] else own

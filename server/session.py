@@ -37,7 +37,7 @@ from . import messages as msg
 from .errors import InvalidInput, describe, problem
 from .live_run import Mode, Plan
 from .options import DEFAULT_SPEED, server_limits
-from .placement import epoch_seconds
+from .placement import lesson_cost
 from .settings import Settings
 from .workers import EngineFailure, EngineWorkers
 
@@ -230,7 +230,7 @@ class Session:
         """The old network trains on until the new one is built; then it is paused with its first frame.
         The new one may be built in another worker, the least loaded (server/placement.py)."""
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
-        chosen = self.workers.choose(self.id, self.worker, epoch_seconds(m.config, m.variants))
+        chosen = self.workers.choose(self.id, self.worker, lesson_cost(m.config, m.variants))
         try:
             reply = self._keep(await chosen.call(
                 self.workers.next_id(), self.id, "configure", config=m.config, weights=weights, epoch=m.epoch,

@@ -41,7 +41,7 @@ from typing import Any, Callable, Optional
 import anyio
 
 from .errors import InvalidInput
-from .placement import least_loaded, load_of
+from .placement import NetworkCost, least_loaded
 from .settings import Settings
 from .worker import main as worker_main
 
@@ -223,8 +223,9 @@ class EngineWorkers:
         self.count = settings.engine_processes or 1
         self.workers: list[WorkerHandle] = []
         self.listeners: dict[str, Callable[[Any], None]] = {}  # session id → its news handler (event loop)
-        self.costs: dict[str, float] = {}  # session id → its lesson's estimated seconds an epoch
-        self._before_move: dict[str, Optional[float]] = {}  # session id → its cost before a configure in flight
+        self.lessons: dict[str, tuple[NetworkCost, ...]] = {}  # session id → its networks' estimated costs
+        # session id → its lesson before a configure in flight
+        self._before_move: dict[str, Optional[tuple[NetworkCost, ...]]] = {}
         self.restarts = 0
         self._ids = itertools.count()
         self._stopping = False
@@ -256,17 +257,18 @@ class EngineWorkers:
         self.listeners[session] = on_news
         return worker
 
-    def choose(self, session: str, worker: WorkerHandle, cost: Optional[float]) -> WorkerHandle:
-        """Where ``session`` (now in ``worker``) builds a lesson of ``cost`` estimated seconds an epoch (None:
-        an invalid config, which stays): the worker with the least load, if that lowers the busier one. The
+    def choose(self, session: str, worker: WorkerHandle, lesson: Optional[tuple[NetworkCost, ...]]) -> WorkerHandle:
+        """Where ``session`` (now in ``worker``) builds ``lesson``, its networks' estimated costs (None: an
+        invalid config, which stays): the worker least loaded with it, if that lowers the busier one. The
         session counts there at once, so that a class configuring together spreads out; :meth:`settle`
         says whether the network was built there."""
-        self._before_move[session] = self.costs.get(session)
-        if cost is None:
+        self._before_move[session] = self.lessons.get(session)
+        if lesson is None:
             return worker
-        self.costs[session] = cost
-        loads = {w: load_of(w.sessions, self.costs, session) for w in self.workers}
-        target = least_loaded(worker, loads, cost)
+        self.lessons[session] = lesson
+        placed = {w: [network for other in w.sessions - {session} for network in self.lessons.get(other, ())]
+                  for w in self.workers}
+        target = least_loaded(worker, placed, lesson)
         if target is not worker:
             worker.sessions.discard(session)
             target.sessions.add(session)  # news of the old network from ``worker`` is dropped from now on
@@ -282,9 +284,9 @@ class EngineWorkers:
                 worker.post(("close", session))
             return chosen
         if previous is None:
-            self.costs.pop(session, None)
+            self.lessons.pop(session, None)
         else:
-            self.costs[session] = previous
+            self.lessons[session] = previous
         if chosen is not worker:
             chosen.sessions.discard(session)
             chosen.post(("close", session))
@@ -296,7 +298,7 @@ class EngineWorkers:
         """The session ended: every worker that holds it (its own, and one a configure was moving it to)
         forgets it."""
         self.listeners.pop(session, None)
-        self.costs.pop(session, None)
+        self.lessons.pop(session, None)
         self._before_move.pop(session, None)
         for each in self.workers:
             if each is worker or session in each.sessions:
