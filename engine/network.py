@@ -15,7 +15,7 @@ Weights are exchanged in PyTorch's layout (W: fan_out × fan_in, b: fan_out) by 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -28,14 +28,28 @@ class Workspace:
     """Buffers for one number of rows (columns here), all (width, rows): z and [a; 1] for a forward pass
     (``a`` for hidden layers only, its last row fixed at 1); deltas, scratch and dropout masks for a backward
     pass or dropout, made on first use. A grid's workspace only ever sees forward passes, and it is the
-    largest a trainer keeps (C2 at density 100: 10,100 rows), so it holds 4.2 MB rather than 10.1 MB."""
+    largest a trainer keeps (C2 at density 100: 10,100 rows), so it holds 4.2 MB rather than 10.1 MB.
+
+    The hidden layers' z, [a; 1] and scratch are row blocks of one buffer each (``hidden_z``, ``hidden_a``,
+    ``hidden_scratch``, in the same layout), so f′ of every hidden layer is one elementwise call over the
+    whole buffer when the layers share an activation: a step of a small network is a few dozen NumPy calls
+    on arrays of a few numbers, and tanh′ = 1 − a² was two calls a layer. (The rows of ones get a meaningless
+    f′, which nothing reads.)"""
 
     def __init__(self, xp: Any, dtype: Any, widths: list[int], rows: int):
         self.rows, self._xp, self._dtype, self._widths = rows, xp, dtype, list(widths)
-        self.z = [xp.zeros((w, rows), dtype=dtype) for w in widths]
-        self.a = [xp.ones((w + 1, rows), dtype=dtype) for w in widths[:-1]]
-        self.hidden = [a[:-1] for a in self.a]  # a without its row of ones (views made once: steps are tiny)
+        self._starts = np.cumsum([0] + [w + 1 for w in widths[:-1]]).tolist()  # layer l's rows in hidden_*
+        self.hidden_z = xp.zeros((self._starts[-1], rows), dtype=dtype)
+        self.hidden_a = xp.ones((self._starts[-1], rows), dtype=dtype)
+        self.z = self._blocks(self.hidden_z) + [xp.zeros((widths[-1], rows), dtype=dtype)]
+        self.a = self._blocks(self.hidden_a, ones_row=True)
+        self.hidden = self._blocks(self.hidden_a)  # a without its row of ones (views made once: steps are tiny)
         self.out = xp.zeros((widths[-1], rows), dtype=dtype)
+        self.forward_plan: Optional[tuple[int, list]] = None  # (the network's binding it was made for, plan)
+        self.backward_plan: Optional[tuple[int, list]] = None
+
+    def _blocks(self, buffer: Any, ones_row: bool = False) -> list[Any]:
+        return [buffer[start:start + width + ones_row] for start, width in zip(self._starts, self._widths[:-1])]
 
     def __repr__(self) -> str:
         return f"Workspace({self.rows} rows, widths={self._widths})"
@@ -45,12 +59,38 @@ class Workspace:
         return [self._xp.zeros((w, self.rows), dtype=self._dtype) for w in self._widths]
 
     @cached_property
+    def hidden_scratch(self) -> Any:
+        return self._xp.zeros((self._starts[-1], self.rows), dtype=self._dtype)
+
+    @cached_property
     def scratch(self) -> list[Any]:
-        return [self._xp.zeros((w, self.rows), dtype=self._dtype) for w in self._widths]
+        """Per hidden layer, f′(z_l) in a backward pass (or while dropout masks a)."""
+        return self._blocks(self.hidden_scratch)
 
     @cached_property
     def masks(self) -> list[Any]:
         return [self._xp.ones((w, self.rows), dtype=self._dtype) for w in self._widths[:-1]]
+
+
+class ForwardLayer(NamedTuple):
+    block_t: Any  # W̃_lᵀ
+    z: Any
+    activation: Optional[Activation]  # f_l; None for the output layer
+    hidden: Any  # a_l without its row of ones (None for the output layer)
+    above: Any  # [a_l; 1], the next layer's input (None for the output layer)
+
+
+class BackwardLayer(NamedTuple):
+    index: int  # l, from the last layer down to 1
+    below_a: Any  # [a_{l−1}; 1]
+    grad_block: Any  # dL/dW̃_l
+    weights: Any  # W_l without its bias row
+    delta_t: Any  # δ_lᵀ
+    below: Any  # δ_{l−1}
+    local: Any  # f′(z_{l−1})
+    activation: Activation  # f_{l−1}
+    z: Any  # z_{l−1}
+    hidden: Any  # a_{l−1} without its row of ones
 
 
 def weight_mask(xp: Any, sizes: list[int], dtype=np.float32) -> Any:
@@ -81,6 +121,9 @@ class Network:
         if len(activations) != len(sizes) - 2:
             raise ValueError("one activation per hidden layer")
         self.xp, self.sizes, self.activations, self.head, self.dtype = xp, list(sizes), activations, head, dtype
+        # one f′ call for every hidden layer in a backward pass when they share f (Workspace.hidden_scratch)
+        self._shared_activation = activations[0] if activations and all(
+            f is activations[0] for f in activations) else None
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         self.offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
         self.shapes = shapes
@@ -97,6 +140,7 @@ class Network:
         if params.shape != (self.offsets[-1],):
             raise ValueError(f"params: expected shape ({self.offsets[-1]},), got {params.shape}")
         self.params = params
+        self._binding = getattr(self, "_binding", 0) + 1  # workspaces' step plans of the old views are stale
         self.blocks = self._views(params, self.shapes)
         # views made once, not at every step: with batches of one a step is ~20 tiny NumPy calls, and each
         # view made in it (W̃ᵀ, W without its bias row) adds to their per-call overhead
@@ -143,25 +187,44 @@ class Network:
         return ws
 
     # ---- forward and backward --------------------------------------------------------------------------
+    def _forward_plan(self, ws: Workspace) -> list[ForwardLayer]:
+        """Every array a forward pass over ``ws`` touches, per layer, looked up once for the current
+        parameters: with batches of one, the Python around ~20 tiny NumPy calls (indexing four lists a
+        layer) was a sixth of a step."""
+        if ws.forward_plan is None or ws.forward_plan[0] != self._binding:
+            hidden_layers = len(self.activations)
+            plan = [ForwardLayer(block_t, ws.z[layer], *((self.activations[layer], ws.hidden[layer], ws.a[layer])
+                                                         if layer < hidden_layers else (None, None, None)))
+                    for layer, block_t in enumerate(self._blocks_t)]
+            ws.forward_plan = (self._binding, plan)
+        return ws.forward_plan[1]
+
+    def _backward_plan(self, ws: Workspace) -> list[BackwardLayer]:
+        """As :meth:`_forward_plan`, for a backward pass: the layers from the last down to the second."""
+        if ws.backward_plan is None or ws.backward_plan[0] != self._binding:
+            plan = [BackwardLayer(layer, ws.a[layer - 1], self.grad_blocks[layer], self._weights[layer],
+                                  ws.delta[layer].T, ws.delta[layer - 1], ws.scratch[layer - 1],
+                                  self.activations[layer - 1], ws.z[layer - 1], ws.hidden[layer - 1])
+                    for layer in range(self.n_layers - 1, 0, -1)]
+            ws.backward_plan = (self._binding, plan)
+        return ws.backward_plan[1]
+
     def forward(self, x: Any, ws: Workspace, dropout: bool = False) -> Any:
         """Output o (n_out, rows) for inputs ``x`` (fan_in + 1, rows; last row ones). Activations stay in ``ws``.
 
         z_l = W̃_lᵀ [a_{l−1}; 1];  a_l = f_l(z_l) (⊙ the dropout mask when ``dropout``);  o = head(z_L).
         """
-        dot, a = self.xp.dot, x
-        hidden_layers = len(self.activations)
-        for layer, block_t in enumerate(self._blocks_t):
-            z = ws.z[layer]
+        xp, a = self.xp, x
+        dot = xp.dot
+        for layer, (block_t, z, activation, hidden, above) in enumerate(self._forward_plan(ws)):
             dot(block_t, a, out=z)
-            if layer < hidden_layers:
-                a = ws.a[layer]
-                hidden = ws.hidden[layer]
-                activation = self.activations[layer]
-                activation.fn(self.xp, z, hidden)
+            if activation is not None:
+                activation.fn(xp, z, hidden)
                 if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a
-                    activation.grad(self.xp, z, hidden, ws.scratch[layer])
-                    self.xp.multiply(hidden, ws.masks[layer], out=hidden)
-        return self.head.output(self.xp, ws.z[-1], ws.out)
+                    activation.grad(xp, z, hidden, ws.scratch[layer])
+                    xp.multiply(hidden, ws.masks[layer], out=hidden)
+                a = above
+        return self.head.output(xp, ws.z[-1], ws.out)
 
     def backward(self, x: Any, y: Any, ws: Workspace, dropout: bool = False) -> Any:
         """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``; ``y`` is (n_out, rows).
@@ -170,21 +233,22 @@ class Network:
         """
         xp = self.xp
         dot, multiply = xp.dot, xp.multiply
-        last = self.n_layers - 1
-        delta = self.head.grad(xp, ws.z[last], ws.out, y, 1.0 / ws.rows, ws.delta[last])
-        for layer in range(last, 0, -1):
-            below_a = ws.a[layer - 1]
-            dot(below_a, delta.T, out=self.grad_blocks[layer])
-            below = ws.delta[layer - 1]
-            dot(self._weights[layer], delta, out=below)
-            local = ws.scratch[layer - 1]
-            if not dropout:  # with dropout, forward already stored f'(z) here
-                self.activations[layer - 1].grad(xp, ws.z[layer - 1], ws.hidden[layer - 1], local)
+        plan = self._backward_plan(ws)
+        delta = self.head.grad(xp, ws.z[-1], ws.out, y, 1.0 / ws.rows, ws.delta[-1])
+        # f′ of every hidden layer (with dropout, forward already stored it), in one call when they share f
+        shared = not dropout and self._shared_activation is not None
+        if shared:
+            self._shared_activation.grad(xp, ws.hidden_z, ws.hidden_a, ws.hidden_scratch)
+        for layer, below_a, grad_block, weights, delta_t, below, local, activation, z, hidden in plan:
+            dot(below_a, delta_t, out=grad_block)
+            dot(weights, delta, out=below)
+            if not dropout and not shared:
+                activation.grad(xp, z, hidden, local)
             multiply(below, local, out=below)
             if dropout:
                 multiply(below, ws.masks[layer - 1], out=below)
             delta = below
-        dot(x, delta.T, out=self.grad_blocks[0])
+        dot(x, ws.delta[0].T, out=self.grad_blocks[0])
         return self.grad
 
     def hidden_outputs(self, ws: Workspace) -> list[Any]:

@@ -123,6 +123,15 @@ def test_training_gradient_every_activation_and_loss(act, loss, task):
     assert_close_gradients(analytic, numeric)
 
 
+@pytest.mark.parametrize("activations", [["relu", "tanh", "sigmoid"], ["tanh", "tanh", "linear"],
+                                         ["sigmoid", "relu", "relu"]])
+def test_training_gradient_with_an_activation_per_layer(activations):
+    """Layers that share f get f′ in one call over all of them (network.Workspace); layers that differ
+    each their own: both must give backprop's gradient, here for every parameter of three hidden layers."""
+    analytic, numeric = training_gradient(config(activations, hidden=[3, 2, 2]))
+    assert_close_gradients(analytic, numeric)
+
+
 @pytest.mark.parametrize("task", TASK_DATA)
 @pytest.mark.parametrize("penalty", PENALTIES)
 def test_training_gradient_every_regulariser(penalty, task):
