@@ -14,12 +14,15 @@ was wrong by 2x for one layer against six. On one day a mixed classroom of 16 (`
 The model, in CPU seconds per epoch of one network (``step_epoch`` and its report), fitted to measurements of
 the lesson presets and C2 alone and in groups of 2, 4 and 8 on this machine (the constants below):
 
-    lone   = steps · (STEP + LAYER_STEP · layers) + rows · params · ROW_PARAM
+    lone   = steps · (STEP + LAYER_STEP · layers + OPTIMIZER_STATE_STEP · buffers) + rows · params · ROW_PARAM
     member = steps · MEMBER_STEP + rows · params · MEMBER_ROW_PARAM
     group of n ≥ 2 = 2 · lone + (n − 2) · member      (a group of two costs about two lone networks)
 
-and a session's frames add, per epoch, (fps / speed at the defaults) · density² · params · GRID_POINT_PARAM
-(the grid pass). It only has to rank placements; it assumes the default pace and view.
+(``buffers``: the optimiser's state buffers, 0 for SGD, 2 for Adam, whose step is 13 NumPy calls against
+SGD's 2), and every network, alone or a member, adds NETWORK_EPOCH for its epoch's report and its frames'
+fixed work, and (fps / speed at the defaults) · density² · params · GRID_POINT_PARAM for their grid pass.
+In a worker's live clock a lesson of one optimiser step an epoch (``poly_fit``) still costs 0.25 ms an
+epoch. It only has to rank placements; it assumes the default pace and view.
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ from nnplay.engine import Config, signature
 from nnplay.engine.datasets import train_count
 from nnplay.engine.group import Signature
 from nnplay.engine.losses import output_units
+from nnplay.engine.optimizers import OPTIMIZER_CLASSES
 
 from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED
 
 STEP_SECONDS = 4.5e-6  # a lone optimiser step's fixed Python and NumPy calls
 LAYER_STEP_SECONDS = 4.6e-6  # ... and those of each layer (forward, backward, update)
 ROW_PARAM_SECONDS = 2e-9  # the matrix work per training row and parameter (C2: 250 rows × 433 parameters)
+OPTIMIZER_STATE_STEP_SECONDS = 3.5e-6  # per state buffer (momentum 1, Adam 2): SGD 1.3 µs a step, Adam 8.8
+NETWORK_EPOCH_SECONDS = 0.25e-3
 MEMBER_STEP_SECONDS = 0.37e-6  # what one more member adds to a stacked step
 MEMBER_ROW_PARAM_SECONDS = 0.9e-9
 GRID_POINT_PARAM_SECONDS = 0.075e-9  # a frame's grid pass (C2 at density 100: 0.33 ms)
@@ -73,8 +79,10 @@ def _network_cost(config: Config) -> NetworkCost:
     params = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
     steps = math.ceil(n_train / min(config.batch_size, n_train)) if n_train else 0
     layers = len(sizes) - 1
-    frame = FRAMES_PER_EPOCH * DEFAULT_DENSITY ** 2 * params * GRID_POINT_PARAM_SECONDS
-    lone = steps * (STEP_SECONDS + LAYER_STEP_SECONDS * layers) + n_train * params * ROW_PARAM_SECONDS
+    buffers = len(OPTIMIZER_CLASSES[config.optimizer].state_names)
+    frame = FRAMES_PER_EPOCH * DEFAULT_DENSITY ** 2 * params * GRID_POINT_PARAM_SECONDS + NETWORK_EPOCH_SECONDS
+    step = STEP_SECONDS + LAYER_STEP_SECONDS * layers + OPTIMIZER_STATE_STEP_SECONDS * buffers
+    lone = steps * step + n_train * params * ROW_PARAM_SECONDS
     member = steps * MEMBER_STEP_SECONDS + n_train * params * MEMBER_ROW_PARAM_SECONDS
     return NetworkCost(signature(config), lone + frame, member + frame)
 
