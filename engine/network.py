@@ -28,7 +28,8 @@ class Workspace:
     """Buffers for one number of rows (columns here), all (width, rows): z and [a; 1] for a forward pass
     (``a`` for hidden layers only, its last row fixed at 1); deltas, scratch and dropout masks for a backward
     pass or dropout, made on first use. A grid's workspace only ever sees forward passes, and it is the
-    largest a trainer keeps (C2 at density 100: 10,100 rows), so it holds 4.2 MB rather than 10.1 MB.
+    largest a trainer keeps (C2 at density 100: 10,100 rows), so it holds 4.4 MB rather than 10.1 MB (its
+    hidden z has a spare row a layer, below).
 
     The hidden layers' z, [a; 1] and scratch are row blocks of one buffer each (``hidden_z``, ``hidden_a``,
     ``hidden_scratch``, in the same layout), so f′ of every hidden layer is one elementwise call over the

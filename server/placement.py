@@ -5,14 +5,16 @@ it configures a network, since nothing needs carrying then: the worker builds th
 
 Why the estimate knows about stacking. A worker steps the live networks that share a
 :func:`~nnplay.engine.signature` as one stacked computation (server/scheduler.py ``Stacks``), so what a
-session costs depends on who else is in its worker: the eighth C2 student of a worker adds about a tenth of
-what the first one cost. An estimate per session alone (the previous one) split a class following one lesson
-evenly over the workers, each paying a group's fixed cost, and ranked small lessons by a per-step cost that
-was wrong by 2x for one layer against six. On one day a mixed classroom of 16 (``benchmarks/classroom.py
---k 16 --classroom mixed``) left its workers 52% and 87% busy, and failed on the busier one.
+session costs depends on who else is in its worker: in a worker's live clock (frames included) the eighth C2
+student adds about a third of what the first one cost. An estimate per session alone (the previous one)
+ranked small lessons by a per-step cost that was wrong by 2x for one layer against six, and knew nothing of
+groups. (It cannot undo the order in which a class configures: a mixed classroom of 16, ``benchmarks/
+classroom.py --k 16 --classroom mixed``, still ends with the worker that took ``batch_size`` last a few
+tenths of a core busier; README, "Classroom capacity".)
 
-The model, in CPU seconds per epoch of one network (``step_epoch`` and its report), fitted to measurements of
-the lesson presets and C2 alone and in groups of 2, 4 and 8 on this machine (the constants below):
+The model, in CPU seconds per epoch of one network, fitted to measurements of the lesson presets and C2
+alone and in groups of 2 to 16, in the engine and in a worker's live clock, on this machine (the constants
+below):
 
     lone   = steps · (STEP + LAYER_STEP · layers + OPTIMIZER_STATE_STEP · buffers) + rows · params · ROW_PARAM
     member = steps · MEMBER_STEP + rows · params · MEMBER_ROW_PARAM
@@ -46,7 +48,7 @@ STEP_SECONDS = 4.5e-6  # a lone optimiser step's fixed Python and NumPy calls
 LAYER_STEP_SECONDS = 4.6e-6  # ... and those of each layer (forward, backward, update)
 ROW_PARAM_SECONDS = 2e-9  # the matrix work per training row and parameter (C2: 250 rows × 433 parameters)
 OPTIMIZER_STATE_STEP_SECONDS = 3.5e-6  # per state buffer (momentum 1, Adam 2): SGD 1.3 µs a step, Adam 8.8
-NETWORK_EPOCH_SECONDS = 0.25e-3
+NETWORK_EPOCH_SECONDS = 0.25e-3  # a network's epoch report and its frames' fixed work (live clock)
 MEMBER_STEP_SECONDS = 0.37e-6  # what one more member adds to a stacked step
 MEMBER_ROW_PARAM_SECONDS = 0.9e-9
 GRID_POINT_PARAM_SECONDS = 0.075e-9  # a frame's grid pass (C2 at density 100: 0.33 ms)
