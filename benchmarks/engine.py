@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from nnplay.engine import Limits, Trainer  # noqa: E402
 from nnplay.engine.backend import limit_blas_threads  # noqa: E402
 from nnplay.engine.features import feature_matrix  # noqa: E402
-from nnplay.engine.inspect import grid_points, thumbnail_points  # noqa: E402
+from nnplay.engine.probes import grid_points, thumbnail_points  # noqa: E402
 from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py: what every benchmark shares)
 
 TARGETS = {"C1": ("frames", 6.0), "C2": ("frames", 6.0), "C3": ("epochs", 6.0)}

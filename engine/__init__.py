@@ -22,7 +22,7 @@ from .activations import ACTIVATIONS
 from .backend import Backend, BackendError, get_backend, gpu_available, limit_blas_threads, to_host
 from .compare import Comparison
 from .config import Config, Limits
-from .data import DataSplit
+from .splits import DataSplit
 from .datasets import DATASETS
 from .features import FEATURES
 from .group import Signature, TrainerGroup, group_configs, signature

@@ -28,10 +28,10 @@ import numpy as np
 
 from .backend import device_name, to_host
 from .config import Config, Limits
-from .data import DataSplit
+from .splits import DataSplit
 from .datasets import train_count
 from .evaluation import evaluate, make_report
-from .inspect import grid_inputs, grid_result
+from .probes import grid_inputs, grid_result
 from .losses import output_units
 from .reports import EpochReport, GridResult
 from .stack import Stack, WorkspacePool

@@ -17,7 +17,7 @@ import numpy as np
 from .activations import get_activation
 from .backend import get_backend, to_host
 from .config import FLOAT32_MAX, Config, Limits
-from .data import DataSplit, check_labels, make_data
+from .splits import DataSplit, check_labels, make_data
 from .evaluation import evaluate, make_report
 from .features import feature_matrix
 from .initializers import get_initializer
@@ -415,27 +415,27 @@ class Trainer:
             label = out[:, 0].astype(np.float64)
         return {"output": out, "logits": logits, "label": label}
 
-    # ---- inspection (engine/inspect.py) ----------------------------------------------------------------
+    # ---- probes (engine/probes.py) ----- ----------------------------------------------------------------
     def grid(self, density: int = 100, thumb: int = 10):
         """The output over [−6, 6]² and every hidden neuron's thumbnail, in one batched pass."""
-        from .inspect import evaluate_grid
+        from .probes import evaluate_grid
 
         return evaluate_grid(self, density, thumb)
 
     def trace(self, point, label: Optional[float] = None) -> dict:
-        """Forward and backward values for one point (see :func:`nnplay.engine.inspect.backprop_trace`)."""
-        from .inspect import backprop_trace
+        """Forward and backward values for one point (see :func:`nnplay.engine.probes.backprop_trace`)."""
+        from .probes import backprop_trace
 
         return backprop_trace(self, point, label)
 
     def confusion(self, split: str = "test") -> dict:
-        """Confusion matrix of 'train' or 'test' data (see :func:`nnplay.engine.inspect.confusion_matrix`)."""
-        from .inspect import confusion_matrix
+        """Confusion matrix of 'train' or 'test' data (see :func:`nnplay.engine.probes.confusion_matrix`)."""
+        from .probes import confusion_matrix
 
         return confusion_matrix(self, split)
 
     def gradient_check(self, **kwargs) -> dict:
-        """Compare backprop with central differences (see :func:`nnplay.engine.inspect.gradient_check`)."""
-        from .inspect import gradient_check
+        """Compare backprop with central differences (see :func:`nnplay.engine.probes.gradient_check`)."""
+        from .probes import gradient_check
 
         return gradient_check(self, **kwargs)

@@ -17,7 +17,7 @@ from nnplay.engine import (
 )
 from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS
 from nnplay.engine.features import GRID_EXTENT, feature_matrix
-from nnplay.engine.inspect import thumbnail_points
+from nnplay.engine.probes import thumbnail_points
 from nnplay.engine.losses import LOSS_LABELS, OUTPUT_UNITS
 
 from .settings import Settings
