@@ -415,7 +415,7 @@ class Trainer:
             label = out[:, 0].astype(np.float64)
         return {"output": out, "logits": logits, "label": label}
 
-    # ---- probes (engine/probes.py) ----- ----------------------------------------------------------------
+    # ---- probes (engine/probes.py) ---------------------------------------------------------------------
     def grid(self, density: int = 100, thumb: int = 10):
         """The output over [−6, 6]² and every hidden neuron's thumbnail, in one batched pass."""
         from .probes import evaluate_grid
