@@ -235,7 +235,7 @@ async def run_student(url: str, student: Student, measuring: asyncio.Event, stop
 async def follow(ws, student: Student, measuring: asyncio.Event, stop: asyncio.Event) -> None:
     """Read and decode every message until ``stop``; frames of the student's own run count while ``measuring``
     (in compare mode one per tick: variant 0's). Every ``touch_every`` seconds re-send the pace."""
-    from nnplay.server.frames import decode
+    from nnplay.server.live.frames import decode
 
     configured, touched = False, time.monotonic()
     while not stop.is_set():
@@ -328,7 +328,7 @@ async def answer(ws, command_id: str, timeout: float = 10.0) -> dict[str, Any]:
 
 
 async def frame_after(ws, epoch: int, timeout: float = 10.0) -> None:
-    from nnplay.server.frames import decode
+    from nnplay.server.live.frames import decode
 
     while True:
         message = await asyncio.wait_for(ws.recv(), timeout)

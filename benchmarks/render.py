@@ -97,7 +97,7 @@ def run_route(size: int, frames: int, classes: int = 0) -> dict:
 
 def run_hold_all(size: int, frames: int) -> dict:
     from nnplay.engine import Trainer
-    from nnplay.server.render import Picture
+    from nnplay.server.jobs.pictures import Picture
     from nnplay.server.settings import Settings
 
     trainer = Trainer(largest_config(Settings().limits()))

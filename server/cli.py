@@ -141,7 +141,7 @@ def serve(args: argparse.Namespace) -> int:
     """uvicorn with ``create_app`` as the factory, so every worker reads the same NNPLAY_* settings."""
     import uvicorn
 
-    from . import interrupt
+    from .lifecycle import interrupt
 
     for name in ("host", "port", "device"):
         if getattr(args, name) is not None:
@@ -184,8 +184,8 @@ def _progress(total: int):
 
 
 def train(args: argparse.Namespace) -> int:
-    from .models import TrainResult
-    from .results import train_blocking
+    from .http.schemas import TrainResult
+    from .jobs.results import train_blocking
 
     settings = load_settings()
     request = read_request(args, settings)
@@ -213,8 +213,8 @@ def train(args: argparse.Namespace) -> int:
 
 def read_request(args: argparse.Namespace, settings):
     """The ``TrainRequest`` of the config file and the options, checked against the settings' caps."""
-    from .models import TrainRequest
-    from .results import check_request
+    from .http.schemas import TrainRequest
+    from .jobs.results import check_request
 
     try:
         body = json.loads(args.config.read_text())
@@ -237,7 +237,7 @@ def _checked(work):
     """``work()``, with bad input (a pydantic ValidationError or InvalidInput) as a one-line :class:`Failure`."""
     from pydantic import ValidationError
 
-    from .errors import InvalidInput, describe
+    from .problems import InvalidInput, describe
 
     try:
         return work()

@@ -10,10 +10,10 @@ from starlette.requests import HTTPConnection
 
 from nnplay.engine import Limits
 
-from .drain import Drain, OpenSessions
-from .pool import EnginePool
-from .runs import RunStore
-from .workers import EngineWorkers
+from .jobs.pool import EnginePool
+from .jobs.runs import RunStore
+from .lifecycle.drain import Drain, OpenSessions
+from .live.supervisor import EngineWorkers
 from .settings import Settings
 
 
@@ -30,7 +30,7 @@ class ServerState:
     runs: Optional[RunStore] = None
     workers: Optional[EngineWorkers] = None
     sessions: OpenSessions = field(default_factory=OpenSessions)
-    renders: int = 0  # pictures being drawn now (server/render_jobs.py)
+    renders: int = 0  # pictures being drawn now (server/jobs/render_slots.py)
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

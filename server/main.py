@@ -2,8 +2,8 @@
 
 ``uvicorn nnplay.server.main:app`` serves the default app (settings from ``NNPLAY_*``); ``nnplay serve`` uses
 ``create_app`` as a factory. The lifespan starts the engine pool, the engine workers of the live sessions
-(server/workers.py) and the background-run task group, and cancels and awaits everything at shutdown. A
-SIGTERM drains the instance first (server/drain.py).
+(server/live/supervisor.py) and the background-run task group, and cancels and awaits everything at shutdown. A
+SIGTERM drains the instance first (server/lifecycle/drain.py).
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from starlette.exceptions import HTTPException
 
 from nnplay.engine import __version__, gpu_available
 
-from . import openapi
-from .bodies import BodyLimit
 from .deps import ServerState
-from .drain import Drain, DrainGate, drain_on_sigterm
-from .errors import InvalidInput, invalid_input_handler, request_validation_handler
-from .methods import PageMount, method_not_allowed
-from .pool import EnginePool
+from .http import openapi
+from .http.bodies import BodyLimit
+from .http.errors import invalid_input_handler, request_validation_handler
+from .http.methods import PageMount, method_not_allowed
+from .jobs.pool import EnginePool
+from .jobs.runs import RunStore
+from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
+from .live.supervisor import EngineWorkers
+from .problems import InvalidInput
 from .routes import health, lessons, options, pages, train, ws
-from .runs import RunStore
-from .workers import EngineWorkers
 from .settings import Settings
 
 

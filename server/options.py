@@ -12,13 +12,22 @@ from typing import Any
 import numpy as np
 
 from nnplay.engine import (
-    ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
+    ACTIVATIONS,
+    DATASETS,
+    FEATURES,
+    INITIALIZERS,
+    LIVE_FIELDS,
+    LOSSES,
+    OPTIMIZERS,
+    REGULARIZERS,
+    SCHEDULES,
+    Config,
     __version__,
 )
 from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS
 from nnplay.engine.features import GRID_EXTENT, feature_matrix
-from nnplay.engine.probes import thumbnail_points
 from nnplay.engine.losses import LOSS_LABELS, OUTPUT_UNITS
+from nnplay.engine.probes import thumbnail_points
 
 from .settings import Settings
 
@@ -36,7 +45,7 @@ DEFAULT_DENSITY = 100
 MAX_STEP = 1000
 
 # The colours and geometry of every picture of a run, sent as "palette" and "plot": the page (frontend/js/
-# colors.js, heatmap.js) and the server's renderer (server/render.py) both draw from these, so a server PNG
+# colors.js, heatmap.js) and the server's renderer (server/jobs/pictures.py) both draw from these, so a server PNG
 # shows what the page shows. The diverging scale is TensorFlow Playground's: `shades` colours from
 # diverging[0] (−1) through diverging[1] (0) to diverging[2] (+1), index clamp(⌊shades (v + 1) / 2⌋, 0,
 # shades − 1); heatmaps are painted at heatmap_alpha / 255 over white. A multiclass cell blends from

@@ -52,12 +52,12 @@ class Settings(BaseSettings, Limits):
                                "cancelling them (the unit's TimeoutStopSec must be longer)")
     ws_compression: bool = Field(False, description="permessage-deflate on /ws (costs event-loop CPU)")
 
-    # where live sessions train (see server/workers.py): worker processes, 0 for a thread of this process
+    # where live sessions train (see server/live/supervisor.py): worker processes, 0 for a thread of this process
     engine_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64,
                                   description="engine worker processes for live sessions (default: one per core; "
                                               "0: one worker thread in the server process)")
 
-    # how REST runs share the process with the event loop (see server/pool.py)
+    # how REST runs share the process with the event loop (see server/jobs/pool.py)
     engine_threads: int = Field(1, ge=1, le=16, description="worker threads running engine work at once")
     slice_seconds: float = Field(0.01, gt=0, le=1, description="longest stretch of engine work between yields "
                                                                "(a REST run's turn, a live worker's tick)")

@@ -1,12 +1,12 @@
 """``GET /api/health``: readiness, version, load and capacity, for a proxy or an orchestrator (and the
-benchmark, which times it while sessions train). 200 while ready, 503 while draining (server/drain.py)."""
+benchmark, which times it while sessions train). 200 while ready, 503 while draining (server/lifecycle/drain.py)."""
 
 from fastapi import APIRouter, Response, status
 
 from nnplay.engine import __version__
 
 from ..deps import StateDep
-from ..models import Capacity, Health
+from ..http.schemas import Capacity, Health
 
 router = APIRouter(tags=["health"])
 

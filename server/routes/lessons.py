@@ -20,15 +20,16 @@ from nnplay.engine import EpochReport, Trainer
 from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS, Comparison
 from nnplay.engine.presets import PRESETS
 
-from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep
-from ..disconnect import cancelled_on_disconnect, client_gone
-from ..errors import InvalidInput, describe
-from ..models import ConfigJSON, LayerWeights, Request
+from ..http.bodies import ThreadedBodyRoute
+from ..http.disconnect import cancelled_on_disconnect, client_gone
+from ..http.schemas import ConfigJSON, LayerWeights, Request
+from ..jobs.pictures import Film, GifPalette, GifWriter, Picture, Sink, StillWriter, gif_frame_count
+from ..jobs.render_slots import ClientGone, render_slot, run_film
+from ..jobs.results import Progress
 from ..options import DEFAULT_DENSITY
-from ..render import Film, GifPalette, GifWriter, Picture, Sink, StillWriter, gif_frame_count
-from ..render_jobs import ClientGone, render_slot, run_film
-from ..results import Progress, build_trainer, with_device
+from ..problems import InvalidInput, describe
+from ..trainers import build_trainer, with_device
 
 router = APIRouter(tags=["lessons"], route_class=ThreadedBodyRoute)
 MAX_START_EPOCH = 2**31 - 1

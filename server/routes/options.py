@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from ..deps import StateDep
-from ..models import Options
+from ..http.schemas import Options
 from ..options import build_options
 
 router = APIRouter(tags=["options"])

@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from ..bodies import ThreadedBodyRoute
 from ..deps import StateDep
-from ..disconnect import cancelled_on_disconnect, client_gone
-from ..models import RunInfo, RunList, TrainRequest, TrainResult
-from ..results import check_request
-from ..runs import prepare, train_in_pool
+from ..http.bodies import ThreadedBodyRoute
+from ..http.disconnect import cancelled_on_disconnect, client_gone
+from ..http.schemas import RunInfo, RunList, TrainRequest, TrainResult
+from ..jobs.results import check_request
+from ..jobs.runs import prepare, train_in_pool
 
 router = APIRouter(tags=["train"], route_class=ThreadedBodyRoute)
 

@@ -4,7 +4,7 @@ Before a session starts, the Origin header is checked against the allow-list (th
 default, so another site cannot drive a user's session; clients that send no Origin, such as scripts, are not
 browsers and are let in) and the session count against ``max_sessions``. A refused socket is accepted
 and closed at once with 1008 (origin) or 1013 (too many sessions) and a reason, which browsers show,
-rather than an HTTP 403 that they do not. While the instance drains (server/drain.py), new sockets get an
+rather than an HTTP 403 that they do not. While the instance drains (server/lifecycle/drain.py), new sockets get an
 HTTP 503 before they reach this route and open ones are closed with 1012 (service restart).
 """
 
@@ -15,7 +15,7 @@ from typing import Optional
 from fastapi import APIRouter, WebSocket
 
 from ..deps import ServerState, server_state
-from ..session import CLOSED_ERRORS, Session
+from ..live.session import CLOSED_ERRORS, Session
 
 router = APIRouter()
 
@@ -63,7 +63,7 @@ async def live_session(websocket: WebSocket) -> None:
         await websocket.close(code, refusal)
         return
     session = Session(websocket, settings, state.workers)
-    with state.sessions.open(session.id) as entry:  # draining closes it from outside (server/drain.py)
+    with state.sessions.open(session.id) as entry:  # draining closes it from outside (server/lifecycle/drain.py)
         with entry.scope:
             await session.serve()
         if entry.code is not None:

@@ -23,7 +23,7 @@ def run(page, body: str, arg=None):
 
 def test_decode_matches_the_server_encoder(page):
     engine = pytest.importorskip("nnplay.engine")
-    frames = pytest.importorskip("nnplay.server.frames")
+    frames = pytest.importorskip("nnplay.server.live.frames")
     trainer = engine.Trainer({"dataset": "blobs", "hidden": [3, 2], "seed": 5})
     report = trainer.train(2)[-1]
     grid = trainer.grid(density=20, thumb=4)

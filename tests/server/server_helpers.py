@@ -15,7 +15,7 @@ with warnings.catch_warnings():  # starlette 1.x asks for httpx2 instead of http
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient  # noqa: F401 - re-exported for the tests
 
-from nnplay.server.frames import decode
+from nnplay.server.live.frames import decode
 from nnplay.server.settings import Settings
 
 C1 = {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh", "loss": "square",

@@ -1,4 +1,4 @@
-"""The server's renderer (server/render.py): colours from the shared palette, films played into a GIF
+"""The server's renderer (server/jobs/pictures.py): colours from the shared palette, films played into a GIF
 frame by frame or into a still."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from PIL import Image
 from nnplay.engine import Trainer
 from nnplay.engine.presets import PRESETS
 from nnplay.server.options import PALETTE
-from nnplay.server.render import (
+from nnplay.server.jobs.pictures import (
     SCALE, Film, GifPalette, GifWriter, Picture, StillWriter, colour_classes, colour_values, gif_frame_count,
 )
 

@@ -2,7 +2,7 @@
 (hypothesis-jsonschema) and with arbitrary JSON, must answer without a 5xx, with a status the document
 lists for it, and with a body that matches the schema it documents for that status.
 
-The app runs with small limits, which the document carries (server/openapi.py), so generated requests stay
+The app runs with small limits, which the document carries (server/http/openapi.py), so generated requests stay
 cheap. ``FUZZ_EXAMPLES`` (default 25 per operation and kind) sets how hard it tries; a fixed seed keeps the
 normal run reproducible, ``FUZZ_RANDOM=1`` explores afresh (without shrinking what it finds).
 """

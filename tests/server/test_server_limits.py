@@ -11,7 +11,7 @@ import pytest
 from server_helpers import SMALL
 
 from nnplay.engine import Trainer
-from nnplay.server.models import TrainRequest
+from nnplay.server.http.schemas import TrainRequest
 
 
 # ---- request bodies ----------------------------------------------------------------------------------------------

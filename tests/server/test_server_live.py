@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from server_helpers import C2
 
-from nnplay.server.frames import decode
+from nnplay.server.live.frames import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")

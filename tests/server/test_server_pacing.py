@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnplay.server.pacing import CATCH_UP, HISTORY_ROWS, Mailbox, Pace, finite
+from nnplay.server.live.pacing import CATCH_UP, HISTORY_ROWS, Mailbox, Pace, finite
 
 
 def test_epochs_are_due_at_the_speed_and_catch_up_at_most_a_quarter_second():

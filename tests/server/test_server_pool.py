@@ -12,7 +12,7 @@ import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from nnplay.server.pool import EnginePool
+from nnplay.server.jobs.pool import EnginePool
 
 ROOT = Path(__file__).resolve().parents[2]
 

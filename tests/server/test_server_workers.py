@@ -13,11 +13,11 @@ import numpy as np
 from server_helpers import SMALL, live, parse, receive, send, wait_for
 
 from nnplay.engine import Limits, Trainer
-from nnplay.server.frames import decode
-from nnplay.server.live_run import LiveRun, Mode, Plan
-from nnplay.server.scheduler import MAX_WAIT, WINDOW, FrameGovernor, LiveClock, fair_share
-from nnplay.server.worker import EngineWorker
-from nnplay.server.workers import ThreadChannel
+from nnplay.server.live.frames import decode
+from nnplay.server.live.run import LiveRun, Mode, Plan
+from nnplay.server.live.clock import MAX_WAIT, WINDOW, FrameGovernor, LiveClock, fair_share
+from nnplay.server.live.worker import EngineWorker
+from nnplay.server.live.supervisor import ThreadChannel
 
 
 def clock_with(*plans: Plan) -> tuple[LiveClock, list[LiveRun]]:

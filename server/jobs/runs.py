@@ -25,7 +25,7 @@ import anyio.abc
 
 from nnplay.engine import Limits, Trainer
 
-from .models import TrainRequest
+from ..http.schemas import TrainRequest
 from .pool import EnginePool
 from .results import Progress, make_trainer, result_of
 

@@ -3,7 +3,7 @@
 Why this shape. The engine is NumPy on small arrays: an epoch holds the GIL nearly all the time, so the
 threads of one process share one core however many there are. Live sessions therefore train in
 ``engine_processes`` worker processes (default: one per core), each single-threaded and holding its
-sessions (server/worker.py); the event loop stays in the server process with the sockets, the session
+sessions (server/live/worker.py); the event loop stays in the server process with the sockets, the session
 limit, the REST routes and the background runs, so the server stays one thing to count, list and cancel.
 
 Measured on the 2-core machine while four other builds kept it busy (load average 7-11), so as CPU
@@ -14,7 +14,7 @@ stacked groups (median 28.8 epochs/s); the event loop's process used 3-8% of a c
 core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/s each at 83% busy.
 
 * Placement: a new session goes to the worker with the fewest sessions; when it configures a network it
-  may move to the worker with the least estimated load (server/placement.py), as nothing needs carrying then.
+  may move to the worker with the least estimated load (server/live/placement.py), as nothing needs carrying then.
 * Traffic: commands go out through a writer thread (the loop never blocks on a full pipe), as a list of
   everything posted since its last send; a reader thread per worker hands each message (a reply, or one
   tick's news for all the worker's sessions) to the loop with one ``call_soon_threadsafe``. Frames travel
@@ -40,9 +40,9 @@ from typing import Any, Callable, Optional
 
 import anyio
 
-from .errors import InvalidInput
+from ..problems import InvalidInput
+from ..settings import Settings
 from .placement import NetworkCost, least_loaded
-from .settings import Settings
 from .worker import main as worker_main
 
 log = logging.getLogger("nnplay.workers")

@@ -1,9 +1,9 @@
 """One live training session: the socket side of one WebSocket connection (docs/protocol.md).
 
-A :class:`Session` speaks the protocol; its trainers live in an engine worker (server/worker.py, placed
-by server/workers.py), which trains them on its clock and answers the session's commands. The session's
-mode (paused, playing, stepping) is a :class:`~nnplay.server.live_run.Mode` that changes in one method,
-:meth:`Session._transition`, which also sends the worker the matching :class:`~nnplay.server.live_run.Plan`.
+A :class:`Session` speaks the protocol; its trainers live in an engine worker (server/live/worker.py, placed
+by server/live/supervisor.py), which trains them on its clock and answers the session's commands. The session's
+mode (paused, playing, stepping) is a :class:`~nnplay.server.live.run.Mode` that changes in one method,
+:meth:`Session._transition`, which also sends the worker the matching :class:`~nnplay.server.live.run.Plan`.
 Four tasks run in one anyio task group, so when one ends (the client leaves, the idle timer fires, the
 worker dies) the others are cancelled and the session is freed:
 
@@ -33,13 +33,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from nnplay.engine import LIVE_FIELDS, Config, __version__
 
+from ..options import DEFAULT_SPEED, server_limits
+from ..problems import InvalidInput, describe, problem
+from ..settings import Settings
 from . import messages as msg
-from .errors import InvalidInput, describe, problem
-from .live_run import Mode, Plan
-from .options import DEFAULT_SPEED, server_limits
 from .placement import lesson_cost
-from .settings import Settings
-from .workers import EngineFailure, EngineWorkers
+from .run import Mode, Plan
+from .supervisor import EngineFailure, EngineWorkers
 
 CLOSED_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)  # what sending on a closed socket raises
 COMMAND_QUEUE = 64  # commands read but not yet applied; beyond that the receiver stops reading
@@ -228,7 +228,7 @@ class Session:
     # ---- commands (one method per message type) -----------------------------------------------------------
     async def _configure(self, m: msg.Configure) -> None:
         """The old network trains on until the new one is built; then it is paused with its first frame.
-        The new one may be built in another worker, the least loaded (server/placement.py)."""
+        The new one may be built in another worker, the least loaded (server/live/placement.py)."""
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
         chosen = self.workers.choose(self.id, self.worker, lesson_cost(m.config, m.variants))
         try:

@@ -16,7 +16,7 @@ the same 16 were stepped as 2-5 subsets a period (each paying for a whole stacke
 the least, 18 frames/s, 95% busy.
 
 * Paced runs are due on a common clock: each run's next epoch falls on a multiple of 1/speed
-  (:meth:`~nnplay.server.pacing.Pace.epoch_done`), whenever the session started, and an epoch due within
+  (:meth:`~nnplay.server.live.pacing.Pace.epoch_done`), whenever the session started, and an epoch due within
   ``HORIZON`` of now is taken in this tick, so sessions at the same speed are due together and are
   stepped together.
 * Fair under overload: each run is charged the CPU time spent on it, and a round takes only the due runs
@@ -37,8 +37,8 @@ from typing import Any, Callable, Hashable, Optional
 from nnplay.engine import EpochReport, Trainer, TrainerGroup, signature
 from nnplay.engine.group import Signature
 
-from .live_run import Delivery, LiveRun
-from .options import MAX_FPS
+from ..options import MAX_FPS
+from .run import Delivery, LiveRun
 
 HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the others (half a frame at 60/s)
 LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded

@@ -25,7 +25,7 @@ from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
 from nnplay.engine import Trainer
 from nnplay.engine.features import GRID_EXTENT
 
-from .options import DEFAULT_DENSITY, PALETTE
+from ..options import DEFAULT_DENSITY, PALETTE
 
 EXTENT = GRID_EXTENT  # the engine owns the input domain; /api/options sends it to the page as view.extent
 SHADES = PALETTE["shades"]

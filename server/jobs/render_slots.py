@@ -4,7 +4,7 @@ the engine pool at a time, and only while someone waits for them.
 * At most ``max_renders`` (``NNPLAY_MAX_RENDERS``) run at once; one more is answered 429 at once rather than
   queued (a render of the largest GIF trains and draws for about a minute, and holds a frame and its
   encoder while it does).
-* A :class:`~nnplay.server.render.Film` advances in the pool like any other engine work (``EnginePool.turn_over``
+* A :class:`~nnplay.server.jobs.pictures.Film` advances in the pool like any other engine work (``EnginePool.turn_over``
   decides how long a turn lasts); between two turns the route asks the server whether the client is still
   connected, so an abandoned render stops within one turn (one slice, one epoch or one frame).
 """
@@ -16,8 +16,8 @@ from typing import Iterator
 
 from fastapi import HTTPException, Request
 
-from .deps import ServerState
-from .render import Film
+from ..deps import ServerState
+from .pictures import Film
 
 BUSY_STATUS = 429
 

@@ -1,4 +1,4 @@
-"""The small clocks and queues of a live session (server/session.py).
+"""The small clocks and queues of a live session (server/live/session.py).
 
 * :class:`Pace` — when the next epoch is due at ``speed`` epochs/s, when the next frame is due at ``fps``
   (a token bucket: a frame after every epoch while epochs are slower than fps, never more than fps), and

@@ -31,7 +31,7 @@ import anyio.abc
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .runs import RunStore
+from ..jobs.runs import RunStore
 
 SERVICE_RESTART = 1012  # WebSocket close code: "the server is restarting; reconnect"
 RETRY_AFTER = 5  # seconds, in the 503's Retry-After header

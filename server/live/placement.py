@@ -4,7 +4,7 @@ A session is placed by count when it connects (nothing is known of its lesson ye
 it configures a network, since nothing needs carrying then: the worker builds the network anew either way.
 
 Why the estimate knows about stacking. A worker steps the live networks that share a
-:func:`~nnplay.engine.signature` as one stacked computation (server/scheduler.py ``Stacks``), so what a
+:func:`~nnplay.engine.signature` as one stacked computation (server/live/clock.py ``Stacks``), so what a
 session costs depends on who else is in its worker: in a worker's live clock (frames included) the eighth C2
 student adds about a third of what the first one cost. An estimate per session alone (the previous one)
 ranked small lessons by a per-step cost that was wrong by 2x for one layer against six, and knew nothing of
@@ -42,7 +42,7 @@ from nnplay.engine.group import Signature
 from nnplay.engine.losses import output_units
 from nnplay.engine.optimizers import OPTIMIZER_CLASSES
 
-from .options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED
+from ..options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED
 
 STEP_SECONDS = 4.5e-6  # a lone optimiser step's fixed Python and NumPy calls
 LAYER_STEP_SECONDS = 4.6e-6  # ... and those of each layer (forward, backward, update)

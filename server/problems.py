@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from pydantic import ValidationError
-from starlette.responses import JSONResponse
-
-if TYPE_CHECKING:  # (the engine worker processes import this module too: they need no FastAPI)
-    from fastapi import Request
-    from fastapi.exceptions import RequestValidationError
 
 from nnplay.engine import Config
 
@@ -104,7 +99,7 @@ def _range(schema: dict) -> Optional[str]:
     return f"{kind} {' and '.join(parts)}" if parts else None
 
 
-def _allowed_from_context(kind: str, ctx: dict) -> Optional[str]:
+def allowed_from_context(kind: str, ctx: dict) -> Optional[str]:
     if "expected" in ctx:
         return str(ctx["expected"])
     if "expected_tags" in ctx:
@@ -153,40 +148,10 @@ def describe(exc: Exception, prefix: tuple = (), config_level: bool = False,
         if allowed is None and fields is not None and field:
             allowed = allowed_for_field(field, fields)
         if allowed is None:
-            allowed = _allowed_from_context(kind, error.get("ctx") or {})
+            allowed = allowed_from_context(kind, error.get("ctx") or {})
         if kind in ("literal_error", "enum", "union_tag_invalid"):
             message = "unknown value"
         if loc and not message.startswith(f"{field}"):
             message = f"{'.'.join(map(str, loc))}: {message}"
         problems.append(problem(field, value, message, allowed, loc=prefix + loc, kind=kind))
     return problems
-
-
-def http_detail(problems: list[dict]) -> list[dict]:
-    """422 detail items: FastAPI's keys (loc, msg, type, input) plus field, value and allowed."""
-    return [{"loc": p["loc"], "msg": p["message"], "type": p["type"], "input": p["value"], "field": p["field"],
-             "value": p["value"], "allowed": p["allowed"]} for p in problems]
-
-
-async def request_validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's own request validation errors, in the same shape as the engine's."""
-    problems = []
-    for error in exc.errors():
-        loc = tuple(error.get("loc", ()))
-        inner = tuple(part for part in loc if part != "body")
-        config_level = len(inner) >= 2 and inner[0] == "config"
-        field = (inner[1] if config_level else inner[0]) if inner else None
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        allowed = (allowed_for_field(field) if config_level and isinstance(field, str) else None) or \
-            _allowed_from_context(error.get("type", ""), error.get("ctx") or {})
-        if error.get("type") == "json_invalid":
-            field, message = None, f"the body is not valid JSON: {message}"
-        elif field is not None:
-            message = f"{'.'.join(map(str, inner))}: {message}"
-        problems.append(problem(field if isinstance(field, str) else None, error.get("input"), message, allowed,
-                                loc=loc, kind=error.get("type", "value_error")))
-    return JSONResponse({"detail": http_detail(problems)}, status_code=422)
-
-
-async def invalid_input_handler(request: Request, exc: InvalidInput) -> JSONResponse:
-    return JSONResponse({"detail": http_detail(exc.problems)}, status_code=422)

@@ -1,14 +1,14 @@
 """The worker side of one live session: a :class:`LiveRun` owns the run's trainers, pace, view and frames.
 
-It lives in an engine worker (server/worker.py), which is single-threaded: the clock
-(server/scheduler.py) trains it between the session's commands, never during one. The socket side
-(server/session.py) decides the :class:`Mode` and sends a new :class:`Plan` for every change; the run
+It lives in an engine worker (server/live/worker.py), which is single-threaded: the clock
+(server/live/clock.py) trains it between the session's commands, never during one. The socket side
+(server/live/session.py) decides the :class:`Mode` and sends a new :class:`Plan` for every change; the run
 takes it up before its next epoch and reports in ``finished`` when it stopped by itself.
 
 A frame's numbers come from one evaluation: an epoch that a frame follows is stepped with
 ``gradients=True, confusion=True``, so its report's forward pass over the training and test sets gives
 the losses, accuracies, confusion matrices and gradient norms, and the grid is one more pass. Frames are
-copied out of the trainers (:func:`~nnplay.server.frames.frame_parts`) and encoded into the mailbox after the
+copied out of the trainers (:func:`~nnplay.server.live.frames.frame_parts`) and encoded into the mailbox after the
 round (:meth:`Delivery.deliver`).
 """
 
@@ -21,8 +21,8 @@ from typing import Any, Optional
 from nnplay.engine import EpochReport, Trainer
 from nnplay.engine.compare import Comparison
 
+from ..options import DEFAULT_SPEED, view_defaults
 from .frames import EXTRAS, FrameParts, encode_parts, frame_parts
-from .options import DEFAULT_SPEED, view_defaults
 from .pacing import Mailbox, Pace
 
 # A live trainer keeps only its latest report (frames and the state use no other): the session's loss curve,
@@ -88,7 +88,7 @@ class LiveRun:
         self.plan = Plan()
         self.view = default_view()
         self.pace = Pace()
-        self.used = 0.0  # engine CPU seconds spent on this run (server/scheduler.py shares the engine by it)
+        self.used = 0.0  # engine CPU seconds spent on this run (server/live/clock.py shares the engine by it)
         self.due_since: Optional[float] = None  # when fair_share first held it back, while it still waits
         self.finished: Optional[tuple[int, str]] = None  # (plan serial, why) once it stopped by itself
         self._following: Optional[Plan] = None  # the plan the pace and the step count were started for
@@ -155,7 +155,7 @@ class LiveRun:
 
     def frame_due(self, now: float, governor: Any) -> bool:
         """Whether the next epoch is followed by a frame: at the client's fps (as the worker's
-        :class:`~nnplay.server.scheduler.FrameGovernor` allows), and after a step's last epoch."""
+        :class:`~nnplay.server.live.clock.FrameGovernor` allows), and after a step's last epoch."""
         plan = self._following
         last_step = plan.mode is Mode.STEPPING and self._steps_done + 1 >= plan.steps
         return self.pace.frame_due(now, governor.fps(self.view["fps"])) or last_step

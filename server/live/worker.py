@@ -1,6 +1,6 @@
 """An engine worker: the live sessions of one process (or, with ``engine_processes=0``, one thread).
 
-The server (server/workers.py) talks to a worker over a channel (a ``multiprocessing`` pipe, or its
+The server (server/live/supervisor.py) talks to a worker over a channel (a ``multiprocessing`` pipe, or its
 in-process twin) with pickled tuples; the worker is single-threaded, so a command never lands inside an
 epoch and nothing needs a lock.
 
@@ -9,13 +9,13 @@ From the server:
 * ``("call", call_id, session, op, kwargs)`` → ``("reply", call_id, outcome, value)``: ``op`` is one of
   :data:`OPS`; ``outcome`` is "ok", "invalid" (``value``: the problems, answered to the client as an
   ``error``) or "failed" (``value``: what went wrong; the session ends);
-* ``("plan", session, plan)``: the session's new :class:`~nnplay.server.live_run.Plan`, taken up before the next epoch;
+* ``("plan", session, plan)``: the session's new :class:`~nnplay.server.live.run.Plan`, taken up before the next epoch;
 * ``("sent", session)``: the session's last frames have gone out; the next ones may follow (one batch
   of frames per session is in flight at a time, so a slow client makes no backlog anywhere);
 * ``("close", session)`` and ``("stop",)``.
 
 To the server: ``("ready",)`` once it has started; replies; and one ``("news", [(session, frames, epoch, stopped)])`` per tick of the clock
-(server/scheduler.py) with each session's new frames (bytes, variant by variant), its epoch, and, when
+(server/live/clock.py) with each session's new frames (bytes, variant by variant), its epoch, and, when
 training stopped by itself, ``(plan serial, why, facts)``.
 """
 
@@ -30,12 +30,12 @@ from pydantic import ValidationError
 from nnplay.engine import Limits, Trainer
 from nnplay.engine.compare import DATA_FIELDS, Comparison
 
-from .errors import InvalidInput, describe
+from ..problems import InvalidInput, describe
+from ..trainers import build_trainer, with_device
+from .clock import LiveClock
 from .frames import encode_data
-from .live_run import LiveRun, Mode, Plan
 from .pacing import finite
-from .results import build_trainer, with_device
-from .scheduler import LiveClock
+from .run import LiveRun, Mode, Plan
 
 
 class WorkerSession:

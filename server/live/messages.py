@@ -1,7 +1,7 @@
 """Pydantic models of the live session's JSON messages (docs/protocol.md), both directions.
 
 :func:`parse_client_message` turns a text message into one of the client models, or raises
-:class:`~nnplay.server.errors.InvalidInput` naming the field, the value and what is allowed (the session answers
+:class:`~nnplay.server.problems.InvalidInput` naming the field, the value and what is allowed (the session answers
 with an ``error`` and carries on).
 """
 
@@ -12,14 +12,21 @@ import math
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
 )
 
-from .errors import InvalidInput, describe, problem
+from ..http.nesting import MAX_DEPTH, depth_problem
+from ..http.schemas import Float32, LayerWeights
+from ..options import MAX_FPS, MAX_SPEED, MAX_STEP, MAX_THUMB, MIN_FPS, MIN_SPEED, MIN_THUMB
+from ..problems import InvalidInput, describe, problem
 from .frames import EXTRAS
-from .models import Float32, LayerWeights
-from .nesting import MAX_DEPTH, depth_problem
-from .options import MAX_FPS, MAX_SPEED, MAX_STEP, MAX_THUMB, MIN_FPS, MIN_SPEED, MIN_THUMB
 
 MessageId = Optional[Union[StrictStr, StrictInt]]
 SPEED_ALLOWED = f'{MIN_SPEED} to {MAX_SPEED} epochs per second, or "max"'

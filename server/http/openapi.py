@@ -4,7 +4,7 @@ server's own limits (from its settings, so the schema says what this server acce
 FastAPI knows only the limits written into the models. The epoch cap, the grid density range and the
 engine's :class:`~nnplay.engine.Limits` (layers, neurons, samples, batch size) are settings, checked by the
 handlers and the engine; :func:`add_limits` writes them into the request schemas. 413 (body too large,
-:mod:`nnplay.server.bodies`) can answer any request, so every operation lists it.
+:mod:`nnplay.server.http.bodies`) can answer any request, so every operation lists it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from fastapi.openapi.utils import get_openapi
 from nnplay.engine import Limits
 from nnplay.engine.config import FLOAT32_MAX
 
-from .messages import socket_schemas
-from .settings import Settings
+from ..live.messages import socket_schemas
+from ..settings import Settings
 
 MESSAGE = {"title": "Message", "type": "object", "required": ["detail"],
            "properties": {"detail": {"type": "string", "description": "what went wrong and what is allowed"}}}

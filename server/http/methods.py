@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount, Router
 from starlette.types import Scope
 
-from .routes.pages import PageFiles
+from ..routes.pages import PageFiles
 
 
 class PageMount(Mount):

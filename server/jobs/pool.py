@@ -1,6 +1,6 @@
 """Where the REST routes' engine work runs: worker threads, a bounded number at a time, in short slices.
 
-(Live sessions train in engine worker processes instead: server/workers.py. This pool serves
+(Live sessions train in engine worker processes instead: server/live/supervisor.py. This pool serves
 ``/api/train``, ``/api/runs``, ``/api/compare`` and the renders, which stay in the server process so that
 a background run started through one request can be polled and cancelled through any other.)
 

@@ -1,6 +1,6 @@
 """Scripted runs, shared by ``POST /api/train``, background runs and ``nnplay train``.
 
-:func:`make_trainer` validates a :class:`~nnplay.server.models.TrainRequest` against the server's limits and
+:func:`make_trainer` validates a :class:`~nnplay.server.http.schemas.TrainRequest` against the server's limits and
 builds the engine's Trainer; :class:`Progress` trains it a slice at a time with exactly the semantics of
 ``Trainer.train(n)`` (stop on divergence or early stopping), so a run through the server gives the same
 numbers as the engine for the same seed; :func:`result_of` builds the answer.
@@ -12,35 +12,12 @@ import time
 from typing import Any, Callable, Optional
 
 import numpy as np
-from pydantic import ValidationError
 
-from nnplay.engine import BackendError, DataSplit, EpochReport, Limits, Trainer
+from nnplay.engine import DataSplit, EpochReport, Limits, Trainer
 
-from .errors import InvalidInput, describe
-from .models import TrainRequest
-
-
-def with_device(config: dict[str, Any], device: Optional[str]) -> dict[str, Any]:
-    """The config with the server's default device where it names none."""
-    if device and config.get("device") is None:
-        return {**config, "device": device}
-    return config
-
-
-def build_trainer(config: dict[str, Any], limits: Limits, device: Optional[str] = None, *,
-                  data: Optional[DataSplit] = None, weights: Optional[list[dict]] = None) -> Trainer:
-    """A Trainer, or :class:`InvalidInput` naming the field, the value and what is allowed."""
-    try:
-        return Trainer(with_device(config, device), data=data, weights=weights, limits=limits)
-    except ValidationError as exc:
-        raise InvalidInput(describe(exc, ("config",), config_level=True)) from None
-    except BackendError as exc:
-        raise InvalidInput.single("device", config.get("device") or device, str(exc), "cpu") from None
-    except (ValueError, KeyError, IndexError) as exc:  # data or weights that do not fit
-        message = str(exc)
-        if not message.split(":")[0].isidentifier():
-            message = f"{'weights' if weights is not None and 'layer' in message else 'data'}: {message}"
-        raise InvalidInput(describe(ValueError(message))) from None
+from ..http.schemas import TrainRequest
+from ..problems import InvalidInput
+from ..trainers import build_trainer
 
 
 def make_trainer(request: TrainRequest, limits: Limits, device: Optional[str] = None) -> Trainer:
