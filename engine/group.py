@@ -159,10 +159,10 @@ class TrainerGroup:
         xp = self.xp
         self.members = list(members)
         self._index = {id(m): i for i, m in enumerate(self.members)}
-        self.params = xp.stack([m.network.params for m in members])
-        self.snapshot = xp.stack([m._snapshot for m in members])
-        self.state = {name: xp.stack([getattr(m.optimizer, name) for m in members])
-                      for name in self.optimizer_class.state_names}
+        arrays = [m.arrays() for m in members]
+        self.params = xp.stack([a["params"] for a in arrays])
+        self.snapshot = xp.stack([a["snapshot"] for a in arrays])
+        self.state = {name: xp.stack([a[name] for a in arrays]) for name in self.optimizer_class.state_names}
         self.data = {name: xp.stack([getattr(m, name) for m in members])
                      for name in ("x_train", "y_train", "x_test", "y_test")}
         for index, member in enumerate(members):
@@ -170,11 +170,9 @@ class TrainerGroup:
         self._batches: Optional[list] = None
 
     def _bind(self, member: Trainer, index: int) -> None:
-        member.network.bind(self.params[index])
-        member._snapshot = self.snapshot[index]
-        for name, stack in self.state.items():
-            setattr(member.optimizer, name, stack[index])
-        member.group = self
+        """Make the member's arrays views of its row ``index`` of the stacks."""
+        rows = {name: stack[index] for name, stack in self.state.items()}
+        member.join(self, {"params": self.params[index], "snapshot": self.snapshot[index], **rows})
 
     def add(self, trainer: Trainer) -> None:
         """Adopt ``trainer`` with all its state (it leaves any other group). The others are not disturbed."""
@@ -188,13 +186,7 @@ class TrainerGroup:
     def remove(self, trainer: Trainer) -> Trainer:
         """Let ``trainer`` go with all its state, as a lone Trainer (its arrays become its own again)."""
         index = self._position(trainer)
-        trainer.network.bind(self.params[index].copy())
-        trainer._snapshot = self.snapshot[index].copy()
-        for name, stack in self.state.items():
-            buffer = getattr(trainer.optimizer, name, None)
-            if buffer is not None and buffer.base is stack:
-                setattr(trainer.optimizer, name, buffer.copy())
-        trainer.group = None
+        trainer.leave()
         rest = self.members[:index] + self.members[index + 1:]
         if rest:
             self._restack(rest)
@@ -251,19 +243,18 @@ class TrainerGroup:
         if not chosen:
             return []
         for member in chosen:
-            if member.status != "ok":
-                member.status, member.message = "ok", ""
+            member.start_epoch()
         finite = self._run_epoch(chosen, rows)
         values = self._evaluate(rows, gradients, confusion)
         penalties = self._penalties(chosen, rows)
         reports = []
         for j, member in enumerate(chosen):
             if gradients:
-                member._note_gradients(values["grad_norms"][j])
+                member.note_gradients(values["grad_norms"][j])
             report = make_report(values, j, epoch=member.epoch, learning_rate=member.learning_rate(member.epoch - 1),
                                  penalty=penalties[j], task=member.task, n_classes=member.config.n_classes,
                                  status=member.status, message=member.message)
-            reports.append(member._settle(report, finite=bool(finite[j])))
+            reports.append(member.settle(report, finite=bool(finite[j])))
         return reports
 
     def _select(self, rows: list[int]) -> Any:
@@ -300,9 +291,8 @@ class TrainerGroup:
             self.params[select] = params
             for name, stack_state in self.state.items():
                 stack_state[select] = state[name]
-        for j, member in enumerate(chosen):
-            member.optimizer.t = int(optimizer.t[j, 0])
-            member.epoch += 1
+        for member in chosen:
+            member.count_epoch(len(batches))
         return finite
 
     def _optimizer(self, chosen: list[Trainer], params: Any, state: dict[str, Any]):
@@ -319,14 +309,12 @@ class TrainerGroup:
 
     def _epoch_batches(self, chosen: list[Trainer], select: Any) -> tuple[list, Optional[list]]:
         """This epoch's (inputs, targets) batches (K, ·, batch) and dropout masks (K, width, n_train) per
-        hidden layer (None without dropout). Each member draws its order, then its masks, from its own
-        stream, exactly as a lone epoch does."""
+        hidden layer (None when no member drops out). Each member draws its order and masks from its own
+        stream (``Trainer.draw_epoch``), exactly as a lone epoch does."""
         xp, sig = self.xp, self.signature
-        orders = [m._epoch_order() for m in chosen]
-        dropping = [m.config.dropout > 0 and len(m.config.hidden) > 0 for m in chosen]
+        orders, drawn = zip(*(m.draw_epoch() for m in chosen))
         masks = None
-        if any(dropping):
-            drawn = [m._epoch_masks() if drop else None for m, drop in zip(chosen, dropping)]
+        if any(d is not None for d in drawn):
             masks = []
             for layer, width in enumerate(sig.hidden):
                 stacked = np.ones((len(chosen), width, sig.n_train), dtype=np.float32)

@@ -41,7 +41,7 @@ def _grid_features(trainer, density: int, thumb: int):
         points = np.concatenate([grid_points(density, dims), thumbnail_points(thumb, dims)])
         if len(cache) >= _GRID_CACHE_SIZE:
             cache.clear()
-        cache[key] = trainer._inputs(points)
+        cache[key] = trainer.inputs(points)
     return cache[key]
 
 
@@ -126,7 +126,7 @@ def _point_features(trainer, point) -> Any:
 
 
 def _target(trainer, label: float) -> Any:
-    return trainer.xp.asarray(trainer._targets(np.asarray([label], dtype=np.float64)), dtype=np.float64)
+    return trainer.xp.asarray(trainer.targets(np.asarray([label], dtype=np.float64)), dtype=np.float64)
 
 
 def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:

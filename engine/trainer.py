@@ -104,13 +104,13 @@ class Trainer:
                 f"epoch={self.epoch}, status={self.status!r}, seed={self.seed})")
 
     # ---- data ------------------------------------------------------------------------------------------
-    def _targets(self, labels: np.ndarray) -> np.ndarray:
+    def targets(self, labels: np.ndarray) -> np.ndarray:
         """Targets in the output's layout (n_out, rows): ±1 or values in one row, or one-hot columns."""
         if self.task == "multiclass":
             return np.eye(self.config.n_classes)[:, labels.astype(int)]
         return labels[None, :]
 
-    def _inputs(self, points: np.ndarray):
+    def inputs(self, points: np.ndarray):
         """Feature-major device inputs (n_features + 1, rows), last row ones, for the network."""
         xp = self.xp
         rows = feature_matrix(xp, xp.asarray(points), self.config.features, self.dtype)
@@ -119,9 +119,9 @@ class Trainer:
     def _load_data(self) -> None:
         """Features and targets of the training and the test set, on the device."""
         xp, d = self.xp, self.data
-        self.x_train, self.x_test = self._inputs(d.x_train), self._inputs(d.x_test)
-        self.y_train = xp.asarray(self._targets(d.y_train), dtype=self.dtype)
-        self.y_test = xp.asarray(self._targets(d.y_test), dtype=self.dtype)
+        self.x_train, self.x_test = self.inputs(d.x_train), self.inputs(d.x_test)
+        self.y_train = xp.asarray(self.targets(d.y_train), dtype=self.dtype)
+        self.y_test = xp.asarray(self.targets(d.y_test), dtype=self.dtype)
         self.n_train = d.n_train
         self._batches: tuple[int, list] | None = None
 
@@ -139,19 +139,6 @@ class Trainer:
         batches = [(asc(x[:, i:i + batch]), asc(y[:, i:i + batch])) for i in range(0, self.n_train, batch)]
         self._batches = None if order is not None else (batch, batches)  # a shuffled order is never reused
         return batches
-
-    def _epoch_order(self) -> Optional[np.ndarray]:
-        """A fresh permutation of the training set when shuffling (drawn first in every epoch), else None."""
-        return self._train_rng.permutation(self.n_train) if self.config.shuffle else None
-
-    def _epoch_masks(self) -> list[np.ndarray]:
-        """Inverted dropout for one epoch, drawn after the order: per hidden layer a host (width, n_train)
-        mask whose column i serves training row i of the epoch; each unit is kept with probability 1 − p and
-        then scaled by 1/(1 − p), so a layer's expected output is unchanged."""
-        p, rows = self.config.dropout, self.n_train
-        scale = self.dtype(1 - p)
-        return [(self._train_rng.random((width, rows), dtype=np.float32) >= p).astype(self.dtype) / scale
-                for width in self.config.hidden]
 
     def regenerate(self, seed: Optional[int] = None) -> int:
         """New data (new points and split) from ``seed`` (random if None); the weights stay. Returns the seed."""
@@ -257,9 +244,10 @@ class Trainer:
         params, grad = net.params, net.grad
         lr = self.learning_rate()
         batch = min(cfg.batch_size, self.n_train)
-        batches = self._batch_list(batch, self._epoch_order())
-        dropout = cfg.dropout > 0 and len(cfg.hidden) > 0
-        masks = [xp.asarray(m) for m in self._epoch_masks()] if dropout else []
+        order, drawn = self.draw_epoch()
+        batches = self._batch_list(batch, order)
+        dropout = drawn is not None
+        masks = [xp.asarray(m) for m in drawn] if dropout else []
         penalty = self.regularizer.grad if cfg.reg_rate > 0 else None
         scratch, rate_mask, l1_ratio = self._reg_scratch, self._rate_mask, cfg.l1_ratio
         workspace, forward, backward, step = net.workspace, net.forward, net.backward, opt.step
@@ -281,24 +269,9 @@ class Trainer:
         """Run one epoch and report it; handles divergence and early stopping. Never raises on NaN/inf.
         ``gradients=False`` leaves ``grad_norms`` empty (about 15% faster on small networks);
         ``confusion=True`` adds the confusion matrices, from the report's own forward passes."""
-        if self.status != "ok":
-            self.status, self.message = "ok", ""
+        self.start_epoch()
         self.run_epoch()
-        return self._settle(self.report(gradients, confusion), finite=None)
-
-    def _settle(self, report: EpochReport, finite: Optional[bool]) -> EpochReport:
-        """After an epoch and its report: divergence (``finite``: whether every parameter is finite, None to
-        look), history, early stopping."""
-        if finite is None:
-            finite = bool(self.xp.isfinite(self.network.params).all())
-        if report.train_loss is None or not finite:
-            return self._diverged(report)
-        self.history.append(report)
-        if len(self.history) > self.history_limit:
-            del self.history[:-self.history_limit]
-        if self.config.early_stopping and report.test_loss is not None:
-            self._watch_early_stopping(report)
-        return report
+        return self.settle(self.report(gradients, confusion))
 
     def train(self, epochs: int, callback: Optional[Callable[[EpochReport], Any]] = None) -> list[EpochReport]:
         """Run up to ``epochs`` epochs; stops early on divergence, early stopping, or a callback returning False."""
@@ -345,7 +318,7 @@ class Trainer:
         values = evaluate(self.network, self.head, self.task, self.config.n_classes, self._splits(),
                           gradients=gradients, confusion=confusion)
         if gradients:
-            self._note_gradients(values["grad_norms"])
+            self.note_gradients(values["grad_norms"])
         return make_report(values, (), epoch=self.epoch, learning_rate=self.learning_rate(max(self.epoch - 1, 0)),
                            penalty=self.penalty(), task=self.task, n_classes=self.config.n_classes,
                            status=self.status, message=self.message)
@@ -369,14 +342,8 @@ class Trainer:
             self.network.forward(self.x_train, ws)
             self.network.backward(self.x_train, self.y_train, ws)
             norms = [finite_or_none(self.xp.linalg.norm(g[:-1])) for g in self.network.grad_blocks]
-        self._note_gradients(norms)
+        self.note_gradients(norms)
         return norms
-
-    def _note_gradients(self, norms) -> None:
-        """A network whose every gradient is exactly 0 cannot learn any more: while its status is "ok", its
-        message says so and why (and is cleared once gradients flow again)."""
-        if self.status == "ok":
-            self.message = self._stalled_message() if len(norms) and all(n == 0 for n in norms) else ""
 
     def _stalled_message(self) -> str:
         """Why no gradient flows: hidden units whose f′(z) is 0 on every training point (dead ReLUs, or
@@ -405,7 +372,7 @@ class Trainer:
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         ws = self.network.workspace(len(points))
         with np.errstate(all="ignore"):
-            out = to_host(self.network.forward(self._inputs(points), ws)).T.copy()
+            out = to_host(self.network.forward(self.inputs(points), ws)).T.copy()
         logits = to_host(ws.z[-1]).T.copy()
         if self.task == "binary":
             label = np.where(logits[:, 0] > 0, 1.0, -1.0)
@@ -414,6 +381,90 @@ class Trainer:
         else:
             label = out[:, 0].astype(np.float64)
         return {"output": out, "logits": logits, "label": label}
+
+    # ---- the group-member protocol (engine/group.py) -----------------------------------------------------
+    # A TrainerGroup keeps its members' arrays in stacks and trains their epochs itself, as one computation.
+    # These methods are all it asks of a member beyond the public API above, and between them a stacked
+    # epoch is the member's lone epoch: the same random draws, optimiser steps, divergence, history and early
+    # stopping. Runs enter and leave a group through TrainerGroup.add and remove, which call join and leave.
+    def arrays(self) -> dict[str, Any]:
+        """The arrays a group stacks, by name, each shaped like the flat parameter vector: ``params``,
+        ``snapshot`` (the parameters at the start of the current epoch, which divergence restores) and the
+        optimiser's buffers (one per name in ``optimizer.state_names``)."""
+        buffers = {name: getattr(self.optimizer, name) for name in self.optimizer.state_names}
+        return {"params": self.network.params, "snapshot": self._snapshot, **buffers}
+
+    def join(self, group: Any, arrays: dict[str, Any]) -> None:
+        """Train in ``group`` with ``arrays`` (named as :meth:`arrays`; views of the group's stack rows) as
+        this run's own arrays, not copied. The group calls it again whenever it moves the run's row."""
+        self._bind(arrays)
+        self.group = group
+
+    def leave(self) -> None:
+        """Train alone again: every array of :meth:`arrays` becomes a copy of its own (values unchanged), and
+        ``group`` is None."""
+        self._bind({name: array.copy() for name, array in self.arrays().items()})
+        self.group = None
+
+    def _bind(self, arrays: dict[str, Any]) -> None:
+        shape = self.network.params.shape
+        wrong = [name for name, array in arrays.items() if array.shape != shape]
+        if wrong:
+            raise ValueError(f"arrays: {', '.join(wrong)} must have the parameters' shape {shape}")
+        self.network.bind(arrays["params"])
+        self._snapshot = arrays["snapshot"]
+        for name in self.optimizer.state_names:
+            setattr(self.optimizer, name, arrays[name])
+
+    def start_epoch(self) -> None:
+        """Before an epoch is trained: a run that diverged or stopped early goes on from where it stands, its
+        status "ok" and its message cleared."""
+        if self.status != "ok":
+            self.status, self.message = "ok", ""
+
+    def draw_epoch(self) -> tuple[Optional[np.ndarray], Optional[list[np.ndarray]]]:
+        """One epoch's random draws from the run's own stream, in this order: the training order (a fresh
+        permutation of the training set when shuffling, else None), then the dropout masks (None without
+        dropout). Inverted dropout: per hidden layer a host (width, n_train) mask whose column i serves
+        training row i of the epoch; each unit is kept with probability 1 − p and then scaled by 1/(1 − p), so
+        a layer's expected output is unchanged. Whoever trains the epoch draws exactly once."""
+        cfg = self.config
+        order = self._train_rng.permutation(self.n_train) if cfg.shuffle else None
+        if cfg.dropout == 0 or not cfg.hidden:
+            return order, None
+        p, scale = cfg.dropout, self.dtype(1 - cfg.dropout)
+        masks = [(self._train_rng.random((width, self.n_train), dtype=np.float32) >= p).astype(self.dtype) / scale
+                 for width in cfg.hidden]
+        return order, masks
+
+    def count_epoch(self, steps: int) -> None:
+        """Count one epoch trained outside :meth:`run_epoch` (a group's stacked step) that took ``steps``
+        optimiser steps: ``epoch`` goes up by one and the optimiser's step count by ``steps``."""
+        self.epoch += 1
+        self.optimizer.t += steps
+
+    def settle(self, report: EpochReport, finite: Optional[bool] = None) -> EpochReport:
+        """Close an epoch with its ``report``: when the loss is NaN or a parameter is not finite (``finite``:
+        whether every parameter is finite, None to look), put back the epoch's starting weights and report
+        the divergence; otherwise keep the report in ``history`` and watch early stopping. Returns the report
+        with the run's status."""
+        if finite is None:
+            finite = bool(self.xp.isfinite(self.network.params).all())
+        if report.train_loss is None or not finite:
+            return self._diverged(report)
+        self.history.append(report)
+        if len(self.history) > self.history_limit:
+            del self.history[:-self.history_limit]
+        if self.config.early_stopping and report.test_loss is not None:
+            self._watch_early_stopping(report)
+        return report
+
+    def note_gradients(self, norms) -> None:
+        """Take in the latest per-layer gradient norms: a network whose every gradient is exactly 0 cannot
+        learn any more, so while the status is "ok" the message says so and why (and is cleared once
+        gradients flow again)."""
+        if self.status == "ok":
+            self.message = self._stalled_message() if len(norms) and all(n == 0 for n in norms) else ""
 
     # ---- probes (engine/probes.py) ---------------------------------------------------------------------
     def grid(self, density: int = 100, thumb: int = 10):

@@ -152,7 +152,7 @@ def test_stepping_some_members_leaves_the_others_untouched():
 def test_subsets_of_every_size_train_as_lone_runs_in_the_groups_own_buffers():
     """Sessions out of phase are stepped in subsets of any size, in any order. Each member still ends where
     its lone run ends, and the subsets use the whole group's buffers: memory does not grow with the number
-    of subset sizes seen (it grew ~10 MB a worker in the 30-minute soak when each size had its own)."""
+    of subset sizes seen (buffers per subset size would cost a worker ~10 MB over the 30-minute soak)."""
     configs = [{**BASE, "n_samples": 400, "seed": s} for s in range(8)]
     group = TrainerGroup(configs)
     group.step_epoch(gradients=True, confusion=True)
@@ -233,6 +233,68 @@ def test_a_member_whose_update_changes_its_signature_leaves_the_group():
     group.train(5)  # the group no longer moves it
     np.testing.assert_array_equal(flat(leaver.get_weights()), weights)
     assert leaver.step_epoch().status == "ok" and leaver.epoch == 6
+
+
+# ------------------------------------------------------------------------------------- the member protocol
+def test_a_member_trains_in_views_of_the_stacks_and_leaves_with_copies():
+    run = Trainer({**BASE, "seed": 3})
+    run.train(2)
+    before = {name: array.copy() for name, array in run.arrays().items()}
+    assert set(before) == {"params", "snapshot", "m", "v"}  # Adam's two moment buffers
+    group = TrainerGroup.of([run])
+    stacks = {"params": group.params, "snapshot": group.snapshot, **group.state}
+    for name, array in run.arrays().items():
+        assert np.shares_memory(array, stacks[name]), name
+        np.testing.assert_array_equal(array, before[name])
+    group.params[0, 0] = 0.5  # the group's stack is the member's parameters
+    assert run.get_weights()[0]["W"][0][0] == 0.5
+    group.remove(run)
+    for name, array in run.arrays().items():
+        assert not np.shares_memory(array, stacks[name]), name
+        np.testing.assert_array_equal(array, stacks[name][0])
+    group.params[0, 0] = -0.5  # no longer
+    assert run.get_weights()[0]["W"][0][0] == 0.5
+
+
+def test_draw_epoch_is_the_lone_epochs_draw():
+    config = {**BASE, "hidden": [6, 4], "n_samples": 400, "shuffle": True, "dropout": 0.25, "seed": 1}
+    drawn, trained = Trainer(config), Trainer(config)
+    order, masks = drawn.draw_epoch()
+    np.testing.assert_array_equal(np.sort(order), np.arange(200))
+    assert [m.shape for m in masks] == [(6, 200), (4, 200)]
+    for mask in masks:  # inverted dropout: kept with probability 0.75, scaled by 1/0.75
+        assert set(np.unique(mask)) == {0.0, np.float32(1 / np.float32(0.75))}
+        assert (mask > 0).mean() == pytest.approx(0.75, abs=0.06)
+    trained.step_epoch()  # a lone epoch draws exactly this much from the same stream
+    (order_2, masks_2), (trained_order, trained_masks) = drawn.draw_epoch(), trained.draw_epoch()
+    np.testing.assert_array_equal(order_2, trained_order)
+    for ours, theirs in zip(masks_2, trained_masks):
+        np.testing.assert_array_equal(ours, theirs)
+    assert Trainer({**BASE, "seed": 1}).draw_epoch() == (None, None)  # no shuffling, no dropout: no draws
+
+
+def test_an_epoch_counted_and_settled_from_outside_diverges_like_a_lone_one():
+    """What a group does for a member whose epoch blows up: the epoch started, its parameters snapshot,
+    non-finite parameters, the epoch counted with its steps, then settled: the starting weights come back."""
+    run = Trainer({**BASE, "seed": 3})
+    run.train(2)
+    start, steps = run.get_weights(), run.optimizer.t
+    run.start_epoch()
+    arrays = run.arrays()
+    arrays["snapshot"][...] = arrays["params"]
+    arrays["params"][...] = np.inf
+    run.count_epoch(8)
+    assert run.epoch == 3 and run.optimizer.t == steps + 8
+    report = run.settle(run.report(), finite=False)
+    assert report.status == run.status == "diverged" and report.epoch == 3
+    assert run.message.startswith("training diverged at epoch 3") and "restored to epoch 2" in run.message
+    assert run.epoch == 2 and len(run.history) == 2 and run.get_weights() == start
+    assert run.optimizer.t == 0  # Adam starts afresh from the restored weights
+    run.start_epoch()  # the next epoch goes on from there
+    assert run.status == "ok" and run.message == ""
+    run.count_epoch(8)
+    ok = run.settle(run.report())  # finite parameters: kept in the history
+    assert ok.status == "ok" and run.history[-1] is ok and ok.epoch == 3
 
 
 # ------------------------------------------------------------------------------------------- signatures
