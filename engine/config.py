@@ -20,7 +20,7 @@ from .datasets import DATASETS
 from .features import FEATURES, features_for
 from .initializers import INITIALIZERS
 from .losses import LOSSES, losses_for
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, common_default, default_text
 from .regularizers import REGULARIZERS
 from .schedules import SCHEDULES
 
@@ -90,12 +90,12 @@ class Config(BaseModel):
     dropout: float = Field(0, ge=0, le=0.9)
     optimizer: OptimizerName = "sgd"
     learning_rate: float = Field(0.03, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    beta1: float = Field(0.9, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    alpha: float = Field(0.99, ge=0, lt=1, description="RMSprop smoothing constant")
-    eps: Optional[float] = Field(None, gt=0, description="default: the optimiser's torch default")
-    weight_decay: Optional[float] = Field(None, ge=0, description="default: 0 (AdamW 0.01)")
+    momentum: float = Field(common_default("momentum"), ge=0, lt=1)
+    beta1: float = Field(common_default("beta1"), ge=0, lt=1)
+    beta2: float = Field(common_default("beta2"), ge=0, lt=1)
+    alpha: float = Field(common_default("alpha"), ge=0, lt=1, description="RMSprop smoothing constant")
+    eps: Optional[float] = Field(None, gt=0, description=default_text("eps"))
+    weight_decay: Optional[float] = Field(None, ge=0, description=default_text("weight_decay"))
     lr_schedule: ScheduleName = "constant"
     lr_step_size: int = Field(100, ge=1, description="step: epochs between decays")
     lr_gamma: float = Field(0.5, gt=0, le=1, description="step / exponential: decay factor")

@@ -9,6 +9,7 @@ Notation: θ parameters, g gradient, η learning rate, λ weight_decay, t the st
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +37,9 @@ class Optimizer:
     """
 
     state_names: tuple[str, ...] = ()  # the buffers a subclass keeps, each shaped like the parameters
+    decoupled = False  # AdamW decays θ directly instead of adding λθ to g
 
-    def __init__(self, xp: Any, params: Any, weight_decay: Any = 0.0, **hyper: Any) -> None:
+    def __init__(self, xp: Any, params: Any, weight_decay: Any, **hyper: Any) -> None:
         if _negative(weight_decay):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         for name, value in hyper.items():
@@ -48,7 +50,6 @@ class Optimizer:
         self.hyper = hyper
         self.t: Any = 0
         self._scratch = xp.zeros_like(params)
-        self._decoupled = False  # AdamW decays θ directly instead of adding λθ to g
         self.reset()
 
     @property
@@ -58,7 +59,7 @@ class Optimizer:
 
     @weight_decay.setter
     def weight_decay(self, value: Any) -> None:
-        # Whether any λ is non-zero is asked at every step; working it out there was 5% of a live worker's time
+        # Whether any λ is non-zero is asked at every step; working it out there costs 5% of a live worker's time
         self._weight_decay, self._decays = value, _any(value)
 
     def reset(self) -> None:
@@ -83,7 +84,7 @@ class Optimizer:
         """One update of ``params`` in place; ``grad`` may be overwritten."""
         self.t += 1
         xp = self.xp
-        if self._decays and not self._decoupled:
+        if self._decays and not self.decoupled:
             xp.multiply(params, self._c(self.weight_decay), out=self._scratch)  # g ← g + λθ
             xp.add(grad, self._scratch, out=grad)
         self._update(params, grad, lr)
@@ -180,7 +181,7 @@ class Adam(Optimizer):
     def _update(self, params, grad, lr):
         xp, c, s = self.xp, self._c, self._scratch
         b1, b2, eps, t = self.hyper["beta1"], self.hyper["beta2"], self.hyper["eps"], self.t
-        if self._decoupled and self._decays:
+        if self.decoupled and self._decays:
             xp.multiply(params, c(1 - lr * self.weight_decay), out=params)  # AdamW: θ ← θ(1 − ηλ)
         xp.multiply(self.m, c(b1), out=self.m)
         xp.multiply(grad, c(1 - b1), out=s)
@@ -198,11 +199,10 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """torch AdamW: θ ← θ(1 − ηλ), then the Adam update (λ = 0.01 by default)."""
+    """torch AdamW: θ ← θ(1 − ηλ), then the Adam update (λ's default is torch's, as for every optimiser:
+    see :data:`OPTIMIZERS`)."""
 
-    def __init__(self, xp, params, weight_decay=0.01, **hyper):
-        super().__init__(xp, params, weight_decay, **hyper)
-        self._decoupled = True
+    decoupled = True
 
 
 OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {
@@ -215,7 +215,8 @@ OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {
     "adamw": AdamW,
 }
 
-# The hyper-parameters each optimiser takes, with torch's defaults; weight_decay is every optimiser's.
+# The hyper-parameters each optimiser takes, with their defaults: the one place a default is written. They are
+# torch.optim's, but for momentum's 0.9 (torch's SGD has momentum 0, off). weight_decay is every optimiser's.
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     s.name: s
     for s in (
@@ -228,6 +229,24 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec("adamw", "AdamW", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}),
     )
 }
+
+
+def _defaults(param: str) -> dict[str, float]:
+    """{label: default} of hyper-parameter ``param`` over the optimisers that take it."""
+    return {spec.label: spec.params[param] for spec in OPTIMIZERS.values() if param in spec.params}
+
+
+def common_default(param: str) -> float:
+    """The default of hyper-parameter ``param`` that most optimisers taking it share (:data:`OPTIMIZERS`)."""
+    return Counter(_defaults(param).values()).most_common(1)[0][0]
+
+
+def default_text(param: str) -> str:
+    """The defaults of hyper-parameter ``param`` in words: the common one, then the others by optimiser,
+    e.g. "default: 0 (AdamW 0.01)"."""
+    common = common_default(param)
+    others = ", ".join(f"{label} {value:g}" for label, value in _defaults(param).items() if value != common)
+    return f"default: {common:g}" + (f" ({others})" if others else "")
 
 
 def make_optimizer(xp: Any, name: str, params: Any, **given: float | None) -> Optimizer:

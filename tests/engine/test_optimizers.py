@@ -7,7 +7,7 @@ Notation: θ parameters, g gradient, η learning rate, λ weight_decay, t the st
 import numpy as np
 import pytest
 
-from nnplay.engine import OPTIMIZERS, SCHEDULES
+from nnplay.engine import OPTIMIZERS, SCHEDULES, Config, Trainer
 from nnplay.engine.optimizers import make_optimizer
 from nnplay.engine.schedules import get_schedule
 
@@ -180,19 +180,32 @@ def test_first_three_updates_match_torch(name, variant):
 
 @pytest.mark.torch
 def test_defaults_are_torch_defaults():
+    """Every default in the table is torch.optim's own, read from a fresh torch optimiser; momentum's 0.9 is
+    nnplay's (torch's SGD has momentum 0, off)."""
     torch = pytest.importorskip("torch")
     p = [torch.nn.Parameter(torch.zeros(1))]
-    adagrad, rmsprop = torch.optim.Adagrad(p).defaults, torch.optim.RMSprop(p).defaults
-    adam, adamw = torch.optim.Adam(p).defaults, torch.optim.AdamW(p).defaults
-    assert DEFAULTS["adagrad"]["eps"] == adagrad["eps"] == 1e-10
-    assert DEFAULTS["rmsprop"]["alpha"] == rmsprop["alpha"] == 0.99
-    assert DEFAULTS["rmsprop"]["eps"] == rmsprop["eps"] == 1e-8
-    for name, ref in (("adam", adam), ("adamw", adamw)):
-        assert (DEFAULTS[name]["beta1"], DEFAULTS[name]["beta2"]) == ref["betas"] == (0.9, 0.999)
-        assert DEFAULTS[name]["eps"] == ref["eps"] == 1e-8
-        assert DEFAULTS[name]["weight_decay"] == ref["weight_decay"]
-    assert adamw["weight_decay"] == 0.01
-    assert DEFAULTS["momentum"]["momentum"] == DEFAULTS["nesterov"]["momentum"] == 0.9  # nnplay's default
+    made = {"sgd": torch.optim.SGD(p), "momentum": torch.optim.SGD(p), "nesterov": torch.optim.SGD(p),
+            "adagrad": torch.optim.Adagrad(p), "rmsprop": torch.optim.RMSprop(p), "adam": torch.optim.Adam(p),
+            "adamw": torch.optim.AdamW(p)}
+    for name, optimizer in made.items():
+        ref = optimizer.defaults
+        expected = {"weight_decay": ref["weight_decay"], "eps": ref.get("eps"), "alpha": ref.get("alpha"),
+                    "beta1": ref.get("betas", (None,))[0], "beta2": ref.get("betas", (None, None))[1],
+                    "momentum": 0.9}
+        assert OPTIMIZERS[name].params == {k: expected[k] for k in OPTIMIZERS[name].params}, name
+    assert made["adamw"].defaults["weight_decay"] == 0.01 and made["sgd"].defaults["momentum"] == 0
+
+
+def test_a_run_without_weight_decay_given_gets_its_optimizers_default():
+    """The config leaves weight_decay unset (None), and each optimiser then decays by its own default; the
+    schema's description says the same."""
+    for name in NAMES:
+        assert Trainer({"optimizer": name, "seed": 0}).optimizer.weight_decay == DEFAULTS[name]["weight_decay"]
+    assert Trainer({"optimizer": "adamw", "weight_decay": 0, "seed": 0}).optimizer.weight_decay == 0
+    assert Config.model_fields["weight_decay"].description == "default: 0 (AdamW 0.01)"
+    assert Config.model_fields["eps"].description == "default: 1e-08 (Adagrad 1e-10)"
+    config = Config()
+    assert (config.momentum, config.beta1, config.beta2, config.alpha) == (0.9, 0.9, 0.999, 0.99)
 
 
 # --------------------------------------------------------------------------------------------- schedules
