@@ -24,11 +24,14 @@ from typing import Literal
 
 import numpy as np
 
+from .features import GRID_EXTENT
+
 Task = Literal["binary", "multiclass", "regression"]
 Generator = Callable[[np.random.Generator, int, float, int], tuple[np.ndarray, np.ndarray]]
 
 POLY_DEMO_POINTS = ((10, 6), (15, 9), (20, 11), (25, 12), (29, 13), (40, 11), (50, 10), (60, 9))
-_POLY_CENTRE, _POLY_SCALE = 35.0, 12.0 / 50.0  # lecture x in [10, 60] <-> network x in [-6, 6]
+_POLY_LOW, _POLY_HIGH = 10.0, 60.0  # the lecture's x range, spread over the whole grid [-6, 6]
+_POLY_CENTRE, _POLY_SCALE = (_POLY_LOW + _POLY_HIGH) / 2, 2 * GRID_EXTENT / (_POLY_HIGH - _POLY_LOW)
 
 
 @dataclass(frozen=True)

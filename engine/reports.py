@@ -9,6 +9,8 @@ from typing import Literal, Optional
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .features import GRID_EXTENT
+
 Status = Literal["ok", "diverged", "early_stopped"]
 
 
@@ -57,6 +59,6 @@ class GridResult:
     neurons: list[np.ndarray]
     probabilities: Optional[np.ndarray] = None
     classes: Optional[np.ndarray] = None
-    extent: tuple[float, float] = (-6.0, 6.0)
+    extent: tuple[float, float] = (-GRID_EXTENT, GRID_EXTENT)
     axis: Optional[np.ndarray] = None
     meta: dict = field(default_factory=dict)
