@@ -1,8 +1,8 @@
 // The compare page's Export menu: a picture of the comparison (every variant's plot, titled, in the grid
 // the page shows: 2×2 for four) and the loss histories of all variants as one CSV (a row per epoch).
 
-import { CAPTION, PAD, pictureCanvas } from './compose.js';
-import { download, toCsv } from './files.js';
+import { CAPTION, PAD, pictureCanvas } from './exports-compose.js';
+import { download, toCsv } from './exports-files.js';
 import { el } from './ui.js';
 
 const TITLE = 22; // a panel's title line

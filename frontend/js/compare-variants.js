@@ -6,9 +6,9 @@
 import { createLineChart, createStore } from './chart.js';
 import { CLASS_COLORS } from './colors.js';
 import { createReadouts, statusMessage } from './output.js';
-import { createPlot } from './plot.js';
+import { createPlot } from './output-plot.js';
 import { el } from './ui.js';
-import { createVariantEditor, describeOverrides } from './variant-editor.js';
+import { createVariantEditor, describeOverrides } from './compare-variant-editor.js';
 
 
 /** How many variants a comparison has: the engine's limits, sent in GET /api/options. */

@@ -4,18 +4,18 @@
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
-import { createSocket } from './socket.js';
+import { createSocket } from './session-socket.js';
 import { createTopBar, createAdvanced } from './controls.js';
 import { createDataPanel } from './data.js';
 import { createSession } from './session.js';
 import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
-import { createCompareView, defaultVariants, variantLimits } from './variants.js';
+import { createCompareView, defaultVariants, variantLimits } from './compare-variants.js';
 import { createEmbedDialog } from './embed-dialog.js';
-import { createEpochRun } from './epoch-run.js';
-import { createCompareExports } from './compare-export.js';
-import { keepOnly, keptNames } from './keep.js';
-import { startWhenVisible } from './visibility.js';
+import { createEpochRun } from './presets-epoch-run.js';
+import { createCompareExports } from './compare-exports.js';
+import { keepOnly, keptNames } from './embed-keep.js';
+import { startWhenVisible } from './embed-visibility.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
 

@@ -2,7 +2,7 @@
 // "custom"), the playground's sliders (ratio, noise, batch size), number of samples, classes, Regenerate.
 // Thumbnails are drawn from a sample of each dataset fetched once with POST /api/train (one epoch of a network without hidden layers).
 
-import { drawPoints } from './heatmap.js';
+import { drawPoints } from './output-heatmap.js';
 import { fieldSpec } from './state.js';
 import { el, nextId } from './ui.js';
 import { POINT_OUTLINES } from './colors.js';

@@ -2,7 +2,7 @@
 // checkboxes for the controls to keep, autoplay and the frame's size, and Copy buttons. `target` is the
 // page the link opens: 'embed' (the playground's plot) or 'compare' (the compare view).
 
-import { KEEPABLE, DEFAULT_KEEP } from './keep.js';
+import { KEEPABLE, DEFAULT_KEEP } from './embed-keep.js';
 import { el, nextId } from './ui.js';
 
 const DROP = ['insights', 'controls', 'autoplay']; // page keys an embed link does not carry (or sets anew)

@@ -4,7 +4,7 @@
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
-import { createSocket } from './socket.js';
+import { createSocket } from './session-socket.js';
 import { createTopBar } from './controls.js';
 import { createChart } from './chart.js';
 import { createNetwork } from './network.js';
@@ -12,8 +12,8 @@ import { createOutput } from './output.js';
 import { createSession, createRenderer } from './session.js';
 import { createNotices } from './notices.js';
 import { fetchPresets, resolvePresetLink } from './presets.js';
-import { keepOnly, keptNames } from './keep.js';
-import { startWhenVisible } from './visibility.js';
+import { keepOnly, keptNames } from './embed-keep.js';
+import { startWhenVisible } from './embed-visibility.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
 

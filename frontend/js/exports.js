@@ -4,8 +4,8 @@
 // the network as JSON (config + weights + epoch; importing it sends `configure` with both, so the exact
 // network comes back), the loss history and the data as CSV.
 
-import { composeView } from './compose.js';
-import { download, fileName, toCsv } from './files.js';
+import { composeView } from './exports-compose.js';
+import { download, fileName, toCsv } from './exports-files.js';
 import { fmt3, el, nextId } from './ui.js';
 
 const FORMAT = 'nnplay-network';

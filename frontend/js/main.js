@@ -2,9 +2,9 @@
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
-import { createSocket } from './socket.js';
+import { createSocket } from './session-socket.js';
 import { createTopBar, createAdvanced } from './controls.js';
-import { createCustomPanel } from './custom.js';
+import { createCustomPanel } from './data-custom.js';
 import { createDataPanel } from './data.js';
 import { createNetwork } from './network.js';
 import { createChart } from './chart.js';
@@ -12,14 +12,14 @@ import { createOutput } from './output.js';
 import { createSession, createRenderer } from './session.js';
 import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
-import { createGradChart } from './gradchart.js';
-import { createMetrics } from './metrics.js';
+import { createGradChart } from './insights-gradients.js';
+import { createMetrics } from './insights-metrics.js';
 import { createWalkthrough } from './walkthrough.js';
-import { createGradCheck } from './gradcheck.js';
+import { createGradCheck } from './insights-gradcheck.js';
 import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
-import { createEpochRun } from './epoch-run.js';
+import { createEpochRun } from './presets-epoch-run.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
 

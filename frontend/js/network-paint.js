@@ -2,7 +2,7 @@
 // squares, the neurons' thumbnails and the output's. Only links whose shade or width changed are restyled.
 
 import { shadeIndex, SHADES_CSS } from './colors.js';
-import { paintGrid, paintStrip } from './heatmap.js';
+import { paintGrid, paintStrip } from './output-heatmap.js';
 
 /** Width of a link: 1–10 px for |w| from 0 to 5 (clamped), as the playground. */
 export const linkWidth = (w) => (Number.isFinite(w) ? 1 + (9 * Math.min(Math.abs(w), 5)) / 5 : 1);

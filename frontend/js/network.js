@@ -6,7 +6,7 @@
 // shows and edits weights. Emits 'network:layout' after each layout and 'hover-link' for the walk-through.
 
 import { CLASS_COLORS } from './colors.js';
-import { gridCanvas, paintFunction } from './heatmap.js';
+import { gridCanvas, paintFunction } from './output-heatmap.js';
 import { createWeightEditor } from './network-edit.js';
 import { paintNetwork } from './network-paint.js';
 import { el, svg } from './ui.js';

@@ -2,7 +2,7 @@
 // axis ticks, and an optional marked point. Used by the main page (where hovering a neuron shows that
 // neuron's map instead), the embed and each variant of the compare view.
 
-import { curveRange, drawCurve, drawPoints, gridCanvas, paintClasses, paintGrid, paintStrip } from './heatmap.js';
+import { curveRange, drawCurve, drawPoints, gridCanvas, paintClasses, paintGrid, paintStrip } from './output-heatmap.js';
 import { el } from './ui.js';
 import { POINT_OUTLINES } from './colors.js';
 

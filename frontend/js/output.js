@@ -1,9 +1,9 @@
-// The output column: readouts (loss three decimals, accuracy), the loss chart, the output plot (plot.js),
+// The output column: readouts (loss three decimals, accuracy), the loss chart, the output plot (output-plot.js),
 // the colour legend, "Show test data", "Discretize output" and the divergence message. Each part carries
 // its `ui-<name>` class, so a link (or an embed's `controls=`) can hide or keep it.
 
 import { CLASS_COLORS, SHADES_CSS } from './colors.js';
-import { createPlot } from './plot.js';
+import { createPlot } from './output-plot.js';
 import { checkControl, el, fmt3 } from './ui.js';
 
 

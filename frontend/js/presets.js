@@ -78,7 +78,7 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss the lesson note', title: 'Dismiss', onclick: () => state.set({ preset: '' }) }, '×');
   const note = el('aside', { class: 'lesson-note ui-note', 'aria-label': 'Lesson note', hidden: true }, close, title, text, epochs);
 
-  // "Train N epochs" plays the suggested run at the session's pace (epoch-run.js); while it runs it stops it
+  // "Train N epochs" plays the suggested run at the session's pace (presets-epoch-run.js); while it runs it stops it
   const trainButton = el('button', { type: 'button', class: 'text-button' });
   let running = false;
   hub.on('epoch-run', (on) => {

@@ -1,17 +1,17 @@
 // The page state: one table of every setting, written to the URL hash on every change, so any setup is a
-// link (the codec is link.js; custom points are kept by storage.js; `_hide` flags applied by hiding.js).
+// link (the codec is state-link.js; custom points are kept by state-storage.js; `_hide` flags applied by state-hiding.js).
 // Each page adds its own keys (`pageKeys`: the lesson preset, the embed's controls, the compare view's
 // variants, ...). A link — the page's own or one pasted into the address bar later — is a whole setup:
 // what it does not name is the default, exactly as in a fresh tab.
 
-import { applyHidden } from './hiding.js';
-import { createLinkCodec, PAGE_KINDS } from './link.js';
-import { loadCustom, safeStorage, saveCustom, validPoints } from './storage.js';
+import { applyHidden } from './state-hiding.js';
+import { createLinkCodec, PAGE_KINDS } from './state-link.js';
+import { loadCustom, safeStorage, saveCustom, validPoints } from './state-storage.js';
 
 /** Sources of a change that replace the whole setup: the run starts again from new weights at epoch 0. */
 export const FRESH_SOURCES = new Set(['load', 'hash']);
 
-export { camelCase, fieldSpec, seedFromString } from './link.js';
+export { camelCase, fieldSpec, seedFromString } from './state-link.js';
 
 /** createState(hub, options, {pageKeys: {name: 'flag' | 'list' | 'text' | 'json'}, storage}) */
 export function createState(hub, options, { pageKeys = {}, storage = safeStorage() } = {}) {

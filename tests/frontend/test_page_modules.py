@@ -14,9 +14,10 @@ pytestmark = pytest.mark.browser
 def run(page, body: str, arg=None):
     """Evaluate an async function body with the page's modules imported as `m.<module>`."""
     return page.evaluate("""async ([body, arg]) => {
-        const names = ['socket', 'colors', 'state', 'custom', 'ui', 'network', 'heatmap'];
+        const files = {socket: 'session-socket', colors: 'colors', state: 'state', custom: 'data-custom', ui: 'ui',
+                       network: 'network', heatmap: 'output-heatmap'};
         const m = {};
-        for (const name of names) m[name] = await import(`/js/${name}.js`);
+        for (const [name, file] of Object.entries(files)) m[name] = await import(`/js/${file}.js`);
         return await new Function('m', 'arg', `return (async () => { ${body} })()`)(m, arg);
     }""", [body, arg])
 

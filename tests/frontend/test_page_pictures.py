@@ -71,7 +71,7 @@ def test_exports_ask_for_the_real_epoch_and_a_gif_from_the_setups_start(make_pag
 
 def test_a_server_pixel_has_the_colour_the_page_gives_its_value(make_page, server):
     """Multiclass (class 0 blue, blended from the page's grey) and binary cells of a server PNG, against
-    the page's heatmap.js painting the very same values."""
+    the page's output-heatmap.js painting the very same values."""
     page = make_page(server.url + "/")
     density, cell = 20, 9  # the middle pixel of an odd cell samples the cell itself
     for config in ({"problem": "classification", "dataset": "blobs", "n_classes": 3, "hidden": [6], "seed": 4},
@@ -95,10 +95,10 @@ def test_a_server_pixel_has_the_colour_the_page_gives_its_value(make_page, serve
     assert page.errors == []
 
 
-# The page's own painters (frontend/js/heatmap.js) on a 1×1 image: a quantised array whose lo = hi = the
+# The page's own painters (frontend/js/output-heatmap.js) on a 1×1 image: a quantised array whose lo = hi = the
 # value decodes every byte to exactly that value.
 PAGE_COLOURS = """async (cells) => {
-  const heatmap = await import('./js/heatmap.js');
+  const heatmap = await import('./js/output-heatmap.js');
   return cells.map(([cls, value, k]) => {
     const image = { width: 1, height: 1, data: new Uint8ClampedArray(4) };
     const bytes = Uint8Array.of(0);
