@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from nnplay.engine import Trainer
 from nnplay.engine.datasets import (
     DATASETS,
     POLY_DEMO_POINTS,
@@ -17,7 +18,6 @@ from nnplay.engine.datasets import (
 
 GENERATED = [name for name, spec in DATASETS.items() if spec.generate is not None]
 RANDOM = [name for name in GENERATED if name != "poly_demo"]
-BINARY = [name for name, spec in DATASETS.items() if spec.task == "binary"]
 MULTICLASS = [name for name, spec in DATASETS.items() if spec.task == "multiclass"]
 MULTI_GAUSS_CENTRES = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
 
@@ -27,15 +27,25 @@ def gen(name, n=200, noise=0.0, k=3, seed=0):
 
 
 class ScriptedRng:
-    """Stand-in for a Generator whose ``uniform`` calls return prepared arrays, in order."""
+    """Stand-in for a Generator: each ``uniform(low, high, size)`` call must ask for the next prepared
+    ``(low, high, values)`` and gets those values, so a test knows every draw and checks its range."""
 
-    def __init__(self, *arrays):
-        self.arrays = list(arrays)
+    def __init__(self, *draws):
+        self.draws = list(draws)
 
     def uniform(self, low, high, size=None):
-        out = np.asarray(self.arrays.pop(0), dtype=np.float64)
+        want_low, want_high, values = self.draws.pop(0)
+        assert (low, high) == (want_low, want_high)
+        out = np.array(values, dtype=np.float64)  # a fresh array, as a Generator gives
         assert out.shape == (size if isinstance(size, tuple) else (size,))
+        assert ((out >= low) & (out <= high)).all()
         return out
+
+
+def scripted(*ranges, n, seed=0):
+    """Prepared draws for :class:`ScriptedRng`: ``(low, high, shape)`` per call, drawn uniformly."""
+    rng = np.random.default_rng(seed)
+    return [(low, high, rng.uniform(low, high, shape)) for low, high, shape in ranges]
 
 
 # ---------------------------------------------------------------------------------------- registry
@@ -63,9 +73,24 @@ def test_registry_order_and_specs():
     assert DATASETS["spiral_multi"].label == "Spiral (k classes)"
 
 
-def test_specs_are_frozen():
-    with pytest.raises(AttributeError):
-        DATASETS["circle"].default_samples = 3
+@pytest.mark.parametrize("name", GENERATED)
+def test_each_spec_describes_what_its_generator_gives(name):
+    """What the API, the page and a run take from a spec: a run of the dataset gets ``default_samples``
+    points, labels of the spec's ``task`` and points of its ``dims`` (1-D data keep x2 at 0)."""
+    spec = DATASETS[name]
+    points, labels = gen(name, n=spec.default_samples, noise=0.3, k=4)
+    assert len(points) == len(labels) == spec.default_samples
+    assert (points[:, 1] == 0).all() == (spec.dims == 1)
+    if spec.task == "binary":
+        assert set(np.unique(labels)) == {-1.0, 1.0}
+    elif spec.task == "multiclass":
+        np.testing.assert_array_equal(np.unique(labels), np.arange(4.0))
+    else:  # a real-valued target
+        assert spec.task == "regression" and np.unique(labels).size > 2
+    problem = "regression" if spec.task == "regression" else "classification"
+    features = ["x1"] if spec.dims == 1 else ["x1", "x2"]
+    run = Trainer({"problem": problem, "dataset": name, "n_classes": 4, "features": features, "seed": 0})
+    assert run.task == spec.task and run.data.n_train + run.data.n_test == spec.default_samples
 
 
 def test_get_dataset():
@@ -104,12 +129,6 @@ def test_other_seed_other_data(name):
     assert not np.allclose(a_points, b_points)
 
 
-@pytest.mark.parametrize("name", BINARY)
-def test_binary_labels_are_plus_minus_one(name):
-    _, labels = gen(name, n=400, noise=0.3)
-    assert set(np.unique(labels)) == {-1.0, 1.0}
-
-
 # --------------------------------------------------------------------------------------------- circle
 @pytest.mark.parametrize("n", [400, 401])
 def test_circle_radius_rule_at_zero_noise(n):
@@ -122,11 +141,20 @@ def test_circle_radius_rule_at_zero_noise(n):
     assert (labels == 1).sum() == inner and (labels == -1).sum() == n - inner
 
 
-def test_circle_noise_flips_labels_but_not_points():
-    clean_points, clean_labels = gen("circle", n=2000, noise=0.0, seed=5)
-    noisy_points, noisy_labels = gen("circle", n=2000, noise=0.5, seed=5)
-    np.testing.assert_array_equal(clean_points, noisy_points)  # noise only moves the label test
-    assert 0 < (clean_labels != noisy_labels).sum() < 2000 * 0.3
+@pytest.mark.parametrize("noise", [0.05, 0.5])
+def test_circle_labels_the_noisy_point_and_stores_the_clean_one(noise):
+    n = 2000
+    draws = scripted((0.0, 2.5, n // 2), (3.5, 5.0, n - n // 2), (0.0, 2 * np.pi, n), (-5.0, 5.0, (n, 2)), n=n)
+    points, labels = DATASETS["circle"].generate(ScriptedRng(*draws), n, noise, 2)
+    (_, _, inner), (_, _, outer), (_, _, theta), (_, _, shift) = draws
+    r = np.concatenate([inner, outer])
+    clean = np.stack([r * np.sin(theta), r * np.cos(theta)], axis=1)
+    np.testing.assert_allclose(points, clean, atol=1e-12)  # noise only moves the label test
+    noisy = clean + shift * noise  # U(-5, 5)·ν per coordinate
+    np.testing.assert_array_equal(labels, np.where(np.hypot(noisy[:, 0], noisy[:, 1]) < 2.5, 1.0, -1.0))
+    flipped = (labels != np.where(r < 2.5, 1.0, -1.0)).mean()
+    # the share of labels noise flips (from 400,000 points; within 4 standard errors for 2,000)
+    assert flipped == pytest.approx({0.05: 0.0124, 0.5: 0.248}[noise], abs={0.05: 0.01, 0.5: 0.04}[noise])
 
 
 # ------------------------------------------------------------------------------------------------ xor
@@ -136,10 +164,19 @@ def test_xor_gap_and_sign_rule_at_zero_noise():
     np.testing.assert_array_equal(labels, np.where(points[:, 0] * points[:, 1] >= 0, 1.0, -1.0))
 
 
-def test_xor_noise_flips_some_labels():
-    points, labels = gen("xor", n=2000, noise=0.5)
-    sign_rule = np.where(points[:, 0] * points[:, 1] >= 0, 1.0, -1.0)
-    assert 0 < (labels != sign_rule).sum() < 1000
+@pytest.mark.parametrize("noise", [0.25, 0.5])
+def test_xor_labels_the_noisy_point_and_stores_the_clean_one(noise):
+    n = 2000
+    draws = scripted((-5.0, 5.0, (n, 2)), (-5.0, 5.0, (n, 2)), n=n)
+    points, labels = DATASETS["xor"].generate(ScriptedRng(*draws), n, noise, 2)
+    (_, _, drawn), (_, _, shift) = draws
+    clean = drawn + np.where(drawn > 0, 0.3, -0.3)
+    np.testing.assert_array_equal(points, clean)
+    noisy = clean + shift * noise  # U(-5, 5)·ν per coordinate
+    np.testing.assert_array_equal(labels, np.where(noisy[:, 0] * noisy[:, 1] >= 0, 1.0, -1.0))
+    flipped = (labels != np.where(clean[:, 0] * clean[:, 1] >= 0, 1.0, -1.0)).mean()
+    # the share of labels noise flips (from 400,000 points; within 4 standard errors for 2,000)
+    assert flipped == pytest.approx({0.25: 0.070, 0.5: 0.175}[noise], abs={0.25: 0.023, 0.5: 0.034}[noise])
 
 
 # ---------------------------------------------------------------------------------------------- gauss
@@ -264,17 +301,17 @@ def test_multi_gauss_matches_the_loop_at_zero_noise():
 
 
 def test_multi_gauss_labels_the_noisy_point():
-    draws = np.random.default_rng(7).uniform(-6, 6, size=(2, 500, 2))
+    (_, _, p), (_, _, shift) = draws = scripted((-6.0, 6.0, (500, 2)), (-6.0, 6.0, (500, 2)), n=500, seed=7)
     noise = 0.3
     points, labels = DATASETS["multi_gauss"].generate(ScriptedRng(*draws), 500, noise, 2)
-    np.testing.assert_array_equal(points, draws[0])  # the stored point is p, without noise
-    np.testing.assert_allclose(labels, reference_multi_gauss(draws[0] + draws[1] * noise), atol=1e-12)
-    assert not np.allclose(labels, reference_multi_gauss(draws[0]))
+    np.testing.assert_array_equal(points, p)  # the stored point is p, without noise
+    np.testing.assert_allclose(labels, reference_multi_gauss(p + shift * noise), atol=1e-12)
+    assert not np.allclose(labels, reference_multi_gauss(p))
 
 
 def test_multi_gauss_at_centres_and_far_away():
     centres = np.array([[cx, cy] for cx, cy, _ in MULTI_GAUSS_CENTRES] + [[0.0, 0.0], [6.0, 6.0]])
-    rng = ScriptedRng(centres, np.zeros_like(centres))
+    rng = ScriptedRng((-6.0, 6.0, centres), (-6.0, 6.0, np.zeros_like(centres)))
     points, labels = DATASETS["multi_gauss"].generate(rng, len(centres), 0.0, 2)
     np.testing.assert_array_equal(points, centres)
     np.testing.assert_array_equal(labels, [s for _, _, s in MULTI_GAUSS_CENTRES] + [0.0, 0.0])
