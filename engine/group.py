@@ -9,6 +9,9 @@ the group's stacked step moves it exactly as a lone step would: same data order,
 arithmetic (per-member coefficients worked out in float64, then cast, as for one network), divergence and
 early stopping.
 
+The group reaches its members through Trainer's public API and the methods of its section "the
+group-member protocol" (arrays, join, leave, start_epoch, draw_epoch, count_epoch, settle, note_gradients).
+
 Which runs can share a stack is decided by one rule, :func:`signature`. Everything else may differ per
 member: data and seed, learning rate and schedule, regulariser and its rate, dropout, shuffling, the
 optimiser's hyper-parameters, early stopping.

@@ -57,6 +57,8 @@ class Trainer:
     ``{"W": (fan_out, fan_in), "b": (fan_out,)}`` in PyTorch's layout replacing the initialisation.
     ``history_limit`` is how many of the latest reports ``history`` keeps (at least 1; it may be changed
     later: the live server keeps one, since a session's loss curve travels as compact rows).
+    A run may train in a :class:`~nnplay.engine.group.TrainerGroup`; the section "the group-member
+    protocol" below holds the methods the group calls.
     """
 
     def __init__(self, config: Config | dict, *, data: Optional[DataSplit] = None,
