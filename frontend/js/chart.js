@@ -45,11 +45,11 @@ export function createStore(columns) {
 
 /** A chart of `lines` ([{store, column, color, dash?, width?}]). `log`: log10 y (values ≤ 0 are gaps). */
 export function createLineChart({ label, height = 55, log = false, className = '', axis = false, empty = '' }) {
+  let lines = [];
+  let width = 0; // the canvas's width in CSS pixels when it was last sized
+  let cssWidth = 260; // kept by a ResizeObserver, so drawing never forces a layout
   const canvas = el('canvas', { class: `line-chart ${className}`, role: 'img', 'aria-label': label, style: `height:${height}px` });
   const element = el('div', { class: 'chart', style: `height:${height}px` }, canvas);
-  let lines = [];
-  let width = 0;
-  let cssWidth = 260; // kept by a ResizeObserver, so drawing never forces a layout
   new ResizeObserver(([entry]) => {
     cssWidth = Math.max(40, Math.round(entry.contentRect.width));
     draw();

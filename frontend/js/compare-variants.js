@@ -21,15 +21,15 @@ export function defaultVariants(options) {
 }
 
 export function createCompareView(hub, state) {
+  let cards = [];
+  let shapeKey = '';
+  let scheduled = new Set();
   const chart = createLineChart({ label: 'Loss of every variant: training loss solid, test loss dotted', height: 110, axis: true, className: 'compare-chart' });
   const legend = el('div', { class: 'chart-legend compare-legend', 'aria-label': 'Variants' });
   const grid = el('div', { class: 'variant-grid' });
   const add = el('button', { type: 'button', class: 'text-button ui-variants', 'aria-label': 'Add a variant', onclick: () => addVariant() }, '+ Add a variant');
   const element = el('section', { class: 'compare-view', 'aria-label': 'Comparison' },
     el('div', { class: 'compare-chart-box ui-chart' }, el('h2', { text: 'Loss' }), chart.element, legend), grid, add);
-  let cards = [];
-  let shapeKey = '';
-  let scheduled = new Set();
 
   const variants = () => state.values.variants ?? [];
   const labelOf = (i) => state.values.labels?.[i] || describeOverrides(variants()[i] ?? {});

@@ -39,13 +39,13 @@ function speedItems(limits, defaultSpeed) {
 
 export function createTopBar(hub, state) {
   const { options, values } = state;
+  let playing = false;
   const command = (type) => () => hub.emit('command', { type });
   const reset = el('button', { class: 'icon-button ui-resetButton', type: 'button', 'aria-label': 'Reset', title: 'Reset the network', onclick: command('reset') }, icon('reset'));
   const play = el('button', { class: 'play-button ui-playButton', type: 'button', 'aria-label': 'Play', title: 'Run/Pause', onclick: () => hub.emit('command', { type: playing ? 'pause' : 'play' }) }, el('span', { class: 'icon' }));
   const step = el('button', { class: 'icon-button ui-stepButton', type: 'button', 'aria-label': 'Step', title: 'Train one epoch', onclick: command('step') }, icon('step'));
   const epoch = el('output', { class: 'epoch-number', 'aria-label': 'Epoch', text: formatEpoch(0) });
   const connection = el('div', { class: 'connection ui-connection', role: 'status', 'aria-label': 'Connection', 'data-status': 'connecting' }, el('i'), el('span', { text: 'connecting…' }));
-  let playing = false;
 
   const rateItems = (list) => list.map((v) => ({ value: v, label: String(v) }));
   const lr = selectControl({ label: 'Learning rate', name: 'learningRate', items: rateItems(options.menus.learning_rate), value: values.learning_rate, onChange: (v) => state.set({ learning_rate: Number(v) }) });
@@ -105,12 +105,12 @@ export function createTopBar(hub, state) {
 /** The "Advanced" panel: everything beyond the playground's top bar. */
 export function createAdvanced(hub, state) {
   const { options } = state;
+  let bound = []; // [field, control] pairs refreshed on every change
+  let shownKey = '';
   const body = el('div', { class: 'advanced-body' });
   const element = el('details', { class: 'advanced ui-advanced' }, el('summary', { text: 'Advanced' }), body);
   const spec = (name) => fieldSpec(options.fields[name]);
   const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-  let bound = []; // [field, control] pairs refreshed on every change
-  let shownKey = '';
 
   const bind = (field, control) => {
     bound.push([field, control]);

@@ -42,6 +42,9 @@ export function parseNetworkFile(text) {
 }
 
 export function createExports(hub, state, session, { output, network, chart, presets = [] }) {
+  // Where the current run started: the weights and epoch of its first frame after a new setup, a Reset
+  // or an import (the session clears the history just before that frame reaches us).
+  let start = null;
   const item = (text, label, onclick) => el('button', { type: 'button', class: 'menu-item', 'aria-label': label, onclick }, text);
   const number = (label, value, min, max) => {
     const id = nextId('num');
@@ -91,9 +94,6 @@ export function createExports(hub, state, session, { output, network, chart, pre
   const weights = () => session.currentWeights();
   const name = (ext) => fileName(state, session.epoch, ext);
 
-  // Where the current run started: the weights and epoch of its first frame after a new setup, a Reset
-  // or an import (the session clears the history just before that frame reaches us).
-  let start = null;
   hub.on('history:clear', () => (start = null));
   hub.on('frame', () => {
     if (!start && !session.compare) start = { weights: weights(), epoch: session.epoch };

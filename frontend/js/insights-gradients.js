@@ -9,12 +9,12 @@ import { el } from './ui.js';
 export const layerName = (l, n) => (l === n - 1 ? 'output' : `layer ${l + 1}`);
 
 export function createGradChart(hub) {
+  let store = createStore(0);
+  let scheduled = false;
   const chart = createLineChart({ label: 'Gradient norm per layer, log scale', height: 90, log: true, axis: true, className: 'grad-chart' });
   const legend = el('div', { class: 'chart-legend', 'aria-label': 'Layers' });
   const element = el('div', { class: 'insight grad-norms', hidden: true },
     el('h3', { text: 'Gradient norm ‖∂L/∂W‖ per layer (log scale)' }), chart.element, legend);
-  let store = createStore(0);
-  let scheduled = false;
 
   function reshape(n) {
     store = createStore(n);

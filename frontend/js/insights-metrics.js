@@ -30,11 +30,11 @@ export function confusionTable(matrix, classes, task, caption) {
 }
 
 export function createMetrics(hub) {
+  let last = null; // the newest frame header
+  let scheduled = false;
   const body = el('div', { class: 'metrics-body' });
   const element = el('div', { class: 'insight metrics', hidden: true }, el('h3', { text: 'Confusion matrix' }), body);
   const title = element.firstChild;
-  let last = null;
-  let scheduled = false;
 
   function draw() {
     const h = last;

@@ -7,8 +7,8 @@ import { el } from './ui.js';
 /** createWeightEditor(hub, area, {layout, weights}): `layout()` is the network's current layout,
  *  `weights()` the newest frame's flat weights. Returns {card, refresh, stopEditing, valueOf}. */
 export function createWeightEditor(hub, area, { layout, weights }) {
+  let editing = null; // the item being edited (its index), while its input is open
   const card = el('div', { class: 'hovercard', role: 'tooltip', 'aria-label': 'Weight', hidden: true });
-  let editing = null;
 
   function valueOf(k) {
     const w = weights();

@@ -146,11 +146,12 @@ function neuronNodes(hub, s, nodes, thumbSize) {
 /** createNetwork(hub, state, {compact}): `compact` (an embed) draws only the inputs in use, in less room. */
 export function createNetwork(hub, state, { compact = false } = {}) {
   const options = state.options;
+  let net = null; // the current layout
+  let lastFrame = null;
+  let resizeTimer = null;
   const area = el('div', { class: 'net-area' });
   const layerCount = el('div', { class: 'layers-count ui-numHiddenLayers' });
   const heads = el('div', { class: 'layer-heads' });
-  let net = null; // the current layout
-  let lastFrame = null;
   const editor = createWeightEditor(hub, area, { layout: () => net, weights: () => lastFrame?.arrays.weights });
   const element = el('section', { class: 'column network-column', 'aria-label': 'Network' }, layerCount,
     el('div', { class: 'net-scroll' }, heads, el('div', { class: 'net-body' }, area, editor.card)));
@@ -224,7 +225,6 @@ export function createNetwork(hub, state, { compact = false } = {}) {
     if (['features', 'hidden', 'task', 'problem', 'dataset', 'reg_dataset', 'n_classes', 'custom_points'].some((k) => changed.has(k))) build();
   });
   hub.on('playing', (playing) => element.classList.toggle('playing', playing));
-  let resizeTimer = null;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(build, 150);

@@ -10,6 +10,13 @@ import { POINT_OUTLINES } from './colors.js';
 /** createPlot(hub, state, {primary}): `primary` plots follow neuron hovering and show the page's hints. */
 export function createPlot(hub, state, { primary = true, label = 'Output heatmap with the data points' } = {}) {
   const extent = state.options.view.extent; // the input domain is [−extent, extent]²
+  let frame = null;
+  let data = null;
+  let hover = null;
+  let marker = null; // [x1, x2, label] drawn with a ring (the walk-through's point)
+  let size = 260;
+  let pointsDirty = true;
+  let range = null; // 1-D y range
   const heat = gridCanvas(state.options.view.density, state.options.view.density, 'heatmap');
   const layer = el('canvas', { class: 'points' });
   const hoverLabel = el('div', { class: 'plot-label', hidden: true });
@@ -18,14 +25,6 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
   const yTicks = el('div', { class: 'ticks y-ticks', 'aria-hidden': 'true' });
   const plot = el('div', { class: 'plot', role: 'img', 'aria-label': label }, heat.canvas, layer, hoverLabel, hint);
   const element = el('div', { class: 'plot-wrap' }, plot, xTicks, yTicks);
-
-  let frame = null;
-  let data = null;
-  let hover = null;
-  let marker = null; // [x1, x2, label] drawn with a ring (the walk-through's point)
-  let size = 260;
-  let pointsDirty = true;
-  let range = null; // 1-D y range
 
   new ResizeObserver(([entry]) => {
     const next = Math.round(entry.contentRect.width);

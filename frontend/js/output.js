@@ -50,6 +50,7 @@ export function statusMessage(status, text) {
 }
 
 export function createOutput(hub, state, chart) {
+  let connected = false; // the socket has been open once: only then is a closed one news
   const readouts = createReadouts();
   const plot = createPlot(hub, state, { primary: true });
   const legend = el('div', { class: 'legend ui-legend', 'aria-label': 'Colour legend' });
@@ -104,7 +105,6 @@ export function createOutput(hub, state, chart) {
     discretize.setValue(values.discretize);
   });
   hub.on('server-status', ({ status, message: text }) => showStatus(status, text));
-  let connected = false;
   hub.on('socket:status', ({ status }) => {
     connected ||= status === 'open';
     offline.hidden = !connected || status === 'open' || status === 'idle'; // only once it had been connected

@@ -58,6 +58,7 @@ function keyboardSafe(select, onPick, onRevert) {
 
 /** The menu and the note. `page`: 'main' or 'compare' — presets of the other kind open the other page. */
 export function createPresets(hub, state, presets, { page = 'main' } = {}) {
+  let running = false; // a "Train N epochs" run is under way
   const id = nextId('sel');
   const select = el('select', { id, 'aria-label': 'Lessons' });
   keyboardSafe(select, (name) => choose(name), () => sync());
@@ -80,7 +81,6 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
 
   // "Train N epochs" plays the suggested run at the session's pace (presets-epoch-run.js); while it runs it stops it
   const trainButton = el('button', { type: 'button', class: 'text-button' });
-  let running = false;
   hub.on('epoch-run', (on) => {
     running = on;
     trainButton.textContent = on ? 'Stop' : `Train ${find(state.values.preset)?.epochs ?? ''} epochs`;

@@ -2,8 +2,10 @@
 // (docs/protocol.md), and server messages into hub events for the panels. Live fields go out with `set`
 // (no reset, as the playground's learning rate); anything else rebuilds the run with `configure`. On
 // every (re)connect the server session is restored from the page state (config, view, weights, epoch,
-// playing). With `compare` the session trains 2–4 variants of the page's config side by side.
+// playing; what is shown until the server answers is session-restore.js's). With `compare` the session trains
+// 2–4 variants of the page's config side by side.
 
+import { createRestore } from './session-restore.js';
 import { FRESH_SOURCES } from './state.js';
 
 const VIEW = new Set(['speed', 'density']);
@@ -23,11 +25,36 @@ export function unflattenWeights(w, sizes) {
   return layers;
 }
 
+/** A hovered neuron is drawn large in the output panel: finer thumbnails are asked for while hovering, and
+ *  the coarse ones again a moment after (moving between neurons keeps the fine ones). `reset()`: a fresh
+ *  server session sends the default size. */
+function followHover(hub, state, socket) {
+  const small = state.options.view.thumb;
+  const large = Math.min(4 * small, state.options.server_limits.max_thumb);
+  let now = small;
+  let timer = null;
+
+  hub.on('hover-neuron', (hover) => {
+    clearTimeout(timer);
+    const want = hover ? large : small;
+    const apply = () => {
+      if (now === want || !socket.open) return;
+      now = want;
+      socket.send('view', { thumb: want });
+    };
+    if (hover) apply();
+    else timer = setTimeout(apply, 1500);
+  });
+  return { reset: () => (now = small) };
+}
+
 /** createSession(hub, state, socket, render, {compare}): `compare()` returns {variants, labels} for a
  *  comparison session (the page state's config is the base every variant overrides). */
 export function createSession(hub, state, socket, render, { compare = null } = {}) {
   const live = new Set(state.options.live_fields);
   const configFields = (k) => k in state.options.defaults || PAGE_CONFIG.has(k) || (compare && k === 'variants');
+  const restore = createRestore();
+  const thumbs = followHover(hub, state, socket);
   let connectedOnce = false;
   let playing = false;
   let wantPlay = false; // what the user asked for last: restored on (re)connect, even before the first
@@ -38,7 +65,6 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   let configureId = null;
   let serverState = null; // the newest `state` message
   let synced = false; // the server has answered the last configure and sent a frame of it
-  let restoreId = null; // the configure that restores the session after a reconnect: the chart stays
 
   /** Weights of the last frame in PyTorch layout ([{W, b}]) when they fit the page's current shape. */
   function currentWeights() {
@@ -71,6 +97,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     if (atEpoch > 0) message.epoch = atEpoch;
     configureId = socket.send('configure', message);
     synced = false;
+    restore.cancel(); // a newer run replaces the one being restored (a reconnect begins its restore after)
     return configureId;
   }
 
@@ -85,12 +112,12 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   }
 
   hub.on('socket:open', () => {
-    const restoring = connectedOnce;
-    thumbs.now = thumbs.small;
+    const reconnect = connectedOnce;
     connectedOnce = true;
+    thumbs.reset();
     sendView();
-    const id = configure({ play: wantPlay, keepWeights: restoring });
-    restoreId = restoring && epoch > 0 ? id : null;
+    const id = configure({ play: wantPlay, keepWeights: reconnect });
+    if (reconnect && epoch > 0) restore.begin(id); // a run under way comes back with its chart
   });
   // while the connection is down nothing trains: the button says so (what the user wants is kept in
   // `wantPlay` and sent again on reconnect)
@@ -140,32 +167,14 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('error', (message) => {
     if (message.id !== undefined && message.id === configureId) configureId = null; // the old run goes on
-    if (message.id !== undefined && message.id === restoreId) restoreId = null; // then the greeting's run is ours
+    const data = restore.refused(message); // a refused restore: the greeting's run is the page's
+    if (data) render.data(data);
   });
 
   hub.on('set-weight', (message) => socket.send('set_weight', message));
 
-  // A hovered neuron is drawn large in the output panel: ask for finer thumbnails while hovering.
-  const small = state.options.view.thumb;
-  const thumbs = { small, large: Math.min(4 * small, state.options.server_limits.max_thumb), now: small, timer: null };
-  hub.on('hover-neuron', (hover) => {
-    clearTimeout(thumbs.timer);
-    const want = hover ? thumbs.large : thumbs.small;
-    const apply = () => {
-      if (thumbs.now === want || !socket.open) return;
-      thumbs.now = want;
-      socket.send('view', { thumb: want });
-    };
-    if (hover) apply();
-    else thumbs.timer = setTimeout(apply, 1500); // moving between neurons keeps the fine thumbnails
-  });
-
-  // after a reconnect the server greets with its default run before it answers the restoring configure:
-  // those messages are not this page's run, and would wipe the chart and flash the default data
-  const greeting = (message) => restoreId !== null && message.id !== restoreId;
-
   hub.on('state', (message) => {
-    if (greeting(message)) return;
+    if (restore.ignores(message)) return;
     serverState = message;
     wantPlay = message.playing;
     setPlaying(message.playing);
@@ -175,16 +184,17 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     if (message.id !== undefined && message.id === configureId) {
       configureId = null;
       variantFrames = [];
-      if (message.id !== restoreId) clearHistory();
-      else if (heldData) render.data(heldData);
-      restoreId = null;
-      heldData = null;
+      if (!restore.pending) clearHistory();
+      else {
+        const data = restore.settle(); // the restored run: its chart stays, its data is drawn now
+        if (data) render.data(data);
+      }
     }
   });
 
   hub.on('frame', (frame) => {
     const h = frame.header;
-    if (restoreId !== null) return;
+    if (restore.pending) return;
     if (compare) {
       if (!Number.isInteger(h.variant)) return; // a compare page draws variants only
       variantFrames[h.variant] = frame;
@@ -205,8 +215,10 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     render.frame(frame);
   });
 
-  let heldData = null; // data that came while restoring: the restored run's is the last before its reply
-  hub.on('data', (data) => (restoreId === null ? render.data(data) : (heldData = data)));
+  hub.on('data', (data) => {
+    const now = restore.hold(data);
+    if (now) render.data(now);
+  });
 
   function setPlaying(value) {
     if (value === playing) return;

@@ -36,6 +36,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
 
   const values = freshValues();
   let hidden = new Set(); // names from `<name>_hide=true`
+  let linkHasSetup = false; // the page's link names a setting (see the getter below)
   const custom = loadCustom(storage);
 
   // ---- derived facts ----------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   normalise();
   applyHidden(hidden, values.hideText);
   writeHash();
-  let linkHasSetup = first.hasSetup;
+  linkHasSetup = first.hasSetup;
   window.addEventListener('hashchange', () => {
     linkHasSetup = openLink(location.hash).hasSetup;
     hub.emit('link', { hasSetup: linkHasSetup });

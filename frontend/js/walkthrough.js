@@ -13,6 +13,13 @@ export { fmtValue } from './walkthrough-overlay.js';
 const ANIMATE_MS = 1100;
 
 export function createWalkthrough(hub, state, session, network, plot) {
+  let active = false;
+  let trace = null; // the engine's trace of the chosen point (the `inspect` answer)
+  let traceId = null;
+  let step = 0;
+  let timer = null; // the animation's interval
+  let pointIndex = -1;
+  let hovered = null; // the link under the pointer
   const info = el('p', { class: 'wt-info', text: 'Click a training point on the plot, or press “Next point”.' });
   const key = el('p', { class: 'wt-key' }, el('span', { class: 'wt-act', text: 'blue' }), ': a neuron’s value a = f(z); ',
     el('span', { class: 'wt-grad', text: 'orange' }), ': its δ = ∂L/∂z, and ∂L/∂w on the links.');
@@ -26,13 +33,6 @@ export function createWalkthrough(hub, state, session, network, plot) {
   const element = el('section', { class: 'walkthrough', 'aria-label': 'Backprop walk-through', hidden: true },
     el('h3', { text: 'Backprop walk-through' }), info,
     el('div', { class: 'wt-buttons' }, pickNext, prev, next, animate), stepText, chain, key);
-  let active = false;
-  let trace = null;
-  let traceId = null;
-  let step = 0;
-  let timer = null;
-  let pointIndex = -1;
-  let hovered = null;
 
   const layers = () => trace?.layers.length ?? 0;
   const lastStep = () => 2 * layers();

@@ -15,7 +15,7 @@ def run(page, body: str, arg=None):
     """Evaluate an async function body with the page's modules imported as `m.<module>`."""
     return page.evaluate("""async ([body, arg]) => {
         const files = {socket: 'session-socket', colors: 'colors', state: 'state', custom: 'data-custom', ui: 'ui',
-                       network: 'network', heatmap: 'output-heatmap'};
+                       network: 'network', heatmap: 'output-heatmap', restore: 'session-restore'};
         const m = {};
         for (const [name, file] of Object.entries(files)) m[name] = await import(`/js/${file}.js`);
         return await new Function('m', 'arg', `return (async () => { ${body} })()`)(m, arg);
@@ -105,3 +105,32 @@ def test_csv_parsing(page):
     assert result["bad"]["errors"] == ["row 2: expected 3 values x1,x2,label, got 2",
                                        'row 3: x1 "x" is not a number']
     assert result["regression"]["points"] == [[1, 2, 0.25]]
+
+
+def test_a_restore_holds_the_greeting_back_until_its_answer(page):
+    """After a reconnect the server's greeting (its default run) is not shown; the restored run's data, the
+    last to come before the answer, is drawn with it; a refusal or a newer configure ends the wait."""
+    result = run(page, """
+        const r = m.restore.createRestore();
+        const log = {idle: [r.pending, r.ignores({id: 1}), r.hold('d0')]};
+        r.begin(7);
+        log.waiting = [r.pending, r.ignores({id: undefined}), r.ignores({id: 3}), r.ignores({id: 7}),
+                       r.hold('greeting'), r.hold('restored')];
+        log.answer = [r.settle(), r.pending, r.ignores({id: 3})];
+        r.begin(8);
+        r.hold('greeting');
+        log.refused = [r.refused({id: 2}), r.pending, r.refused({id: 8}), r.pending];
+        r.begin(9);
+        r.hold('greeting');
+        r.cancel();
+        log.cancelled = [r.pending, r.hold('next'), r.settle()];
+        r.begin(null);
+        log.unsent = r.pending;
+        return log;
+    """)
+    assert result["idle"] == [False, False, "d0"]
+    assert result["waiting"] == [True, True, True, False, None, None]
+    assert result["answer"] == ["restored", False, False]
+    assert result["refused"] == [None, True, "greeting", False]
+    assert result["cancelled"] == [False, "next", None]
+    assert result["unsent"] is False
