@@ -37,6 +37,7 @@ from ..options import DEFAULT_SPEED, server_limits
 from ..problems import InvalidInput, describe, problem
 from ..settings import Settings
 from . import messages as msg
+from . import wire
 from .placement import lesson_cost
 from .run import Mode, Plan
 from .supervisor import EngineFailure, EngineWorkers
@@ -61,7 +62,7 @@ class Session:
         self.facts: dict[str, Any] = {}  # the trainer's part of the last state, kept for a pause that cannot wait
         self.last_activity = time.monotonic()
         self._step_id: Any = None  # the id the state that ends a step answers
-        self._inbox: list[tuple[list[bytes], int, Optional[tuple]]] = []  # news from the worker, not yet sent
+        self._inbox: list[wire.NewsEntry] = []  # news from the worker, not yet sent
         self._news = anyio.Event()
         self._worker_lost = False
         self._send_lock = anyio.Lock()
@@ -109,7 +110,7 @@ class Session:
         self.mode = to
         self._step_id = reply_to if to is Mode.STEPPING else None
         self.plan = Plan(self.plan.serial + 1, to, self.speed, steps)
-        self.worker.post(("plan", self.id, self.plan))
+        self.worker.send_plan(self.id, self.plan)
 
     def _set_speed(self, speed: float | str) -> None:
         self.speed = speed
@@ -119,7 +120,7 @@ class Session:
     # ---- the worker ------------------------------------------------------------------------------------------
     def _ask(self, op: str, **kwargs: Any):
         """Send a command to the worker; ``await (...).wait()`` for its answer."""
-        return self.worker.call(self.workers.next_id(), self.id, op, **kwargs)
+        return self.worker.call(self.id, op, **kwargs)
 
     async def _engine(self, op: str, **kwargs: Any) -> dict[str, Any]:
         """A command's answer; its facts are kept, its frames sent after the news already here."""
@@ -138,13 +139,13 @@ class Session:
         for frame in reply.get("frames", ()):
             await self._send(data=frame)
 
-    def _on_news(self, news: Optional[list]) -> None:
-        """Event loop, from the worker's reader: a tick's (frames, epoch, stopped) for this session, or None
-        when the worker has died."""
+    def _on_news(self, news: Optional[wire.NewsEntry]) -> None:
+        """Event loop, from the worker's reader: a tick's news for this session, or None when the worker has
+        died."""
         if news is None:
             self._worker_lost = True
         else:
-            self._inbox.append(tuple(news))
+            self._inbox.append(news)
         self._news.set()
 
     # ---- receiver and commands ---------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ class Session:
         chosen = self.workers.choose(self.id, self.worker, lesson_cost(m.config, m.variants))
         try:
             reply = self._keep(await chosen.call(
-                self.workers.next_id(), self.id, "configure", config=m.config, weights=weights, epoch=m.epoch,
+                self.id, "configure", config=m.config, weights=weights, epoch=m.epoch,
                 variants=m.variants, labels=m.labels, play=m.play,
                 view=self.facts.get("view") if chosen is not self.worker else None).wait())
         except InvalidInput:
@@ -328,25 +329,25 @@ class Session:
     async def _send_inbox(self) -> None:
         """Send the frames of the ticks heard of, tell the worker they have gone, and answer a stop."""
         while self._inbox:
-            frames, epoch, stopped = self._inbox.pop(0)
+            news = self._inbox.pop(0)
             if self.facts:
-                self.facts["epoch"] = epoch  # for a pause that cannot wait for its epoch
-            for frame in frames:
+                self.facts["epoch"] = news.epoch  # for a pause that cannot wait for its epoch
+            for frame in news.frames:
                 await self._send(data=frame)
-            self.worker.post(("sent", self.id))
-            if stopped is not None:
-                await self._stopped(*stopped)
+            self.worker.credit(self.id)
+            if news.stopped is not None:
+                await self._stopped(news.stopped)
 
     def _drop_inbox(self) -> None:
         for _ in self._inbox:
-            self.worker.post(("sent", self.id))
+            self.worker.credit(self.id)
         self._inbox.clear()
 
-    async def _stopped(self, serial: int, why: str, facts: dict[str, Any]) -> None:
+    async def _stopped(self, stopped: wire.Stopped) -> None:
         """Training stopped by itself (a step done, divergence, early stopping): paused, with a ``state``."""
-        if serial != self.plan.serial or self.mode is Mode.PAUSED:
+        if stopped.serial != self.plan.serial or self.mode is Mode.PAUSED:
             return  # a plan replaced since
-        self.facts = facts
+        self.facts = stopped.facts
         reply = self._step_id if self.mode is Mode.STEPPING else None
         self._transition(Mode.PAUSED)
         self.last_activity = time.monotonic()  # the idle timeout counts from here

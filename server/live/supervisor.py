@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import queue
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -42,7 +41,10 @@ import anyio
 
 from ..problems import InvalidInput
 from ..settings import Settings
+from . import wire
+from .channel import ThreadChannel
 from .placement import NetworkCost, least_loaded
+from .run import Plan
 from .worker import main as worker_main
 
 log = logging.getLogger("nnplay.workers")
@@ -54,76 +56,39 @@ class EngineFailure(RuntimeError):
     """A command failed in the engine worker (a bug, or the worker died): the session ends."""
 
 
-# ---- an in-process channel with multiprocessing.Connection's send / recv / poll ---------------------------------
-class _Direction:
-    def __init__(self) -> None:
-        self.items: deque = deque()
-        self.ready = threading.Condition()
-        self.closed = False
-
-
-class ThreadChannel:
-    """One end of an in-process duplex channel (objects are passed, not copied)."""
-
-    def __init__(self, incoming: _Direction, outgoing: _Direction):
-        self._in, self._out = incoming, outgoing
-
-    @staticmethod
-    def pair() -> tuple["ThreadChannel", "ThreadChannel"]:
-        a, b = _Direction(), _Direction()
-        return ThreadChannel(a, b), ThreadChannel(b, a)
-
-    def send(self, obj: Any) -> None:
-        with self._out.ready:
-            if self._out.closed:
-                raise BrokenPipeError("channel closed")
-            self._out.items.append(obj)
-            self._out.ready.notify()
-
-    def poll(self, timeout: Optional[float] = 0.0) -> bool:
-        with self._in.ready:
-            return self._in.ready.wait_for(lambda: self._in.items or self._in.closed, timeout)
-
-    def recv(self) -> Any:
-        with self._in.ready:
-            self._in.ready.wait_for(lambda: self._in.items or self._in.closed)
-            if self._in.items:
-                return self._in.items.popleft()
-            raise EOFError("channel closed")
-
-    def close(self) -> None:
-        for direction in (self._in, self._out):
-            with direction.ready:
-                direction.closed = True
-                direction.ready.notify_all()
-
-
 # ---- one worker ----------------------------------------------------------------------------------------------
 @dataclass
 class Pending:
     """A command sent to a worker; ``await wait()`` for its reply (it can be waited for more than once)."""
 
     done: anyio.Event = field(default_factory=anyio.Event)
-    outcome: str = ""
-    value: Any = None
+    reply: Optional[wire.Reply] = None
 
-    async def wait(self) -> Any:
+    def settle(self, reply: wire.Reply) -> None:
+        self.reply = reply
+        self.done.set()
+
+    async def wait(self) -> dict[str, Any]:
+        """The command's answer; :class:`InvalidInput` for a refusal, :class:`EngineFailure` for a failure."""
         await self.done.wait()
-        if self.outcome == "invalid":
-            raise InvalidInput(self.value)
-        if self.outcome != "ok":
-            raise EngineFailure(self.value)
-        return self.value
+        match self.reply:
+            case wire.Done(value=value):
+                return value
+            case wire.Refused(problems=problems):
+                raise InvalidInput(problems)
+            case wire.Failed(why=why):
+                raise EngineFailure(why)
 
 
 class WorkerHandle:
     """One engine worker (a process, or a thread) and the two threads that carry its messages."""
 
     def __init__(self, index: int, settings: Settings, loop: asyncio.AbstractEventLoop,
-                 deliver: Callable[["WorkerHandle", Any], None], lost: Callable[["WorkerHandle"], None]):
+                 deliver: Callable[["WorkerHandle", wire.FromWorker], None], lost: Callable[["WorkerHandle"], None]):
         self.index, self.loop, self._deliver, self._lost = index, loop, deliver, lost
         self.sessions: set[str] = set()
         self.calls: dict[int, Pending] = {}
+        self._call_ids = itertools.count()
         self.ready = anyio.Event()
         self._outgoing: queue.SimpleQueue = queue.SimpleQueue()
         args = (settings.limits().model_dump(), settings.device, settings.slice_seconds)
@@ -150,14 +115,23 @@ class WorkerHandle:
     def pid(self) -> Optional[int]:
         return getattr(self.worker, "pid", None) or os.getpid()
 
-    def post(self, message: tuple) -> None:
-        """Send a message (event loop; never blocks)."""
-        self._outgoing.put(message)
-
-    def call(self, call_id: int, session: str, op: str, **kwargs: Any) -> Pending:
+    # ---- what the event loop sends (none of these blocks) ---------------------------------------------------
+    def call(self, session: str, op: str, **kwargs: Any) -> Pending:
+        """Run the command ``op`` for ``session``; ``await (...).wait()`` for its answer."""
+        call_id = next(self._call_ids)
         pending = self.calls[call_id] = Pending()
-        self.post(("call", call_id, session, op, kwargs))
+        self._outgoing.put(wire.Call(call_id, session, op, kwargs))
         return pending
+
+    def send_plan(self, session: str, plan: Plan) -> None:
+        self._outgoing.put(wire.PlanChange(session, plan))
+
+    def credit(self, session: str) -> None:
+        """The session's last frames have gone out: the worker may send the next ones."""
+        self._outgoing.put(wire.Credit(session))
+
+    def close_session(self, session: str) -> None:
+        self._outgoing.put(wire.CloseSession(session))
 
     def _write(self) -> None:
         """Send what the loop posted, everything waiting as one list: a frame's credit (``sent``) goes back for
@@ -196,16 +170,20 @@ class WorkerHandle:
             except RuntimeError:  # the event loop has closed
                 return
 
+    def settle_call(self, reply: wire.Reply) -> None:
+        pending = self.calls.pop(reply.call_id, None)
+        if pending is not None:
+            pending.settle(reply)
+
     def fail_calls(self, why: str) -> None:
-        for pending in self.calls.values():
-            pending.outcome, pending.value = "failed", why
-            pending.done.set()
+        for call_id, pending in self.calls.items():
+            pending.settle(wire.Failed(call_id, why))
         self.calls.clear()
 
     def stop(self) -> None:
         """Tell the worker to stop, wait for it (or terminate it), close the channel (a worker thread)."""
         self.stopping = True
-        self.post(("stop",))
+        self._outgoing.put(wire.Stop())
         self.worker.join(JOIN_SECONDS)
         if self.worker.is_alive() and hasattr(self.worker, "terminate"):
             self.worker.terminate()
@@ -222,12 +200,11 @@ class EngineWorkers:
         self.settings = settings
         self.count = settings.engine_processes or 1
         self.workers: list[WorkerHandle] = []
-        self.listeners: dict[str, Callable[[Any], None]] = {}  # session id → its news handler (event loop)
+        self.listeners: dict[str, Callable[[Optional[wire.NewsEntry]], None]] = {}  # session id → its news handler (event loop)
         self.lessons: dict[str, tuple[NetworkCost, ...]] = {}  # session id → its networks' estimated costs
         # session id → its lesson before a configure in flight
         self._before_move: dict[str, Optional[tuple[NetworkCost, ...]]] = {}
         self.restarts = 0
-        self._ids = itertools.count()
         self._stopping = False
 
     def __repr__(self) -> str:
@@ -250,7 +227,7 @@ class EngineWorkers:
             await anyio.to_thread.run_sync(worker.stop)
 
     # ---- sessions ----------------------------------------------------------------------------------------------
-    def place(self, session: str, on_news: Callable[[Any], None]) -> WorkerHandle:
+    def place(self, session: str, on_news: Callable[[Optional[wire.NewsEntry]], None]) -> WorkerHandle:
         """The worker for a new session: the one with the fewest sessions."""
         worker = min(self.workers, key=lambda w: len(w.sessions))
         worker.sessions.add(session)
@@ -281,7 +258,7 @@ class EngineWorkers:
         previous = self._before_move.pop(session, None)
         if built:
             if chosen is not worker:
-                worker.post(("close", session))
+                worker.close_session(session)
             return chosen
         if previous is None:
             self.lessons.pop(session, None)
@@ -289,9 +266,9 @@ class EngineWorkers:
             self.lessons[session] = previous
         if chosen is not worker:
             chosen.sessions.discard(session)
-            chosen.post(("close", session))
+            chosen.close_session(session)
             worker.sessions.add(session)
-            worker.post(("sent", session))
+            worker.credit(session)
         return worker
 
     def leave(self, worker: WorkerHandle, session: str) -> None:
@@ -303,26 +280,20 @@ class EngineWorkers:
         for each in self.workers:
             if each is worker or session in each.sessions:
                 each.sessions.discard(session)
-                each.post(("close", session))
-
-    def next_id(self) -> int:
-        return next(self._ids)
+                each.close_session(session)
 
     # ---- messages (event loop) -------------------------------------------------------------------------------
-    def _deliver(self, worker: WorkerHandle, message: Any) -> None:
-        if message[0] == "ready":
-            worker.ready.set()
-        elif message[0] == "reply":
-            _, call_id, outcome, value = message
-            pending = worker.calls.pop(call_id, None)
-            if pending is not None:
-                pending.outcome, pending.value = outcome, value
-                pending.done.set()
-        elif message[0] == "news":
-            for session, *news in message[1]:
-                listener = self.listeners.get(session)
-                if listener is not None and session in worker.sessions:  # not news of a session moved away
-                    listener(news)
+    def _deliver(self, worker: WorkerHandle, message: wire.FromWorker) -> None:
+        match message:
+            case wire.News(entries):
+                for entry in entries:
+                    listener = self.listeners.get(entry.session)
+                    if listener is not None and entry.session in worker.sessions:  # not news of one moved away
+                        listener(entry)
+            case wire.Done() | wire.Refused() | wire.Failed():
+                worker.settle_call(message)
+            case wire.Ready():
+                worker.ready.set()
 
     def _lost(self, worker: WorkerHandle) -> None:
         """A worker's channel closed: expected at shutdown; otherwise a crash, reported and replaced."""

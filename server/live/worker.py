@@ -1,22 +1,11 @@
 """An engine worker: the live sessions of one process (or, with ``engine_processes=0``, one thread).
 
-The server (server/live/supervisor.py) talks to a worker over a channel (a ``multiprocessing`` pipe, or its
-in-process twin) with pickled tuples; the worker is single-threaded, so a command never lands inside an
-epoch and nothing needs a lock.
-
-From the server:
-
-* ``("call", call_id, session, op, kwargs)`` → ``("reply", call_id, outcome, value)``: ``op`` is one of
-  :data:`OPS`; ``outcome`` is "ok", "invalid" (``value``: the problems, answered to the client as an
-  ``error``) or "failed" (``value``: what went wrong; the session ends);
-* ``("plan", session, plan)``: the session's new :class:`~nnplay.server.live.run.Plan`, taken up before the next epoch;
-* ``("sent", session)``: the session's last frames have gone out; the next ones may follow (one batch
-  of frames per session is in flight at a time, so a slow client makes no backlog anywhere);
-* ``("close", session)`` and ``("stop",)``.
-
-To the server: ``("ready",)`` once it has started; replies; and one ``("news", [(session, frames, epoch, stopped)])`` per tick of the clock
-(server/live/clock.py) with each session's new frames (bytes, variant by variant), its epoch, and, when
-training stopped by itself, ``(plan serial, why, facts)``.
+The server (``supervisor``) talks to a worker over a channel (a ``multiprocessing`` pipe, or its in-process
+twin) with the messages of ``wire``. The worker is single-threaded: a command never lands inside an epoch,
+and nothing needs a lock. Between rounds of its clock (``clock``) it reads every message waiting and
+answers each :class:`~nnplay.server.live.wire.Call` with a reply; after each round it sends one
+:class:`~nnplay.server.live.wire.News` with the new frames and stops of the sessions whose last frames
+have gone out.
 """
 
 from __future__ import annotations
@@ -32,6 +21,7 @@ from nnplay.engine.compare import DATA_FIELDS, Comparison
 
 from ..problems import InvalidInput, describe
 from ..trainers import build_trainer, with_device
+from . import wire
 from .clock import LiveClock
 from .frames import encode_data
 from .pacing import finite
@@ -174,8 +164,8 @@ class EngineWorker:
         self.sessions: dict[str, WorkerSession] = {}
 
     def serve(self) -> None:
-        """Until ``stop`` (or the server's end of the channel closes)."""
-        self.channel.send(("ready",))
+        """Until :class:`~nnplay.server.live.wire.Stop` (or the server's end of the channel closes)."""
+        self.channel.send(wire.Ready())
         try:
             while True:
                 wait = self.clock.due_in()
@@ -202,43 +192,44 @@ class EngineWorker:
             self._report(credited)
         return True
 
-    def _handle(self, message: tuple, credited: set[LiveRun]) -> bool:
-        kind = message[0]
-        if kind == "stop":
-            return False
-        session = self.sessions.get(message[2] if kind == "call" else message[1])
-        if kind == "call":
-            self._call(*message[1:])
-        elif session is None:
-            return True  # a message for a session that has closed meanwhile
-        elif kind == "plan":
-            if session.run is not None:
-                session.run.plan = message[2]
-        elif kind == "sent":
-            session.credit = True
-            if session.run is not None and any(m.has_frame for m in session.run.mailboxes):
-                credited.add(session.run)
-        elif kind == "close":
-            if session.run is not None:
-                self.clock.runs.discard(session.run)
-                self.clock.stacks.release(session.run.trainers)
-            del self.sessions[message[1]]
+    def _handle(self, message: wire.ToWorker, credited: set[LiveRun]) -> bool:
+        """Apply one message; False for :class:`~nnplay.server.live.wire.Stop`. A message for a session that
+        has closed meanwhile is dropped."""
+        match message:
+            case wire.Call():
+                self.channel.send(self._call(message))
+            case wire.PlanChange(sid, plan):
+                session = self.sessions.get(sid)
+                if session is not None and session.run is not None:
+                    session.run.plan = plan
+            case wire.Credit(sid):
+                session = self.sessions.get(sid)
+                if session is not None:
+                    session.credit = True
+                    if session.run is not None and any(m.has_frame for m in session.run.mailboxes):
+                        credited.add(session.run)
+            case wire.CloseSession(sid):
+                session = self.sessions.pop(sid, None)
+                if session is not None and session.run is not None:
+                    self.clock.runs.discard(session.run)
+                    self.clock.stacks.release(session.run.trainers)
+            case wire.Stop():
+                return False
         return True
 
-    def _call(self, call_id: int, sid: str, op: str, kwargs: dict) -> None:
-        session = self.sessions.setdefault(sid, WorkerSession(self.limits, self.device, self.clock))
+    def _call(self, call: wire.Call) -> wire.Reply:
+        session = self.sessions.setdefault(call.session, WorkerSession(self.limits, self.device, self.clock))
         try:
-            if session.run is None and op != "configure":
+            if session.run is None and call.op != "configure":
                 raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
-            reply = ("ok", OPS[op](session, **kwargs))
+            return wire.Done(call.call_id, OPS[call.op](session, **call.kwargs))
         except InvalidInput as exc:
-            reply = ("invalid", exc.problems)
+            return wire.Refused(call.call_id, exc.problems)
         except (ValueError, ArithmeticError) as exc:  # the engine refused something the models let through
-            reply = ("invalid", describe(exc))
+            return wire.Refused(call.call_id, describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the session, which ends; the worker goes on
             traceback.print_exc(file=sys.stderr)
-            reply = ("failed", f"{type(exc).__name__}: {exc}")
-        self.channel.send(("reply", call_id, *reply))
+            return wire.Failed(call.call_id, f"{type(exc).__name__}: {exc}")
 
     def _report(self, runs: set[LiveRun]) -> None:
         """One message with the frames and stops of ``runs``, for the sessions whose last frames have gone."""
@@ -249,15 +240,15 @@ class EngineWorker:
                 continue
             stopped = None
             if run.finished is not None:  # (the session ignores a stop of a plan it has replaced since)
-                stopped = (*run.finished, session.facts())
+                stopped = wire.Stopped(*run.finished, session.facts())
                 run.finished = None
             if session.credit or stopped:  # the frames before a stop go with it, credit or not
                 frames = run.take_frames()
                 if frames or stopped:
-                    entries.append((sid, frames, run.trainer.epoch, stopped))
+                    entries.append(wire.NewsEntry(sid, frames, run.trainer.epoch, stopped))
                     session.credit = False
         if entries:
-            self.channel.send(("news", entries))
+            self.channel.send(wire.News(entries))
 
 
 def main(channel: Any, limits: dict, device: Optional[str], slice_seconds: float) -> None:

@@ -13,11 +13,12 @@ import numpy as np
 from server_helpers import SMALL, live, parse, receive, send, wait_for
 
 from nnplay.engine import Limits, Trainer
+from nnplay.server.live import wire
+from nnplay.server.live.channel import ThreadChannel
+from nnplay.server.live.clock import MAX_WAIT, WINDOW, FrameGovernor, LiveClock, fair_share
 from nnplay.server.live.frames import decode
 from nnplay.server.live.run import LiveRun, Mode, Plan
-from nnplay.server.live.clock import MAX_WAIT, WINDOW, FrameGovernor, LiveClock, fair_share
 from nnplay.server.live.worker import EngineWorker
-from nnplay.server.live.supervisor import ThreadChannel
 
 
 def clock_with(*plans: Plan) -> tuple[LiveClock, list[LiveRun]]:
@@ -137,47 +138,64 @@ def worker_thread():
     thread = threading.Thread(target=worker.serve)
     thread.start()
     try:
-        assert server_end.recv() == ("ready",)
+        assert isinstance(server_end.recv(), wire.Ready)
         yield server_end
     finally:
-        server_end.send([("stop",)])
+        server_end.send([wire.Stop()])
         thread.join(5)
     assert not thread.is_alive()
 
 
+CONFIGURE = {"config": SMALL, "weights": None, "epoch": None, "variants": None, "labels": None, "play": False}
+
+
 def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
     with worker_thread() as server_end:
-        server_end.send([("call", 1, "s", "configure", {"config": SMALL, "weights": None, "epoch": None,
-                                                          "variants": None, "labels": None, "play": False})])
-        assert server_end.recv()[:3] == ("reply", 1, "ok")
-        server_end.send([("plan", "s", Plan(1, Mode.PLAYING, "max"))])
-        kind, entries = server_end.recv()
-        assert kind == "news" and entries[0][0] == "s" and len(entries[0][1]) == 1
-        first_epoch = entries[0][2]
+        server_end.send([wire.Call(1, "s", "configure", CONFIGURE)])
+        reply = server_end.recv()
+        assert isinstance(reply, wire.Done) and reply.call_id == 1 and reply.value["facts"]["epoch"] == 0
+        server_end.send([wire.PlanChange("s", Plan(1, Mode.PLAYING, "max"))])
+        news = server_end.recv()
+        assert isinstance(news, wire.News) and news.entries[0].session == "s" and len(news.entries[0].frames) == 1
+        first_epoch = news.entries[0].epoch
         assert not server_end.poll(0.3)  # training goes on, but its frames wait for the credit
-        server_end.send([("sent", "s")])
+        server_end.send([wire.Credit("s")])
         assert server_end.poll(5)
-        kind, entries = server_end.recv()
-        assert kind == "news" and decode(entries[0][1][0])[0]["epoch"] > first_epoch
+        news = server_end.recv()
+        assert isinstance(news, wire.News) and decode(news.entries[0].frames[0])[0]["epoch"] > first_epoch
 
 
 def test_credits_that_come_back_together_are_answered_with_one_message():
-    configure = {"config": SMALL, "weights": None, "epoch": None, "variants": None, "labels": None, "play": False}
     with worker_thread() as server_end:
-        server_end.send([("call", 1, "s", "configure", configure), ("call", 2, "t", "configure", configure),
-                         ("plan", "s", Plan(1, Mode.PLAYING, "max")), ("plan", "t", Plan(1, Mode.PLAYING, "max"))])
+        server_end.send([wire.Call(1, "s", "configure", CONFIGURE), wire.Call(2, "t", "configure", CONFIGURE),
+                         wire.PlanChange("s", Plan(1, Mode.PLAYING, "max")),
+                         wire.PlanChange("t", Plan(1, Mode.PLAYING, "max"))])
         seen: set[str] = set()
         while seen != {"s", "t"}:  # each session's first frames, then nothing until their credit is back
             message = server_end.recv()
-            if message[0] == "news":
-                seen.update(entry[0] for entry in message[1])
+            if isinstance(message, wire.News):
+                seen.update(entry.session for entry in message.entries)
         time.sleep(0.3)
         while server_end.poll(0):
             server_end.recv()
-        server_end.send([("sent", "s"), ("sent", "t")])
+        server_end.send([wire.Credit("s"), wire.Credit("t")])
         assert server_end.poll(5)
-        kind, entries = server_end.recv()
-        assert kind == "news" and sorted(entry[0] for entry in entries) == ["s", "t"]
+        news = server_end.recv()
+        assert isinstance(news, wire.News) and sorted(entry.session for entry in news.entries) == ["s", "t"]
+
+
+def test_a_refused_command_names_the_problem_and_a_failing_one_ends_only_its_session():
+    with worker_thread() as server_end:
+        server_end.send([wire.Call(1, "s", "state", {}), wire.Call(2, "t", "configure", CONFIGURE),
+                         wire.Call(3, "t", "no_such_op", {})])
+        refused, built, failed = (server_end.recv() for _ in range(3))
+        assert isinstance(refused, wire.Refused) and refused.call_id == 1
+        assert "send configure first" in refused.problems[0]["message"]
+        assert isinstance(built, wire.Done) and built.call_id == 2
+        assert isinstance(failed, wire.Failed) and failed.call_id == 3 and "no_such_op" in failed.why
+        server_end.send([wire.Call(4, "t", "state", {})])
+        after = server_end.recv()
+        assert isinstance(after, wire.Done) and after.value["facts"]["epoch"] == 0  # the worker goes on
 
 
 def test_sessions_spread_over_worker_processes_and_count_as_one_server(client_for):
