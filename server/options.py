@@ -61,6 +61,8 @@ PALETTE = {
     "test_outline": "#000000",
     # the 1-D view (regression on x1): the fitted curve over the points
     "curve": {"background": "#f7f7f7", "line": "#f59322", "points": "#0877bd", "zero": "#cccccc"},
+    # the playground's dark blue-grey: the page's header, buttons and captions, and the ring round a marked point
+    "ink": "#183d4e",
 }
 
 

@@ -1,6 +1,7 @@
 // Colours of the page. The palette is the server's (server/options.py PALETTE, sent in GET /api/options as
 // `palette`; its renderer draws PNGs and GIFs from the same values): usePalette() fills these live bindings
-// once, before anything is drawn. The diverging scale is TensorFlow Playground's: `shades` (31) shades through
+// once, before anything is drawn, and hands the colours the style sheets use to CSS as custom properties
+// (paletteProperties), so no colour of the palette is written in the page a second time. The diverging scale is TensorFlow Playground's: `shades` (31) shades through
 // the three `diverging` stops (orange −1, grey 0, blue +1); index = clamp(floor(31 (v + 1) / 2), 0, 30).
 // Heatmaps are drawn with alpha `heatmap_alpha` (160) over white, as the playground does, so their opaque
 // RGB is precomputed here.
@@ -8,6 +9,10 @@
 export let NUM_SHADES = 0;
 export let HEATMAP_ALPHA = 0;
 export let NAN_GREY = [0, 0, 0];
+/** The middle of the diverging scale (value 0, and a multiclass cell at chance level) as [r, g, b]. */
+export let NEUTRAL = [0, 0, 0];
+/** The page's dark ink (header, buttons, captions, the ring round a marked point). */
+export let INK = '';
 /** Multiclass colours, class k → CLASS_COLORS[k] (Okabe & Ito's colour-blind-safe palette). */
 export let CLASS_COLORS = [];
 /** Outlines of training and test points, and the 1-D view's colours (background, line, points, zero). */
@@ -18,17 +23,34 @@ export let SHADES = [];
 export let SHADES_CSS = [];
 let STOPS = [];
 
-/** Take the server's palette (GET /api/options `palette`): call once, before drawing. */
+/** The CSS custom properties of a palette: the diverging scale's ends and the ink. The style sheets use
+ *  these only; what they derive (hover shades, tints) they derive with color-mix(). */
+export function paletteProperties(palette) {
+  const [negative, , positive] = palette.diverging;
+  const properties = { '--negative': negative, '--positive': positive, '--ink': palette.ink };
+  for (const [name, value] of Object.entries(properties)) {
+    if (!/^#[0-9a-f]{6}$/i.test(value)) throw new Error(`GET /api/options: the palette has no colour for ${name} (got ${value})`);
+  }
+  return properties;
+}
+
+/** Take the server's palette (GET /api/options `palette`): call once, before drawing. Sets the palette's
+ *  CSS custom properties on <html> and marks it `data-palette`: the page is shown from then on (style.css). */
 export function usePalette(palette) {
   STOPS = palette.diverging.map(hexRgb);
   NUM_SHADES = palette.shades;
   HEATMAP_ALPHA = palette.heatmap_alpha;
   NAN_GREY = hexRgb(palette.nan);
+  NEUTRAL = STOPS[1];
+  INK = palette.ink;
   CLASS_COLORS = [...palette.classes];
   POINT_OUTLINES = { train: palette.train_outline, test: palette.test_outline };
   CURVE = { ...palette.curve };
   SHADES = Array.from({ length: NUM_SHADES }, (_, i) => shadeAt(i / (NUM_SHADES - 1)));
   SHADES_CSS = SHADES.map(rgbCss);
+  const root = document.documentElement;
+  for (const [name, value] of Object.entries(paletteProperties(palette))) root.style.setProperty(name, value);
+  root.dataset.palette = 'server';
 }
 
 function mix(a, b, t) {
@@ -54,6 +76,11 @@ export function rgbCss([r, g, b]) {
 export function hexRgb(hex) {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/** A palette colour (#rrggbb) at opacity `alpha`, as CSS. */
+export function withAlpha(hex, alpha) {
+  return `rgba(${hexRgb(hex).join(',')},${alpha})`;
 }
 
 /** Colour (CSS) of a value on the diverging scale; grey for NaN. */

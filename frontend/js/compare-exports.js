@@ -1,6 +1,7 @@
 // The compare page's Export menu: a picture of the comparison (every variant's plot, titled, in the grid
 // the page shows: 2×2 for four) and the loss histories of all variants as one CSV (a row per epoch).
 
+import { INK } from './colors.js';
 import { CAPTION, PAD, pictureCanvas } from './exports-compose.js';
 import { download, toCsv } from './exports-files.js';
 import { el } from './ui.js';
@@ -19,7 +20,7 @@ export async function composeComparison(panels, caption, columns) {
     const y = CAPTION + PAD + Math.floor(i / columns) * (TITLE + size + PAD);
     ctx.fillStyle = color;
     ctx.fillRect(x, y + 5, 12, 12);
-    ctx.fillStyle = '#183d4e';
+    ctx.fillStyle = INK;
     ctx.fillText(title, x + 18, y + 11);
     for (const c of canvases) ctx.drawImage(c, x, y + TITLE, size, size);
     ctx.strokeStyle = '#ccc';

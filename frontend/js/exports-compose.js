@@ -1,6 +1,8 @@
 // A picture of the page's view: the network diagram (links from its SVG, then every node's canvas) and the
 // output (loss chart and plot), composed on one canvas, with a caption line. Returns a PNG Blob.
 
+import { INK } from './colors.js';
+
 export const PAD = 16;
 export const CAPTION = 24;
 
@@ -63,7 +65,7 @@ export function pictureCanvas(width, height, caption) {
   ctx.scale(ratio, ratio);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, height);
-  ctx.fillStyle = '#183d4e';
+  ctx.fillStyle = INK;
   ctx.font = '14px Helvetica, Arial, sans-serif';
   ctx.textBaseline = 'middle';
   ctx.fillText(caption, PAD, PAD / 2 + CAPTION / 2);

@@ -1,7 +1,7 @@
 // Drawing a frame onto the network's layout (network.js): link colours and widths by weight, bias
 // squares, the neurons' thumbnails and the output's. Only links whose shade or width changed are restyled.
 
-import { shadeIndex, SHADES_CSS } from './colors.js';
+import { shadeIndex, valueColor } from './colors.js';
 import { paintGrid, paintStrip } from './output-heatmap.js';
 
 /** Width of a link: 1–10 px for |w| from 0 to 5 (clamped), as the playground. */
@@ -36,7 +36,7 @@ function paintLinks({ items, styles }, weights) {
     const style = items[k].kind === 'bias' ? shade : shade * 64 + width;
     if (style === styles[k]) continue;
     styles[k] = style;
-    const color = shade < 0 ? '#aaa' : SHADES_CSS[shade];
+    const color = valueColor(w); // the palette's grey for NaN
     if (items[k].kind === 'bias') items[k].path.style.fill = color;
     else {
       items[k].path.style.stroke = color;

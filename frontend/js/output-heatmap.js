@@ -2,7 +2,7 @@
 // straight into ImageData through a 256-entry colour lookup table, so a 100×100 heatmap costs one pass
 // over 10,000 bytes and one putImageData, and the browser scales the small canvas up (as the playground).
 
-import { byteLut, CLASS_COLORS, CURVE, hexRgb, NAN_GREY, overWhite, POINT_OUTLINES, valueColor } from './colors.js';
+import { byteLut, CLASS_COLORS, CURVE, hexRgb, NAN_GREY, NEUTRAL, overWhite, POINT_OUTLINES, valueColor } from './colors.js';
 
 
 const lutCache = new Map();
@@ -18,14 +18,13 @@ function lutFor(lo, hi, discretize) {
 }
 
 const classLutCache = new Map();
-/** Per class c and probability byte q: the class colour blended from the neutral grey (chance level 1/k)
- *  to the full colour (certain), at alpha 160 over white. */
+/** Per class c and probability byte q: the class colour blended from the scale's neutral middle (chance
+ *  level 1/k) to the full colour (certain), at alpha 160 over white. */
 function classLut(k, lo, hi, discretize) {
   const key = `${k}|${lo}|${hi}|${discretize}`;
   let lut = classLutCache.get(key);
   if (lut) return lut;
   lut = new Uint8ClampedArray(k * 256 * 3);
-  const neutral = [0xe8, 0xea, 0xeb];
   for (let c = 0; c < k; c++) {
     const full = hexRgb(CLASS_COLORS[c % CLASS_COLORS.length]);
     for (let q = 0; q < 256; q++) {
@@ -33,7 +32,7 @@ function classLut(k, lo, hi, discretize) {
       if (q !== 255) {
         const p = lo + (q * (hi - lo)) / 254;
         const t = discretize ? 1 : Math.max(0, Math.min(1, (p - 1 / k) / (1 - 1 / k)));
-        rgb = overWhite(neutral.map((n, i) => n + (full[i] - n) * t));
+        rgb = overWhite(NEUTRAL.map((n, i) => n + (full[i] - n) * t));
       }
       lut.set(rgb, (c * 256 + q) * 3);
     }

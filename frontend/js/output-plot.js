@@ -4,7 +4,7 @@
 
 import { curveRange, drawCurve, drawPoints, gridCanvas, paintClasses, paintGrid, paintStrip } from './output-heatmap.js';
 import { el } from './ui.js';
-import { POINT_OUTLINES } from './colors.js';
+import { INK, POINT_OUTLINES } from './colors.js';
 
 
 /** createPlot(hub, state, {primary}): `primary` plots follow neuron hovering and show the page's hints. */
@@ -39,9 +39,8 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     return (data?.header.dims ?? state.dims()) === 1;
   }
 
-  function nClasses() {
-    return data?.header.n_classes ?? frame?.header.sizes?.at(-1) ?? 3;
-  }
+  /** Classes of a multiclass frame: its network's output units, whose argmax its `classes` array holds. */
+  const frameClasses = (f) => f.header.sizes.at(-1);
 
   /** Paint the latest frame (or the hovered neuron) into the heatmap; redraw points if needed. */
   function drawFrame() {
@@ -59,7 +58,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     } else if (out && !oneD() && out instanceof Uint8Array) {
       const [h, w] = out.shape;
       heat.resize(w, h);
-      if (frame.arrays.classes) paintClasses(heat.image, out, frame.arrays.classes, nClasses(), discrete);
+      if (frame.arrays.classes) paintClasses(heat.image, out, frame.arrays.classes, frameClasses(frame), discrete);
       else paintGrid(heat.image, out, out.lo, out.hi, discrete);
       heat.put();
     }
@@ -103,7 +102,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     drawCurve(ctx, curve, range, size);
     if (data) {
       drawPoints(ctx, data.arrays.train, { stroke: POINT_OUTLINES.train, size, yRange: range, radius: 4, extent });
-      if (showTestPoints()) drawPoints(ctx, data.arrays.test, { stroke: 'black', size, yRange: range, radius: 4, extent });
+      if (showTestPoints()) drawPoints(ctx, data.arrays.test, { stroke: POINT_OUTLINES.test, size, yRange: range, radius: 4, extent });
     }
     drawMarker(ctx);
   }
@@ -112,7 +111,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     if (!marker) return;
     const [x, y] = toPixel(marker);
     ctx.lineWidth = 2.5;
-    ctx.strokeStyle = '#183d4e';
+    ctx.strokeStyle = INK;
     ctx.beginPath();
     ctx.arc(x, y, 8, 0, 2 * Math.PI);
     ctx.stroke();
@@ -204,7 +203,6 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
       hint.hidden = !text;
       hint.textContent = text ?? '';
     },
-    nClasses,
     get size() {
       return size;
     },

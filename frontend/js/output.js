@@ -74,9 +74,10 @@ export function createOutput(hub, state, chart) {
     message.replaceChildren(...(m.strong ? [el('strong', { text: m.strong })] : []), el('span', { text: m.text }));
   }
 
-  function updateLegend(task) {
+  /** The legend of `task`; `classes`: how many (multiclass). */
+  function updateLegend(task, classes) {
     if (task === 'multiclass') {
-      legend.replaceChildren(...Array.from({ length: plot.nClasses() }, (_, c) =>
+      legend.replaceChildren(...Array.from({ length: classes }, (_, c) =>
         el('span', { class: 'swatch' }, el('i', { style: `background:${CLASS_COLORS[c % CLASS_COLORS.length]}` }), `class ${c}`)));
       legend.title = 'Colour: the most likely class; paler where the network is less sure.';
     } else {
@@ -97,7 +98,7 @@ export function createOutput(hub, state, chart) {
 
   function onData(data) {
     plot.onData(data);
-    updateLegend(data.header.task);
+    updateLegend(data.header.task, data.header.n_classes);
   }
 
   hub.on('state:change', ({ values }) => {
@@ -109,7 +110,7 @@ export function createOutput(hub, state, chart) {
     connected ||= status === 'open';
     offline.hidden = !connected || status === 'open' || status === 'idle'; // only once it had been connected
   });
-  updateLegend(state.task());
+  updateLegend(state.task(), state.config().n_classes); // until the server's data says
 
   return {
     element,

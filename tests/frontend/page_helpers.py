@@ -119,7 +119,17 @@ CONTRAST_FAILURES = """() => {
     // WCAG 2 contrast of every visible text against the background it is drawn on (the first opaque
     // background up the tree; opacity and alpha blended in); text on a canvas or image and disabled controls
     // (exempt in WCAG) are left out.
-    const rgba = (s) => (s.match(/[\\d.]+/g) || [0, 0, 0, 0]).map(Number).concat(1).slice(0, 4);
+    // any computed colour (rgb(), and the color(srgb ...) or oklab() that color-mix() gives) as [r, g, b, a],
+    // read back from a 1-pixel canvas
+    const ink = document.createElement('canvas').getContext('2d', {willReadFrequently: true});
+    const rgba = (s) => {
+        ink.clearRect(0, 0, 1, 1);
+        ink.fillStyle = 'rgba(0, 0, 0, 0)';
+        ink.fillStyle = s;
+        ink.fillRect(0, 0, 1, 1);
+        const d = ink.getImageData(0, 0, 1, 1).data;
+        return [d[0], d[1], d[2], d[3] / 255];
+    };
     const lum = ([r, g, b]) => { const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
                                  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
     const blend = (top, bottom, a) => top.slice(0, 3).map((v, i) => v * a + bottom[i] * (1 - a));

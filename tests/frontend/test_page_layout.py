@@ -76,9 +76,18 @@ def test_a_deep_network_stays_in_its_column(page):
 
 def test_every_page_meets_the_contrast_minimum(page, server):
     """WCAG AA contrast (4.5:1, large text 3:1) for every visible text of the playground, an embed and the
-    compare view."""
+    compare view; and for the lesson note and the walk-through's values, whose colours style.css mixes from
+    the palette."""
     assert contrast_failures(page) == []
     for path in ("/embed#controls=play,reset,epoch,loss,chart,learningRate", "/compare"):
         page.goto(server.url + path)
         wait_ready(page)
         assert contrast_failures(page) == [], path
+    page.goto(server.url + "/#preset=xor_hidden&insights=walkthrough")
+    wait_ready(page)
+    page.evaluate("window.nnplay.walkthrough.pickIndex(0)")
+    page.wait_for_function("window.nnplay.walkthrough.trace !== null")
+    page.evaluate("window.nnplay.walkthrough.go(Infinity)")  # the last step: a and δ on every neuron, ∂L/∂w on links
+    page.locator(".wt-link").first.wait_for()
+    assert page.locator(".lesson-note").is_visible() and page.locator(".wt-grad").count() > 0
+    assert contrast_failures(page) == []
