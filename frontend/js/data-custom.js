@@ -3,10 +3,9 @@
 // state module (localStorage), so a reload keeps them.
 
 import { CLASS_COLORS } from './colors.js';
-import { fieldSpec } from './state.js';
+import { fieldBounds } from './state.js';
 import { el, nextId } from './ui.js';
 
-const EXTENT = 6; // the default for parseCsv; the page passes options.view.extent
 const PICK_PX = 7; // clicking within this many pixels of a point removes it
 
 const SPLITS = new Set(['', 'train', 'test']);
@@ -23,10 +22,12 @@ export function fitScale(text, extent) {
 
 /** Parse CSV text of x1,x2,label rows (a fourth column train/test, as "Data (CSV)" exports, is allowed and
  *  ignored: the server splits the points). Returns {points, errors: ["row 3: ..."], binary, outside: rows
- *  off the plot}. `scale` multiplies x1 and x2 first (see fitScale). A first row that is not numeric is
+ *  off the plot [−extent, extent]², extent being GET /api/options `view.extent`}. `scale` multiplies x1 and
+ *  x2 first (see fitScale). A first row that is not numeric is
  *  taken as a header. Classification labels are ±1 (binary) or integers 0..maxClasses−1 (multiclass; 0/1
  *  alone are read as −1/+1); regression labels are any finite number. */
-export function parseCsv(text, { problem, maxPoints, maxClasses, extent = EXTENT, scale = 1 }) {
+export function parseCsv(text, { problem, maxPoints, maxClasses, extent, scale = 1 }) {
+  if (!(extent > 0)) throw new Error(`parseCsv needs the plot's extent (got ${extent})`);
   const points = [];
   const errors = [];
   let outside = 0;
@@ -74,7 +75,7 @@ export function parseCsv(text, { problem, maxPoints, maxClasses, extent = EXTENT
 
 export function createCustomPanel(hub, state) {
   const { options } = state;
-  const classSpec = fieldSpec(options.fields.n_classes);
+  const classBounds = fieldBounds(options, 'n_classes');
   const labelId = nextId('sel');
   const labelSelect = el('select', { id: labelId, 'aria-label': 'Class of new points' });
   const valueId = nextId('num');
@@ -82,8 +83,8 @@ export function createCustomPanel(hub, state) {
   const kindId = nextId('sel');
   const kind = el('select', { id: kindId, 'aria-label': 'Classes of the custom data' },
     el('option', { value: '2', text: '2 (labels ±1)' }),
-    ...Array.from({ length: (classSpec.max ?? 6) - (classSpec.min ?? 3) + 1 }, (_, i) => {
-      const k = (classSpec.min ?? 3) + i;
+    ...Array.from({ length: classBounds.max - classBounds.min + 1 }, (_, i) => {
+      const k = classBounds.min + i;
       return el('option', { value: String(k), text: `${k} (labels 0–${k - 1})` });
     }));
   const fileId = nextId('file');
@@ -135,7 +136,7 @@ export function createCustomPanel(hub, state) {
    *  that reads the file again scaled into the plot. */
   function readCsv(text, name, scale = 1) {
     const extent = options.view.extent;
-    const result = parseCsv(text, { problem: state.values.problem, maxPoints: options.limits.max_samples, maxClasses: classSpec.max ?? 6, extent, scale });
+    const result = parseCsv(text, { problem: state.values.problem, maxPoints: options.limits.max_samples, maxClasses: classBounds.max, extent, scale });
     const factor = result.outside ? fitScale(text, extent) : 1;
     const rescale = el('button', { type: 'button', class: 'text-button', onclick: () => readCsv(text, name, factor) },
       `Rescale every point by ${+factor.toPrecision(3)} to fit [−${extent}, ${extent}]`);
@@ -143,7 +144,7 @@ export function createCustomPanel(hub, state) {
       ...(result.errors.length > 12 ? [el('li', { text: `… and ${result.errors.length - 12} more` })] : []),
       ...(result.outside ? [el('li', {}, rescale)] : []));
     if (result.points.length) {
-      if (!result.binary) state.set({ n_classes: Math.max(classSpec.min ?? 3, ...result.points.map((p) => p[2] + 1)) });
+      if (!result.binary) state.set({ n_classes: Math.max(classBounds.min, ...result.points.map((p) => p[2] + 1)) });
       setPoints(result.points, result.binary);
       const scaled = scale === 1 ? '' : ` (scaled by ${+scale.toPrecision(3)})`;
       errors.prepend(el('li', { class: 'ok', text: `${result.points.length} points read from ${name}${scaled}` }));

@@ -3,9 +3,9 @@
 // Thumbnails are drawn from a sample of each dataset fetched once with POST /api/train (one epoch of a network without hidden layers).
 
 import { drawPoints } from './output-heatmap.js';
-import { fieldSpec } from './state.js';
+import { fieldBounds } from './state.js';
 import { el, nextId } from './ui.js';
-import { POINT_OUTLINES } from './colors.js';
+import { POINT_OUTLINES, withAlpha } from './colors.js';
 
 const THUMB = 48;
 
@@ -34,8 +34,8 @@ export function createDataPanel(hub, state, customPanel) {
   const grid = el('div', { class: 'dataset-grid ui-dataset', role: 'group', 'aria-label': 'Datasets' });
   const v = state.values;
   const ratio = slider({ label: 'Ratio of training to test data', name: 'percTrainData', min: 10, max: 90, step: 10, value: Math.round(v.train_ratio * 100), format: (x) => `${x}%`, onChange: (x) => state.set({ train_ratio: x / 100 }) });
-  const noiseSpec = fieldSpec(options.fields.noise);
-  const noise = slider({ label: 'Noise', name: 'noise', min: noiseSpec.min ?? 0, max: noiseSpec.max ?? 50, step: 5, value: v.noise, onChange: (x) => state.set({ noise: x }) });
+  const noiseBounds = fieldBounds(options, 'noise');
+  const noise = slider({ label: 'Noise', name: 'noise', min: noiseBounds.min, max: noiseBounds.max, step: 5, value: v.noise, onChange: (x) => state.set({ noise: x }) });
   const batch = slider({ label: 'Batch size', name: 'batchSize', min: 1, max: 30, step: 1, value: v.batch_size, onChange: (x) => state.set({ batch_size: x }) });
   const samplesId = nextId('num');
   const nSamples = el('input', { id: samplesId, type: 'number', min: options.limits.min_samples, max: options.limits.max_samples, step: 1, 'aria-label': 'Number of samples' });
@@ -49,10 +49,10 @@ export function createDataPanel(hub, state, customPanel) {
     if (ok) state.set({ n_samples: text === '' || n === state.spec()?.default_samples ? null : n });
   });
   const samplesRow = el('div', { class: 'control number ui-nSamples' }, el('label', { for: samplesId, text: 'Number of samples' }), nSamples);
-  const classSpec = fieldSpec(options.fields.n_classes);
+  const classBounds = fieldBounds(options, 'n_classes');
   const classesId = nextId('sel');
   const classes = el('select', { id: classesId, 'aria-label': 'Number of classes', onchange: () => state.set({ n_classes: Number(classes.value) }) },
-    ...range(classSpec.min ?? 3, classSpec.max ?? 6).map((k) => el('option', { value: k, text: String(k) })));
+    ...range(classBounds.min, classBounds.max).map((k) => el('option', { value: k, text: String(k) })));
   const classesRow = el('div', { class: 'control ui-nClasses' }, el('label', { for: classesId, text: 'Classes' }), classes);
   const regenerate = el('button', { type: 'button', class: 'text-button ui-regenerate', 'aria-label': 'Regenerate', onclick: () => hub.emit('command', { type: 'regenerate' }) }, 'Regenerate');
   const element = el('section', { class: 'column data-column', 'aria-label': 'Data' },
@@ -128,7 +128,7 @@ export function createDataPanel(hub, state, customPanel) {
       let hi = -Infinity;
       for (let i = 2; i < rows.length; i += 3) (lo = Math.min(lo, rows[i])), (hi = Math.max(hi, rows[i]));
       drawPoints(ctx, rows, { size: canvas.width, extent: options.view.extent, yRange: [lo - (hi - lo) * 0.2 - 1e-9, hi + (hi - lo) * 0.2 + 1e-9], radius: 4, stroke: POINT_OUTLINES.train });
-    } else drawPoints(ctx, rows, { task, size: canvas.width, extent: options.view.extent, radius: 2.5, stroke: 'rgba(255,255,255,0.6)' });
+    } else drawPoints(ctx, rows, { task, size: canvas.width, extent: options.view.extent, radius: 2.5, stroke: withAlpha(POINT_OUTLINES.train, 0.6) });
   }
 
   function sync() {

@@ -51,7 +51,7 @@ export function createExports(hub, state, session, { output, network, chart, pre
     const input = el('input', { id, type: 'number', min, max, step: 1, value, 'aria-label': label });
     return { input, element: el('div', { class: 'control number' }, el('label', { for: id, text: label }), input) };
   };
-  const gifEpochs = number('GIF epochs', 200, 1, state.options.server_limits.max_epochs ?? 5000);
+  const gifEpochs = number('GIF epochs', 200, 1, state.options.server_limits.max_epochs);
   const gifStep = number('Frame every (epochs)', 10, 1, 1000);
   const gifInfo = el('output', { class: 'gif-info', 'aria-label': 'GIF status' });
   const gifButton = item('Animated GIF', 'Export an animated GIF', () => run(gif));

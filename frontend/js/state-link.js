@@ -44,6 +44,14 @@ export function fieldSpec(schema = {}) {
   };
 }
 
+/** {min, max} of a numeric config field: the bounds of its schema in GET /api/options. The page has none of
+ *  its own, so a field sent without both is an error, not a silent default. */
+export function fieldBounds(options, field) {
+  const { min, max } = fieldSpec(options.fields[field]);
+  if (min === undefined || max === undefined) throw new Error(`GET /api/options gives no bounds for ${field}`);
+  return { min, max };
+}
+
 function parseValue(spec, text) {
   if (spec.nullable && (text === '' || text === 'null' || text === 'none' || text === 'off')) return null;
   if (spec.kind === 'boolean') return text === 'true' ? true : text === 'false' ? false : undefined;

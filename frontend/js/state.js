@@ -11,7 +11,7 @@ import { loadCustom, safeStorage, saveCustom, validPoints } from './state-storag
 /** Sources of a change that replace the whole setup: the run starts again from new weights at epoch 0. */
 export const FRESH_SOURCES = new Set(['load', 'hash']);
 
-export { camelCase, fieldSpec, seedFromString } from './state-link.js';
+export { camelCase, fieldBounds, fieldSpec, seedFromString } from './state-link.js';
 
 /** createState(hub, options, {pageKeys: {name: 'flag' | 'list' | 'text' | 'json'}, storage}) */
 export function createState(hub, options, { pageKeys = {}, storage = safeStorage() } = {}) {

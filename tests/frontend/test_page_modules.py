@@ -88,7 +88,8 @@ def test_seeds_numbers_and_widths(page):
 
 def test_csv_parsing(page):
     result = run(page, """
-        const opts = {problem: 'classification', maxPoints: 5000, maxClasses: 6};
+        const {view} = await fetch('api/options').then((r) => r.json());
+        const opts = {problem: 'classification', maxPoints: 5000, maxClasses: 6, extent: view.extent};
         return {
             binary: m.custom.parseCsv('x1,x2,label\\n1,2,1\\n-1,-2,-1\\n', opts),
             zeroOne: m.custom.parseCsv('1,2,0\\n3,4,1\\n', opts),
