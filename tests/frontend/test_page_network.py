@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 from page_helpers import server_state, settle
 
@@ -10,6 +13,17 @@ pytestmark = pytest.mark.browser
 
 def neurons(page) -> int:
     return page.locator(".node.neuron").count()
+
+
+def palette(server) -> dict:
+    """The palette the server sends the page (GET /api/options)."""
+    with urllib.request.urlopen(server.url + "/api/options", timeout=10) as response:
+        return json.load(response)["palette"]
+
+
+def css_rgb(hex_colour: str) -> str:
+    """'#f59322' as the browser writes it back: 'rgb(245, 147, 34)'."""
+    return "rgb({}, {}, {})".format(*bytes.fromhex(hex_colour[1:]))
 
 
 def test_dataset_layers_neurons_and_activation_rebuild_the_network(page):
@@ -54,11 +68,12 @@ def test_edit_a_weight_by_clicking_its_link(make_page, server):
     box.fill("-1.5")
     box.press("Enter")
     page.wait_for_function("window.nnplay.session.lastFrame.arrays.weights[1] === -1.5")
-    # the link is redrawn 1 + 9·|w|/5 px wide (1–10 px for |w| 0–5) in the orange of a negative weight
+    # the link is redrawn 1 + 9·|w|/5 px wide (1–10 px for |w| 0–5) in the colour of −1 and below: the
+    # negative end of the server's diverging scale
     page.wait_for_function("Math.abs(parseFloat(document.querySelectorAll('path.link')[1].style.strokeWidth) - 3.7)"
                            " < 0.3")
     colour = page.locator("path.link").nth(1).evaluate("p => p.style.stroke")
-    assert colour == "rgb(245, 147, 34)"
+    assert colour == css_rgb(palette(server)["diverging"][0])
     # the bias too, from the keyboard
     bias = page.get_by_role("button", name="Bias of neuron 1 of layer 1")
     bias.focus()
