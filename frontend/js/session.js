@@ -117,7 +117,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     thumbs.reset();
     sendView();
     const id = configure({ play: wantPlay, keepWeights: reconnect });
-    if (reconnect && epoch > 0) restore.begin(id); // a run under way comes back with its chart
+    restore.begin(reconnect && epoch > 0 ? id : null); // a run under way comes back with its chart
   });
   // while the connection is down nothing trains: the button says so (what the user wants is kept in
   // `wantPlay` and sent again on reconnect)
