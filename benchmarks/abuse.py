@@ -1,6 +1,6 @@
 """What careless or hostile clients cost a real ``nnplay serve``: memory and event-loop latency gauges.
 
-    python benchmarks/abuse.py [--runs 200] [--seconds 8] [--root PATH]
+    python benchmarks/abuse.py [--runs 200] [--seconds 8] [--python PATH]
 
 * **finished runs**: the server's RSS when idle, then after ``--runs`` background runs of the 5,000-point
   spiral (grid, data, history and weights in each result) have finished. Target: ≤ 150 MB above idle.
@@ -8,8 +8,8 @@
   the server's peak RSS while three clients send 50 MB ``POST /api/train`` bodies over and over, half with
   ``Content-Length``, half chunked. Target: p99 ≤ 100 ms. A quiet window first gives the reference.
 
-``--root`` serves another checkout (e.g. ``git archive e7b9bb5 | tar -x -C /tmp/base``) to measure before
-and after on the same machine.
+``--python`` serves the checkout installed in another environment (see its help) to measure before and after
+on the same machine.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from harness import free_port, percentile  # noqa: E402 - the helpers every benchmark shares
+from harness import PYTHON_HELP, free_port, percentile  # the helpers every benchmark shares
+
 
 SPIRAL_RUN = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [8, 8], "seed": 1}, "epochs": 2,
               "include": ["history", "weights", "grid", "data"]}
@@ -56,10 +55,10 @@ def get(base: str, path: str) -> dict:
         return json.load(response)
 
 
-def start_server(root: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(root), "NNPLAY_MAX_EPOCHS": "100000"}
-    process = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level",
-                                "error"], cwd=root, env=env)
+def start_server(python: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "NNPLAY_MAX_EPOCHS": "100000"}
+    process = subprocess.Popen([python, "-m", "nnplay", "serve", "--port", str(port), "--log-level", "error"],
+                               env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -157,13 +156,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=8.0, help="the loaded health-polling window")
-    parser.add_argument("--root", type=Path, default=HERE.parent, help="the checkout to serve")
+    parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     parser.add_argument("--poll-health", nargs=2, metavar=("PORT", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.poll_health:
         return poll_health(int(args.poll_health[0]), float(args.poll_health[1]))
     port = free_port()
-    process = start_server(args.root.resolve(), port)
+    process = start_server(args.python, port)
     try:
         base = f"http://127.0.0.1:{port}"
         runs = finished_runs(base, process.pid, args.runs)

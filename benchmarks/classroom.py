@@ -1,6 +1,6 @@
 """Classroom capacity: the largest number K of students one ``nnplay serve`` (its defaults) holds live.
 
-    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed] [--root PATH]
+    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed] [--python PATH]
 
 Each student is one WebSocket session, as a browser tab would be: it configures its setup with its own seed,
 plays at the server's default pace (speed and fps untouched, so the defaults are what is measured) and
@@ -35,11 +35,10 @@ import math
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
-from harness import (CONFIGS, ROOT, Probe, Server, Student, Window, engine_rates, load_average, measure, median,
-                     percentile)
+from harness import (CONFIGS, PYTHON_HELP, Probe, Server, Student, Window, engine_rates, load_average, measure, median,
+                     percentile, server_code)
 
 MIN_EPOCHS_PER_S, MIN_FRAMES_PER_S, MAX_HEALTH_P99_MS, MAX_PAUSE_MS = 50.0, 20.0, 50.0, 100.0
 CLASSROOMS = ("c2", "mixed")
@@ -215,17 +214,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="measuring window per trial (default 10)")
     parser.add_argument("--warmup", type=float, help="seconds after every session has its first frame (default 3)")
     parser.add_argument("--speed", type=float, help="play at this speed instead of the server's default")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server to run (default: this one)")
+    parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     args = parser.parse_args()
     args.trials = args.trials or (4 if args.quick else 7)
     args.seconds = args.seconds or (4.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (1.5 if args.quick else 3.0)
 
-    print(f"server code: {args.root.resolve()}; {os.cpu_count()} CPUs, {load_average()}", flush=True)
+    print(f"server: {server_code(args.python)}; {os.cpu_count()} CPUs, {load_average()}", flush=True)
     rates = engine_rates("C2")
     view = {"speed": args.speed} if args.speed else None
     summaries = []
-    with Server(args.root) as server:
+    with Server(args.python) as server:
         spread = lesson_spread(server) if "mixed" in args.classroom else []
         limit = int(server.get("/api/options")["server_limits"]["max_sessions"]) - 1  # one is the probe's
         print(HEAD, flush=True)

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py: what every benchmark shares)
 
 from nnplay.engine import Limits, Trainer  # noqa: E402
 from nnplay.engine.backend import limit_blas_threads  # noqa: E402
 from nnplay.engine.features import feature_matrix  # noqa: E402
 from nnplay.engine.probes import grid_points, thumbnail_points  # noqa: E402
-from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py: what every benchmark shares)
 
 TARGETS = {"C1": ("frames", 6.0), "C2": ("frames", 6.0), "C3": ("epochs", 6.0)}
 

@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np  # noqa: E402
+from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py)
 
 from nnplay.engine import Trainer, TrainerGroup  # noqa: E402
 from nnplay.engine.backend import limit_blas_threads  # noqa: E402
 from nnplay.engine.features import feature_matrix  # noqa: E402
-
-from harness import CONFIGS, rate  # noqa: E402  (benchmarks/harness.py)
 
 C2 = CONFIGS["C2"]
 SEPARATE_MAX = 16

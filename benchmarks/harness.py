@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+PYTHON_HELP = ("the Python whose installed nnplay serves (default: this one). To measure another checkout, "
+               "install it in an environment of its own: python -m venv --system-site-packages /tmp/base && "
+               "/tmp/base/bin/pip install --no-deps --no-build-isolation -e /tmp/base-src; then --python "
+               "/tmp/base/bin/python")
 
 PLAYGROUND_FEATURES = ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 CONFIGS = {
@@ -121,23 +123,28 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
+def server_code(python: str) -> str:
+    """Where the server code that ``python`` imports lives (the checkout being measured)."""
+    return subprocess.run([python, "-c", "import nnplay.server as s, os; print(os.path.dirname(s.__file__))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 # ---- nnplay serve ------------------------------------------------------------------------------------------
 class Server:
-    """``nnplay serve`` (as ``python -m nnplay serve``) on a free loopback port, with the code of ``root`` (cwd
-    and PYTHONPATH), its default settings unless ``env`` overrides some. A context manager."""
+    """``python -m nnplay serve`` of the interpreter ``python`` (this one by default; another environment's to
+    measure the checkout installed there, see :data:`PYTHON_HELP`) on a free loopback port, with its default
+    settings unless ``env`` overrides some. A context manager."""
 
-    def __init__(self, root: Path = ROOT, env: Optional[dict[str, str]] = None):
-        self.root, self.env = Path(root), env or {}
+    def __init__(self, python: str = sys.executable, env: Optional[dict[str, str]] = None):
+        self.python, self.env = python, env or {}
         self.port = free_port()
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.process: Optional[subprocess.Popen] = None
 
     def __enter__(self) -> "Server":
-        env = {**os.environ, "PYTHONPATH": str(self.root), **self.env}
-        module = "nnplay" if (self.root / "nnplay").is_dir() else "server"  # checkouts before one package
-        command = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        command = [self.python, "-m", "nnplay", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(command, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,6 +1,6 @@
 """Soak: N live sessions for a long while against ``nnplay serve``; the server's memory must stay flat.
 
-    python benchmarks/soak.py [--sessions 32] [--minutes 30] [--threshold-mb 20] [--touch-every 300] [--root PATH]
+    python benchmarks/soak.py [--sessions 32] [--minutes 30] [--threshold-mb 20] [--touch-every 300] [--python PATH]
 
 N students (as in benchmarks/classroom.py: C2, each with its own seed, at the server's default pace) train
 for the whole run; each re-sends its pace every 5 minutes (``--touch-every``), as a student touching a
@@ -17,9 +17,9 @@ import argparse
 import asyncio
 import sys
 import time
-from pathlib import Path
 
-from harness import CONFIGS, ROOT, Server, Student, load_average, median, process_tree, rss_bytes, start_students
+from harness import (CONFIGS, PYTHON_HELP, Server, Student, load_average, median, process_tree, rss_bytes, server_code,
+                     start_students)
 
 MB = 1024 * 1024
 FULL_RUN_S = 1800.0  # the default run, which the threshold is meant for
@@ -86,16 +86,16 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between RSS samples")
     parser.add_argument("--touch-every", type=float, default=TOUCH_EVERY,
                         help="seconds between each student's re-sending of its pace")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server to run (default: this one)")
+    parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     args = parser.parse_args()
     seconds = args.minutes * 60
     warmup = min(WARMUP_S, seconds / 3)
 
-    print(f"server code: {args.root.resolve()}; {args.sessions} C2 sessions for {args.minutes:g} min; "
+    print(f"server: {server_code(args.python)}; {args.sessions} C2 sessions for {args.minutes:g} min; "
           f"{load_average()}", flush=True)
     students = [Student({"config": {**CONFIGS["C2"], "seed": 3000 + i}}, touch_every=args.touch_every)
                 for i in range(args.sessions)]
-    with Server(args.root) as server:
+    with Server(args.python) as server:
         samples = asyncio.run(soak(server, students, seconds, args.interval))
     growth = report(samples, warmup, students)
     print(load_average())

@@ -18,11 +18,14 @@ Public API::
     PRESETS["xor_hidden"].config   # lesson presets
 """
 
+if __name__ != "nnplay.engine":  # the checkout's engine/ folder imported on its own, as "engine"
+    raise ImportError(f"import nnplay.engine, not {__name__}: engine/ is the package nnplay.engine; "
+                      "install the checkout with `pip install -e .` (README, Quick start)")
+
 from .activations import ACTIVATIONS
 from .backend import Backend, BackendError, get_backend, gpu_available, limit_blas_threads, to_host
 from .compare import Comparison
 from .config import Config, Limits
-from .splits import DataSplit
 from .datasets import DATASETS
 from .features import FEATURES
 from .group import Signature, TrainerGroup, group_configs, signature
@@ -33,6 +36,7 @@ from .presets import PRESETS
 from .regularizers import REGULARIZERS
 from .reports import EpochReport, GridResult
 from .schedules import SCHEDULES
+from .splits import DataSplit
 from .trainer import LIVE_FIELDS, Trainer, validate_config
 
 __all__ = [

@@ -4,23 +4,18 @@
     run = Trainer({"dataset": "spiral", "hidden": [8, 8], "seed": 3})
 
 ``nnplay.engine`` is the training engine, ``nnplay.server`` the web server and the ``nnplay`` command, and
-the page (``frontend/``) travels with them as package data.
+the page (``nnplay.frontend``) travels with them as package data.
 
-Where those live. A built wheel holds them as ``nnplay/engine``, ``nnplay/server`` and ``nnplay/frontend``
-(pyproject.toml's ``package-dir`` maps the repository's top-level ``engine/``, ``server/`` and ``frontend/``
-into this package). In a checkout they sit beside this folder instead, so this package's search path also
-covers the repository root there; the editable install maps them the same way.
+The repository keeps them at its top (``engine/``, ``server/``, ``frontend/``); pyproject.toml's
+``package-dir`` maps them into this package, for the wheel and for ``pip install -e .`` alike. That install
+is the only way they are importable: ``import engine`` or ``import server`` from a checkout raises an
+ImportError that says so.
 
 The engine's names are imported on first use rather than here, so that ``import nnplay.server`` can still
 choose NumPy's BLAS threads before NumPy loads (server/__init__.py).
 """
 
 from importlib import import_module
-from pathlib import Path
-
-_HERE = Path(__file__).resolve().parent
-if not (_HERE / "engine").is_dir() and (_HERE.parent / "engine" / "__init__.py").is_file():  # a checkout
-    __path__.append(str(_HERE.parent))
 
 SUBPACKAGES = ("engine", "server", "frontend")
 

@@ -8,6 +8,10 @@ Importing this package first (as ``nnplay serve`` and ``uvicorn nnplay.server.ma
 thread, unless the environment already says how many: see :func:`single_threaded_blas`.
 """
 
+if __name__ != "nnplay.server":  # the checkout's server/ folder imported on its own, as "server"
+    raise ImportError(f"import nnplay.server, not {__name__}: server/ is the package nnplay.server; "
+                      "install the checkout with `pip install -e .` (README, Quick start)")
+
 import os
 import sys
 

@@ -12,16 +12,7 @@ from typing import Any
 import numpy as np
 
 from nnplay.engine import (
-    ACTIVATIONS,
-    DATASETS,
-    FEATURES,
-    INITIALIZERS,
-    LIVE_FIELDS,
-    LOSSES,
-    OPTIMIZERS,
-    REGULARIZERS,
-    SCHEDULES,
-    Config,
+    ACTIVATIONS, DATASETS, FEATURES, INITIALIZERS, LIVE_FIELDS, LOSSES, OPTIMIZERS, REGULARIZERS, SCHEDULES, Config,
     __version__,
 )
 from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS

@@ -28,11 +28,29 @@ PAGES = {"/": "index.html", "/embed": "embed.html", "/compare": "compare.html"}
 ISOLATED = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
+def python_modules() -> set[str]:
+    """Every module of the checkout, as the wheel names it: ``engine/x.py`` → ``nnplay/engine/x.py``."""
+    return {f"nnplay/{path.relative_to(ROOT).as_posix()}" for folder in ("engine", "server")
+            for path in (ROOT / folder).rglob("*.py") if "__pycache__" not in path.parts} | {
+        f"nnplay/{path.name}" for path in (ROOT / "nnplay").glob("*.py")}
+
+
 def page_files() -> list[str]:
     """Every file of the page, as paths under frontend/ (its README is for developers, not served)."""
     folder = ROOT / "frontend"
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != "README.md"
                   and "__pycache__" not in p.parts)
+
+
+def copy_sources(folder: Path) -> None:
+    """What a build reads, copied to ``folder`` (so a build or an install leaves nothing in the checkout)."""
+    folder.mkdir()
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, folder / name)
 
 
 def pip(python: Path, *args: str) -> None:
@@ -51,13 +69,7 @@ def fresh_venv(folder: Path, *options: str) -> Path:
 def wheel(tmp_path_factory) -> Path:
     """The wheel, built from a copy of the sources (so the build leaves nothing in the checkout)."""
     folder = tmp_path_factory.mktemp("build")
-    (folder / "src").mkdir()
-    for name in SOURCES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, folder / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, folder / "src" / name)
+    copy_sources(folder / "src")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                             "-w", str(folder / "dist"), str(folder / "src")], capture_output=True, text=True)
     assert built.returncode == 0, built.stderr[-3000:]
@@ -120,6 +132,10 @@ def test_the_wheel_holds_one_import_name_with_the_page_inside(wheel):
     assert {name.split("/")[0] for name in names} == {"nnplay", f"nnplay-{__version__}.dist-info"}
     missing = {f"nnplay/frontend/{name}" for name in page_files()} - names
     assert not missing, f"page files left out of the wheel (pyproject's package-data): {sorted(missing)}"
+    modules = {name for name in names if name.endswith(".py")}
+    left_out = sorted(python_modules() - modules)
+    assert modules == python_modules(), f"modules left out of the wheel (pyproject's packages): {left_out}"
+    assert "nnplay/py.typed" in names
     assert "nnplay = nnplay.server.cli:main" in entry_points
 
 
@@ -158,3 +174,22 @@ def test_the_editable_install_maps_the_checkout(tmp_path):
     with Serving(python, tmp_path) as server:
         assert fetch(server.url + "/embed") == (200, (ROOT / "frontend" / "embed.html").read_bytes())
         assert fetch(server.url + "/js/main.js") == (200, (ROOT / "frontend" / "js" / "main.js").read_bytes())
+
+
+def test_a_type_checker_follows_the_strict_editable_install(tmp_path):
+    """README's install for IDEs and type checkers (``editable_mode=strict``) lets mypy resolve nnplay.engine
+    and nnplay.server to the checkout's sources (a plain editable install maps them with an import hook, which
+    type checkers do not run)."""
+    source = tmp_path / "src"
+    copy_sources(source)
+    python = fresh_venv(tmp_path / "venv", "--system-site-packages")
+    pip(python, "--no-deps", "--no-build-isolation", "-e", str(source), "--config-settings", "editable_mode=strict")
+    pytest.importorskip("mypy", reason="mypy (a test extra) is not installed")
+    probe = tmp_path / "probe.py"
+    probe.write_text("from nnplay.engine import Trainer\nfrom nnplay.server.live.wire import Credit\n"
+                     "reveal_type(Trainer({}).train(3))\nreveal_type(Credit('s').session)\n")
+    done = subprocess.run([sys.executable, "-m", "mypy", "--python-executable", str(python), "--follow-imports=silent",
+                           "--no-incremental", str(probe)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert 'nnplay.engine.reports.EpochReport]"' in done.stdout
+    assert 'Revealed type is "str"' in done.stdout

@@ -1,7 +1,7 @@
 """The placement estimate (server/live/placement.py): what a lesson costs a worker, given who else trains there."""
 
 from nnplay.engine.presets import PRESETS
-from nnplay.server.live.placement import lesson_cost, least_loaded, worker_load
+from nnplay.server.live.placement import least_loaded, lesson_cost, worker_load
 
 C2 = {"dataset": "spiral", "features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"],
       "hidden": [8] * 6, "seed": 1}

@@ -11,10 +11,10 @@ from PIL import Image
 
 from nnplay.engine import Trainer
 from nnplay.engine.presets import PRESETS
-from nnplay.server.options import PALETTE
 from nnplay.server.jobs.pictures import (
     SCALE, Film, GifPalette, GifWriter, Picture, StillWriter, colour_classes, colour_values, gif_frame_count,
 )
+from nnplay.server.options import PALETTE
 
 
 def hex_rgb(text: str) -> tuple[int, ...]:

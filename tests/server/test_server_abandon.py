@@ -22,6 +22,7 @@ from nnplay.server.main import create_app
 ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")
 from websockets.exceptions import ConnectionClosed  # noqa: E402 - after the importorskip above
+
 BIG = {"dataset": "spiral", "hidden": [32] * 6, "n_samples": 5000, "batch_size": 10, "seed": 1}
 LONG = {"config": BIG, "epochs": 100_000}
 
@@ -89,7 +90,7 @@ def free_port() -> int:
 def test_ctrl_c_stops_the_server_within_5_seconds_while_long_work_runs():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "NNPLAY_MAX_EPOCHS": "100000", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "NNPLAY_MAX_EPOCHS": "100000"}
     process = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level",
                                 "warning"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:

@@ -10,7 +10,9 @@ import pytest
 from server_helpers import C2
 
 from nnplay.engine import Trainer
-from nnplay.server.live.frames import NAN_CODE, array_entry, decode, dequantize, encode_data, encode_frame, pack, quantize
+from nnplay.server.live.frames import (
+    NAN_CODE, array_entry, decode, dequantize, encode_data, encode_frame, pack, quantize,
+)
 
 
 def test_pack_and_decode_round_trip_with_8_byte_alignment():

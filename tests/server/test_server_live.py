@@ -32,8 +32,7 @@ def server():
     """``nnplay serve`` (the console script if installed, else ``python -m nnplay``: the same ``main``)."""
     port = free_port()
     command = [shutil.which("nnplay")] if shutil.which("nnplay") else [sys.executable, "-m", "nnplay"]
-    env = {**os.environ, "NNPLAY_MAX_SESSIONS": "3", "NNPLAY_MAX_MESSAGE_BYTES": "20000",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "NNPLAY_MAX_SESSIONS": "3", "NNPLAY_MAX_MESSAGE_BYTES": "20000"}
     process = subprocess.Popen([*command, "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -9,7 +9,6 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
-
 from server_helpers import SMALL, live, parse, receive, send, wait_for
 
 from nnplay.engine import Limits, Trainer
