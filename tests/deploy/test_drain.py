@@ -4,6 +4,7 @@ finished within the grace period (or cancelled after it), /api/health saying so,
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 
 import pytest
 from deploy_helpers import Instance, get_json, post_json, wait_until
@@ -48,7 +49,7 @@ def test_sigterm_drains_then_exits_after_the_runs_finish(instances):
         assert json.loads(connection.recv(timeout=10))["type"] == "hello"
         status, run, _ = post_json(f"{instance.url}/api/runs", {"config": BIG, "epochs": 400})
         assert status == 202
-        assert instance.health() == (200, {"status": "ready", "version": "0.1.0", "sessions": 1, "runs": 1,
+        assert instance.health() == (200, {"status": "ready", "version": version("nnplay"), "sessions": 1, "runs": 1,
                                            "capacity": {"sessions": 64, "runs": 4}, "device": "cpu"})
         instance.terminate()
         close = closed_with(connection)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib.metadata import version
 
 import numpy as np
 import pytest
@@ -15,8 +16,9 @@ from nnplay.server.settings import Settings
 
 # ---- health and options ------------------------------------------------------------------------------------------
 def test_health_reports_status_version_and_load(client):
+    """The version is the installed distribution's (pyproject's, from nnplay.engine.__version__)."""
     body = client.get("/api/health").json()
-    assert body == {"status": "ready", "version": "0.1.0", "sessions": 0, "runs": 0,
+    assert body == {"status": "ready", "version": version("nnplay"), "sessions": 0, "runs": 0,
                     "capacity": {"sessions": 64, "runs": 2}, "device": "cpu"}
 
 

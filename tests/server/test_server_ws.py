@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from importlib.metadata import version
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def test_connecting_sends_hello_data_state_and_a_frame(client):
     with live(client) as (ws, greeting):
         assert list(greeting) == ["hello", "data", "state", "frame"]
         hello, state = greeting["hello"], greeting["state"]
-        assert hello["protocol"] == 1 and hello["version"] == "0.1.0" and hello["limits"]["max_neurons"] == 32
+        assert hello["protocol"] == 1 and hello["version"] == version("nnplay") and hello["limits"]["max_neurons"] == 32
         assert state["playing"] is False and state["epoch"] == 0 and state["config"]["dataset"] == "circle"
         assert state["sizes"] == [2, 4, 2, 1]
         defaults = client.get("/api/options").json()["view"]
