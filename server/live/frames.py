@@ -21,6 +21,7 @@ import numpy as np
 
 from nnplay.engine import EpochReport, GridResult, Trainer
 from nnplay.engine.datasets import poly_x_from_network
+from nnplay.engine.features import GRID_EXTENT
 
 MAGIC = b"NNP1"
 NAN_CODE = 255
@@ -199,7 +200,8 @@ def encode_frame(trainer: Trainer, report: EpochReport, grid: GridResult, *, ext
 def encode_data(trainer: Trainer) -> bytes:
     """A ``data`` message: the training and test points as float32 rows [x1, x2, label]."""
     data = trainer.data
-    x_units = poly_x_from_network([-6.0, 6.0]).tolist() if trainer.config.dataset == "poly_demo" else None
+    poly = trainer.config.dataset == "poly_demo"
+    x_units = poly_x_from_network([-GRID_EXTENT, GRID_EXTENT]).tolist() if poly else None
     header = {"type": "data", "task": trainer.task,
               "n_classes": trainer.config.n_classes if trainer.task == "multiclass" else (2 if trainer.task == "binary"
                                                                                          else 0),
