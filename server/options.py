@@ -39,8 +39,9 @@ MAX_STEP = 1000
 # colors.js, which also sets the CSS properties --ink, --negative and --positive; output-heatmap.js) and the
 # server's renderer (server/jobs/pictures.py) both draw from these, so a server PNG shows what the page shows.
 # The diverging scale is TensorFlow Playground's: `shades` colours from diverging[0] (−1) through
-# diverging[1] (0) to diverging[2] (+1), index clamp(⌊shades (v + 1) / 2⌋, 0, shades − 1); heatmaps are painted at heatmap_alpha / 255 over white. A multiclass cell blends from
-# diverging[1] (chance, p = 1/k) to classes[c] (certain), t = clamp((p − 1/k) / (1 − 1/k), 0, 1).
+# diverging[1] (0) to diverging[2] (+1), index clamp(⌊shades (v + 1) / 2⌋, 0, shades − 1); heatmaps are
+# painted at heatmap_alpha / 255 over white. A multiclass cell blends from diverging[1] (chance, p = 1/k) to
+# classes[c] (certain), t = clamp((p − 1/k) / (1 − 1/k), 0, 1).
 PALETTE = {
     "diverging": ["#f59322", "#e8eaeb", "#0877bd"],
     "shades": 31,
