@@ -1,8 +1,5 @@
 """Request bodies: a size limit checked before they are read, and JSON parsing and validation off the loop.
 
-Why. Without them one 55 MB ``POST /api/train`` stalled ``/api/health`` and every live session for 10 s
-(``json.loads`` and pydantic on the event loop) and peaked at 1.5 GB before the point limit was checked.
-
 * :class:`BodyLimit` (ASGI middleware) answers 413 when ``Content-Length`` exceeds ``max_body_bytes``
   before reading a byte, and stops a body sent without one (chunked) as soon as it grows past the limit.
   The default, 4 MiB, holds 5,000 points and the largest network's weights several times over (about
@@ -10,6 +7,8 @@ Why. Without them one 55 MB ``POST /api/train`` stalled ``/api/health`` and ever
 * :class:`ThreadedBodyRoute` (a FastAPI route class) reads the body, then parses and validates it against
   the route's body model in a worker thread; FastAPI then receives the validated model, which pydantic
   passes through without validating again. Errors are FastAPI's own 422 (at most ``MAX_ERRORS`` of them).
+
+So a large body never holds the event loop (docs/decisions.md, "Request bodies off the loop").
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Work for a client that has gone away stops.
 
-A ``POST /api/train`` of the largest network at the epoch cap takes about 15 minutes; a client that gave
-up used to leave it training to the end, slowing everyone else about 6×. Wrap such work in
-:func:`cancelled_on_disconnect`: when the client disconnects, the work is cancelled at its next await,
-which for engine work is the end of the running slice (the engine pool runs work a slice at a time,
-server/jobs/pool.py), and the route answers :func:`client_gone`, which nobody reads.
+Wrap long work in :func:`cancelled_on_disconnect`: when the client disconnects, the work is cancelled at
+its next await, which for engine work is the end of the running slice (the engine pool runs work a slice at
+a time, server/jobs/pool.py), and the route answers :func:`client_gone`, which nobody reads.
 
     async with cancelled_on_disconnect(request) as client:
         result = await train_in_pool(...)

@@ -1,9 +1,10 @@
 """HTTP methods answered correctly: 405 with the right ``Allow``, and the page's files only where no route is.
 
 Starlette routes a request to the first route that matches both path and method, and otherwise to the
-first that matches the path. The page's static mount at ``/`` matches every path, so ``GET /api/train``
-used to reach it (404) instead of the POST-only route (405); and where two routes share a path
-(``GET`` and ``POST /api/runs``) the 405 named only the first one's methods.
+first that matches the path. The page's static mount at ``/`` matches every path: :class:`PageMount`
+matches only where no route has the path, so ``GET /api/train`` is a 405 of the POST-only route, not a 404
+of the page; and :func:`method_not_allowed` names in ``Allow`` the methods of every route that shares the
+path (``GET`` and ``POST /api/runs``).
 """
 
 from __future__ import annotations

@@ -1,34 +1,20 @@
 """Where the REST routes' engine work runs: worker threads, a bounded number at a time, in short slices.
 
-(Live sessions train in engine worker processes instead: server/live/supervisor.py. This pool serves
-``/api/train``, ``/api/runs``, ``/api/compare`` and the renders, which stay in the server process so that
-a background run started through one request can be polled and cancelled through any other.)
+It serves ``/api/train``, ``/api/runs``, ``/api/compare`` and the renders, which stay in the server process
+so that a background run started through one request can be polled and cancelled through any other. (Live
+sessions train in engine worker processes: server/live/.)
 
-Why this shape. The engine is NumPy on small arrays, so an epoch holds the GIL nearly all the time, and
-the 2-core target has one core's worth of GIL for training and the event loop together. Measured with
-benchmarks/ws_load.py (20 sessions training C2 at full speed):
+* One fair FIFO queue (an anyio ``CapacityLimiter``) admits ``engine_threads`` (default 1) pieces of engine
+  work at a time, whoever they come from; the event loop only ever competes with that many threads for
+  the GIL.
+* Each piece is short (``slice_seconds``, default 10 ms, plus at most one epoch) and gives its turn back;
+  when nobody else is waiting it goes on longer (up to ``LONE_SLICES`` slices).
+* While serving, ``sys.setswitchinterval`` is lowered (default 1 ms, from 5 ms), which bounds how long the
+  loop waits for the GIL when it wakes up; NumPy has one BLAS thread (server/__init__.py).
+* Work that takes the limiter is awaited by the task that asked for it (never a loose background task) and
+  is cancelled with it between slices.
 
-* a thread per session (16 engine threads at once, the default 5 ms switch interval): the threads thrash,
-  9 epochs/s per session (180 in all); with a 0.5 ms switch interval 28 epochs/s, but ``/api/health``
-  p50 51 ms and p99 207 ms: the loop waits behind every thread for the GIL;
-* one engine thread at a time, as here: 48 epochs/s per session (950 in all, the engine's full rate) and
-  health p99 about 5 ms, with the default switch interval or a lower one.
-
-Processes would sidestep the GIL but cost an interpreter and NumPy per session and a copy of every frame,
-and a second core is not free anyway (the loop, the network and the clients use it). So:
-
-* one fair FIFO queue (an anyio ``CapacityLimiter``) admits ``engine_threads`` (default 1) pieces of engine
-  work at a time, whoever they come from (live sessions, REST runs, commands); the loop only ever competes
-  with that many threads for the GIL;
-* each piece is short (``slice_seconds``, default 10 ms, plus at most one epoch): a playing session trains
-  the epochs that are due, builds a frame when one is due, and gives its turn back. When nobody else is
-  waiting it goes on longer (up to five slices) but stops at its next frame so that the frame goes out;
-* while serving, ``sys.setswitchinterval`` is lowered (default 1 ms, from 5 ms), which bounds how long
-  the loop waits for the GIL when it wakes up (p99 a little lower; throughput the same within noise);
-* and NumPy gets one BLAS thread (server/__init__.py): two made the grid 5× slower on this machine.
-
-Work that takes the limiter is awaited by the task that asked for it (never a loose background task) and
-is cancelled with it between slices.
+Why threads, one at a time, with measurements: docs/decisions.md, "REST engine work in one pool of threads".
 """
 
 from __future__ import annotations

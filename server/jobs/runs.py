@@ -2,14 +2,12 @@
 
 A :class:`RunStore` keeps each run's progress and, once done, its result for ``run_ttl`` seconds. Runs
 train in the app's task group (started in the lifespan, so every run is awaited or cancelled at
-shutdown), a slice at a time through the same engine pool as the live sessions.
+shutdown), a slice at a time through the engine pool (server/jobs/pool.py), beside the other REST work.
 
 Memory stays bounded: when a run ends, its Trainer, its request (data, weights) and its epoch reports are
-dropped and only the result is kept, as compact JSON bytes (a Python list of floats costs about five
-times its JSON text); finished runs are capped by count (``max_finished``) and by those bytes
-(``max_finished_bytes``), the oldest evicted first (the newest is always kept, so a poll finds it).
-Measured with benchmarks/abuse.py: 200 finished 5,000-point spiral runs with grids and data used to take
-the server from 123 MB to 2.5 GB.
+dropped and only the result is kept, as compact JSON bytes; finished runs are capped by count
+(``max_finished``) and by those bytes (``max_finished_bytes``), the oldest evicted first (the newest is
+always kept, so a poll finds it). Measurements: docs/decisions.md, "Finished runs kept as JSON bytes".
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Ctrl+C stops the server at once, even while long work runs.
 
-uvicorn's shutdown waits for every request in flight to finish; a ``POST /api/train`` of the largest network
-at the epoch cap takes about 15 minutes, so Ctrl+C used to leave the server up. :class:`Server` keeps uvicorn's
-behaviour for SIGTERM (a graceful drain) and makes SIGINT cancel what is in flight right away: requests stop
-at the end of their engine slice, live sessions get a close frame (1012) from uvicorn, and the lifespan's
-shutdown cancels the background runs.
+uvicorn's shutdown waits for every request in flight to finish (a ``POST /api/train`` of the largest
+network at the epoch cap takes about 15 minutes). :class:`Server` keeps uvicorn's behaviour for SIGTERM (a
+graceful drain) and makes SIGINT cancel what is in flight right away: requests stop at the end of their
+engine slice, live sessions get a close frame (1012) from uvicorn, and the lifespan's shutdown cancels the
+background runs.
 """
 
 from __future__ import annotations

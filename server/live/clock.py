@@ -1,32 +1,23 @@
 """The live clock of an engine worker: every live run of the worker stepped a round at a time.
 
-Why one clock rather than a loop per session. With a loop per session (the previous design) every burst
-was a separate turn in the engine pool and a separate wake-up of the event loop, and a class of sessions
-that run the same lesson could never be stepped as one computation. Here the worker runs a *tick*
-whenever an epoch is due somewhere, and a tick runs *rounds*: each round takes one epoch of every run
-that wants one (and is within its share of the engine), all together (:class:`Stacks`), then copies out
-the frames that are due and encodes them.
-A tick ends after ``slice_seconds``, when nothing is due, or when a message from the server is waiting
-(a ``pause`` is taken up within one round); the server hears of all the tick's frames in one message.
-
-Measured in one thread (a worker without sockets), 16 C2 sessions started at different instants, 60
-epochs/s each, on the quiet 2-core machine: every round steps all 16 in one stacked step, and they get 60
-epochs/s and 28 frames/s with the thread 74% busy. Before the common clock and stack-wise admission below,
-the same 16 were stepped as 2-5 subsets a period (each paying for a whole stacked step): 39 epochs/s at
-the least, 18 frames/s, 95% busy.
+The worker runs a *tick* whenever an epoch is due somewhere, and a tick runs *rounds*: each round takes one
+epoch of every run that wants one (and is within its share of the engine), all together (:class:`Stacks`),
+then copies out the frames that are due and encodes them. A tick ends after ``slice_seconds``, when nothing
+is due, or when a message from the server is waiting (a ``pause`` is taken up within one round); the
+server hears of all the tick's frames in one message.
 
 * Paced runs are due on a common clock: each run's next epoch falls on a multiple of 1/speed
   (:meth:`~nnplay.server.live.pacing.Pace.epoch_done`), whenever the session started, and an epoch due within
   ``HORIZON`` of now is taken in this tick, so sessions at the same speed are due together and are
   stepped together.
 * Fair under overload: each run is charged the CPU time spent on it, and a round takes only the due runs
-  that have not had more than their share (:func:`fair_share`): a cheap lesson keeps its pace beside an
-  expensive one (in lockstep rounds a mixed classroom of 16 went at the pace of its most expensive
-  session: median 3.9 epochs/s, against 15.2 for the previous per-session bursts; with fair shares,
-  58.8, the expensive session's 7.0 the least), and when all want more than there is, each gets the
-  same time. Runs that share a stacked step are admitted together, and no run waits more than
-  ``MAX_WAIT``, so none starves. The :class:`FrameGovernor` lowers every run's frame rate alike so that
-  epochs are kept where possible.
+  that have not had more than their share (:func:`fair_share`), so a cheap lesson keeps its pace beside an
+  expensive one, and when all want more than there is, each gets the same time. Runs that share a stacked
+  step are admitted together, and no run waits more than ``MAX_WAIT``, so none starves.
+* The :class:`FrameGovernor` lowers every run's frame rate alike when the worker falls behind, so that
+  epochs are kept where possible, and restores it when the worker keeps up again.
+
+Why one clock with stacked rounds, with measurements: docs/decisions.md, "One live clock per worker".
 """
 
 from __future__ import annotations

@@ -3,28 +3,20 @@
 A session is placed by count when it connects (nothing is known of its lesson yet), and it may move when
 it configures a network, since nothing needs carrying then: the worker builds the network anew either way.
 
-Why the estimate knows about stacking. A worker steps the live networks that share a
-:func:`~nnplay.engine.signature` as one stacked computation (server/live/clock.py ``Stacks``), so what a
-session costs depends on who else is in its worker: in a worker's live clock (frames included) the eighth C2
-student adds about a third of what the first one cost. An estimate per session alone (the previous one)
-ranked small lessons by a per-step cost that was wrong by 2x for one layer against six, and knew nothing of
-groups. (It cannot undo the order in which a class configures: a mixed classroom of 16, ``benchmarks/
-classroom.py --k 16 --classroom mixed``, still ends with the worker that took ``batch_size`` last a few
-tenths of a core busier; README, "Classroom capacity".)
-
-The model, in CPU seconds per epoch of one network, fitted to measurements of the lesson presets and C2
-alone and in groups of 2 to 16, in the engine and in a worker's live clock, on this machine (the constants
-below):
+A worker steps the live networks that share a :func:`~nnplay.engine.signature` as one stacked computation
+(server/live/clock.py ``Stacks``), so what a session costs depends on who else is in its worker. The model,
+in CPU seconds per epoch of one network, fitted to measurements of the lesson presets and C2 alone and in
+groups of 2 to 16, in the engine and in a worker's live clock, on the 2-core machine (the constants below):
 
     lone   = steps · (STEP + LAYER_STEP · layers + OPTIMIZER_STATE_STEP · buffers) + rows · params · ROW_PARAM
     member = steps · MEMBER_STEP + rows · params · MEMBER_ROW_PARAM
     group of n ≥ 2 = 2 · lone + (n − 2) · member      (a group of two costs about two lone networks)
 
-(``buffers``: the optimiser's state buffers, 0 for SGD, 2 for Adam, whose step is 13 NumPy calls against
-SGD's 2), and every network, alone or a member, adds NETWORK_EPOCH for its epoch's report and its frames'
-fixed work, and (fps / speed at the defaults) · density² · params · GRID_POINT_PARAM for their grid pass.
-In a worker's live clock a lesson of one optimiser step an epoch (``poly_fit``) still costs 0.25 ms an
-epoch. It only has to rank placements; it assumes the default pace and view.
+(``buffers``: the optimiser's state buffers, 0 for SGD, 2 for Adam), and every network, alone or a member,
+adds NETWORK_EPOCH for its epoch's report and its frames' fixed work, and (fps / speed at the defaults) ·
+density² · params · GRID_POINT_PARAM for their grid pass. It only has to rank placements; it assumes the
+default pace and view. What it measured, and what it cannot undo: docs/decisions.md, "Placement by
+estimated cost".
 """
 
 from __future__ import annotations

@@ -1,28 +1,24 @@
 """The engine workers of the app, seen from the event loop: start, talk to, watch and stop them.
 
-Why this shape. The engine is NumPy on small arrays: an epoch holds the GIL nearly all the time, so the
-threads of one process share one core however many there are. Live sessions therefore train in
-``engine_processes`` worker processes (default: one per core), each single-threaded and holding its
-sessions (server/live/worker.py); the event loop stays in the server process with the sockets, the session
-limit, the REST routes and the background runs, so the server stays one thing to count, list and cancel.
-
-Measured on the 2-core machine while four other builds kept it busy (load average 7-11), so as CPU
-shares: ``benchmarks/classroom.py --k 16 --classroom c2 --speed 60`` (16 students on C2) gave, with the
-server holding about a third of a core either way, 6.7 students' worth of epochs per core of server CPU
-for the thread design before this one (median 7.8 epochs/s) and 23.2 for workers with the live clock and
-stacked groups (median 28.8 epochs/s); the event loop's process used 3-8% of a core. One worker on a
-core of its own (no sockets) carries 8 C2 sessions at 60 epochs/s and 29 frames/s each at 83% busy.
+Live sessions train in ``engine_processes`` worker processes (default: one per core), each single-threaded
+and holding its sessions (server/live/worker.py); the event loop stays in the server process with the
+sockets, the session limit, the REST routes and the background runs, so the server is one thing to count,
+list and cancel.
 
 * Placement: a new session goes to the worker with the fewest sessions; when it configures a network it
-  may move to the worker with the least estimated load (server/live/placement.py), as nothing needs carrying then.
-* Traffic: commands go out through a writer thread (the loop never blocks on a full pipe), as a list of
-  everything posted since its last send; a reader thread per worker hands each message (a reply, or one
-  tick's news for all the worker's sessions) to the loop with one ``call_soon_threadsafe``. Frames travel
-  as the bytes the client receives.
+  may move to the worker with the least estimated load (server/live/placement.py), as nothing needs
+  carrying then.
+* Traffic: a :class:`WorkerHandle` is the only sender of the typed messages of server/live/wire.py (``call``,
+  ``send_plan``, ``credit``, ``close_session``). They go out through a writer thread (the loop never blocks
+  on a full pipe), as a list of everything posted since its last send; a reader thread per worker hands each
+  message (a reply, or one tick's news for all the worker's sessions) to the loop with one
+  ``call_soon_threadsafe``. Frames travel as the bytes the client receives.
 * A worker that dies is reported (its sessions are closed with 1011 and a reason, so the page reconnects
   and restores itself) and replaced; at shutdown every worker is told to stop, then joined or terminated.
 * ``engine_processes=0`` runs one worker in a thread of the server process over an in-process channel
-  (the same code path, no processes to start: what the unit tests use).
+  (server/live/channel.py: the same code path, no processes to start; what the unit tests use).
+
+Why processes, with measurements: docs/decisions.md, "Live sessions in engine worker processes".
 """
 
 from __future__ import annotations
@@ -200,7 +196,8 @@ class EngineWorkers:
         self.settings = settings
         self.count = settings.engine_processes or 1
         self.workers: list[WorkerHandle] = []
-        self.listeners: dict[str, Callable[[Optional[wire.NewsEntry]], None]] = {}  # session id → its news handler (event loop)
+        # session id → its news handler (event loop)
+        self.listeners: dict[str, Callable[[Optional[wire.NewsEntry]], None]] = {}
         self.lessons: dict[str, tuple[NetworkCost, ...]] = {}  # session id → its networks' estimated costs
         # session id → its lesson before a configure in flight
         self._before_move: dict[str, Optional[tuple[NetworkCost, ...]]] = {}
