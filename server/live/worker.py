@@ -78,7 +78,7 @@ class WorkerSession:
                         trainer.set_weights(weights)
         for trainer in trainers:
             if epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
-                trainer.epoch = epoch  # (the engine has no setter; its epoch count is a plain attribute)
+                trainer.epoch = epoch  # (a public attribute: the epoch count the schedule and reports go on from)
         if self.run is None:
             self.run = LiveRun(trainers, comparison)
             self.run.view = {**self.run.view, **(view or {})}

@@ -172,7 +172,7 @@ async def _film(state, request: FastAPIRequest, body: PictureRequest, make_sink:
     picture = Picture(body.size, body.density, body.show_test, body.discretize, body.caption)
 
     def start() -> Film:
-        trainer.epoch = body.start_epoch  # the engine has no setter; the session restores an epoch this way
+        trainer.epoch = body.start_epoch  # a public attribute: the captions and the schedule go on from here
         return Film(trainer, picture, make_sink(trainer), body.epochs, frame_step)
 
     film = await state.pool.run(start)
