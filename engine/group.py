@@ -31,12 +31,12 @@ import numpy as np
 
 from .backend import device_name, to_host
 from .config import Config, Limits
-from .splits import DataSplit
 from .datasets import train_count
 from .evaluation import evaluate, make_report
-from .probes import grid_inputs, grid_result
 from .losses import output_units
+from .probes import grid_inputs, grid_result
 from .reports import EpochReport, GridResult
+from .splits import DataSplit
 from .stack import Stack, WorkspacePool
 from .trainer import Trainer, validate_config
 

@@ -17,7 +17,6 @@ import numpy as np
 from .activations import get_activation
 from .backend import get_backend, to_host
 from .config import FLOAT32_MAX, Config, Limits
-from .splits import DataSplit, check_labels, make_data
 from .evaluation import evaluate, make_report
 from .features import feature_matrix
 from .initializers import get_initializer
@@ -27,6 +26,7 @@ from .optimizers import make_optimizer
 from .regularizers import get_regularizer
 from .reports import EpochReport, finite_or_none
 from .schedules import get_schedule
+from .splits import DataSplit, check_labels, make_data
 
 # Fields ``update`` may change while a run goes on; anything else needs a new Trainer.
 LIVE_FIELDS = frozenset({
