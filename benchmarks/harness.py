@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-ROOT = Path(__file__).resolve().parents[1]
 PYTHON_HELP = ("the Python whose installed nnplay serves (default: this one). To measure another checkout, "
                "install it in an environment of its own: python -m venv --system-site-packages /tmp/base && "
                "/tmp/base/bin/pip install --no-deps --no-build-isolation -e /tmp/base-src; then --python "

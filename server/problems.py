@@ -1,9 +1,9 @@
 """Bad input, described the same way everywhere: which field, which value, and what is allowed.
 
 :func:`describe` turns a pydantic ``ValidationError`` (or an engine ``ValueError``) into ``Problem`` dicts
-``{"field", "value", "allowed", "message", "loc", "type"}``. REST answers them as HTTP 422
-(``{"detail": [problem, ...]}``, keeping FastAPI's ``loc``/``msg``/``type``/``input`` keys) and the socket as
-an ``error`` message. Allowed values come from the Config JSON schema (so ranges and names are never typed
+``{"field", "value", "allowed", "message", "loc", "type"}``. REST answers them as HTTP 422 (server/http/errors.py:
+``{"detail": [problem, ...]}``, keeping FastAPI's ``loc``/``msg``/``type``/``input`` keys) and the socket as
+an ``error`` message. This module imports no web framework: the engine workers use it. Allowed values come from the Config JSON schema (so ranges and names are never typed
 twice) or from the error's own context.
 """
 
