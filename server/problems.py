@@ -3,8 +3,8 @@
 :func:`describe` turns a pydantic ``ValidationError`` (or an engine ``ValueError``) into ``Problem`` dicts
 ``{"field", "value", "allowed", "message", "loc", "type"}``. REST answers them as HTTP 422 (server/http/errors.py:
 ``{"detail": [problem, ...]}``, keeping FastAPI's ``loc``/``msg``/``type``/``input`` keys) and the socket as
-an ``error`` message. This module imports no web framework: the engine workers use it. Allowed values come from the Config JSON schema (so ranges and names are never typed
-twice) or from the error's own context.
+an ``error`` message. Allowed values come from the Config JSON schema (so ranges and names are never typed
+twice) or from the error's own context. This module imports no web framework: the engine workers use it.
 """
 
 from __future__ import annotations
