@@ -141,6 +141,7 @@ def serve(args: argparse.Namespace) -> int:
     """uvicorn with ``create_app`` as the factory, so every worker reads the same NNPLAY_* settings."""
     import uvicorn
 
+    from .http.websocket_protocol import WEBSOCKET_PROTOCOL
     from .lifecycle import interrupt
 
     for name in ("host", "port", "device"):
@@ -157,7 +158,7 @@ def serve(args: argparse.Namespace) -> int:
     check_listen(settings.host, settings.port)
     interrupt.run(uvicorn.Config("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
                                  workers=args.workers, log_level=args.log_level,
-                                 ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
+                                 ws=WEBSOCKET_PROTOCOL, ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
                                  ws_per_message_deflate=settings.ws_compression))
     return 0
 
