@@ -47,7 +47,7 @@ class Settings(BaseSettings, Limits):
     max_sessions_per_address: int = Field(32, ge=1, description="live sessions from one client address (a "
                                           "classroom behind one NAT address shares it)")
     max_message_bytes: int = Field(1 << 20, ge=256)
-    max_queued_bytes: int = Field(2 << 20, ge=256, description="bytes of a session's messages read but not yet "
+    max_queued_bytes: int = Field(1 << 20, ge=256, description="bytes of a session's messages read but not yet "
                                   "applied; a message beyond it is answered with an error (at least "
                                   "max_message_bytes)")
     send_timeout: float = Field(10.0, gt=0, description="seconds a message to a client that is not reading may "
