@@ -9,8 +9,9 @@ worker dies) the others are cancelled and the session is freed:
 
 * the **receiver** reads and validates client messages: bad input is answered with ``error`` at once and
   changes nothing; a ``pause`` stops training right away; every valid command is queued. What is queued is
-  bounded in bytes (``max_queued_bytes``): a message beyond it is answered with ``error``, unparsed. Large
-  messages are parsed in a worker thread, so that the event loop serves the other sessions meanwhile;
+  bounded in bytes (``max_queued_bytes``): a message that does not fit waits, and nothing more is read from
+  the socket meanwhile (TCP holds the client back). Large messages are parsed in a worker thread, so that
+  the event loop serves the other sessions meanwhile;
 * the **commands** task applies the queued commands in order, answering each with ``state`` (or
   ``trace``, ``gradcheck``), plus the frame the worker drew for it;
 * the **sender** sends the frames the worker's ticks bring (one batch at a time: the worker sends the
@@ -50,6 +51,7 @@ from .supervisor import EngineFailure, EngineWorkers
 CLOSED_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)  # what sending on a closed socket raises
 COMMAND_QUEUE = 64  # commands read but not yet applied; beyond that the receiver stops reading
 OFF_LOOP_PARSE = 16 << 10  # characters above which a message is parsed in a thread (docs/decisions.md)
+OFF_LOOP = anyio.CapacityLimiter(1)  # threads parsing and costing large messages: more only fight over the GIL
 CLOSE_GRACE = 1.0  # seconds a close may wait on a client that is not reading before the session ends anyway
 PAUSE_GRACE = 0.05  # seconds a pause waits for the running epoch before answering anyway
 SETTABLE = ["speed", *(name for name in Config.model_fields if name in LIVE_FIELDS)]  # what `set` may change
@@ -75,6 +77,7 @@ class Session:
         self._send_lock = anyio.Lock()
         self._sending_since: Optional[float] = None  # when the send in progress began
         self._queued_bytes = 0  # of messages read and not yet applied
+        self._room = anyio.Event()  # set when a queued message has been applied
         self._task_group: Optional[anyio.abc.TaskGroup] = None
 
     def __repr__(self) -> str:
@@ -186,10 +189,12 @@ class Session:
                     return await self._close(1011, str(exc)[:120])
                 finally:
                     self._queued_bytes -= size
+                    self._room.set()
 
     async def _receiver(self, queue: anyio.abc.ObjectSendStream) -> None:
         """Read and validate messages. Bad ones are answered at once; good ones are queued for ``_commands``,
-        except that a ``pause`` stops training right here, so it never waits behind a slow command."""
+        except that a ``pause`` stops training right here, so it never waits behind a slow command (unless
+        the client has filled ``max_queued_bytes``: then reading waits for room)."""
         async with queue:
             while True:
                 try:
@@ -204,6 +209,7 @@ class Session:
                 except InvalidInput as exc:
                     await self._send_error(exc)
                     continue
+                await self._room_for(size)
                 self._queued_bytes += size
                 try:
                     command = await self._parse(text)
@@ -217,8 +223,7 @@ class Session:
         self._end()
 
     def _admit(self, message: dict) -> tuple[str, int]:
-        """The text of a message and its size in bytes, if it may be queued: JSON text, within
-        ``max_message_bytes``, and within ``max_queued_bytes`` with the messages still waiting to be applied."""
+        """The text of a message and its size in bytes, if it is JSON text within ``max_message_bytes``."""
         text = message.get("text")
         if text is None:
             raise InvalidInput.single(None, None, "binary messages are not accepted; send JSON text",
@@ -227,18 +232,21 @@ class Session:
         limit = self.settings.max_message_bytes
         if size > limit:
             raise InvalidInput.single(None, None, f"message too large ({size} bytes)", f"at most {limit} bytes")
-        queued, limit = self._queued_bytes, self.settings.max_queued_bytes
-        if queued + size > limit:
-            raise InvalidInput.single(
-                "max_queued_bytes", size, f"this message ({size} bytes) was not applied: {queued} bytes of earlier "
-                "messages are still waiting to be applied", f"at most {limit} bytes waiting; wait for the answers")
         return text, size
+
+    async def _room_for(self, size: int) -> None:
+        """Wait until ``size`` more bytes fit in ``max_queued_bytes`` beside the messages not yet applied (or
+        none is left). Meanwhile nothing is read: the socket's buffers fill and TCP stops the client, so a flood
+        costs neither memory nor event-loop time (docs/decisions.md)."""
+        while self._queued_bytes and self._queued_bytes + size > self.settings.max_queued_bytes:
+            self._room = anyio.Event()
+            await self._room.wait()
 
     @staticmethod
     async def _parse(text: str) -> Any:
         """The client model of ``text``; a large message is parsed in a worker thread, not on the event loop."""
         if len(text) > OFF_LOOP_PARSE:
-            return await anyio.to_thread.run_sync(msg.parse_client_message, text)
+            return await anyio.to_thread.run_sync(msg.parse_client_message, text, limiter=OFF_LOOP)
         return msg.parse_client_message(text)
 
     async def _apply(self, command: Any) -> None:
@@ -268,7 +276,7 @@ class Session:
         """The old network trains on until the new one is built; then it is paused with its first frame.
         The new one may be built in another worker, the least loaded (server/live/placement.py)."""
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
-        cost = await anyio.to_thread.run_sync(lesson_cost, m.config, m.variants)  # ~50 ms for 5,000 custom points
+        cost = await anyio.to_thread.run_sync(lesson_cost, m.config, m.variants, limiter=OFF_LOOP)  # 5k points: 50 ms
         chosen = self.workers.choose(self.id, self.worker, cost)
         try:
             reply = self._keep(await chosen.call(
