@@ -48,7 +48,7 @@ class Settings(BaseSettings, Limits):
                                           "classroom behind one NAT address shares it)")
     max_message_bytes: int = Field(1 << 20, ge=256)
     max_queued_bytes: int = Field(1 << 20, ge=256, description="bytes of a session's messages read but not yet "
-                                  "applied; a message beyond it is answered with an error (at least "
+                                  "applied; beyond it the socket is not read until they are (at least "
                                   "max_message_bytes)")
     send_timeout: float = Field(10.0, gt=0, description="seconds a message to a client that is not reading may "
                                 "wait: past it its training is paused, past twice it the session is closed (1008)")
