@@ -21,9 +21,8 @@ list and cancel.
 * A worker that dies is logged at ERROR on ``nnplay.workers`` with its exit status or signal, its sessions
   are closed with 1011 and a reason (the page reconnects and restores itself), and it is replaced, unless
   the server is shutting down or draining: then nothing is replaced. At shutdown every worker is told to
-  stop, then joined or killed. Workers ignore SIGINT and SIGTERM (server/live/worker.py), so Ctrl+C or a
-  signal to the whole process group reaches only the server, which stops them itself
-  (server/live/worker_process.py).
+  stop, then joined or killed. Worker processes ignore SIGINT and SIGTERM (server/live/worker_process.py), so
+  Ctrl+C or a signal to the whole process group reaches only the server, which stops them itself.
 * ``engine_processes=0`` runs one worker in a thread of the server process over an in-process channel
   (server/live/channel.py: the same code path, no processes to start; what the unit tests use).
 
@@ -79,7 +78,8 @@ class WorkerState(enum.Enum):
 
 
 TRANSITIONS: dict[WorkerState, frozenset[WorkerState]] = {
-    WorkerState.STARTING: frozenset({WorkerState.READY, WorkerState.STOPPING, WorkerState.DEAD}),
+    WorkerState.STARTING: frozenset({WorkerState.READY, WorkerState.UNRESPONSIVE, WorkerState.STOPPING,
+                                     WorkerState.DEAD}),
     WorkerState.READY: frozenset({WorkerState.UNRESPONSIVE, WorkerState.STOPPING, WorkerState.DEAD}),
     WorkerState.UNRESPONSIVE: frozenset({WorkerState.STOPPING, WorkerState.DEAD}),
     WorkerState.STOPPING: frozenset({WorkerState.DEAD}),
@@ -444,7 +444,7 @@ class EngineWorkers:
         if self.replacing:
             self.restarts += 1
             replacement = self._new_worker(worker.index, worker.loop)
-            replacement.restarts = worker.restarts + 1
+            replacement.restarts, replacement.last_exit = worker.restarts + 1, why  # its exit status once reaped
             self.workers[self.workers.index(worker)] = replacement
         threading.Thread(target=self._reap, args=(worker, why, closed, replacement), daemon=True,
                          name=f"nnplay-engine-{worker.index}-reap").start()

@@ -222,3 +222,21 @@ def test_a_killed_worker_is_logged_at_error_with_its_signal(serve):
                                          (0, "exit status 0"), (None, "exit status unknown (still running)")])
 def test_an_exit_code_is_described_in_words(code, words):
     assert exit_status(code) == words
+
+
+def test_a_worker_that_dies_during_a_drain_is_not_replaced(serve):
+    """A draining instance takes no new sessions: a worker that dies then is reported, not replaced."""
+    served = serve(engine_processes="1", drain_grace="60", max_epochs="100000")
+    run = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [8] * 6, "seed": 3}, "epochs": 100000}
+    request = urllib.request.Request(f"http://127.0.0.1:{served.port}/api/runs", json.dumps(run).encode(),
+                                     {"content-type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=10).status == 202  # it keeps the drain going
+    (worker,) = served.workers()
+    served.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: served.health()[1]["status"] == "draining", "the instance does not drain", 10)
+    os.kill(worker, signal.SIGKILL)
+    line = wait_until(lambda: next((line for line in served.log().splitlines() if f"pid {worker}" in line), None),
+                      "no log line about the killed worker", 15)
+    assert line.startswith("ERROR:") and line.endswith("not replaced: the server is draining/stopping"), line
+    time.sleep(1.0)
+    assert served.workers() == set() and served.health()[1]["workers"][0]["state"] == "dead"
