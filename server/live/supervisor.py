@@ -32,6 +32,7 @@ Why processes, with measurements: docs/decisions.md, "Live sessions in engine wo
 from __future__ import annotations
 
 import asyncio
+import atexit
 import enum
 import itertools
 import logging
@@ -297,6 +298,7 @@ class EngineWorkers:
         they are ready (at most ``START_SECONDS``; sessions that come sooner wait for their worker)."""
         loop = asyncio.get_running_loop()
         self._restore_signals = on_exit_signals(self._shutdown_begins)
+        atexit.register(self._kill_left)
         self.workers = [self._new_worker(i, loop) for i in range(self.count)]
         if self.settings.engine_processes:
             self._watchdog = loop.create_task(self._watch(), name="nnplay-engine-watchdog")
@@ -313,10 +315,17 @@ class EngineWorkers:
         """A SIGINT or SIGTERM came (a signal handler: it only sets a flag)."""
         self._stopping = True
 
+    def _kill_left(self) -> None:
+        """At exit, if ``stop`` never ran: kill the workers still running. (multiprocessing's own exit handler,
+        which runs after this one, would send them SIGTERM, which they ignore, and then wait for them.)"""
+        for worker in self.workers:
+            worker.kill()
+
     async def stop(self) -> None:
         """Stop every worker at once (each joined, or killed after ``JOIN_SECONDS``)."""
         self._stopping = True
         self._restore_signals()
+        atexit.unregister(self._kill_left)
         if self._watchdog is not None:
             self._watchdog.cancel()
         for worker in self.workers:
