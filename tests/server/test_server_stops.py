@@ -19,9 +19,14 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
-from server_helpers import C2
+from server_helpers import C2, SMALL
 
+from nnplay.engine import Limits
+from nnplay.server.live import wire
+from nnplay.server.live.channel import ThreadChannel
+from nnplay.server.live.run import Mode, Plan
 from nnplay.server.live.supervisor import exit_status
+from nnplay.server.live.worker import EngineWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")
@@ -240,3 +245,25 @@ def test_a_worker_that_dies_during_a_drain_is_not_replaced(serve):
     assert line.startswith("ERROR:") and line.endswith("not replaced: the server is draining/stopping"), line
     time.sleep(1.0)
     assert served.workers() == set() and served.health()[1]["workers"][0]["state"] == "dead"
+
+
+def test_a_worker_answers_each_heartbeat_between_rounds_while_it_trains():
+    """The watchdog's heartbeat is answered with its serial while a session trains flat out (its frames held
+    back: no credit), not only when the worker is idle."""
+    server_end, worker_end = ThreadChannel.pair()
+    worker = threading.Thread(target=EngineWorker(worker_end, Limits().model_dump(), None, 0.01).serve)
+    worker.start()
+    try:
+        assert isinstance(server_end.recv(), wire.Ready)
+        configure = {"config": SMALL, "weights": None, "epoch": None, "variants": None, "labels": None, "play": True}
+        server_end.send([wire.Call(1, "s", "configure", configure), wire.PlanChange("s", Plan(1, Mode.PLAYING, "max"))])
+        assert isinstance(server_end.recv(), wire.Done)
+        assert isinstance(server_end.recv(), wire.News)  # then nothing more until a credit
+        for serial in (7, 8):
+            server_end.send([wire.Ping(serial)])
+            assert server_end.poll(2) and server_end.recv() == wire.Pong(serial)
+        server_end.send([wire.Call(2, "s", "state", {})])
+        assert server_end.recv().value["facts"]["epoch"] > 1  # it was training all along
+    finally:
+        server_end.send([wire.Stop()])
+        worker.join(5)
