@@ -302,11 +302,18 @@ class EngineWorkers:
         self.workers = [self._new_worker(i, loop) for i in range(self.count)]
         if self.settings.engine_processes:
             self._watchdog = loop.create_task(self._watch(), name="nnplay-engine-watchdog")
+            self._watchdog.add_done_callback(self._watchdog_ended)
         with anyio.move_on_after(START_SECONDS):
             for worker in self.workers:
                 await worker.ready.wait()
         if not all(worker.ready.is_set() for worker in self.workers):
             log.warning("engine workers still starting after %.0f s; sessions wait for them", START_SECONDS)
+
+    @staticmethod
+    def _watchdog_ended(task: asyncio.Task) -> None:
+        """A watchdog that failed (a bug) says so at once, rather than leaving frozen workers unnoticed."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the engine workers' watchdog failed; frozen workers go unnoticed", exc_info=task.exception())
 
     def _new_worker(self, index: int, loop: asyncio.AbstractEventLoop) -> WorkerHandle:
         return WorkerHandle(index, self.settings, loop, self._deliver, self._lost)
