@@ -43,7 +43,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
-        state.workers = EngineWorkers(settings)
+        state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()
         try:

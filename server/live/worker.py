@@ -213,6 +213,8 @@ class EngineWorker:
                 if session is not None and session.run is not None:
                     self.clock.runs.discard(session.run)
                     self.clock.stacks.release(session.run.trainers)
+            case wire.Ping(serial):
+                self.channel.send(wire.Pong(serial))
             case wire.Stop():
                 return False
         return True
