@@ -18,7 +18,9 @@ Worker → server:
 * :class:`Ready` — once, when the worker has started;
 * :class:`Done` (the command's answer), :class:`Refused` (its problems, answered to the client as an
   ``error``; the session goes on) or :class:`Failed` (what went wrong; the session ends);
-* :class:`News` — one per tick of the worker's clock: a :class:`NewsEntry` per session with new frames or a stop.
+* :class:`News` — one per tick of the worker's clock: a :class:`NewsEntry` per session with new frames or a stop;
+* :class:`SessionFailed` — the session's work (an epoch, a frame, its report) raised: the worker has forgotten
+  it, and the server closes it (server/live/faults.py).
 
 They are ``NamedTuple`` s: pickled, one costs its class's name once per pickle and its fields as a tuple's.
 """
@@ -100,4 +102,9 @@ class News(NamedTuple):
     entries: list[NewsEntry]
 
 
-FromWorker = Union[Ready, Done, Refused, Failed, News]
+class SessionFailed(NamedTuple):
+    session: str
+    why: str  # one line: the exception and where it was raised (server/live/faults.py)
+
+
+FromWorker = Union[Ready, Done, Refused, Failed, News, SessionFailed]
