@@ -216,7 +216,7 @@ def parse_client_message(text: str) -> Any:
         field = next((part for part in loc if isinstance(part, str)), None)
         shown = repr(value) if isinstance(value, (LongInteger, int)) else value  # (no 400-digit numbers in JSON)
         model = MESSAGE_TYPES.get(data.get("type")) if isinstance(data, dict) and len(loc) == 1 else None
-        allowed = model and allowed_for_field(field, model.model_json_schema(by_alias=True)["properties"])
+        allowed = model and field and allowed_for_field(field, model.model_json_schema(by_alias=True)["properties"])
         error = InvalidInput.single(field, shown, f"{'.'.join(map(str, loc))}: number out of range",
                                     allowed or INTEGERS_ALLOWED, loc=loc)
     elif not isinstance(data, dict):

@@ -162,7 +162,7 @@ class Session:
             await self._send_error(exc)
             return await self._close(1011, exc.problems[0]["message"][:120])
         except EngineFailure as exc:
-            return await self._close(1011, str(exc)[:120])
+            return await self._close(faults.FAILED_CODE, faults.close_reason(str(exc)))
         queue_in, queue_out = anyio.create_memory_object_stream(COMMAND_QUEUE)
         self._task_group.start_soon(self._receiver, queue_in)
         async with queue_out:

@@ -140,6 +140,28 @@ def test_a_stacked_step_that_raises_fails_only_its_culprit_and_the_others_stay_s
     assert first.trainer.group is last.trainer.group is not None and len(first.trainer.group) == 2
 
 
+class Unstackable(Trainer):
+    """A trainer that raises only in a stacked step (which counts its epoch with ``count_epoch``)."""
+
+    def count_epoch(self, steps: int) -> None:
+        raise RuntimeError("not in a group")
+
+
+def test_runs_whose_stacked_step_fails_though_none_fails_alone_train_unstacked_from_then_on(caplog):
+    clock = LiveClock(slice_seconds=0.2)
+    runs = [LiveRun([Unstackable({**SMALL, "seed": seed})]) for seed in (1, 2)]
+    for run in runs:
+        run.plan = Plan(1, Mode.PLAYING, "max")
+        clock.runs.add(run)
+    with caplog.at_level(logging.WARNING, logger="nnplay.workers"):
+        clock.tick()
+        reached = min(run.trainer.epoch for run in runs)
+        clock.tick()
+    assert not clock.failed and clock.runs == set(runs)  # no culprit: nobody's session ends
+    assert min(run.trainer.epoch for run in runs) > reached > 10 and all(run.trainer.group is None for run in runs)
+    assert len(caplog.records) == 1 and "unstacked" in caplog.records[0].getMessage()  # once, not every round
+
+
 def test_the_server_closes_a_failed_session_with_1011_and_logs_one_line(client, monkeypatch, caplog):
     """An engine bug (a schedule that raises at epoch 30) met by one session while another, in the same stacked
     step, plays beside it: that session is closed with 1011 and a reason naming the error's type; the other
