@@ -19,7 +19,7 @@ from hypothesis_jsonschema import from_schema
 from server_helpers import C1, SMALL, live, make_settings, parse, receive, send, wait_for
 from server_helpers import TestClient
 
-from nnplay.engine import SCHEDULES, Limits, Trainer
+from nnplay.engine import SCHEDULES, Config, Limits, Trainer
 from nnplay.server.live import wire
 from nnplay.server.live.channel import ThreadChannel
 from nnplay.server.live.clock import LiveClock
@@ -214,8 +214,12 @@ def with_a_huge_number(draw) -> str:
     return json.dumps(message).replace('"@NUMBER@"', draw(NUMBERS))
 
 
+# configures of networks the engine accepts (within SMALL_LIMITS), to play with whatever else a message sets
+CONFIGURES = st.fixed_dictionaries({"type": st.just("configure"), "config": from_schema(Config.model_json_schema()),
+                                    "play": st.booleans()},
+                                   optional={"epoch": st.integers(0, MAX_EPOCH)}).map(json.dumps)
 DEEP = st.integers(30, 3000).map(lambda depth: '{"type": "configure", "config": ' + "[" * depth + "]" * depth + "}")
-MESSAGES = st.one_of(VALID, with_a_huge_number(), DEEP)
+MESSAGES = st.one_of(VALID, CONFIGURES, with_a_huge_number(), DEEP)
 
 
 @pytest.fixture(scope="module")
