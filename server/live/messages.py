@@ -24,8 +24,7 @@ from ..problems import InvalidInput, allowed_for_field, describe, problem
 from .frames import EXTRAS
 
 # Bounds of the protocol's numbers (docs/protocol.md, "Numbers"): far beyond what a page sends, well within what
-# the engine computes with. Past them a value is an ``error``; an epoch of 10**400 used to pass, then overflow
-# in the worker's clock and end the worker with every session on it.
+# the engine computes with (an epoch of 10**400 overflows the float of a history row). Past them, an ``error``.
 MAX_INTEGER = 2**53 - 1  # any integer anywhere in a message: what JavaScript's numbers hold exactly
 MAX_EPOCH = 10**9  # a restored epoch: eleven days at 1,000 epochs a second
 MAX_INDEX = 2**31 - 1  # a layer, neuron or input index (the engine says the network's own range)
