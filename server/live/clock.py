@@ -22,14 +22,19 @@ Why one clock with stacked rounds, with measurements: docs/decisions.md, "One li
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any, Callable, Hashable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Hashable, Iterator, Optional
 
 from nnplay.engine import EpochReport, Trainer, TrainerGroup, signature
 from nnplay.engine.group import Signature
 
 from ..options import MAX_FPS
+from . import faults
 from .run import Delivery, LiveRun
+
+log = logging.getLogger("nnplay.workers")
 
 HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the others (half a frame at 60/s)
 LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded
@@ -80,15 +85,17 @@ class Stacks:
         self.groups: dict[Signature, TrainerGroup] = {}
         self._known: dict[Trainer, tuple[Any, Signature]] = {}  # trainer → (the config it had, its signature)
         self._peers: dict[Signature, set[Trainer]] = {}
+        self.unstacked: set[Signature] = set()  # signatures whose stacked step failed though each member's did not
 
     def __repr__(self) -> str:
         return f"Stacks({sorted(len(g) for g in self.groups.values())})"
 
-    def step(self, trainers: list[Trainer], framed: list[bool]) -> tuple[list[EpochReport], list[float]]:
+    def step(self, trainers: list[Trainer], framed: list[bool]) -> tuple[list[EpochReport | Exception], list[float]]:
         """One epoch of each trainer; those whose epoch a frame follows also get gradient norms and
-        confusion matrices from their report's pass. Returns the reports in the order given and each
-        trainer's share of the CPU time (a stacked step's time split evenly among its members). CPU time of the
-        process, so that BLAS threads count too; a worker process does nothing else meanwhile."""
+        confusion matrices from their report's pass. Returns the reports in the order given (the exception
+        instead, for a trainer whose epoch raised: see :meth:`_apart`) and each trainer's share of the CPU time
+        (a stacked step's time split evenly among its members). CPU time of the process, so that BLAS threads
+        count too; a worker process does nothing else meanwhile."""
         # One stacked step per group: a frame-due member asks the whole step for gradient norms and confusion
         # matrices (a backward pass over the training set, cheap when stacked), which costs less than a second
         # stacked step for the others plus the copies of stepping two subsets (classroom.py, K = 24 C2).
@@ -98,18 +105,42 @@ class Stacks:
             batch = batches.setdefault(id(group or trainer), (group, [], []))
             batch[1].append(trainer)
             batch[2].append(full)
-        reports: dict[int, EpochReport] = {}
+        reports: dict[int, EpochReport | Exception] = {}
         costs: dict[int, float] = {}
         for group, chosen, fulls in batches.values():
             full = any(fulls)
             started = time.process_time()
-            if group is None:
-                reports[id(chosen[0])] = chosen[0].step_epoch(gradients=full, confusion=full)
-            else:
-                reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            try:
+                if group is None:
+                    reports[id(chosen[0])] = chosen[0].step_epoch(gradients=full, confusion=full)
+                else:
+                    reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            except Exception as exc:  # noqa: BLE001 - one session's failure: its run ends, the others train on
+                reports.update(self._apart(group, chosen, full, exc))
             share = (time.process_time() - started) / len(chosen)
             costs.update((id(trainer), share) for trainer in chosen)
         return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
+
+    def _apart(self, group: Optional[TrainerGroup], chosen: list[Trainer], full: bool,
+               exc: Exception) -> dict[int, EpochReport | Exception]:
+        """After a step of ``chosen`` raised ``exc``: each one's epoch stepped alone, out of its group, to find
+        the culprits (their exception in place of a report); the others get their epoch (a member the failed
+        stacked step had already counted gets a second one). A signature whose stacked step fails while no
+        member's own does trains unstacked from then on, so the worker never fails that step again and again."""
+        if group is None:
+            return {id(chosen[0]): exc}
+        results: dict[int, EpochReport | Exception] = {}
+        for trainer in chosen:
+            self._leave(trainer)
+            try:
+                results[id(trainer)] = trainer.step_epoch(gradients=full, confusion=full)
+            except Exception as own:  # noqa: BLE001 - this one is a culprit
+                results[id(trainer)] = own
+        if not any(isinstance(result, Exception) for result in results.values()):
+            self.unstacked.add(group.signature)
+            log.warning("a stacked step of %d runs failed (%s) and none alone did: they train unstacked from now",
+                        len(chosen), faults.describe(exc))
+        return results
 
     def key(self, run: LiveRun) -> Hashable:
         """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several)."""
@@ -143,7 +174,7 @@ class Stacks:
     def _group_of(self, trainer: Trainer) -> Optional[TrainerGroup]:
         """The group ``trainer`` trains in now (joining it if need be), or None to step alone."""
         key = self._signature(trainer)
-        if len(self._peers[key]) < 2:
+        if len(self._peers[key]) < 2 or key in self.unstacked:
             self._leave(trainer)
             return None
         group = self.groups.get(key)
@@ -202,6 +233,7 @@ class LiveClock:
         self.stacks = Stacks()
         self.governor = FrameGovernor()
         self.ticks = 0
+        self.failed: dict[LiveRun, str] = {}  # runs whose work raised (why), out of training: the worker ends them
 
     def __repr__(self) -> str:
         return f"LiveClock({len(self.runs)} runs, {self.ticks} ticks)"
@@ -217,11 +249,17 @@ class LiveClock:
         self.ticks += 1
         start, news = time.perf_counter(), set()
         while True:
-            stepped, deliveries, stops = self._round(list(self.runs))
-            for delivery in deliveries:
-                delivery.deliver()
+            try:
+                stepped, deliveries, stops = self._round(list(self.runs))
+            except Exception:  # noqa: BLE001 - raised outside any one run's step or frame: find whose it is
+                stepped, deliveries, stops = self._rounds_apart(list(self.runs))
+            for run, delivery in deliveries:
+                if run not in self.failed:
+                    with self.isolated(run):
+                        delivery.deliver()
             for run, why in stops:
-                run.publish_stop(why)
+                if run not in self.failed:
+                    run.publish_stop(why)
             news.update(stepped)
             if not stepped or time.perf_counter() - start >= self.slice_seconds or interrupted():
                 self._govern()
@@ -234,9 +272,43 @@ class LiveClock:
         lateness = [late for late in (run.lateness(now) for run in self.runs) if late is not None]
         self.governor.update(sum(late > LATE for late in lateness) * 4 > len(lateness), now)
 
-    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[Delivery], list[tuple[LiveRun, str]]]:
+    @contextmanager
+    def isolated(self, run: LiveRun) -> Iterator[None]:
+        """The work of one run: an exception in it fails the run (:meth:`fail`), not the tick or the worker."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - one session's failure: its run ends, the others train on
+            self.fail(run, exc)
+
+    def fail(self, run: LiveRun, exc: Exception) -> None:
+        """Take ``run`` out of training for good, with why, until the worker has ended its session."""
+        self.failed.setdefault(run, faults.describe(exc))
+        self.runs.discard(run)
+        try:
+            self.stacks.release(run.trainers)
+        except Exception as release:  # noqa: BLE001 - its group may be as broken as it is
+            log.warning("a failed run's trainers could not leave their group: %s", faults.describe(release))
+
+    def _rounds_apart(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[tuple[LiveRun, Delivery]],
+                                                            list[tuple[LiveRun, str]]]:
+        """After a round raised outside any one run's work: a round of each run alone, so that only a run whose
+        own round raises fails (a run the failed round had stepped gets a second epoch)."""
+        stepped: list[LiveRun] = []
+        deliveries: list[tuple[LiveRun, Delivery]] = []
+        stops: list[tuple[LiveRun, str]] = []
+        for run in runs:
+            with self.isolated(run):
+                alone = self._round([run])
+                stepped += alone[0]
+                deliveries += alone[1]
+                stops += alone[2]
+        return stepped, deliveries, stops
+
+    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[tuple[LiveRun, Delivery]],
+                                                   list[tuple[LiveRun, str]]]:
         """One epoch of every run that wants one and has not had more than its share of the engine,
-        stepped together; their frames copied out. Each run is charged the CPU time spent on it."""
+        stepped together; their frames copied out. Each run is charged the CPU time spent on it. A run whose
+        epoch or frame raises fails (:meth:`isolated`); the others go on."""
         now = time.perf_counter()
         self.stacks.track([trainer for run in runs for trainer in run.trainers])
         due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)], self.stacks.key, now)
@@ -244,16 +316,22 @@ class LiveClock:
         members = [(run, trainer) for run in due for trainer in run.members()]
         reports, costs = self.stacks.step([t for _, t in members], [framed[run] for run, _ in members])
         by_trainer = dict(zip((id(t) for _, t in members), reports))
-        for (run, _), cost in zip(members, costs):
+        for (run, _), cost, report in zip(members, costs, reports):
             run.used += cost
+            if isinstance(report, Exception):
+                self.fail(run, report)
         deliveries, stops = [], []
         for run in due:
-            run_reports = [by_trainer.get(id(t)) for t in run.trainers]
-            stop = run.epoch_done(run_reports, now)
-            if stop is not None:
-                stops.append((run, stop))
-            if framed[run] or stop is not None:
-                started = time.process_time()
-                deliveries += run.frames(run_reports, playing=False if stop is not None else None)
-                run.used += time.process_time() - started
+            if run in self.failed:
+                continue
+            with self.isolated(run):
+                run_reports = [by_trainer.get(id(t)) for t in run.trainers]
+                stop = run.epoch_done(run_reports, now)
+                if stop is not None:
+                    stops.append((run, stop))
+                if framed[run] or stop is not None:
+                    started = time.process_time()
+                    frames = run.frames(run_reports, playing=False if stop is not None else None)
+                    deliveries += [(run, delivery) for delivery in frames]
+                    run.used += time.process_time() - started
         return due, deliveries, stops

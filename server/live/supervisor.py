@@ -13,6 +13,8 @@ list and cancel.
   on a full pipe), as a list of everything posted since its last send; a reader thread per worker hands each
   message (a reply, or one tick's news for all the worker's sessions) to the loop with one
   ``call_soon_threadsafe``. Frames travel as the bytes the client receives.
+* A session whose work raised in its worker (server/live/faults.py) is logged, one line, and closed with 1011
+  and a reason; the worker and its other sessions go on.
 * Each worker has an explicit :class:`WorkerState` (starting, ready, unresponsive, stopping, dead), changed
   only by :meth:`WorkerHandle.become`; ``GET /api/health`` lists them.
 * A watchdog sends each ready worker a heartbeat (``wire.Ping``) every ``worker_heartbeat`` seconds; a worker
@@ -105,6 +107,7 @@ def exit_status(code: Optional[int]) -> str:
 class Pending:
     """A command sent to a worker; ``await wait()`` for its reply (it can be waited for more than once)."""
 
+    op: str = ""
     done: anyio.Event = field(default_factory=anyio.Event)
     reply: Optional[wire.Reply] = None
 
@@ -178,7 +181,7 @@ class WorkerHandle:
     def call(self, session: str, op: str, **kwargs: Any) -> Pending:
         """Run the command ``op`` for ``session``; ``await (...).wait()`` for its answer."""
         call_id = next(self._call_ids)
-        pending = self.calls[call_id] = Pending()
+        pending = self.calls[call_id] = Pending(op)
         self._outgoing.put(wire.Call(call_id, session, op, kwargs))
         return pending
 
@@ -276,7 +279,7 @@ class EngineWorkers:
         self.count = settings.engine_processes or 1
         self.workers: list[WorkerHandle] = []
         # session id → its news handler (event loop)
-        self.listeners: dict[str, Callable[[Optional[wire.NewsEntry]], None]] = {}
+        self.listeners: dict[str, Callable[[Optional[wire.NewsEntry | wire.SessionFailed]], None]] = {}
         self.lessons: dict[str, tuple[NetworkCost, ...]] = {}  # session id → its networks' estimated costs
         # session id → its lesson before a configure in flight
         self._before_move: dict[str, Optional[tuple[NetworkCost, ...]]] = {}
@@ -343,7 +346,8 @@ class EngineWorkers:
                 group.start_soon(anyio.to_thread.run_sync, worker.stop)
 
     # ---- sessions ----------------------------------------------------------------------------------------------
-    def place(self, session: str, on_news: Callable[[Optional[wire.NewsEntry]], None]) -> WorkerHandle:
+    def place(self, session: str, on_news: Callable[[Optional[wire.NewsEntry | wire.SessionFailed]], None]
+              ) -> WorkerHandle:
         """The worker for a new session: the one with the fewest sessions."""
         worker = min(self.workers, key=lambda w: len(w.sessions))
         worker.sessions.add(session)
@@ -406,7 +410,18 @@ class EngineWorkers:
                     listener = self.listeners.get(entry.session)
                     if listener is not None and entry.session in worker.sessions:  # not news of one moved away
                         listener(entry)
-            case wire.Done() | wire.Refused() | wire.Failed():
+            case wire.SessionFailed(session, why):
+                log.error("engine worker %d (pid %s): session %s failed and is closed: %s", worker.index, worker.pid,
+                          session, why)
+                listener = self.listeners.get(session)
+                if listener is not None and session in worker.sessions:
+                    listener(message)
+            case wire.Failed(call_id, why):
+                pending = worker.calls.get(call_id)
+                log.error("engine worker %d (pid %s): a command (%s) failed; its session is closed: %s", worker.index,
+                          worker.pid, pending.op if pending else "?", why)
+                worker.settle_call(message)
+            case wire.Done() | wire.Refused():
                 worker.settle_call(message)
             case wire.Ready():
                 if worker.state is WorkerState.STARTING:

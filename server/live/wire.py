@@ -22,6 +22,8 @@ Worker → server:
   ``error``; the session goes on) or :class:`Failed` (what went wrong; the session ends);
 * :class:`News` — one per tick of the worker's clock: a :class:`NewsEntry` per session with new frames or a stop;
 * :class:`Pong` — the answer to a :class:`Ping`.
+* :class:`SessionFailed` — the session's work (an epoch, a frame, its report) raised: the worker has forgotten
+  it, and the server closes it (server/live/faults.py).
 
 They are ``NamedTuple`` s: pickled, one costs its class's name once per pickle and its fields as a tuple's.
 """
@@ -111,4 +113,9 @@ class Pong(NamedTuple):
     serial: int
 
 
-FromWorker = Union[Ready, Done, Refused, Failed, News, Pong]
+class SessionFailed(NamedTuple):
+    session: str
+    why: str  # one line: the exception and where it was raised (server/live/faults.py)
+
+
+FromWorker = Union[Ready, Done, Refused, Failed, News, Pong, SessionFailed]
