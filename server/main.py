@@ -22,7 +22,7 @@ from .deps import ServerState
 from .http import openapi
 from .http.bodies import BodyLimit
 from .http.errors import invalid_input_handler, request_validation_handler
-from .http.methods import PageMount, method_not_allowed
+from .http.methods import HeadAsGet, PageMount, method_not_allowed
 from .jobs.pool import EnginePool
 from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
@@ -62,6 +62,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.state.nnplay = state
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(DrainGate, drain=state.drain)
+    app.add_middleware(HeadAsGet, router=app.router)  # outermost: a HEAD goes through as its GET would
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
