@@ -107,8 +107,8 @@ def summary(first: logging.LogRecord, held: int, seconds: float) -> logging.LogR
     """The one line standing for ``held`` records like ``first`` (no traceback: the first one had it)."""
     line = first.getMessage().split("\n", 1)[0]
     record = logging.LogRecord(first.name, first.levelno, first.pathname, first.lineno,
-                               "%s (repeated %s times in the last %s s)", (line, f"{held:,}", f"{seconds:g}"),
-                               None)
+                               "%s (repeated %s %s in the last %s s)",
+                               (line, f"{held:,}", "time" if held == 1 else "times", f"{seconds:g}"), None)
     record.repeats = held
     return record
 
