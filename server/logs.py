@@ -100,7 +100,8 @@ class Repeats(logging.Filter):
                 del self._open[kind]
             held, interval.held = interval.held, 0
         if held:
-            logging.getLogger(interval.first.name).handle(summary(interval.first, held, self.interval))
+            seconds = min(self.interval, time.monotonic() - (interval.ends - self.interval))  # less at a flush
+            logging.getLogger(interval.first.name).handle(summary(interval.first, held, seconds))
 
 
 def summary(first: logging.LogRecord, held: int, seconds: float) -> logging.LogRecord:
@@ -108,7 +109,7 @@ def summary(first: logging.LogRecord, held: int, seconds: float) -> logging.LogR
     line = first.getMessage().split("\n", 1)[0]
     record = logging.LogRecord(first.name, first.levelno, first.pathname, first.lineno,
                                "%s (repeated %s %s in the last %s s)",
-                               (line, f"{held:,}", "time" if held == 1 else "times", f"{seconds:g}"), None)
+                               (line, f"{held:,}", "time" if held == 1 else "times", f"{seconds:.2g}"), None)
     record.repeats = held
     return record
 
@@ -131,3 +132,11 @@ def install(interval: float, level: int = logging.INFO) -> Repeats:
     logging.getLogger("nnplay").setLevel(level)
     return repeats
 
+
+
+def flush() -> None:
+    """Log the counts held by every :class:`Repeats` that :func:`install` put on the handlers (at the end of
+    the app's lifespan: after it, uvicorn re-raises SIGTERM and the process ends without unwinding)."""
+    handlers = [*logging.getLogger().handlers, *logging.getLogger("uvicorn").handlers]
+    for repeats in {f for handler in handlers for f in handler.filters if isinstance(f, Repeats)}:
+        repeats.flush()

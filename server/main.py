@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from nnplay.engine import __version__, gpu_available
 
+from . import logs
 from .deps import ServerState
 from .http import openapi
 from .http.bodies import BodyLimit
@@ -56,6 +57,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             state.pool.stop()
             with anyio.CancelScope(shield=True):
                 await state.workers.stop()
+            logs.flush()  # the counts of repeated log lines still held
 
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")
