@@ -167,7 +167,8 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
                             log_level=args.log_level, ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
                             ws_per_message_deflate=settings.ws_compression,
-                            http=GuardedH11Protocol.configured(settings.head_timeout, settings.max_connections),
+                            http=GuardedH11Protocol.configured(settings.head_timeout, settings.body_timeout,
+                                                               settings.max_connections),
                             timeout_keep_alive=settings.keep_alive_timeout,
                             proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
     repeats = logs.install(settings.log_repeat_interval, uvicorn.config.LOG_LEVELS[args.log_level])

@@ -68,6 +68,8 @@ class Settings(BaseSettings, Limits):
     # ---- connections and the process: slow clients, floods, proxies (server/http/connections.py, server/logs.py)
     head_timeout: float = Field(10.0, gt=0, le=300, description="seconds a connection may take to send a request "
                                 "head, from opening or from the request's first byte; then it is closed")
+    body_timeout: float = Field(60.0, gt=0, le=3600, description="seconds a request body may take to arrive after "
+                                "its head; then the connection is closed")
     keep_alive_timeout: float = Field(5.0, gt=0, le=300, description="seconds an idle keep-alive connection is "
                                       "kept between requests")
     max_connections: int = Field(1000, ge=1, description="open HTTP and WebSocket connections at once; one more "

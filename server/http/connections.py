@@ -1,29 +1,35 @@
-"""HTTP connections that cannot be held open for free: a deadline for each request head, a cap on open
-connections, and the open-file limit raised to fit them.
+"""HTTP connections that cannot be held open for free: a deadline for each request head and body, a cap on
+open connections, and the open-file limit raised to fit them.
 
 uvicorn closes a keep-alive connection that stays quiet after a response (``timeout_keep_alive``), but
-waits forever for a request head that never completes: a client that opens a connection and sends
-nothing, or dribbles a header a byte at a time (slowloris), holds a socket and a file descriptor for as
-long as it likes. :class:`GuardedH11Protocol` is uvicorn's h11 protocol with two more rules:
+waits forever for a request head or body that never completes: a client that opens a connection and sends
+nothing, or dribbles a header (slowloris) or a body (slow POST) a byte at a time, holds a socket, a file
+descriptor and, for a body, a request task for as long as it likes. :class:`GuardedH11Protocol` is uvicorn's
+h11 protocol with three more rules:
 
 * a request head must be complete within ``head_timeout`` seconds of the connection opening or of the
-  request's first byte; otherwise the connection is closed (with a 408 when part of a head had arrived,
-  silently when nothing had: a browser's idle preconnection is not an error);
+  request's first byte;
+* its body must be complete within ``body_timeout`` seconds of the head;
 * a connection that would make more than ``max_connections`` open at once (HTTP and WebSocket together) is
   answered 503 and closed at once, before it is read, so that the descriptors held stay well below the
   process's open-file limit.
 
+A late head or body closes the connection, with a 408 when part of the request had arrived and no answer
+had started (silently when nothing had: a browser's idle preconnection is not an error); the request's
+task, if any, sees the client leave as any disconnected request does.
+
 :func:`raise_file_limit` lifts the process's soft open-file limit (often 1,024) to its hard limit at
 start-up, where the cap and the engine workers' pipes have room.
 
-Request bodies, responses and WebSockets are not timed here: the body limit, the client-gone checks and
-the live sessions' own timers bound those.
+Responses and WebSockets are not timed here: the client-gone checks and the live sessions' own timers
+bound those.
 """
 
 from __future__ import annotations
 
 import asyncio
 import resource
+from enum import Enum
 from typing import Optional
 
 import h11
@@ -38,61 +44,77 @@ def _closing_response(status: str, text: str, *headers: str) -> bytes:
     return "\r\n".join(head).encode() + b"\r\n\r\n" + body
 
 
-HEAD_TIMEOUT_RESPONSE = _closing_response("408 Request Timeout", "the request head did not arrive in time")
+TOO_LATE_RESPONSE = _closing_response("408 Request Timeout", "the request did not arrive in time")
 BUSY_RESPONSE = _closing_response("503 Service Unavailable", "the server holds as many connections as it takes",
                                   "retry-after: 5")
 
 
+class Phase(Enum):
+    """What the server waits for from the client, each with its deadline."""
+
+    HEAD = "head"
+    BODY = "body"
+
+
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a request-head deadline and a connection cap (see the module docstring).
-    Use :meth:`configured` to get a class with the limits set, and pass it as uvicorn's ``http``."""
+    """uvicorn's h11 protocol with a deadline for each request head and body, and a connection cap (see the
+    module docstring). Use :meth:`configured` to get a class with the limits set, and pass it as uvicorn's
+    ``http``."""
 
     head_timeout: float = 10.0
+    body_timeout: float = 60.0
     max_connections: int = 1000
 
     @classmethod
-    def configured(cls, head_timeout: float, max_connections: int) -> type["GuardedH11Protocol"]:
+    def configured(cls, head_timeout: float, body_timeout: float, max_connections: int) -> type["GuardedH11Protocol"]:
         """A subclass with these limits (uvicorn makes one protocol object per connection from the class)."""
-        return type(cls.__name__, (cls,), {"head_timeout": head_timeout, "max_connections": max_connections})
+        limits = {"head_timeout": head_timeout, "body_timeout": body_timeout, "max_connections": max_connections}
+        return type(cls.__name__, (cls,), limits)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._head_timer: Optional[asyncio.TimerHandle] = None
-        self._head_bytes = 0
+        self._phase: Optional[Phase] = None
+        self._deadline: Optional[asyncio.TimerHandle] = None
+        self._bytes = 0  # of the request under way
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             transport.write(BUSY_RESPONSE)
             transport.close()
             return
-        self._start_head_timer()
+        self._wait_for(Phase.HEAD)
 
     def data_received(self, data: bytes) -> None:
-        if self.conn.their_state is h11.IDLE:
-            self._head_bytes += len(data)
-            self._start_head_timer()  # the deadline counts from the request's first byte, not from each byte
+        if self._phase is None and self.conn.their_state is h11.IDLE:
+            self._wait_for(Phase.HEAD)  # a new request on a kept-alive connection: from its first byte
+        self._bytes += len(data)
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE or self.transport.get_protocol() is not self:
-            self._stop_head_timer()  # the head is complete (or the connection became a WebSocket)
-            self._head_bytes = 0
+        if self.transport.get_protocol() is not self:
+            self._wait_for(None)  # the connection became a WebSocket
+        elif self.conn.their_state is h11.SEND_BODY:
+            self._wait_for(Phase.BODY)
+        elif self.conn.their_state is not h11.IDLE:
+            self._wait_for(None)  # the request is complete
+            self._bytes = 0
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
-        self._stop_head_timer()
+        self._wait_for(None)
         super().connection_lost(exc)
 
-    def _start_head_timer(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
-
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+    def _wait_for(self, phase: Optional[Phase]) -> None:
+        """Start the deadline of ``phase``, unless it is already running (None: stop waiting)."""
+        if phase is self._phase:
             return
-        if self._head_bytes:
-            self.transport.write(HEAD_TIMEOUT_RESPONSE)
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._phase = phase
+        timeout = {Phase.HEAD: self.head_timeout, Phase.BODY: self.body_timeout}.get(phase)
+        self._deadline = None if timeout is None else self.loop.call_later(timeout, self._too_late)
+
+    def _too_late(self) -> None:
+        self._deadline, self._phase = None, None
+        if self.transport.is_closing():
+            return
+        if self._bytes and self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            self.transport.write(TOO_LATE_RESPONSE)
         self.transport.close()
 
 
