@@ -171,12 +171,12 @@ def serve(args: argparse.Namespace) -> int:
                                                                settings.max_connections),
                             timeout_keep_alive=settings.keep_alive_timeout,
                             proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
-    repeats = logs.install(settings.log_repeat_interval, uvicorn.config.LOG_LEVELS[args.log_level])
+    logs.install(config, settings.log_repeat_interval)
     note_file_limit(settings)
     try:
         interrupt.run(config)
     finally:
-        repeats.flush()
+        logs.flush()
     return 0
 
 

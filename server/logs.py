@@ -7,20 +7,22 @@ level: ``<the first line of the message> (repeated 7,231 times in the last 10 s)
 the level, the first line of the message's template and, for a record with an exception, its type and the
 line that raised it, so two different faults never hide each other.
 
-:func:`install` puts it on the handlers of uvicorn's loggers (``uvicorn.error``; the access log is one
-line per request by design and is left alone) and on a handler it gives the root logger for ``asyncio``,
-``nnplay.*`` and everything else, which would otherwise go to Python's last-resort handler unformatted.
+:func:`install` puts it in uvicorn's log config, on every handler but the access log's (one line per
+request by design), and gives the root logger a handler for ``asyncio``, ``nnplay.*`` and everything else,
+which would otherwise go to Python's last-resort handler unformatted.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
 import traceback
 from dataclasses import dataclass
 
-from uvicorn.logging import DefaultFormatter
+import uvicorn
+from uvicorn.config import LOG_LEVELS
 
 WATCHED = ("asyncio", "uvicorn.error", "nnplay")  # loggers (and their children) whose repeats are collapsed
 MAX_KINDS = 1000  # kinds remembered at once; past it, the ones whose interval has ended are forgotten
@@ -114,29 +116,33 @@ def summary(first: logging.LogRecord, held: int, seconds: float) -> logging.LogR
     return record
 
 
-def install(interval: float, level: int = logging.INFO) -> Repeats:
-    """Collapse repeats on the handlers of uvicorn's logger and on a stderr handler given to the root logger
-    (named lines: ``WARNING:  asyncio: ...``); ``nnplay.*`` logs from ``level`` up. Call after uvicorn has
-    configured its logging (``uvicorn.Config(...)`` does). Returns the filter (:meth:`Repeats.flush` at exit)."""
-    repeats = Repeats(interval)
-    for handler in logging.getLogger("uvicorn").handlers:
-        handler.addFilter(repeats)
-    root = logging.getLogger()
-    if not any(getattr(handler, "nnplay", False) for handler in root.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(name)s: %(message)s"))
-        handler.nnplay = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-    for handler in root.handlers:
-        handler.addFilter(repeats)
-    logging.getLogger("nnplay").setLevel(level)
-    return repeats
-
+def install(config: uvicorn.Config, interval: float) -> None:
+    """Add :class:`Repeats` to ``config``'s logging (every handler but the access log's), and a stderr handler
+    for the root logger (named lines: ``ERROR:    asyncio: ...``), then apply it. In the log config itself, so
+    that whoever configures logging from it again keeps both; a log config of the user's own (a file) is
+    left alone."""
+    if not isinstance(config.log_config, dict):
+        return
+    log_config = copy.deepcopy(config.log_config)
+    log_config.setdefault("filters", {})["repeats"] = {"()": Repeats, "interval": interval}
+    log_config["formatters"]["named"] = {"()": "uvicorn.logging.DefaultFormatter",
+                                         "fmt": "%(levelprefix)s %(name)s: %(message)s"}
+    log_config["handlers"]["named"] = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                       "formatter": "named"}
+    for name, handler in log_config["handlers"].items():
+        if name != "access":  # one line per request by design
+            handler["filters"] = [*handler.get("filters", []), "repeats"]
+    log_config["root"] = {"handlers": ["named"], "level": "WARNING"}
+    level = config.log_level if config.log_level is not None else logging.INFO
+    level = LOG_LEVELS[level.lower()] if isinstance(level, str) else level
+    log_config["loggers"] = {"nnplay": {"level": level}, **log_config.get("loggers", {})}
+    config.log_config = log_config
+    config.configure_logging()
 
 
 def flush() -> None:
     """Log the counts held by every :class:`Repeats` that :func:`install` put on the handlers (at the end of
     the app's lifespan: after it, uvicorn re-raises SIGTERM and the process ends without unwinding)."""
-    handlers = [*logging.getLogger().handlers, *logging.getLogger("uvicorn").handlers]
+    handlers = [handler for name in ("", "uvicorn", "nnplay") for handler in logging.getLogger(name).handlers]
     for repeats in {f for handler in handlers for f in handler.filters if isinstance(f, Repeats)}:
         repeats.flush()
