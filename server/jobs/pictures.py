@@ -256,11 +256,23 @@ class Picture:
 
     def _heatmap(self, trainer: Trainer, grid, ink: Inks) -> Image.Image:
         """The grid scaled up smoothly (in value space, so each pixel gets a colour of the scale) and the
-        points on top. Coloured a band of rows at a time into one uint8 canvas: the float arrays of the
+        points on top."""
+        image = self._coloured(grid, ink, trainer.config.n_classes)
+        draw = ImageDraw.Draw(image)
+        scale = self.size / (2 * EXTENT)
+        radius = max(3.0, self.size / 87)  # the page: 3 px on its 260 px plot
+        for points, labels, outline in self._point_sets(trainer):
+            xs, ys = (points[:, 0] + EXTENT) * scale, (EXTENT - points[:, 1]) * scale
+            fills, line = ink.each(point_colours(labels, trainer.task)), ink(outline)
+            for x, y, fill in zip(xs.tolist(), ys.tolist(), fills):
+                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=line)
+        return image
+
+    def _coloured(self, grid, ink: Inks, n_classes: int) -> Image.Image:
+        """The heatmap, coloured a band of rows at a time into one uint8 canvas: the float arrays of the
         upscaling and the blending never cover more than a band (docs/decisions.md, "Pictures drawn in
         bands")."""
-        size, n_classes = self.size, trainer.config.n_classes
-        pixels = ink.pixels(size)
+        size, pixels = self.size, ink.pixels(self.size)
         probabilities = None if grid.probabilities is None else grid.probabilities.astype(np.float32)
         values = grid.values.astype(np.float32) if probabilities is None else None
         step = band_rows(size)
@@ -271,17 +283,7 @@ class Picture:
                 pixels[rows] = ink.classes(classes, confidence, n_classes, self.discretize)
             else:
                 pixels[rows] = ink.values(upscale(values, size, rows), self.discretize)
-        image = ink.image(pixels)
-        del pixels
-        draw = ImageDraw.Draw(image)
-        scale = self.size / (2 * EXTENT)
-        radius = max(3.0, self.size / 87)  # the page: 3 px on its 260 px plot
-        for points, labels, outline in self._point_sets(trainer):
-            xs, ys = (points[:, 0] + EXTENT) * scale, (EXTENT - points[:, 1]) * scale
-            fills, line = ink.each(point_colours(labels, trainer.task)), ink(outline)
-            for x, y, fill in zip(xs.tolist(), ys.tolist(), fills):
-                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=line)
-        return image
+        return ink.image(pixels)
 
     def _point_sets(self, trainer: Trainer):
         data = trainer.data
