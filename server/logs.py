@@ -44,9 +44,9 @@ def kind_of(record: logging.LogRecord) -> Kind:
     and the line that raised it."""
     raised: tuple = ()
     if record.exc_info and record.exc_info[1] is not None:
-        error = record.exc_info[1]
-        frames = traceback.extract_tb(error.__traceback__)
-        where = (frames[-1].filename, frames[-1].lineno) if frames else ()
+        error, where = record.exc_info[1], ()
+        for frame, line in traceback.walk_tb(error.__traceback__):  # no source lines read: a flood is cheap
+            where = (frame.f_code.co_filename, line)
         raised = (type(error).__qualname__, *where)
     return (record.name, record.levelno, str(record.msg).split("\n", 1)[0], *raised)
 
