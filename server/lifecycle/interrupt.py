@@ -21,7 +21,6 @@ from typing import Callable, Optional
 
 import uvicorn
 from uvicorn.config import LOG_LEVELS
-from uvicorn.supervisors import Multiprocess
 
 
 class QuietCancellations(logging.Filter):
@@ -95,11 +94,7 @@ def with_app_loggers(config: uvicorn.Config) -> None:
 
 
 def run(config: uvicorn.Config) -> None:
-    """Serve ``config`` as ``uvicorn.run`` does: one process with :class:`Server`, or a supervisor of
-    ``config.workers`` processes. (uvicorn's supervisor builds its workers' servers itself, so with several
-    workers Ctrl+C keeps uvicorn's behaviour: a second Ctrl+C stops them without waiting.)"""
+    """Serve ``config`` as ``uvicorn.run`` does, in one process, with :class:`Server` (``nnplay serve`` starts
+    one uvicorn server; several instances go behind nginx, deploy/)."""
     with_app_loggers(config)
-    if config.workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        Server(config).run()
+    Server(config).run()
