@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Optional
 
 from page_helpers import free_port
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync import client as websockets_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -191,3 +194,117 @@ http {{
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+# ---- what a class does through the proxy: pages that reconnect, a script that polls its run -----------------------
+def page_backoff(attempt: int) -> float:
+    """Seconds before reconnect number ``attempt`` + 1, as frontend/js/session-socket.js waits (without its
+    ±20 % jitter: these pages wait the middle)."""
+    return min(8.0, 0.25 * 2 ** attempt)
+
+
+class SimulatedPage(threading.Thread):
+    """A page's live session, as frontend/js/session-socket.js and session.js keep it: it connects to ``url``
+    (``origin`` as the browser sends it), restores its setup (a ``configure`` of ``config``, answered with a
+    ``state``), reads until the socket closes, then reconnects with the page's backoff. ``events`` keeps
+    (monotonic time, "back" | "lost") for each setup restored and each connection lost."""
+
+    def __init__(self, url: str, origin: str, config: dict):
+        super().__init__(daemon=True)
+        self.url, self.origin, self.config = url, origin, config
+        self.events: list[tuple[float, str]] = []
+        self.refusals: list[str] = []  # why a connection attempt failed (e.g. "HTTP 502")
+        self.stopping = threading.Event()
+
+    @property
+    def up(self) -> bool:
+        return bool(self.events) and self.events[-1][1] == "back"
+
+    def back_since(self, moment: float) -> Optional[float]:
+        """When the page last had its setup restored, if that is after ``moment`` and it is still up."""
+        return self.events[-1][0] if self.up and self.events[-1][0] > moment else None
+
+    def lost_since(self, moment: float) -> bool:
+        return any(kind == "lost" and at > moment for at, kind in self.events)
+
+    def run(self) -> None:
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                with websockets_sync.connect(self.url, origin=self.origin, open_timeout=10) as socket:
+                    self._restore(socket)
+                    attempt = 0
+                    while not self.stopping.is_set():
+                        try:
+                            socket.recv(timeout=0.2)
+                        except TimeoutError:
+                            pass
+            except ConnectionClosed:
+                pass
+            except (InvalidStatus, OSError, TimeoutError) as error:
+                self.refusals.append(f"HTTP {error.response.status_code}" if isinstance(error, InvalidStatus)
+                                     else type(error).__name__)
+            if self.stopping.is_set():
+                return
+            if self.up:
+                self.events.append((time.monotonic(), "lost"))
+            self.stopping.wait(page_backoff(attempt))
+            attempt += 1
+
+    def _restore(self, socket) -> None:
+        hello = json.loads(socket.recv(timeout=10))
+        assert hello["type"] == "hello", hello
+        socket.send(json.dumps({"type": "configure", "id": 1, "config": self.config}))
+        while True:
+            message = socket.recv(timeout=10)
+            if isinstance(message, str) and (reply := json.loads(message))["type"] == "state" and reply["id"] == 1:
+                assert reply["config"]["seed"] == self.config["seed"], reply["config"]
+                self.events.append((time.monotonic(), "back"))
+                return
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(10)
+
+
+class RunPoller(threading.Thread):
+    """A script polling its background run through the proxy every ``interval`` seconds until the run is no
+    longer running; ``answers`` keeps (monotonic time, status code, run status or error detail) of each poll."""
+
+    def __init__(self, url: str, headers: dict, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.url, self.headers, self.interval = url, headers, interval
+        self.answers: list[tuple[float, int, str]] = []
+        self.last: dict = {}
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            code, body = self._poll()
+            self.answers.append((time.monotonic(), code, body.get("status") or str(body.get("detail"))))
+            if code == 200:
+                self.last = body
+                if body["status"] != "running":
+                    return
+            time.sleep(self.interval)
+
+    def _poll(self) -> tuple[int, dict]:
+        request = urllib.request.Request(self.url, headers=self.headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                code, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            code, raw = error.code, error.read()
+        except OSError as error:
+            return 0, {"detail": str(error)}
+        try:
+            return code, json.loads(raw)
+        except ValueError:  # nginx's own error page
+            return code, {"detail": raw[:80].decode(errors="replace")}
+
+    @property
+    def failures(self) -> list[tuple[int, str]]:
+        return [(code, why) for _, code, why in self.answers if code != 200]
+
+    def running_after(self, moment: float) -> bool:
+        return any(at > moment and why == "running" for at, code, why in self.answers if code == 200)
