@@ -213,7 +213,7 @@ class SimulatedPage(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.origin, self.config = url, origin, config
         self.events: list[tuple[float, str]] = []
-        self.refusals: list[str] = []  # why a connection attempt failed (e.g. "HTTP 502")
+        self.refusals: list[tuple[float, str]] = []  # when and why a connection attempt failed ("HTTP 502")
         self.stopping = threading.Event()
 
     @property
@@ -242,8 +242,8 @@ class SimulatedPage(threading.Thread):
             except ConnectionClosed:
                 pass
             except (InvalidStatus, OSError, TimeoutError) as error:
-                self.refusals.append(f"HTTP {error.response.status_code}" if isinstance(error, InvalidStatus)
-                                     else type(error).__name__)
+                self.refusals.append((time.monotonic(), f"HTTP {error.response.status_code}"
+                                      if isinstance(error, InvalidStatus) else type(error).__name__))
             if self.stopping.is_set():
                 return
             if self.up:
