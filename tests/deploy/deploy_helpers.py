@@ -15,8 +15,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from page_helpers import free_port
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -48,11 +49,11 @@ def env_file(path: Path = ENV_FILE) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def unit_command() -> list[str]:
-    """The unit's ExecStart, with this checkout's ``python -m nnplay`` for the installed console script."""
+def unit_command(python: str = sys.executable) -> list[str]:
+    """The unit's ExecStart, with ``python -m nnplay`` (this checkout's) for the installed console script."""
     command = shlex.split(unit_settings()["ExecStart"][0])
     assert command[0] == INSTALLED_COMMAND, command
-    return [sys.executable, "-m", "nnplay", *command[1:]]
+    return [python, "-m", "nnplay", *command[1:]]
 
 
 def get_json(url: str, timeout: float = 5.0, headers: Optional[dict] = None) -> tuple[int, dict]:
@@ -88,9 +89,11 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
 
 class Instance:
     """One ``nnplay serve`` as the systemd unit runs it: its ExecStart, the settings of its EnvironmentFile
-    (deploy/systemd/nnplay.env) with this test's port and ``overrides``."""
+    (deploy/systemd/nnplay.env) with this test's port and ``overrides``. ``python`` and ``cwd`` choose the
+    code: ``python -m nnplay`` imports the checkout in ``cwd`` if there is one, else the one installed."""
 
-    def __init__(self, **overrides: str):
+    def __init__(self, python: str = sys.executable, cwd: Path = ROOT, **overrides: str):
+        self.python, self.cwd = python, cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env_file(), "NNPLAY_PORT": str(self.port), "PYTHONUNBUFFERED": "1",
@@ -98,8 +101,8 @@ class Instance:
         self.process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 30.0) -> "Instance":
-        self.process = subprocess.Popen(unit_command(), cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(unit_command(self.python), cwd=self.cwd, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: self.process.poll() is not None or self._answers(), timeout, f"{self} starts")
         assert self.process.poll() is None, f"{self} exited with {self.process.returncode}"
         return self
@@ -130,22 +133,24 @@ class Instance:
 
 
 class Nginx:
-    """Debian's nginx with deploy/nginx/nnplay.conf as the site, listening on a loopback port, passing to
-    ``instances``; everything it writes (pid, logs, temp files) stays in ``folder``."""
+    """Debian's nginx with deploy/nginx/nnplay.conf (or ``deploy``/nginx/nnplay.conf) as the site, listening
+    on a loopback port, passing to ``instances``; everything it writes (pid, logs, temp files) stays in
+    ``folder``."""
 
-    def __init__(self, folder: Path, instances: list[Instance]):
-        self.folder, self.port = folder, free_port()
+    def __init__(self, folder: Path, instances: list[Instance], deploy: Path = DEPLOY):
+        self.folder, self.port, self.deploy = folder, free_port(), deploy
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = self._write(instances)
         self.process: Optional[subprocess.Popen] = None
 
     def _write(self, instances: list[Instance]) -> Path:
-        active = [line for line in INSTANCES.read_text().splitlines() if line.startswith("server ")]
+        active = [line for line in (self.deploy / INSTANCES.relative_to(DEPLOY)).read_text().splitlines()
+                  if line.startswith("server ")]
         assert len(active) == 1, "the template lists one instance (the others are commented out)"
         listed = self.folder / "nnplay-instances.conf"
         listed.write_text("".join(active[0].replace("127.0.0.1:8000", f"127.0.0.1:{i.port}") + "\n"
                                   for i in instances))
-        site = SITE.read_text()
+        site = (self.deploy / SITE.relative_to(DEPLOY)).read_text()
         site = site.replace("/etc/nginx/nnplay-instances.conf", str(listed))
         site = re.sub(r"^(\s*)listen 80;\n", rf"\1listen 127.0.0.1:{self.port};\n", site, flags=re.M)
         site = re.sub(r"^\s*listen \[::\]:80;\n", "", site, flags=re.M)
@@ -308,3 +313,95 @@ class RunPoller(threading.Thread):
 
     def running_after(self, moment: float) -> bool:
         return any(at > moment and why == "running" for at, code, why in self.answers if code == 200)
+
+
+# ---- a rolling restart: every instance restarted in turn under a class of pages and a script's runs ---------------
+# 5000 points through seven features and six layers (a few milliseconds an epoch): still training when the
+# signal comes, done well within the drain grace
+LONG_RUN = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [8] * 6, "seed": 3,
+                       "features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]}, "epochs": 500}
+
+
+def held_sessions(instance: Instance) -> int:
+    """The live sessions an instance holds; 0 once it has exited."""
+    try:
+        return instance.health()[1]["sessions"]
+    except OSError:
+        return 0
+
+
+class RollingRestart:
+    """What the operator of issue 19 did: ``pages`` simulated pages through ``proxy``, a script (cookie
+    ``nnplay_client=rolling``) with a background run on one instance, then every instance restarted in turn,
+    that one first, ``gap`` seconds apart (SIGTERM, wait for the exit, start again). While the first drains,
+    the script starts a second run: the draining instance refuses it, another takes it, and the script's key
+    still points at the first. :meth:`play` runs it; ``restarts`` and ``pollers`` hold what was seen."""
+
+    def __init__(self, instances: list[Instance], proxy: Nginx, pages: int = 16, gap: float = 30.0,
+                 back_within: float = 5.0, run: dict = LONG_RUN):
+        self.instances, self.proxy, self.gap, self.back_within, self.run = instances, proxy, gap, back_within, run
+        self.pages = [SimulatedPage(proxy.url.replace("http", "ws") + "/ws", proxy.url,
+                                    {"dataset": "circle", "hidden": [3], "seed": 100 + n}) for n in range(pages)]
+        self.script = {"Cookie": "nnplay_client=rolling"}
+        self.pollers: list[RunPoller] = []
+        self.restarts: list[dict] = []
+        self.began = 0.0  # when the first SIGTERM went out (monotonic)
+        self.second_elsewhere = False  # the run started during the first drain is on another instance
+
+    def play(self) -> None:
+        for page in self.pages:
+            page.start()
+        wait_until(lambda: all(page.up for page in self.pages), 60, "every page has its session")
+        first = self._start_run()
+        holder = next(i for i in self.instances if get_json(f"{i.url}/api/runs/{first}")[0] == 200)
+        order = [holder] + [i for i in self.instances if i is not holder]
+        self.began = time.monotonic()
+        for n, instance in enumerate(order):
+            time.sleep(max(0.0, self.began + n * self.gap - time.monotonic()))
+            self.restarts.append(self._restart(instance, self._start_second_run if n == 0 else lambda: None))
+        for poller in self.pollers:
+            poller.join(180)
+
+    def close(self) -> None:
+        for page in self.pages:
+            page.stop()
+
+    def _start_run(self) -> str:
+        status, run, _ = post_json(f"{self.proxy.url}/api/runs", self.run, headers=self.script)
+        assert status == 202, run
+        self.pollers.append(RunPoller(f"{self.proxy.url}/api/runs/{run['id']}", self.script))
+        self.pollers[-1].start()
+        return run["id"]
+
+    def _start_second_run(self) -> None:
+        second = self._start_run()
+        ready = [instance for instance in self.instances if instance.health()[0] == 200]  # not the draining one
+        self.second_elsewhere = any(get_json(f"{i.url}/api/runs/{second}")[0] == 200 for i in ready)
+
+    def _restart(self, instance: Instance, while_draining: Callable[[], object]) -> dict:
+        """SIGTERM, wait for the exit, start again; ``while_draining`` once the instance has closed its sessions.
+        Returns what the pages saw: how many lost their session, how many of those had their setup back
+        within ``back_within`` s and within 40 s, the slowest, and why attempts to reconnect failed."""
+        held, signalled = held_sessions(instance), time.monotonic()
+        instance.terminate()
+        wait_until(lambda: sum(page.lost_since(signalled) for page in self.pages) >= held, 10,
+                   f"{instance} closes its sessions")
+        while_draining()
+        moved = [page for page in self.pages if page.lost_since(signalled)]
+        try:
+            wait_until(lambda: all(page.back_since(signalled) for page in moved), 40, "the pages come back")
+        except AssertionError:
+            pass  # in the figures
+        back = [page.back_since(signalled) - signalled for page in moved if page.back_since(signalled)]
+        refused = Counter(why for page in moved for at, why in page.refusals if at > signalled)
+        instance.wait(60)
+        exited = time.monotonic() - signalled
+        instance.start()
+        return {"held": held, "moved": len(moved), "back": sum(seconds <= self.back_within for seconds in back),
+                "back_in_40s": len(back), "slowest": round(max(back), 2) if len(back) == len(moved) else None,
+                "refused": dict(refused), "exited_after": round(exited, 1)}
+
+    def polls(self) -> list[dict]:
+        """Per run: the polls made, the failed ones by status code, and the status last seen."""
+        return [{"polls": len(p.answers), "failed": dict(Counter(code for code, _ in p.failures)),
+                 "status": p.last.get("status")} for p in self.pollers]

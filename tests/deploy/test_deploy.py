@@ -6,13 +6,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
-from collections import Counter
-from typing import Callable
 
 import pytest
-from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, UNIT, Instance, Nginx, RunPoller, SimulatedPage, env_file,
-                            get_json, post_json, unit_settings, wait_until)
+from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, LONG_RUN, UNIT, Instance, Nginx, RollingRestart, env_file,
+                            get_json, held_sessions, post_json, unit_settings, wait_until)
 from page_helpers import screenshot, server_state, settle
 
 
@@ -160,91 +157,26 @@ def test_a_poll_through_the_proxy_finds_its_run_on_whichever_instance_holds_it(c
     assert status == 404 and missing["detail"] == "no run '0123456789abcdef' (unknown, deleted or expired)"
 
 # ---- a rolling restart: both instances, one after the other ------------------------------------------------------
-CLASS = 16  # simulated pages
-GAP = 30  # seconds between the two restarts
-BACK_WITHIN = 5  # seconds after a SIGTERM by which every page it closed has its setup restored elsewhere
-# 5000 points through seven features and six layers (a few milliseconds an epoch): still training when the
-# signal comes, done well within the drain grace
-LONG_RUN = {"config": {"dataset": "spiral", "n_samples": 5000, "hidden": [8] * 6, "seed": 3,
-                       "features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]}, "epochs": 500}
-
-
-def held_sessions(instance: Instance) -> int:
-    """The sessions an instance holds; 0 once it has exited."""
-    try:
-        return sessions_on(instance)
-    except OSError:
-        return 0
-
-
-def restart(instance: Instance, pages: list[SimulatedPage], while_draining: Callable[[], object] = lambda: None
-            ) -> dict:
-    """``systemctl restart``: SIGTERM, wait for the exit, start again; ``while_draining`` is called once the
-    instance has closed its sessions. Returns what the pages saw: how many lost their session, how many of
-    those had their setup back within BACK_WITHIN s, and the slowest."""
-    held, signalled = held_sessions(instance), time.monotonic()
-    instance.terminate()
-    wait_until(lambda: sum(page.lost_since(signalled) for page in pages) >= held, 10, f"{instance} closes its sessions")
-    while_draining()
-    moved = [page for page in pages if page.lost_since(signalled)]
-    try:
-        wait_until(lambda: all(page.back_since(signalled) for page in moved), 40, "the pages come back")
-    except AssertionError:
-        pass  # reported by the caller, with the figures
-    back = [page.back_since(signalled) - signalled for page in moved if page.back_since(signalled)]
-    refused = Counter(why for page in moved for at, why in page.refusals if at > signalled)
-    instance.wait(60)
-    instance.start()
-    return {"held": held, "moved": len(moved), "back": sum(seconds <= BACK_WITHIN for seconds in back),
-            "back_in_40s": len(back), "slowest": round(max(back), 2) if len(back) == len(moved) else None,
-            "refused": dict(refused)}
-
-
 def test_a_rolling_restart_brings_every_session_back_and_keeps_every_run_pollable(cluster):
-    """Both instances restarted in turn, GAP s apart, under CLASS pages and a script with background runs: every
-    page has its setup back within BACK_WITHIN s of each SIGTERM, and every poll of a run through the proxy
-    answers it, from start to result: one run whose instance drains while it trains, and one started during
-    that drain (it starts on the other instance, while its client's key still points at the draining one)."""
+    """Both instances restarted in turn, 30 s apart, under 16 pages and a script with background runs: every
+    page has its setup back within 5 s of each SIGTERM, and every poll of a run through the proxy answers it,
+    from start to result: one run whose instance drains while it trains, and one started during that drain
+    (it starts on the other instance, while its client's key still points at the draining one)."""
     instances, proxy = cluster
-    pages = [SimulatedPage(proxy.url.replace("http", "ws") + "/ws", proxy.url,
-                           {"dataset": "circle", "hidden": [3], "seed": 100 + n}) for n in range(CLASS)]
-    for page in pages:
-        page.start()
-    pollers: list[RunPoller] = []
+    rolling = RollingRestart(instances, proxy, pages=16, gap=30, back_within=5)
     try:
-        wait_until(lambda: all(page.up for page in pages), 60, "every page has its session")
-        assert sum(held_sessions(instance) for instance in instances) == CLASS
-        script = {"Cookie": "nnplay_client=rolling"}
-
-        def start_run() -> str:
-            status, run, _ = post_json(f"{proxy.url}/api/runs", LONG_RUN, headers=script)
-            assert status == 202, run
-            pollers.append(RunPoller(f"{proxy.url}/api/runs/{run['id']}", script))
-            pollers[-1].start()
-            return run["id"]
-
-        first = start_run()
-        holder = next(i for i in instances if get_json(f"{i.url}/api/runs/{first}")[0] == 200)
-        order = [holder] + [i for i in instances if i is not holder]  # the run's instance drains first
-        began = time.monotonic()
-        second: list[str] = []  # started while the first instance drains: refused there, taken by the other
-        figures = [restart(order[0], pages, lambda: second.append(start_run()))]
-        assert get_json(f"{order[1].url}/api/runs/{second[0]}")[0] == 200
-        time.sleep(max(0.0, began + GAP - time.monotonic()))
-        figures.append(restart(order[1], pages))
-        for poller in pollers:
-            poller.join(120)
-        polls = [{"polls": len(p.answers), "failed": dict(Counter(code for code, _ in p.failures)),
-                  "status": p.last.get("status")} for p in pollers]
-        print(f"\nrolling restart, {CLASS} pages, {GAP} s apart: restarts {figures}; run polls {polls}")
-        for seen in figures:
-            assert seen["moved"] == seen["held"] and seen["back"] == seen["moved"], figures
-        assert figures[1]["moved"] == CLASS, "every page was on the second instance by then"
-        assert pollers[0].running_after(began), "the first run was still training when its instance drained"
-        for poller in pollers:
-            assert poller.failures == [], (polls, poller.failures[:3])
-            assert poller.last["status"] == "done" and poller.last["epochs_done"] == LONG_RUN["epochs"], polls
-        assert all(page.up for page in pages) and sum(held_sessions(i) for i in instances) == CLASS
+        rolling.play()
+        pages_up, sessions = sum(page.up for page in rolling.pages), sum(held_sessions(i) for i in instances)
     finally:
-        for page in pages:
-            page.stop()
+        rolling.close()
+    print(f"\nrolling restart, 16 pages, 30 s apart: restarts {rolling.restarts}; run polls {rolling.polls()}")
+    for seen in rolling.restarts:
+        assert seen["moved"] == seen["held"] and seen["back"] == seen["moved"], rolling.restarts
+    assert rolling.restarts[0]["held"] >= 1 and rolling.restarts[1]["moved"] == 16, "least_conn spread the " \
+        "pages over both instances; all were on the second by its restart"
+    assert rolling.second_elsewhere
+    assert rolling.pollers[0].running_after(rolling.began), "the first run was still training when its instance drained"
+    for poller in rolling.pollers:
+        assert poller.failures == [], (rolling.polls(), poller.failures[:3])
+        assert poller.last["status"] == "done" and poller.last["epochs_done"] == LONG_RUN["epochs"], rolling.polls()
+    assert pages_up == sessions == 16
