@@ -383,7 +383,15 @@ class RollingRestart:
         Returns what the pages saw: how many lost their session, how many of those had their setup back
         within ``back_within`` s and within 40 s, the slowest, and why attempts to reconnect failed."""
         held, signalled = held_sessions(instance), time.monotonic()
+        exited: list[float] = []
+
+        def note_the_exit() -> None:
+            instance.wait(120)
+            exited.append(time.monotonic())
+
+        watch = threading.Thread(target=note_the_exit)
         instance.terminate()
+        watch.start()
         wait_until(lambda: sum(page.lost_since(signalled) for page in self.pages) >= held, 10,
                    f"{instance} closes its sessions")
         while_draining()
@@ -394,12 +402,11 @@ class RollingRestart:
             pass  # in the figures
         back = [page.back_since(signalled) - signalled for page in moved if page.back_since(signalled)]
         refused = Counter(why for page in moved for at, why in page.refusals if at > signalled)
-        instance.wait(60)
-        exited = time.monotonic() - signalled
+        watch.join(120)
         instance.start()
         return {"held": held, "moved": len(moved), "back": sum(seconds <= self.back_within for seconds in back),
                 "back_in_40s": len(back), "slowest": round(max(back), 2) if len(back) == len(moved) else None,
-                "refused": dict(refused), "exited_after": round(exited, 1)}
+                "refused": dict(refused), "exited_after": round(exited[0] - signalled, 1)}
 
     def polls(self) -> list[dict]:
         """Per run: the polls made, the failed ones by status code, and the status last seen."""
