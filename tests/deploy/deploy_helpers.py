@@ -331,7 +331,7 @@ def held_sessions(instance: Instance) -> int:
 
 
 class RollingRestart:
-    """What the operator of issue 19 did: ``pages`` simulated pages through ``proxy``, a script (cookie
+    """A rolling restart during a lesson: ``pages`` simulated pages through ``proxy``, a script (cookie
     ``nnplay_client=rolling``) with a background run on one instance, then every instance restarted in turn,
     that one first, ``gap`` seconds apart (SIGTERM, wait for the exit, start again). While the first drains,
     the script starts a second run: the draining instance refuses it, another takes it, and the script's key
