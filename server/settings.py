@@ -48,8 +48,8 @@ class Settings(BaseSettings, Limits):
     idle_timeout: float = Field(1800.0, gt=0, description="close a paused session after this many quiet seconds")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed on /ws besides the server's own; '*' allows any")
-    drain_grace: float = Field(30.0, ge=0, description="seconds a SIGTERM lets background runs finish before "
-                               "cancelling them (the unit's TimeoutStopSec must be longer)")
+    drain_grace: float = Field(30.0, ge=0, description="seconds a SIGTERM lets background runs finish, and their "
+                               "results be read, before cancelling them (the unit's TimeoutStopSec must be longer)")
     ws_compression: bool = Field(False, description="permessage-deflate on /ws (costs event-loop CPU)")
 
     # where live sessions train (see server/live/supervisor.py): worker processes, 0 for a thread of this process
