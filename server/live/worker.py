@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections import deque
 from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
 from nnplay.engine import Limits, Trainer
 from nnplay.engine.compare import DATA_FIELDS, Comparison
+from nnplay.engine.probes import gradient_check_parts
 
 from ..problems import InvalidInput, describe
 from ..trainers import build_trainer, with_device
@@ -26,6 +28,7 @@ from .clock import LiveClock
 from .frames import encode_data
 from .pacing import finite
 from .run import LiveRun, Mode, Plan
+from .slices import Job
 
 
 class WorkerSession:
@@ -36,6 +39,7 @@ class WorkerSession:
         self.limits, self.device, self.clock = limits, device, clock
         self.run: Optional[LiveRun] = None
         self.credit = True  # whether the server has sent this session's last frames
+        self.waiting: deque[wire.Call] = deque()  # commands that arrived while its run was busy, in order
 
     def facts(self) -> dict[str, Any]:
         """What a ``state`` says about the trainers (the session adds id, playing and speed)."""
@@ -140,15 +144,19 @@ class WorkerSession:
                                       f"0 to {t.config.n_classes - 1}, or leave it out")
         return {"result": finite(t.trace(point, label))}
 
-    def gradcheck(self, variant: int, max_params: int) -> dict[str, Any]:
-        return {"result": finite(self._variant(variant).gradient_check(max_params=max_params))}
+    def gradcheck(self, variant: int, max_params: int) -> Job:
+        """Done a slice at a time by the clock (up to 5,000 parameters of the largest network take about a
+        second), answered when it is done."""
+        trainer = self._variant(variant)
+        return Job(lambda pause: gradient_check_parts(trainer, max_params=max_params, pause=pause),
+                   lambda result: {"result": finite(result)})
 
     def view(self, changes: dict[str, Any]) -> dict[str, Any]:
         self.run.view = {**self.run.view, **changes}
         return self._drawn(frame=bool(changes) and self.run.plan.mode is Mode.PAUSED)
 
 
-OPS: dict[str, Callable[..., dict[str, Any]]] = {op.__name__: op for op in (
+OPS: dict[str, Callable[..., dict[str, Any] | Job]] = {op.__name__: op for op in (
     WorkerSession.configure, WorkerSession.state, WorkerSession.settle, WorkerSession.reset,
     WorkerSession.regenerate, WorkerSession.update, WorkerSession.set_weight, WorkerSession.inspect,
     WorkerSession.gradcheck, WorkerSession.view)}
@@ -175,6 +183,7 @@ class EngineWorker:
                     continue
                 news = self.clock.tick(lambda: self.channel.poll(0))
                 self._report(news)
+                self._answer_jobs()
                 if not self._handle_messages():
                     return
         except EOFError:
@@ -197,7 +206,7 @@ class EngineWorker:
         has closed meanwhile is dropped."""
         match message:
             case wire.Call():
-                self.channel.send(self._call(message))
+                self._take(message)
             case wire.PlanChange(sid, plan):
                 session = self.sessions.get(sid)
                 if session is not None and session.run is not None:
@@ -213,16 +222,55 @@ class EngineWorker:
                 if session is not None and session.run is not None:
                     self.clock.runs.discard(session.run)
                     self.clock.stacks.release(session.run.trainers)
+                    unanswered = ([session.run.job.call] if session.run.job is not None else []) + [*session.waiting]
+                    for call in unanswered:  # (the server forgets its pending calls)
+                        self.channel.send(wire.Failed(call.call_id, "the session closed"))
             case wire.Stop():
                 return False
         return True
 
-    def _call(self, call: wire.Call) -> wire.Reply:
+    def _take(self, call: wire.Call) -> None:
+        """Answer a command now, or once its session's work in progress (a job, a long epoch) and the
+        commands before it are done: a session's commands are answered in order."""
         session = self.sessions.setdefault(call.session, WorkerSession(self.limits, self.device, self.clock))
-        try:
+        if session.waiting or (session.run is not None and session.run.busy):
+            session.waiting.append(call)
+            return
+        reply = self._call(session, call)
+        if reply is not None:
+            self.channel.send(reply)
+
+    def _answer_jobs(self) -> None:
+        """Answer the jobs the clock finished, then the commands that waited for their sessions' work."""
+        for job in self.clock.done:
+            self.channel.send(self._reply(job.call, job.value))
+        self.clock.done.clear()
+        for session in self.sessions.values():
+            while session.waiting and not (session.run is not None and session.run.busy):
+                reply = self._call(session, session.waiting.popleft())
+                if reply is not None:
+                    self.channel.send(reply)
+
+    def _call(self, session: WorkerSession, call: wire.Call) -> Optional[wire.Reply]:
+        """The reply to a command, or None when it started a job (its session's run does it, and
+        :meth:`_answer_jobs` answers it)."""
+        def run() -> Optional[dict[str, Any]]:
             if session.run is None and call.op != "configure":
                 raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
-            return wire.Done(call.call_id, OPS[call.op](session, **call.kwargs))
+            value = OPS[call.op](session, **call.kwargs)
+            if isinstance(value, Job):
+                value.call, session.run.job = call, value
+                return None
+            return value
+
+        return self._reply(call, run)
+
+    def _reply(self, call: wire.Call, run: Callable[[], Optional[dict[str, Any]]]) -> Optional[wire.Reply]:
+        """``run()``'s value as the reply to ``call`` (None: no reply yet), or its error as a refusal or
+        a failure."""
+        try:
+            value = run()
+            return None if value is None else wire.Done(call.call_id, value)
         except InvalidInput as exc:
             return wire.Refused(call.call_id, exc.problems)
         except (ValueError, ArithmeticError) as exc:  # the engine refused something the models let through
