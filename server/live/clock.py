@@ -80,13 +80,19 @@ class Stacks:
     of the worker shares train in that signature's group (sessions running the same lesson are one stacked
     computation); a trainer with no peer steps alone, which is faster than a group of one (C2: about 1.5x).
     A live change of optimiser or batch size moves a trainer to its new signature's group at its next epoch.
-    Members with different paces are stepped with ``step_epoch(members=...)``: only those whose epoch is due."""
+    Members with different paces are stepped with ``step_epoch(members=...)``: only those whose epoch is due.
+
+    A trainer whose epoch costs more than ``PART`` steps alone, its epoch in parts of ``PART`` (a stacked
+    step cannot be cut short, and stacking gains little where the arithmetic outweighs the per-call overhead),
+    and so does a new trainer until its first epoch has shown what it costs."""
 
     def __init__(self) -> None:
         self.groups: dict[Signature, TrainerGroup] = {}
         self._known: dict[Trainer, tuple[Any, Signature]] = {}  # trainer → (the config it had, its signature)
         self._peers: dict[Signature, set[Trainer]] = {}
         self._epochs: dict[Trainer, Slices] = {}  # lone trainers' epochs in progress
+        self._spent: dict[Trainer, float] = {}  # CPU seconds of those epochs so far
+        self._alone: set[Trainer] = set()  # trainers that step alone (see above); not in their peer sets
 
     def __repr__(self) -> str:
         return f"Stacks({sorted(len(g) for g in self.groups.values())})"
@@ -119,6 +125,8 @@ class Stacks:
                 reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
             share = (time.process_time() - started) / len(chosen)
             costs.update((id(trainer), share) for trainer in chosen)
+            for trainer in chosen:
+                self._weigh(trainer, share, reports[id(trainer)] is not None)
         return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
 
     def _step_alone(self, trainer: Trainer, framed: Callable[[], bool]) -> Optional[EpochReport]:
@@ -132,6 +140,20 @@ class Stacks:
         del self._epochs[trainer]
         full = framed()
         return trainer.settle(trainer.report(full, full))
+
+    def _weigh(self, trainer: Trainer, cost: float, finished: bool) -> None:
+        """Add ``cost`` to the trainer's epoch; a ``finished`` epoch's whole cost says whether it steps alone."""
+        spent = self._spent.pop(trainer, 0.0) + cost
+        if not finished:
+            self._spent[trainer] = spent
+            return
+        alone, peers = spent > PART, self._peers[self._signature(trainer)]
+        if alone and trainer not in self._alone:
+            self._alone.add(trainer)
+            peers.discard(trainer)
+        elif not alone and trainer in self._alone:
+            self._alone.discard(trainer)
+            peers.add(trainer)
 
     def key(self, run: LiveRun) -> Hashable:
         """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several)."""
@@ -147,6 +169,8 @@ class Stacks:
         """Forget trainers (a session closed or built a new network): out of their groups and peer sets."""
         for trainer in trainers:
             self._epochs.pop(trainer, None)
+            self._spent.pop(trainer, None)
+            self._alone.discard(trainer)
             known = self._known.pop(trainer, None)
             if known is not None:
                 self._peers[known[1]].discard(trainer)
@@ -158,15 +182,19 @@ class Stacks:
             return known[1]
         if known is not None:
             self._peers[known[1]].discard(trainer)
+        else:
+            self._alone.add(trainer)  # until its first epoch has been weighed
         key = signature(trainer)
         self._known[trainer] = (trainer.config, key)
-        self._peers.setdefault(key, set()).add(trainer)
+        peers = self._peers.setdefault(key, set())
+        if trainer not in self._alone:
+            peers.add(trainer)
         return key
 
     def _group_of(self, trainer: Trainer) -> Optional[TrainerGroup]:
         """The group ``trainer`` trains in now (joining it if need be), or None to step alone."""
         key = self._signature(trainer)
-        if len(self._peers[key]) < 2:
+        if trainer in self._alone or len(self._peers[key]) < 2:
             self._leave(trainer)
             return None
         group = self.groups.get(key)

@@ -112,3 +112,22 @@ def test_an_epoch_of_a_huge_network_spans_rounds_while_a_cheap_run_keeps_trainin
     whole.step_epoch()
     assert big.trainer.epoch == 1 and np.array_equal(big.trainer.network.params, whole.network.params)
     assert big.trainer.history[-1].train_loss == whole.history[-1].train_loss
+
+
+def test_huge_networks_of_one_signature_step_alone_in_parts_while_cheap_ones_still_stack():
+    """A stacked step cannot be cut short: two sessions on the same huge network would hold a round for both
+    their epochs. Runs whose epoch costs more than a round's part step alone; cheap peers stack as before."""
+    clock = LiveClock(slice_seconds=1e-9)
+    huge = [LiveRun([Trainer({**HUGE, "seed": seed})]) for seed in (1, 2)]
+    cheap = [LiveRun([Trainer({**SMALL, "seed": seed})]) for seed in (1, 2)]
+    for run in (*huge, *cheap):
+        run.plan = Plan(1, Mode.PLAYING, "max")
+        clock.runs.add(run)
+    mid_epoch = [0, 0]  # rounds after which each huge run was in the middle of an epoch
+    while min(run.trainer.epoch for run in huge) < 2:
+        clock.tick()
+        mid_epoch = [seen + run.busy for seen, run in zip(mid_epoch, huge)]
+        assert all(run.trainer.group is None for run in huge)
+    assert min(mid_epoch) >= 4  # their epochs were spread over rounds
+    cheap_group = cheap[0].trainer.group
+    assert cheap_group is not None and cheap_group is cheap[1].trainer.group
