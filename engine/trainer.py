@@ -245,7 +245,7 @@ class Trainer:
         for _ in self.epoch_parts():
             pass
 
-    def epoch_parts(self, pause: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    def epoch_parts(self, pause: Optional[Callable[[], bool]] = None) -> Iterator[None]:
         """:meth:`run_epoch` as resumable work: a generator that trains the epoch and yields between
         mini-batches whenever ``pause()`` is true; once exhausted, the run is exactly where ``run_epoch``
         leaves it (the same draws and steps). A live worker spreads a long epoch over several rounds of its
@@ -262,11 +262,10 @@ class Trainer:
         scratch, rate_mask, l1_ratio = self._reg_scratch, self._rate_mask, cfg.l1_ratio
         workspace, forward, backward, step = net.workspace, net.forward, net.backward, opt.step
         xp.copyto(self._snapshot, params)
-        done = 0
+        done = 0  # mini-batches trained
         while done < len(batches):
             with np.errstate(all="ignore"):  # entered per part: a suspended generator leaves NumPy's state alone
-                for xb, yb in batches[done:]:
-                    start = done * batch
+                for start, (xb, yb) in zip(range(done * batch, self.n_train, batch), batches[done:]):
                     ws = workspace(xb.shape[1])
                     for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
                         mask[...] = epoch_mask[:, start:start + xb.shape[1]]
@@ -276,9 +275,9 @@ class Trainer:
                         xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
                         xp.add(grad, scratch, out=grad)
                     step(params, grad, lr)
-                    done += 1
-                    if pause():
+                    if pause is not None and pause():
                         break
+                done = start // batch + 1
             if done < len(batches):
                 yield
         self.epoch += 1
