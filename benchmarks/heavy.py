@@ -8,6 +8,8 @@ sessions run the largest network the server's limits allow (the spiral with the 
 at the most neurons, benchmarks/render.py's ``largest_config``):
 
 * **max** — trains it at speed ``"max"`` in mini-batches of one (an epoch is 2,500 steps);
+  (``--big-frames``: with the largest frames a view allows, density 200 and thumbnails of 50, about 30 ms
+  each);
 * **gradcheck** — sends ``gradcheck`` with the most parameters allowed (5,000) again as soon as each answer
   arrives.
 
@@ -84,7 +86,8 @@ async def trial(server: Server, k: int, heavy: bool, args: argparse.Namespace) -
     measuring, stop = asyncio.Event(), asyncio.Event()
     checker, tasks = None, []
     if heavy:
-        students.append(Student({"config": {**big, "batch_size": 1}}, {"speed": "max"}, label="max"))
+        view = {"speed": "max", **({"density": 200, "thumb": 50} if args.big_frames else {})}
+        students.append(Student({"config": {**big, "batch_size": 1}}, view, label="max"))
         checker = Checker(big)
         tasks.append(asyncio.create_task(run_checker(server.ws_url, checker, measuring, stop)))
     tasks += await start_students(server, students, measuring, stop)
@@ -132,6 +135,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[4, 8], help="bystanders per trial")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per trial")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds after every session has its first frame")
+    parser.add_argument("--big-frames", action="store_true",
+                        help="the max session draws the largest frames (density 200, thumbnails 50)")
     parser.add_argument("--no-alone", action="store_true", help="skip the trials without the heavy sessions")
     parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     args = parser.parse_args()
