@@ -68,6 +68,22 @@ async def run_checker(url: str, checker: Checker, measuring: asyncio.Event, stop
         checker.error = f"{type(exc).__name__}: {exc}"
 
 
+async def run_viewer(url: str, big: dict, counted: list[int], measuring: asyncio.Event, stop: asyncio.Event) -> None:
+    """A paused session on the largest network that changes its view back to back (each change is answered
+    with a state and a frame at the new density, the largest there is)."""
+    import websockets
+
+    async with websockets.connect(url, max_size=2**24, compression=None, open_timeout=60) as ws:
+        await ws.send(json.dumps({"type": "configure", "id": "go", "config": big, "play": False}))
+        await answer(ws, "go", timeout=60)
+        density = 200
+        while not stop.is_set():
+            density = 399 - density  # 200, 199, 200, ...: a change each time
+            await ws.send(json.dumps({"type": "view", "id": "v", "density": density, "thumb": 50}))
+            await answer(ws, "v", timeout=60)
+            counted[0] += measuring.is_set()
+
+
 async def gradcheck_answer(ws, timeout: float = 120.0) -> dict:
     while True:
         message = await asyncio.wait_for(ws.recv(), timeout)
@@ -84,12 +100,14 @@ async def trial(server: Server, k: int, heavy: bool, args: argparse.Namespace) -
     big = largest_config(Limits(**server.get("/api/options")["limits"]))
     students = [Student({"config": {**CONFIGS["C2"], "seed": 1000 + i}}, label="C2") for i in range(k)]
     measuring, stop = asyncio.Event(), asyncio.Event()
-    checker, tasks = None, []
+    checker, tasks, views = None, [], [0]
     if heavy:
         view = {"speed": "max", **({"density": 200, "thumb": 50} if args.big_frames else {})}
         students.append(Student({"config": {**big, "batch_size": 1}}, view, label="max"))
         checker = Checker(big)
         tasks.append(asyncio.create_task(run_checker(server.ws_url, checker, measuring, stop)))
+        if args.viewer:
+            tasks.append(asyncio.create_task(run_viewer(server.ws_url, big, views, measuring, stop)))
     tasks += await start_students(server, students, measuring, stop)
     await asyncio.sleep(args.warmup)
     cpu0, t0 = cpu_seconds(process_tree(server.pid)), time.perf_counter()
@@ -99,6 +117,8 @@ async def trial(server: Server, k: int, heavy: bool, args: argparse.Namespace) -
     cpu1, t1 = cpu_seconds(process_tree(server.pid)), time.perf_counter()
     stop.set()
     await asyncio.gather(*tasks)
+    if args.viewer and heavy:
+        print(f"    viewer: {views[0] / (t1 - t0):.1f} view changes/s")
     return Window(students, None, t1 - t0, (cpu1 - cpu0) / (t1 - t0), 0.0, []), checker
 
 
@@ -137,6 +157,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds after every session has its first frame")
     parser.add_argument("--big-frames", action="store_true",
                         help="the max session draws the largest frames (density 200, thumbnails 50)")
+    parser.add_argument("--viewer", action="store_true",
+                        help="a third heavy session: paused, changing its view back to back (a large frame each)")
     parser.add_argument("--no-alone", action="store_true", help="skip the trials without the heavy sessions")
     parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     args = parser.parse_args()

@@ -156,8 +156,12 @@ class Stacks:
             peers.add(trainer)
 
     def key(self, run: LiveRun) -> Hashable:
-        """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several)."""
-        return tuple(self._signature(trainer) for trainer in run.members())
+        """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several),
+        or for those that step alone, and for a command's job, the run's own."""
+        if run.job is not None:
+            return run
+        return tuple(trainer if trainer in self._alone or trainer in self._epochs else self._signature(trainer)
+                     for trainer in run.members())
 
     def track(self, trainers: list[Trainer]) -> None:
         """Note every live trainer's signature (a dictionary look-up unless its config changed), so that a

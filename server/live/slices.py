@@ -4,7 +4,8 @@ The engine offers its long work as resumable generators that yield whenever a ``
 (``Trainer.epoch_parts``, ``probes.gradient_check_parts``) and return their result. A :class:`Slices` runs
 one for a given number of CPU seconds per call; the live clock (server/live/clock.py) advances it in the
 rounds where the session's fair share admits it, and charges the session for it. A :class:`Job` is a
-command's work (a gradient check): its reply goes out when it is done (server/live/worker.py).
+command's work (any command of a session that has a run: a gradient check, a frame at the largest density):
+its reply goes out when it is done (server/live/worker.py).
 
 Why slices rather than another thread or process, with measurements: docs/decisions.md, "Heavy sessions
 pay for their own work".
@@ -46,14 +47,14 @@ class Slices:
 
 
 class Job:
-    """A command's resumable work: ``start`` as for :class:`Slices`, ``value`` shapes the reply's value from
-    its result. ``call`` is the command it answers. An exception of the work ends the job and is raised by
-    :meth:`value`, where the worker turns it into the reply, as it does for any command."""
+    """A command's work for one session: ``start`` as for :class:`Slices` (most commands are one part; a
+    gradient check yields between parameters). ``call`` is the command it answers. An exception of the work
+    ends the job and is raised by :meth:`value`, where the worker turns it into the reply, as it does for any
+    command."""
 
-    def __init__(self, start: Callable[[Callable[[], bool]], Parts], value: Callable[[Any], dict[str, Any]]):
-        self.call: Any = None  # the wire.Call it answers (set by the worker)
+    def __init__(self, call: Any, start: Callable[[Callable[[], bool]], Parts]):
+        self.call = call
         self._slices = Slices(start)
-        self._value = value
         self._error: BaseException | None = None
 
     def __repr__(self) -> str:
@@ -67,8 +68,8 @@ class Job:
             self._error = exc
             return True
 
-    def value(self) -> dict[str, Any]:
-        """The reply's value once done; raises the work's exception if it failed."""
+    def value(self) -> Any:
+        """What the work returned, once done; raises the work's exception if it failed."""
         if self._error is not None:
             raise self._error
-        return self._value(self._slices.result)
+        return self._slices.result

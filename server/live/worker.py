@@ -13,13 +13,14 @@ from __future__ import annotations
 import sys
 import traceback
 from collections import deque
+from functools import partial
 from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
 from nnplay.engine import Limits, Trainer
 from nnplay.engine.compare import DATA_FIELDS, Comparison
-from nnplay.engine.probes import gradient_check_parts
+from nnplay.engine.probes import finish, gradient_check_parts
 
 from ..problems import InvalidInput, describe
 from ..trainers import build_trainer, with_device
@@ -28,7 +29,7 @@ from .clock import LiveClock
 from .frames import encode_data
 from .pacing import finite
 from .run import LiveRun, Mode, Plan
-from .slices import Job
+from .slices import Job, Parts
 
 
 class WorkerSession:
@@ -40,6 +41,11 @@ class WorkerSession:
         self.run: Optional[LiveRun] = None
         self.credit = True  # whether the server has sent this session's last frames
         self.waiting: deque[wire.Call] = deque()  # commands that arrived while its run was busy, in order
+
+    @property
+    def busy(self) -> bool:
+        """Whether its run has work in progress (its next command waits for it)."""
+        return self.run is not None and self.run.busy
 
     def facts(self) -> dict[str, Any]:
         """What a ``state`` says about the trainers (the session adds id, playing and speed)."""
@@ -144,19 +150,22 @@ class WorkerSession:
                                       f"0 to {t.config.n_classes - 1}, or leave it out")
         return {"result": finite(t.trace(point, label))}
 
-    def gradcheck(self, variant: int, max_params: int) -> Job:
-        """Done a slice at a time by the clock (up to 5,000 parameters of the largest network take about a
-        second), answered when it is done."""
+    def gradcheck(self, variant: int, max_params: int) -> Resumable:
+        """Resumable: 5,000 parameters of the largest network take about a second, done a part at a time."""
         trainer = self._variant(variant)
-        return Job(lambda pause: gradient_check_parts(trainer, max_params=max_params, pause=pause),
-                   lambda result: {"result": finite(result)})
+
+        def parts(pause: Callable[[], bool]) -> Parts:
+            return {"result": finite((yield from gradient_check_parts(trainer, max_params=max_params, pause=pause)))}
+
+        return parts
 
     def view(self, changes: dict[str, Any]) -> dict[str, Any]:
         self.run.view = {**self.run.view, **changes}
         return self._drawn(frame=bool(changes) and self.run.plan.mode is Mode.PAUSED)
 
 
-OPS: dict[str, Callable[..., dict[str, Any] | Job]] = {op.__name__: op for op in (
+Resumable = Callable[[Callable[[], bool]], Parts]  # a command's long work: its parts, given when to pause
+OPS: dict[str, Callable[..., dict[str, Any] | Resumable]] = {op.__name__: op for op in (
     WorkerSession.configure, WorkerSession.state, WorkerSession.settle, WorkerSession.reset,
     WorkerSession.regenerate, WorkerSession.update, WorkerSession.set_weight, WorkerSession.inspect,
     WorkerSession.gradcheck, WorkerSession.view)}
@@ -230,47 +239,45 @@ class EngineWorker:
         return True
 
     def _take(self, call: wire.Call) -> None:
-        """Answer a command now, or once its session's work in progress (a job, a long epoch) and the
-        commands before it are done: a session's commands are answered in order."""
+        """A command from the server. A session's first ``configure`` is done at once; any later command is
+        its run's job, done in the clock's rounds as the session's fair share allows and charged to it, then
+        answered (:meth:`_answer_jobs`). A command that arrives while its session's run is busy (a job, an
+        epoch spread over rounds) waits: a session's commands are answered in order."""
         session = self.sessions.setdefault(call.session, WorkerSession(self.limits, self.device, self.clock))
-        if session.waiting or (session.run is not None and session.run.busy):
+        if session.waiting or session.busy:
             session.waiting.append(call)
-            return
-        reply = self._call(session, call)
-        if reply is not None:
-            self.channel.send(reply)
+        else:
+            self._start(session, call)
+
+    def _start(self, session: WorkerSession, call: wire.Call) -> None:
+        if session.run is None:
+            self.channel.send(self._reply(call, lambda: finish(self._command(session, call, lambda: False))))
+        else:
+            session.run.job = Job(call, partial(self._command, session, call))
 
     def _answer_jobs(self) -> None:
-        """Answer the jobs the clock finished, then the commands that waited for their sessions' work."""
+        """Answer the jobs the clock finished, then start the commands that waited for their sessions' work."""
         for job in self.clock.done:
             self.channel.send(self._reply(job.call, job.value))
         self.clock.done.clear()
         for session in self.sessions.values():
-            while session.waiting and not (session.run is not None and session.run.busy):
-                reply = self._call(session, session.waiting.popleft())
-                if reply is not None:
-                    self.channel.send(reply)
+            while session.waiting and not session.busy:
+                self._start(session, session.waiting.popleft())
 
-    def _call(self, session: WorkerSession, call: wire.Call) -> Optional[wire.Reply]:
-        """The reply to a command, or None when it started a job (its session's run does it, and
-        :meth:`_answer_jobs` answers it)."""
-        def run() -> Optional[dict[str, Any]]:
-            if session.run is None and call.op != "configure":
-                raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
-            value = OPS[call.op](session, **call.kwargs)
-            if isinstance(value, Job):
-                value.call, session.run.job = call, value
-                return None
-            return value
+    @staticmethod
+    def _command(session: WorkerSession, call: wire.Call, pause: Callable[[], bool]) -> Parts:
+        """A command as resumable work: its reply's value, after the parts of a resumable one."""
+        if session.run is None and call.op != "configure":
+            raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
+        value = OPS[call.op](session, **call.kwargs)
+        if callable(value):
+            value = yield from value(pause)
+        return value
 
-        return self._reply(call, run)
-
-    def _reply(self, call: wire.Call, run: Callable[[], Optional[dict[str, Any]]]) -> Optional[wire.Reply]:
-        """``run()``'s value as the reply to ``call`` (None: no reply yet), or its error as a refusal or
-        a failure."""
+    def _reply(self, call: wire.Call, run: Callable[[], dict[str, Any]]) -> wire.Reply:
+        """``run()``'s value as the reply to ``call``, or its error as a refusal or a failure."""
         try:
-            value = run()
-            return None if value is None else wire.Done(call.call_id, value)
+            return wire.Done(call.call_id, run())
         except InvalidInput as exc:
             return wire.Refused(call.call_id, exc.problems)
         except (ValueError, ArithmeticError) as exc:  # the engine refused something the models let through

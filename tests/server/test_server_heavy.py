@@ -17,6 +17,7 @@ from nnplay.server.live.channel import ThreadChannel
 from nnplay.server.live.clock import LiveClock
 from nnplay.server.live.pacing import finite
 from nnplay.server.live.run import LiveRun, Mode, Plan
+from nnplay.server.live.slices import Job
 from nnplay.server.live.worker import EngineWorker
 
 # Big enough that an epoch (batches of one) and a check of every parameter take many parts of a round.
@@ -126,8 +127,25 @@ def test_huge_networks_of_one_signature_step_alone_in_parts_while_cheap_ones_sti
     mid_epoch = [0, 0]  # rounds after which each huge run was in the middle of an epoch
     while min(run.trainer.epoch for run in huge) < 2:
         clock.tick()
-        mid_epoch = [seen + run.busy for seen, run in zip(mid_epoch, huge)]
         assert all(run.trainer.group is None for run in huge)
+        mid_epoch = [seen + run.busy for seen, run in zip(mid_epoch, huge)]
     assert min(mid_epoch) >= 4  # their epochs were spread over rounds
     cheap_group = cheap[0].trainer.group
     assert cheap_group is not None and cheap_group is cheap[1].trainer.group
+
+
+def test_a_command_of_a_session_ahead_of_its_share_waits_while_a_session_behind_it_trains():
+    """Commands are their session's work too (a frame at the largest density costs tens of ms): a session that
+    has had more than its share gets its next command done only once the others have had theirs."""
+    clock = LiveClock(slice_seconds=0.01)
+    ahead, behind = LiveRun([Trainer(SMALL)]), LiveRun([Trainer({**SMALL, "seed": 8})])
+    behind.plan = Plan(1, Mode.PLAYING, "max")
+    clock.runs.update((ahead, behind))
+    ahead.used = 0.02  # more than QUANTUM ahead: it waits, for MAX_WAIT at most
+    ahead.job = Job("the command", lambda pause: iter(()))
+    clock.tick(lambda: True)  # one round
+    assert ahead.busy and not clock.done and behind.trainer.epoch == 1
+    while not clock.done:
+        clock.tick(lambda: True)
+    assert [job.call for job in clock.done] == ["the command"] and behind.trainer.epoch > 1
+    assert ahead.used > 0.02  # the command was charged to its session
