@@ -15,8 +15,9 @@ server hears of all the tick's frames in one message.
   expensive one, and when all want more than there is, each gets the same time. Runs that share a stacked
   step are admitted together, and no run waits more than ``MAX_WAIT``, so none starves.
 * Long work is preempted: an epoch of a lone trainer (a huge network) and a command's job (a gradient check,
-  server/live/slices.py) take at most ``PART`` seconds of a round and go on in the next rounds the run is
-  admitted to, so a heavy session pays for its work with its own share and its neighbours keep their pace.
+  any command: server/live/slices.py) take at most ``PART`` seconds of a round and go on in the next rounds
+  the run is admitted to, so a heavy session pays for its work with its own share and its neighbours keep
+  their pace.
 * The :class:`FrameGovernor` lowers every run's frame rate alike when the worker falls behind, so that
   epochs are kept where possible, and restores it when the worker keeps up again.
 
@@ -25,16 +26,21 @@ Why one clock with stacked rounds, with measurements: docs/decisions.md, "One li
 
 from __future__ import annotations
 
+import logging
 import time
+from contextlib import contextmanager
 from functools import partial
-from typing import Any, Callable, Hashable, Optional
+from typing import Any, Callable, Hashable, Iterator, Optional
 
 from nnplay.engine import EpochReport, Trainer, TrainerGroup, signature
 from nnplay.engine.group import Signature
 
 from ..options import MAX_FPS
+from . import faults
 from .run import Delivery, LiveRun
 from .slices import Job, Slices
+
+log = logging.getLogger("nnplay.workers")
 
 HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the others (half a frame at 60/s)
 LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded
@@ -90,6 +96,7 @@ class Stacks:
         self.groups: dict[Signature, TrainerGroup] = {}
         self._known: dict[Trainer, tuple[Any, Signature]] = {}  # trainer → (the config it had, its signature)
         self._peers: dict[Signature, set[Trainer]] = {}
+        self.unstacked: set[Signature] = set()  # signatures whose stacked step failed though each member's did not
         self._epochs: dict[Trainer, Slices] = {}  # lone trainers' epochs in progress
         self._spent: dict[Trainer, float] = {}  # CPU seconds of those epochs so far
         self._alone: set[Trainer] = set()  # trainers that step alone (see above); not in their peer sets
@@ -98,13 +105,14 @@ class Stacks:
         return f"Stacks({sorted(len(g) for g in self.groups.values())})"
 
     def step(self, trainers: list[Trainer], framed: list[Callable[[], bool]]
-             ) -> tuple[list[Optional[EpochReport]], list[float]]:
+             ) -> tuple[list[EpochReport | Exception | None], list[float]]:
         """One epoch of each trainer; those whose epoch a frame follows (``framed``, asked when the epoch
         ends) also get gradient norms and confusion matrices from their report's pass. A trainer that steps
         alone trains for at most ``PART`` seconds: its epoch may go on in the next call (its report is None
-        until it is done). Returns the reports in the order given and each trainer's share of the CPU time
-        (a stacked step's time split evenly among its members). CPU time of the process, so that BLAS
-        threads count too; a worker process does nothing else meanwhile."""
+        until it is done). Returns the reports in the order given (the exception instead, for a trainer whose
+        epoch raised: see :meth:`_apart`) and each trainer's share of the CPU time (a stacked step's time split
+        evenly among its members). CPU time of the process, so that BLAS threads count too; a worker process
+        does nothing else meanwhile."""
         # One stacked step per group: a frame-due member asks the whole step for gradient norms and confusion
         # matrices (a backward pass over the training set, cheap when stacked), which costs less than a second
         # stacked step for the others plus the copies of stepping two subsets (classroom.py, K = 24 C2).
@@ -114,19 +122,22 @@ class Stacks:
             batch = batches.setdefault(id(group or trainer), (group, [], []))
             batch[1].append(trainer)
             batch[2].append(full)
-        reports: dict[int, Optional[EpochReport]] = {}
+        reports: dict[int, EpochReport | Exception | None] = {}
         costs: dict[int, float] = {}
         for group, chosen, fulls in batches.values():
-            started = time.process_time()
-            if group is None:
-                reports[id(chosen[0])] = self._step_alone(chosen[0], fulls[0])
-            else:
-                full = any([ask() for ask in fulls])  # (every run's frame_due is asked: it takes the frame's token)
-                reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            started, full = time.process_time(), False
+            try:
+                if group is None:
+                    reports[id(chosen[0])] = self._step_alone(chosen[0], fulls[0])
+                else:
+                    full = any([ask() for ask in fulls])  # (every run's frame_due is asked: it takes the token)
+                    reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            except Exception as exc:  # noqa: BLE001 - one session's failure: its run ends, the others train on
+                reports.update(self._apart(group, chosen, full, exc))
             share = (time.process_time() - started) / len(chosen)
             costs.update((id(trainer), share) for trainer in chosen)
             for trainer in chosen:
-                self._weigh(trainer, share, reports[id(trainer)] is not None)
+                self._weigh(trainer, share, reports[id(trainer)])
         return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
 
     def _step_alone(self, trainer: Trainer, framed: Callable[[], bool]) -> Optional[EpochReport]:
@@ -141,11 +152,13 @@ class Stacks:
         full = framed()
         return trainer.settle(trainer.report(full, full))
 
-    def _weigh(self, trainer: Trainer, cost: float, finished: bool) -> None:
-        """Add ``cost`` to the trainer's epoch; a ``finished`` epoch's whole cost says whether it steps alone."""
+    def _weigh(self, trainer: Trainer, cost: float, report: EpochReport | Exception | None) -> None:
+        """Add ``cost`` to the trainer's epoch; a finished epoch's whole cost says whether it steps alone."""
         spent = self._spent.pop(trainer, 0.0) + cost
-        if not finished:
+        if report is None:  # the epoch goes on
             self._spent[trainer] = spent
+            return
+        if isinstance(report, Exception):  # its run fails and is released
             return
         alone, peers = spent > PART, self._peers[self._signature(trainer)]
         if alone and trainer not in self._alone:
@@ -154,6 +167,27 @@ class Stacks:
         elif not alone and trainer in self._alone:
             self._alone.discard(trainer)
             peers.add(trainer)
+
+    def _apart(self, group: Optional[TrainerGroup], chosen: list[Trainer], full: bool,
+               exc: Exception) -> dict[int, EpochReport | Exception]:
+        """After a step of ``chosen`` raised ``exc``: each one's epoch stepped alone, out of its group, to find
+        the culprits (their exception in place of a report); the others get their epoch (a member the failed
+        stacked step had already counted gets a second one). A signature whose stacked step fails while no
+        member's own does trains unstacked from then on, so the worker never fails that step again and again."""
+        if group is None:
+            return {id(chosen[0]): exc}
+        results: dict[int, EpochReport | Exception] = {}
+        for trainer in chosen:
+            self._leave(trainer)
+            try:
+                results[id(trainer)] = trainer.step_epoch(gradients=full, confusion=full)
+            except Exception as own:  # noqa: BLE001 - this one is a culprit
+                results[id(trainer)] = own
+        if not any(isinstance(result, Exception) for result in results.values()):
+            self.unstacked.add(group.signature)
+            log.warning("a stacked step of %d runs failed (%s) and none alone did: they train unstacked from now",
+                        len(chosen), faults.describe(exc))
+        return results
 
     def key(self, run: LiveRun) -> Hashable:
         """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several),
@@ -198,7 +232,7 @@ class Stacks:
     def _group_of(self, trainer: Trainer) -> Optional[TrainerGroup]:
         """The group ``trainer`` trains in now (joining it if need be), or None to step alone."""
         key = self._signature(trainer)
-        if trainer in self._alone or len(self._peers[key]) < 2:
+        if trainer in self._alone or len(self._peers[key]) < 2 or key in self.unstacked:
             self._leave(trainer)
             return None
         group = self.groups.get(key)
@@ -257,6 +291,7 @@ class LiveClock:
         self.stacks = Stacks()
         self.governor = FrameGovernor()
         self.ticks = 0
+        self.failed: dict[LiveRun, str] = {}  # runs whose work raised (why), out of training: the worker ends them
         self.done: list[Job] = []  # commands' jobs finished in the rounds since the worker last answered them
 
     def __repr__(self) -> str:
@@ -273,11 +308,17 @@ class LiveClock:
         self.ticks += 1
         start, news = time.perf_counter(), set()
         while True:
-            stepped, deliveries, stops = self._round(list(self.runs))
-            for delivery in deliveries:
-                delivery.deliver()
+            try:
+                stepped, deliveries, stops = self._round(list(self.runs))
+            except Exception:  # noqa: BLE001 - raised outside any one run's step or frame: find whose it is
+                stepped, deliveries, stops = self._rounds_apart(list(self.runs))
+            for run, delivery in deliveries:
+                if run not in self.failed:
+                    with self.isolated(run):
+                        delivery.deliver()
             for run, why in stops:
-                run.publish_stop(why)
+                if run not in self.failed:
+                    run.publish_stop(why)
             news.update(stepped)
             if not stepped or time.perf_counter() - start >= self.slice_seconds or interrupted():
                 self._govern()
@@ -290,17 +331,52 @@ class LiveClock:
         lateness = [late for late in (run.lateness(now) for run in self.runs) if late is not None]
         self.governor.update(sum(late > LATE for late in lateness) * 4 > len(lateness), now)
 
-    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[Delivery], list[tuple[LiveRun, str]]]:
+    @contextmanager
+    def isolated(self, run: LiveRun) -> Iterator[None]:
+        """The work of one run: an exception in it fails the run (:meth:`fail`), not the tick or the worker."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - one session's failure: its run ends, the others train on
+            self.fail(run, exc)
+
+    def fail(self, run: LiveRun, exc: Exception) -> None:
+        """Take ``run`` out of training for good, with why, until the worker has ended its session."""
+        self.failed.setdefault(run, faults.describe(exc))
+        self.runs.discard(run)
+        try:
+            self.stacks.release(run.trainers)
+        except Exception as release:  # noqa: BLE001 - its group may be as broken as it is
+            log.warning("a failed run's trainers could not leave their group: %s", faults.describe(release))
+
+    def _rounds_apart(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[tuple[LiveRun, Delivery]],
+                                                            list[tuple[LiveRun, str]]]:
+        """After a round raised outside any one run's work: a round of each run alone, so that only a run whose
+        own round raises fails (a run the failed round had stepped gets a second epoch)."""
+        stepped: list[LiveRun] = []
+        deliveries: list[tuple[LiveRun, Delivery]] = []
+        stops: list[tuple[LiveRun, str]] = []
+        for run in runs:
+            with self.isolated(run):
+                alone = self._round([run])
+                stepped += alone[0]
+                deliveries += alone[1]
+                stops += alone[2]
+        return stepped, deliveries, stops
+
+    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[tuple[LiveRun, Delivery]],
+                                                   list[tuple[LiveRun, str]]]:
         """One epoch (or part of a long one) of every run that wants one, or a part of its command's job, for
         the runs that have not had more than their share of the engine, stepped together; the frames of the
-        finished epochs copied out. Each run is charged the CPU time spent on it."""
+        finished epochs copied out. Each run is charged the CPU time spent on it. A run whose epoch or frame
+        raises fails (:meth:`isolated`); the others go on."""
         now = time.perf_counter()
         self.stacks.track([trainer for run in runs for trainer in run.trainers])
         due = fair_share([run for run in runs if run.busy or run.wants_epoch(now, HORIZON)], self.stacks.key, now)
         training = [run for run in due if run.job is None]
         for run in due:
             if run.job is not None:
-                self._work(run)
+                with self.isolated(run):
+                    self._work(run)
         framed: dict[LiveRun, bool] = {}
 
         def frame_due(run: LiveRun) -> bool:  # asked once per run and round: it takes a frame's token
@@ -310,21 +386,28 @@ class LiveClock:
 
         members = [(run, trainer) for run in training for trainer in run.epoch_members()]
         reports, costs = self.stacks.step([t for _, t in members], [partial(frame_due, run) for run, _ in members])
-        for (run, trainer), report, cost in zip(members, reports, costs):
+        for (run, trainer), cost, report in zip(members, costs, reports):
             run.used += cost
-            run.trained(trainer, report)
+            if isinstance(report, Exception):
+                self.fail(run, report)
+            else:
+                run.trained(trainer, report)
         deliveries, stops = [], []
         for run in training:
-            run_reports = run.epoch_reports()
-            if run_reports is None:
-                continue  # its epoch goes on in the next round
-            stop = run.epoch_done(run_reports, now)
-            if stop is not None:
-                stops.append((run, stop))
-            if frame_due(run) or stop is not None:
-                started = time.process_time()
-                deliveries += run.frames(run_reports, playing=False if stop is not None else None)
-                run.used += time.process_time() - started
+            if run in self.failed:
+                continue
+            with self.isolated(run):
+                run_reports = run.epoch_reports()
+                if run_reports is None:
+                    continue  # its epoch goes on in the next round
+                stop = run.epoch_done(run_reports, now)
+                if stop is not None:
+                    stops.append((run, stop))
+                if frame_due(run) or stop is not None:
+                    started = time.process_time()
+                    frames = run.frames(run_reports, playing=False if stop is not None else None)
+                    deliveries += [(run, delivery) for delivery in frames]
+                    run.used += time.process_time() - started
         return due, deliveries, stops
 
     def _work(self, run: LiveRun) -> None:

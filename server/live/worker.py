@@ -2,16 +2,18 @@
 
 The server (``supervisor``) talks to a worker over a channel (a ``multiprocessing`` pipe, or its in-process
 twin) with the messages of ``wire``. The worker is single-threaded: a command never lands inside an epoch,
-and nothing needs a lock. Between rounds of its clock (``clock``) it reads every message waiting and
-answers each :class:`~nnplay.server.live.wire.Call` with a reply; after each round it sends one
+and nothing needs a lock. Between rounds of its clock (``clock``) it reads every message waiting. A
+session's first ``configure`` is answered at once; its later commands (each a
+:class:`~nnplay.server.live.wire.Call`) are its run's jobs (``slices``), done in the clock's rounds as its
+fair share allows, in order, and answered with a reply when done. After each round it sends one
 :class:`~nnplay.server.live.wire.News` with the new frames and stops of the sessions whose last frames
-have gone out.
+have gone out. An exception in one session's work ends that session only (server/live/faults.py): a command
+is answered with :class:`~nnplay.server.live.wire.Failed`, and a session whose epoch, frame or report
+raised is forgotten and reported with :class:`~nnplay.server.live.wire.SessionFailed`.
 """
 
 from __future__ import annotations
 
-import sys
-import traceback
 from collections import deque
 from functools import partial
 from typing import Any, Callable, Optional
@@ -24,7 +26,7 @@ from nnplay.engine.probes import finish, gradient_check_parts
 
 from ..problems import InvalidInput, describe
 from ..trainers import build_trainer, with_device
-from . import wire
+from . import faults, wire
 from .clock import LiveClock
 from .frames import encode_data
 from .pacing import finite
@@ -75,8 +77,9 @@ class WorkerSession:
     def configure(self, config: dict, weights: Optional[list[dict]], epoch: Optional[int],
                   variants: Optional[list[dict]], labels: Optional[list[str]], play: bool,
                   view: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-        """Build the trainers (the old ones train on if this fails), then a paused run with its first frame.
-        ``view``: what the session's frames carried in the worker it moves from (a new run's otherwise)."""
+        """Build the trainers and a paused run with its first frame, then put it in the old run's place (the old
+        one trains on if any of this fails). ``view``: what the session's frames carried in the worker it moves
+        from (the old run's, or a new run's, otherwise)."""
         if variants is None:
             comparison, trainers = None, [build_trainer(config, self.limits, self.device, weights=weights)]
         else:
@@ -89,16 +92,17 @@ class WorkerSession:
         for trainer in trainers:
             if epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
                 trainer.epoch = epoch  # (a public attribute: the epoch count the schedule and reports go on from)
-        if self.run is None:
-            self.run = LiveRun(trainers, comparison)
-            self.run.view = {**self.run.view, **(view or {})}
-            self.clock.runs.add(self.run)
-        else:
-            self.clock.stacks.release(self.run.trainers)
-            self.run.replace(trainers, comparison)  # the unsent frames of the old network go too
-        self.run.plan = Plan(self.run.plan.serial, Mode.PAUSED)  # until the session says otherwise
-        self.run.frame_now(playing=play)
-        return self._drawn(frame=False, data=encode_data(trainers[0]))
+        run, old = LiveRun(trainers, comparison), self.run
+        run.view = {**(run.view if old is None else old.view), **(view or {})}
+        run.frame_now(playing=play)
+        data = encode_data(trainers[0])
+        if old is not None:  # its unsent frames go too
+            run.plan, run.used = Plan(old.plan.serial, Mode.PAUSED), old.used  # paused until the session says otherwise
+            self.clock.runs.discard(old)
+            self.clock.stacks.release(old.trainers)
+        self.run = run
+        self.clock.runs.add(run)
+        return self._drawn(frame=False, data=data)
 
     def _comparison(self, config: dict, variants: list[dict], labels: Optional[list[str]]) -> Comparison:
         """The variants of a compare-mode ``configure``; they share data, so they may not change data fields."""
@@ -231,9 +235,9 @@ class EngineWorker:
                 if session is not None and session.run is not None:
                     self.clock.runs.discard(session.run)
                     self.clock.stacks.release(session.run.trainers)
-                    unanswered = ([session.run.job.call] if session.run.job is not None else []) + [*session.waiting]
-                    for call in unanswered:  # (the server forgets its pending calls)
-                        self.channel.send(wire.Failed(call.call_id, "the session closed"))
+                    self._unanswered(session, "the session closed")
+            case wire.Ping(serial):
+                self.channel.send(wire.Pong(serial))
             case wire.Stop():
                 return False
         return True
@@ -283,27 +287,54 @@ class EngineWorker:
         except (ValueError, ArithmeticError) as exc:  # the engine refused something the models let through
             return wire.Refused(call.call_id, describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the session, which ends; the worker goes on
-            traceback.print_exc(file=sys.stderr)
-            return wire.Failed(call.call_id, f"{type(exc).__name__}: {exc}")
+            return wire.Failed(call.call_id, faults.describe(exc))
 
     def _report(self, runs: set[LiveRun]) -> None:
-        """One message with the frames and stops of ``runs``, for the sessions whose last frames have gone."""
+        """One message with the frames and stops of ``runs``, for the sessions whose last frames have gone; then
+        the sessions whose run failed are ended."""
         entries = []
         for sid, session in self.sessions.items():
             run = session.run
-            if run not in runs:
+            if run not in runs or run in self.clock.failed:
                 continue
-            stopped = None
-            if run.finished is not None:  # (the session ignores a stop of a plan it has replaced since)
-                stopped = wire.Stopped(*run.finished, session.facts())
-                run.finished = None
-            if session.credit or stopped:  # the frames before a stop go with it, credit or not
-                frames = run.take_frames()
-                if frames or stopped:
-                    entries.append(wire.NewsEntry(sid, frames, run.trainer.epoch, stopped))
-                    session.credit = False
+            with self.clock.isolated(run):
+                entries += self._news_of(sid, session)
         if entries:
             self.channel.send(wire.News(entries))
+        self._end_failed()
+
+    def _news_of(self, sid: str, session: WorkerSession) -> list[wire.NewsEntry]:
+        run = session.run
+        stopped = None
+        if run.finished is not None:  # (the session ignores a stop of a plan it has replaced since)
+            stopped = wire.Stopped(*run.finished, session.facts())
+            run.finished = None
+        if session.credit or stopped:  # the frames before a stop go with it, credit or not
+            frames = run.take_frames()
+            if frames or stopped:
+                session.credit = False
+                return [wire.NewsEntry(sid, frames, run.trainer.epoch, stopped)]
+        return []
+
+    def _end_failed(self) -> None:
+        """Forget the sessions whose run failed on the clock, and tell the server (which closes them)."""
+        if not self.clock.failed:
+            return
+        for sid, session in list(self.sessions.items()):
+            why = self.clock.failed.get(session.run) if session.run is not None else None
+            if why is not None:
+                del self.sessions[sid]
+                self._unanswered(session, why)
+                self.channel.send(wire.SessionFailed(sid, why))
+        self.clock.failed.clear()
+
+    def _unanswered(self, session: WorkerSession, why: str) -> None:
+        """Fail the commands of a session that ends with its job or commands still waiting (the server
+        forgets the calls it waits for)."""
+        calls = ([session.run.job.call] if session.run.job is not None else []) + [*session.waiting]
+        for call in calls:
+            self.channel.send(wire.Failed(call.call_id, why))
+        session.waiting.clear()
 
 
 def main(channel: Any, limits: dict, device: Optional[str], slice_seconds: float) -> None:
