@@ -329,11 +329,12 @@ class EngineWorker:
         self.clock.failed.clear()
 
     def _unanswered(self, session: WorkerSession, why: str) -> None:
-        """Fail the commands of a session that ends with its job or commands still waiting (the server
-        forgets the calls it waits for)."""
+        """Answer the commands of a session that ends with its job or commands still waiting, so the server
+        forgets the calls: refused, since nobody waits for them any more and the end itself was reported (as
+        a close, or as :class:`~nnplay.server.live.wire.SessionFailed`), not a failure of each."""
         calls = ([session.run.job.call] if session.run.job is not None else []) + [*session.waiting]
         for call in calls:
-            self.channel.send(wire.Failed(call.call_id, why))
+            self.channel.send(wire.Refused(call.call_id, InvalidInput.single(None, None, why, None).problems))
         session.waiting.clear()
 
 

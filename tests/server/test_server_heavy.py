@@ -92,8 +92,8 @@ def test_a_session_that_closes_during_its_gradient_check_is_answered_and_the_wor
         server_end.send([wire.Call(1, "a", "configure", configure(BIG)), wire.Call(2, "a", "gradcheck", CHECK),
                          wire.Call(3, "a", "state", {}), wire.CloseSession("a")])
         assert server_end.recv().call_id == 1
-        failed = [server_end.recv() for _ in range(2)]
-        assert [(type(f), f.call_id) for f in failed] == [(wire.Failed, 2), (wire.Failed, 3)]
+        refused = [server_end.recv() for _ in range(2)]  # (the server forgets those calls)
+        assert [(type(r), r.call_id) for r in refused] == [(wire.Refused, 2), (wire.Refused, 3)]
         server_end.send([wire.Call(4, "b", "configure", configure(SMALL))])
         assert isinstance(server_end.recv(), wire.Done)
 
