@@ -2,7 +2,7 @@
 
 The engine offers its long work as resumable generators that yield whenever a ``pause()`` callable says so
 (``Trainer.epoch_parts``, ``probes.gradient_check_parts``) and return their result. A :class:`Slices` runs
-one for a given number of CPU seconds per call; the live clock (server/live/clock.py) advances it in the
+one for a given number of seconds per call; the live clock (server/live/clock.py) advances it in the
 rounds where the session's fair share admits it, and charges the session for it. A :class:`Job` is a
 command's work (any command of a session that has a run: a gradient check, a frame at the largest density):
 its reply goes out when it is done (server/live/worker.py).
@@ -33,12 +33,14 @@ class Slices:
         return f"Slices({'done' if self.done else 'in progress'})"
 
     def _paused(self) -> bool:
-        return time.process_time() >= self._until
+        return time.perf_counter() >= self._until
 
     def advance(self, seconds: float) -> bool:
-        """Work for about ``seconds`` of CPU time (at least one unit of the work); True once it is done.
-        An exception of the work propagates."""
-        self._until = time.process_time() + seconds
+        """Work for about ``seconds`` (at least one unit of the work); True once it is done. An exception of
+        the work propagates. Wall-clock seconds: the clock is asked after every unit (a mini-batch of a tiny
+        network takes about 20 µs), and ``perf_counter`` costs 45 ns where ``process_time`` costs 580; on a
+        busy machine a part then does less work, never more."""
+        self._until = time.perf_counter() + seconds
         try:
             next(self._parts)
         except StopIteration as finished:
