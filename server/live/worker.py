@@ -254,6 +254,7 @@ class EngineWorker:
             self._start(session, call)
 
     def _start(self, session: WorkerSession, call: wire.Call) -> None:
+        """Answer the command now (no run yet: nothing to charge it to) or make it the run's job."""
         if session.run is None:
             self.channel.send(self._reply(call, lambda: finish(self._command(session, call, lambda: False))))
         else:
