@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Generator, Optional
 
 import numpy as np
 
@@ -176,6 +176,15 @@ def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_p
     without dropout. Up to ``max_params`` parameters are checked (all when there are fewer). The relative
     error of a parameter is |a − n| / max(|a|, |n|, 10⁻⁴·max|a|); the worst one is reported with its location.
     """
+    return finish(gradient_check_parts(trainer, epsilon, max_params, max_points, seed))
+
+
+def gradient_check_parts(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_points: int = 64,
+                         seed: int = 0, pause: Callable[[], bool] = lambda: False) -> Generator[None, None, dict]:
+    """:func:`gradient_check` as resumable work: a generator that yields between parameters whenever
+    ``pause()`` is true and returns the result that :func:`gradient_check` returns (the same numbers: the
+    network is copied when it starts, so whatever happens to the trainer between parts changes nothing).
+    A live worker runs it in slices between rounds of its clock (server/live/clock.py)."""
     cfg, xp = trainer.config, trainer.xp
     net = trainer.network.copy(np.float64)
     rows = min(max_points, trainer.n_train)
@@ -198,18 +207,26 @@ def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_p
             scratch = xp.zeros_like(net.params)
             analytic += cfg.reg_rate * weight_mask * regularizer.grad(xp, net.params, cfg.l1_ratio, scratch)
         analytic = to_host(analytic)
-        count = analytic.size
-        chosen = np.arange(count) if count <= max_params else np.sort(
-            np.random.default_rng(seed).choice(count, max_params, replace=False))
-        numeric = np.empty(len(chosen))
-        for k, i in enumerate(chosen):
-            original = float(net.params[i])
-            net.params[i] = original + epsilon
-            plus = total_loss()
-            net.params[i] = original - epsilon
-            minus = total_loss()
-            net.params[i] = original
-            numeric[k] = (plus - minus) / (2 * epsilon)
+    count = analytic.size
+    chosen = np.arange(count) if count <= max_params else np.sort(
+        np.random.default_rng(seed).choice(count, max_params, replace=False))
+    numeric = np.empty(len(chosen))
+    k = 0
+    while k < len(chosen):
+        with np.errstate(all="ignore"):  # entered per part: a suspended generator must leave NumPy's state alone
+            for i in chosen[k:]:
+                original = float(net.params[i])
+                net.params[i] = original + epsilon
+                plus = total_loss()
+                net.params[i] = original - epsilon
+                minus = total_loss()
+                net.params[i] = original
+                numeric[k] = (plus - minus) / (2 * epsilon)
+                k += 1
+                if pause():
+                    break
+        if k < len(chosen):
+            yield
     checked = analytic[chosen]
     # A central difference carries rounding noise of about eps_machine·|F|/ε (~1e−10 here), so a correct
     # gradient of 0 would show a huge *relative* error; the floor scales with the gradient's own size.
@@ -225,6 +242,15 @@ def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_p
         "worst": {"layer": layer, "analytic": float(checked[worst]), "numeric": float(numeric[worst])},
         "epsilon": epsilon,
     }
+
+
+def finish(parts: Generator[Any, None, Any]) -> Any:
+    """Run resumable work (a generator such as :func:`gradient_check_parts`) to its end; returns its result."""
+    while True:
+        try:
+            next(parts)
+        except StopIteration as done:
+            return done.value
 
 
 def confusion_matrix(trainer, split: str = "test") -> dict:

@@ -10,7 +10,7 @@ Usage from a notebook::
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -242,6 +242,14 @@ class Trainer:
     # ---- training ----------------------------------------------------------------------------------------
     def run_epoch(self) -> None:
         """One pass over the training set in mini-batches (the last partial batch is a step of its own)."""
+        for _ in self.epoch_parts():
+            pass
+
+    def epoch_parts(self, pause: Optional[Callable[[], bool]] = None) -> Iterator[None]:
+        """:meth:`run_epoch` as resumable work: a generator that trains the epoch and yields between
+        mini-batches whenever ``pause()`` is true; once exhausted, the run is exactly where ``run_epoch``
+        leaves it (the same draws and steps). A live worker spreads a long epoch over several rounds of its
+        clock this way; meanwhile nothing else may touch the run (server/live/clock.py sees to it)."""
         xp, cfg, net, opt = self.xp, self.config, self.network, self.optimizer
         params, grad = net.params, net.grad
         lr = self.learning_rate()
@@ -254,17 +262,24 @@ class Trainer:
         scratch, rate_mask, l1_ratio = self._reg_scratch, self._rate_mask, cfg.l1_ratio
         workspace, forward, backward, step = net.workspace, net.forward, net.backward, opt.step
         xp.copyto(self._snapshot, params)
-        with np.errstate(all="ignore"):
-            for start, (xb, yb) in zip(range(0, self.n_train, batch), batches):
-                ws = workspace(xb.shape[1])
-                for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
-                    mask[...] = epoch_mask[:, start:start + xb.shape[1]]
-                forward(xb, ws, dropout)
-                backward(xb, yb, ws, dropout)
-                if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
-                    xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
-                    xp.add(grad, scratch, out=grad)
-                step(params, grad, lr)
+        done = 0  # mini-batches trained
+        while done < len(batches):
+            with np.errstate(all="ignore"):  # entered per part: a suspended generator leaves NumPy's state alone
+                for start, (xb, yb) in zip(range(done * batch, self.n_train, batch), batches[done:]):
+                    ws = workspace(xb.shape[1])
+                    for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
+                        mask[...] = epoch_mask[:, start:start + xb.shape[1]]
+                    forward(xb, ws, dropout)
+                    backward(xb, yb, ws, dropout)
+                    if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
+                        xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
+                        xp.add(grad, scratch, out=grad)
+                    step(params, grad, lr)
+                    if pause is not None and pause():
+                        break
+                done = start // batch + 1
+            if done < len(batches):
+                yield
         self.epoch += 1
 
     def step_epoch(self, gradients: bool = True, confusion: bool = False) -> EpochReport:

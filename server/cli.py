@@ -1,6 +1,6 @@
 """The ``nnplay`` command: ``serve`` the playground, ``train`` a config from a terminal, print the ``options``.
 
-    nnplay serve [--host 127.0.0.1] [--port 8000] [--workers 1] [--device cpu|gpu]
+    nnplay serve [--host 127.0.0.1] [--port 8000] [--device cpu|gpu]
     nnplay train CONFIG.json --epochs N [--out results.json] [--csv history.csv] [--include grid data]
     nnplay options [--json]
 
@@ -63,9 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, NNPLAY_HOST)")
     serve.add_argument("--port", type=_number("port", 0, 65535), default=None,
                        help="port (default 8000, NNPLAY_PORT)")
-    serve.add_argument("--workers", type=_number("workers", 1), default=1,
-                       help="uvicorn processes, each a separate server with its own sessions and limits; engine "
-                       "work already uses every core (NNPLAY_ENGINE_PROCESSES)")
+    serve.add_argument("--workers", default=None, help=argparse.SUPPRESS)  # gone: a clear error (WORKERS_GONE)
     serve.add_argument("--device", choices=("cpu", "gpu"), default=None, help="default device for runs")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="uvicorn's log level")
 
@@ -136,14 +134,24 @@ def check_listen(host: str, port: int) -> None:
         raise Failure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-# ---- serve -------------------------------------------------------------------------------------------------
+# ---- serve ----------------------------------------------------------------------------------------------------
+WORKERS_GONE = ("--workers is not an option: one instance already trains on every core (engine worker processes, "
+                "NNPLAY_ENGINE_PROCESSES), and separate servers on one port would not share their runs and limits; "
+                "to run several instances, put them behind nginx as deploy/ does")
+
+
 def serve(args: argparse.Namespace) -> int:
-    """uvicorn with ``create_app`` as the factory, so every worker reads the same NNPLAY_* settings."""
+    """uvicorn with ``create_app`` as the factory, its connections guarded (server/http/connections.py), the
+    open-file limit raised and repeated log lines collapsed (server/logs.py)."""
     import uvicorn
 
+    from . import logs
+    from .http.connections import GuardedH11Protocol
     from .http.websocket_protocol import WEBSOCKET_PROTOCOL
     from .lifecycle import interrupt
 
+    if args.workers is not None:
+        raise Failure(WORKERS_GONE)
     for name in ("host", "port", "device"):
         if getattr(args, name) is not None:
             os.environ[f"NNPLAY_{name.upper()}"] = str(getattr(args, name))
@@ -156,11 +164,39 @@ def serve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     check_listen(settings.host, settings.port)
-    interrupt.run(uvicorn.Config("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
-                                 workers=args.workers, log_level=args.log_level,
-                                 ws=WEBSOCKET_PROTOCOL, ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
-                                 ws_per_message_deflate=settings.ws_compression))
+    proxies = settings.forwarded_allow_ips
+    config = uvicorn.Config("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
+                            log_level=args.log_level, ws=WEBSOCKET_PROTOCOL,
+                            ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
+                            ws_per_message_deflate=settings.ws_compression,
+                            http=GuardedH11Protocol.configured(settings.head_timeout, settings.body_timeout,
+                                                               settings.max_connections),
+                            timeout_keep_alive=settings.keep_alive_timeout,
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+    logs.install(config, settings.log_repeat_interval)
+    note_file_limit(settings)
+    try:
+        interrupt.run(config)
+    finally:
+        logs.flush()
     return 0
+
+
+def note_file_limit(settings) -> None:
+    """Raise the open-file limit (NNPLAY_OPEN_FILES, default the hard limit) and say so once; warn when it
+    leaves no room for NNPLAY_MAX_CONNECTIONS."""
+    import logging
+
+    from .http.connections import connections_room, raise_file_limit
+
+    log = logging.getLogger("nnplay.server")
+    before, after = raise_file_limit(settings.open_files)
+    if after != before:
+        log.info("open-file limit raised from %d to %d", before, after)
+    if connections_room(after) < settings.max_connections:
+        log.warning("the open-file limit (%d) leaves room for %d connections, fewer than NNPLAY_MAX_CONNECTIONS "
+                    "(%d): past it, accepting fails until descriptors free up; raise LimitNOFILE or lower "
+                    "NNPLAY_MAX_CONNECTIONS", after, connections_room(after), settings.max_connections)
 
 
 # ---- train -------------------------------------------------------------------------------------------------

@@ -18,11 +18,12 @@ from starlette.exceptions import HTTPException
 
 from nnplay.engine import __version__, gpu_available
 
+from . import logs
 from .deps import ServerState
 from .http import openapi
 from .http.bodies import BodyLimit
 from .http.errors import invalid_input_handler, request_validation_handler
-from .http.methods import PageMount, method_not_allowed
+from .http.methods import HeadAsGet, PageMount, method_not_allowed
 from .jobs.pool import EnginePool
 from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
@@ -43,7 +44,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
-        state.workers = EngineWorkers(settings)
+        state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()
         try:
@@ -56,12 +57,14 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             state.pool.stop()
             with anyio.CancelScope(shield=True):
                 await state.workers.stop()
+            logs.flush()  # the counts of repeated log lines still held
 
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,
                   description="A neural-network playground: REST runs and live training sessions over /ws.")
     app.state.nnplay = state
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(DrainGate, drain=state.drain)
+    app.add_middleware(HeadAsGet, router=app.router)  # outermost: a HEAD goes through as its GET would
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)

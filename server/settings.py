@@ -55,14 +55,18 @@ class Settings(BaseSettings, Limits):
     idle_timeout: float = Field(1800.0, gt=0, description="close a paused session after this many quiet seconds")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed on /ws besides the server's own; '*' allows any")
-    drain_grace: float = Field(30.0, ge=0, description="seconds a SIGTERM lets background runs finish before "
-                               "cancelling them (the unit's TimeoutStopSec must be longer)")
+    drain_grace: float = Field(30.0, ge=0, description="seconds a SIGTERM lets background runs finish, and their "
+                               "results be read, before cancelling them (the unit's TimeoutStopSec must be longer)")
     ws_compression: bool = Field(False, description="permessage-deflate on /ws (costs event-loop CPU)")
 
     # where live sessions train (see server/live/supervisor.py): worker processes, 0 for a thread of this process
     engine_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64,
                                   description="engine worker processes for live sessions (default: one per core; "
                                               "0: one worker thread in the server process)")
+    worker_heartbeat: float = Field(1.0, gt=0, le=60, description="seconds between the watchdog's heartbeats to "
+                                    "each engine worker process")
+    worker_timeout: float = Field(10.0, gt=0, le=600, description="seconds an engine worker process may go without "
+                                  "answering a heartbeat before it is killed and replaced (its sessions reconnect)")
 
     # how REST runs share the process with the event loop (see server/jobs/pool.py)
     engine_threads: int = Field(1, ge=1, le=16, description="worker threads running engine work at once")
@@ -72,6 +76,23 @@ class Settings(BaseSettings, Limits):
 
     frontend_dir: Path = FRONTEND_DIR
 
+    # ---- connections and the process: slow clients, floods, proxies (server/http/connections.py, server/logs.py)
+    head_timeout: float = Field(10.0, gt=0, le=300, description="seconds a connection may take to send a request "
+                                "head, from opening or from the request's first byte; then it is closed")
+    body_timeout: float = Field(60.0, gt=0, le=3600, description="seconds a request body may take to arrive after "
+                                "its head; then the connection is closed")
+    keep_alive_timeout: float = Field(5.0, gt=0, le=300, description="seconds an idle keep-alive connection is "
+                                      "kept between requests")
+    max_connections: int = Field(1000, ge=1, description="open HTTP and WebSocket connections at once; one more "
+                                 "is answered 503 and closed before it is read")
+    open_files: Optional[int] = Field(None, ge=64, description="open-file soft limit set at start-up (default: "
+                                      "the hard limit)")
+    log_repeat_interval: float = Field(10.0, gt=0, description="seconds over which repeats of one log message "
+                                       "are collapsed into one line with their count")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="proxies (addresses or networks; '*' any) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; none by default: the client is the connection's peer")
+
     @model_validator(mode="after")
     def _one_message_fits_the_queue(self) -> "Settings":
         if self.max_queued_bytes < self.max_message_bytes:
@@ -79,7 +100,7 @@ class Settings(BaseSettings, Limits):
                              f"({self.max_message_bytes}), or the largest message could never be queued")
         return self
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value):
         if isinstance(value, str):
@@ -89,6 +110,19 @@ class Settings(BaseSettings, Limits):
 
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not an IP address, a network (10.0.0.0/8) or '*'") from None
         return value
 
     def limits(self) -> Limits:

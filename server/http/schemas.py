@@ -122,14 +122,27 @@ class Capacity(BaseModel):
     runs: int = Field(description="background runs it trains at once (max_background_runs)")
 
 
+class WorkerHealth(BaseModel):
+    index: int = Field(description="the worker's slot; a replacement takes the slot of the worker it replaces")
+    pid: int
+    state: Literal["starting", "ready", "unresponsive", "stopping", "dead"]
+    sessions: int = Field(description="live sessions training in it")
+    restarts: int = Field(description="workers replaced in this slot since the server started")
+    last_exit: Optional[str] = Field(description="how the last worker replaced in this slot ended, e.g. "
+                                     "'did not answer for 5.4 s (killed by SIGKILL)'")
+
+
 class Health(BaseModel):
-    status: Literal["ready", "draining"] = Field(
-        description="ready: takes new sessions and runs; draining: shutting down, send new work elsewhere (HTTP 503)")
+    status: Literal["ready", "degraded", "draining"] = Field(
+        description="ready: takes new sessions and runs; degraded: still takes them (HTTP 200), but an engine "
+                    "worker is not ready (starting after a crash or a hang; its sessions wait for it); draining: "
+                    "shutting down, send new work elsewhere (HTTP 503)")
     version: str
     sessions: int = Field(description="live WebSocket sessions")
     runs: int = Field(description="background runs training now")
     capacity: Capacity
     device: str
+    workers: list[WorkerHealth] = Field(description="the engine workers of the live sessions")
 
 
 # ---- GET /api/options --------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ..options import DEFAULT_DENSITY, PALETTE
 
 EXTENT = GRID_EXTENT  # the engine owns the input domain; /api/options sends it to the page as view.extent
 SHADES = PALETTE["shades"]
+BAND_PIXELS = 1 << 17  # pixels of a heatmap coloured at once (see band_rows)
 ALPHA = PALETTE["heatmap_alpha"] / 255
 
 
@@ -101,27 +102,37 @@ def point_colours(labels: np.ndarray, task: str) -> np.ndarray:
     return SCALE[shade_index(labels)]
 
 
-def upscale(grid: np.ndarray, size: int) -> np.ndarray:
+def band_rows(size: int) -> int:
+    """Rows of a size-pixel picture drawn at once: about :data:`BAND_PIXELS` pixels, so that the float
+    arrays of a band stay a few MB whatever the size."""
+    return max(1, BAND_PIXELS // size)
+
+
+def upscale(grid: np.ndarray, size: int, rows: slice = slice(None)) -> np.ndarray:
     """A (d, d) float32 grid bilinearly resampled to (size, size), as a browser scales the page's d × d
     canvas up: pixel x samples the grid at u = (x + ½)·d/size − ½ (clamped to the outer cells). Where d
-    divides size with an odd quotient, the middle pixel of each cell has the cell's value exactly."""
+    divides size with an odd quotient, the middle pixel of each cell has the cell's value exactly.
+    ``rows``: only those rows of the result (each row is computed alone, so a band equals that slice of
+    the whole)."""
     d = grid.shape[-1]
     u = np.clip((np.arange(size) + 0.5) * d / size - 0.5, 0, d - 1)
     low = np.floor(u).astype(int)
     high = np.minimum(low + 1, d - 1)
     w = (u - low).astype(np.float32)
-    rows = grid[low, :] * (1 - w)[:, None] + grid[high, :] * w[:, None]
-    return rows[:, low] * (1 - w) + rows[:, high] * w
+    band = grid[low[rows], :] * (1 - w[rows])[:, None] + grid[high[rows], :] * w[rows][:, None]
+    return band[:, low] * (1 - w) + band[:, high] * w
 
 
-def upscale_winner(probabilities: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The winning class and its probability per pixel of the (k, d, d) class probabilities upscaled to
-    size × size, one class at a time (a few size² arrays whatever k is); NaN where any class is NaN."""
-    confidence = np.full((size, size), -np.inf, np.float32)
-    classes = np.zeros((size, size), np.uint8)
-    missing = np.zeros((size, size), bool)
-    for k, grid in enumerate(probabilities.astype(np.float32)):
-        scaled = upscale(grid, size)
+def upscale_winner(probabilities: np.ndarray, size: int, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """The winning class and its probability per pixel of the (k, d, d) float32 class probabilities
+    upscaled to size × size (``rows``: those rows only), one class at a time (a few arrays of the band's
+    size whatever k is); NaN where any class is NaN."""
+    shape = (len(range(size)[rows]), size)
+    confidence = np.full(shape, -np.inf, np.float32)
+    classes = np.zeros(shape, np.uint8)
+    missing = np.zeros(shape, bool)
+    for k, grid in enumerate(probabilities):
+        scaled = upscale(grid, size, rows)
         missing |= np.isnan(scaled)
         better = scaled > confidence
         confidence[better] = scaled[better]
@@ -192,15 +203,24 @@ class Inks:
         inks = [self(tuple(colour)) for colour in distinct.tolist()]
         return [inks[i] for i in inverse.reshape(-1).tolist()]
 
-    def values(self, values: np.ndarray, discretize: bool) -> Image.Image:
-        if self.palette is None:
-            return Image.fromarray(colour_values(values, discretize), "RGB")
-        return self._on_palette(Image.fromarray(self.palette.values(values, discretize), "P"))
+    def pixels(self, size: int) -> np.ndarray:
+        """An uninitialised size × size uint8 canvas: (size, size, 3) RGB or (size, size) palette indices."""
+        return np.empty((size, size, 3) if self.palette is None else (size, size), np.uint8)
 
-    def classes(self, classes: np.ndarray, confidence: np.ndarray, n_classes: int, discretize: bool) -> Image.Image:
+    def values(self, values: np.ndarray, discretize: bool) -> np.ndarray:
+        """Pixels of heatmap values (:func:`colour_values`, or their palette entries)."""
         if self.palette is None:
-            return Image.fromarray(colour_classes(classes, confidence, n_classes, discretize), "RGB")
-        return self._on_palette(Image.fromarray(self.palette.classes(classes, confidence, n_classes, discretize), "P"))
+            return colour_values(values, discretize)
+        return self.palette.values(values, discretize)
+
+    def classes(self, classes: np.ndarray, confidence: np.ndarray, n_classes: int, discretize: bool) -> np.ndarray:
+        """Pixels of multiclass cells (:func:`colour_classes`, or their palette entries)."""
+        if self.palette is None:
+            return colour_classes(classes, confidence, n_classes, discretize)
+        return self.palette.classes(classes, confidence, n_classes, discretize)
+
+    def image(self, pixels: np.ndarray) -> Image.Image:
+        return self._on_palette(Image.fromarray(pixels, self.mode))
 
     def blank(self, size: int, colour) -> Image.Image:
         return self._on_palette(Image.new(self.mode, (size, size), self(colour)))
@@ -237,11 +257,7 @@ class Picture:
     def _heatmap(self, trainer: Trainer, grid, ink: Inks) -> Image.Image:
         """The grid scaled up smoothly (in value space, so each pixel gets a colour of the scale) and the
         points on top."""
-        if grid.probabilities is not None:
-            classes, confidence = upscale_winner(grid.probabilities, self.size)
-            image = ink.classes(classes, confidence, trainer.config.n_classes, self.discretize)
-        else:
-            image = ink.values(upscale(grid.values.astype(np.float32), self.size), self.discretize)
+        image = self._coloured(grid, ink, trainer.config.n_classes)
         draw = ImageDraw.Draw(image)
         scale = self.size / (2 * EXTENT)
         radius = max(3.0, self.size / 87)  # the page: 3 px on its 260 px plot
@@ -251,6 +267,23 @@ class Picture:
             for x, y, fill in zip(xs.tolist(), ys.tolist(), fills):
                 draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=line)
         return image
+
+    def _coloured(self, grid, ink: Inks, n_classes: int) -> Image.Image:
+        """The heatmap, coloured a band of rows at a time into one uint8 canvas: the float arrays of the
+        upscaling and the blending never cover more than a band (docs/decisions.md, "Pictures drawn in
+        bands")."""
+        size, pixels = self.size, ink.pixels(self.size)
+        probabilities = None if grid.probabilities is None else grid.probabilities.astype(np.float32)
+        values = grid.values.astype(np.float32) if probabilities is None else None
+        step = band_rows(size)
+        for start in range(0, size, step):
+            rows = slice(start, min(start + step, size))
+            if probabilities is not None:
+                classes, confidence = upscale_winner(probabilities, size, rows)
+                pixels[rows] = ink.classes(classes, confidence, n_classes, self.discretize)
+            else:
+                pixels[rows] = ink.values(upscale(values, size, rows), self.discretize)
+        return ink.image(pixels)
 
     def _point_sets(self, trainer: Trainer):
         data = trainer.data

@@ -41,6 +41,7 @@ class Run:
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     epochs_total: int = 0
     epochs_finished: int = 0  # epochs done when the run ended
+    collected: bool = False  # a poll has read how the run ended (see RunStore.awaiting)
 
     def __post_init__(self) -> None:
         if self.request is not None:
@@ -153,6 +154,19 @@ class RunStore:
     def get(self, run_id: str) -> Optional[Run]:
         self._expire()
         return self.runs.get(run_id)
+
+    def read(self, run_id: str) -> Optional[Run]:
+        """:meth:`get` for a client's poll: once the run has ended, the answer counts as its result collected."""
+        run = self.get(run_id)
+        if run is not None and run.status != "running":
+            run.collected = True
+        return run
+
+    def awaiting(self, since: float) -> int:
+        """The runs their clients still wait for: those training, and those that ended after ``since`` (a
+        ``time.time()``) that no poll has read since. A draining instance stays up for them."""
+        return sum(run.status == "running" or (not run.collected and (run.finished or 0) >= since)
+                   for run in self.runs.values())
 
     def cancel(self, run_id: str) -> Optional[Run]:
         """Cancel a running run (between slices) and forget it; returns it, or None if unknown."""

@@ -6,10 +6,12 @@ On SIGTERM (``systemctl stop``, a rolling restart) the instance goes from ``read
   is done, so the proxy passes it on to another instance (deploy/nginx: ``proxy_next_upstream http_503``);
 * every open session is closed with 1012 (service restart); the page reconnects at once, through the
   proxy, to another instance, and restores its setup there;
-* background runs get ``drain_grace`` seconds to finish (the sessions' close frames go out meanwhile);
-  those still training then are cancelled;
+* background runs get ``drain_grace`` seconds to finish and to be collected: the instance stays until
+  every run that was training has ended and a poll has read how it ended (the sessions' close frames go
+  out meanwhile); those still training at the end of the grace are cancelled;
 * everything else (the page, ``GET /api/runs/{id}``, ``DELETE``) is still served, and ``/api/health``
-  answers 503 with ``"status": "draining"``, so a proxy or an orchestrator stops sending users here.
+  answers 503 with ``"status": "draining"``, so a proxy or an orchestrator stops sending users here. The
+  instance keeps listening: the polls of its runs reach it through the proxy until they are answered.
 
 Then the instance exits as the signal asked (uvicorn's own shutdown). A second SIGTERM stops waiting.
 The session machinery is reached only through :class:`OpenSessions`, a registry the ``/ws`` route enters
@@ -22,6 +24,7 @@ import asyncio
 import enum
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
@@ -104,11 +107,13 @@ class Drain:
         self.readiness = Readiness.DRAINING
 
     async def run(self, sessions: OpenSessions, runs: RunStore) -> None:
-        """Stop taking work, send the sessions elsewhere, give the runs ``grace`` seconds, cancel the rest."""
+        """Stop taking work, send the sessions elsewhere, give the runs ``grace`` seconds to end and be
+        collected, cancel the rest."""
         self.begin()
+        began = time.time()
         sessions.close_all(SERVICE_RESTART, "server restarting; reconnect")
         with anyio.move_on_after(self.grace):
-            while len(sessions) or runs.running:  # the sessions' close frames are out within a poll or two
+            while len(sessions) or runs.awaiting(began):  # the sessions' close frames are out within a poll or two
                 await anyio.sleep(POLL)
         for run in runs.runs.values():  # cancelled between slices, and still answered until the process exits
             if run.status == "running":

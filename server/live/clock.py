@@ -14,6 +14,10 @@ server hears of all the tick's frames in one message.
   that have not had more than their share (:func:`fair_share`), so a cheap lesson keeps its pace beside an
   expensive one, and when all want more than there is, each gets the same time. Runs that share a stacked
   step are admitted together, and no run waits more than ``MAX_WAIT``, so none starves.
+* Long work is preempted: an epoch of a lone trainer (a huge network) and a command's job (a gradient check,
+  any command: server/live/slices.py) take at most ``PART`` seconds of a round and go on in the next rounds
+  the run is admitted to, so a heavy session pays for its work with its own share and its neighbours keep
+  their pace.
 * The :class:`FrameGovernor` lowers every run's frame rate alike when the worker falls behind, so that
   epochs are kept where possible, and restores it when the worker keeps up again.
 
@@ -22,20 +26,28 @@ Why one clock with stacked rounds, with measurements: docs/decisions.md, "One li
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any, Callable, Hashable, Optional
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Callable, Hashable, Iterator, Optional
 
 from nnplay.engine import EpochReport, Trainer, TrainerGroup, signature
 from nnplay.engine.group import Signature
 
 from ..options import MAX_FPS
+from . import faults
 from .run import Delivery, LiveRun
+from .slices import Job, Slices
+
+log = logging.getLogger("nnplay.workers")
 
 HORIZON = 0.008  # seconds: an epoch due this soon is stepped now, with the others (half a frame at 60/s)
 LATE = 0.05  # seconds behind its pace that make a run late: the worker is overloaded
 QUANTUM = 0.005  # seconds of engine time a run may be ahead of the least served due run and still train
 WINDOW = 0.05  # seconds of engine time a run may fall behind the most served one (see fair_share)
 MAX_WAIT = 0.05  # seconds a due run may be held back by fair_share before it trains regardless
+PART = 0.005  # seconds of engine time a run's long work (a lone epoch, a command's job) takes in a round at most
 
 
 class FrameGovernor:
@@ -74,46 +86,116 @@ class Stacks:
     of the worker shares train in that signature's group (sessions running the same lesson are one stacked
     computation); a trainer with no peer steps alone, which is faster than a group of one (C2: about 1.5x).
     A live change of optimiser or batch size moves a trainer to its new signature's group at its next epoch.
-    Members with different paces are stepped with ``step_epoch(members=...)``: only those whose epoch is due."""
+    Members with different paces are stepped with ``step_epoch(members=...)``: only those whose epoch is due.
+
+    A trainer whose epoch costs more than ``PART`` steps alone, its epoch in parts of ``PART`` (a stacked
+    step cannot be cut short, and stacking gains little where the arithmetic outweighs the per-call overhead),
+    and so does a new trainer until its first epoch has shown what it costs."""
 
     def __init__(self) -> None:
         self.groups: dict[Signature, TrainerGroup] = {}
         self._known: dict[Trainer, tuple[Any, Signature]] = {}  # trainer → (the config it had, its signature)
         self._peers: dict[Signature, set[Trainer]] = {}
+        self.unstacked: set[Signature] = set()  # signatures whose stacked step failed though each member's did not
+        self._epochs: dict[Trainer, Slices] = {}  # lone trainers' epochs in progress
+        self._spent: dict[Trainer, float] = {}  # CPU seconds of those epochs so far
+        self._alone: set[Trainer] = set()  # trainers that step alone (see above); not in their peer sets
 
     def __repr__(self) -> str:
         return f"Stacks({sorted(len(g) for g in self.groups.values())})"
 
-    def step(self, trainers: list[Trainer], framed: list[bool]) -> tuple[list[EpochReport], list[float]]:
-        """One epoch of each trainer; those whose epoch a frame follows also get gradient norms and
-        confusion matrices from their report's pass. Returns the reports in the order given and each
-        trainer's share of the CPU time (a stacked step's time split evenly among its members). CPU time of the
-        process, so that BLAS threads count too; a worker process does nothing else meanwhile."""
+    def step(self, trainers: list[Trainer], framed: list[Callable[[], bool]]
+             ) -> tuple[list[EpochReport | Exception | None], list[float]]:
+        """One epoch of each trainer; those whose epoch a frame follows (``framed``, asked when the epoch
+        ends) also get gradient norms and confusion matrices from their report's pass. A trainer that steps
+        alone trains for at most ``PART`` seconds: its epoch may go on in the next call (its report is None
+        until it is done). Returns the reports in the order given (the exception instead, for a trainer whose
+        epoch raised: see :meth:`_apart`) and each trainer's share of the CPU time (a stacked step's time split
+        evenly among its members). CPU time of the process, so that BLAS threads count too; a worker process
+        does nothing else meanwhile."""
         # One stacked step per group: a frame-due member asks the whole step for gradient norms and confusion
         # matrices (a backward pass over the training set, cheap when stacked), which costs less than a second
         # stacked step for the others plus the copies of stepping two subsets (classroom.py, K = 24 C2).
-        batches: dict[int, tuple[Optional[TrainerGroup], list[Trainer], list[bool]]] = {}
+        batches: dict[int, tuple[Optional[TrainerGroup], list[Trainer], list[Callable[[], bool]]]] = {}
         for trainer, full in zip(trainers, framed):
-            group = self._group_of(trainer)
+            group = None if trainer in self._epochs else self._group_of(trainer)  # an epoch ends where it began
             batch = batches.setdefault(id(group or trainer), (group, [], []))
             batch[1].append(trainer)
             batch[2].append(full)
-        reports: dict[int, EpochReport] = {}
+        reports: dict[int, EpochReport | Exception | None] = {}
         costs: dict[int, float] = {}
         for group, chosen, fulls in batches.values():
-            full = any(fulls)
-            started = time.process_time()
-            if group is None:
-                reports[id(chosen[0])] = chosen[0].step_epoch(gradients=full, confusion=full)
-            else:
-                reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            started, full = time.process_time(), False
+            try:
+                if group is None:
+                    reports[id(chosen[0])] = self._step_alone(chosen[0], fulls[0])
+                else:
+                    full = any([ask() for ask in fulls])  # (every run's frame_due is asked: it takes the token)
+                    reports.update(zip(map(id, chosen), group.step_epoch(chosen, gradients=full, confusion=full)))
+            except Exception as exc:  # noqa: BLE001 - one session's failure: its run ends, the others train on
+                reports.update(self._apart(group, chosen, full, exc))
             share = (time.process_time() - started) / len(chosen)
             costs.update((id(trainer), share) for trainer in chosen)
+            for trainer in chosen:
+                self._weigh(trainer, share, reports[id(trainer)])
         return [reports[id(t)] for t in trainers], [costs[id(t)] for t in trainers]
 
+    def _step_alone(self, trainer: Trainer, framed: Callable[[], bool]) -> Optional[EpochReport]:
+        """``trainer.step_epoch`` in parts of at most ``PART`` seconds: the report once the epoch is done."""
+        epoch = self._epochs.get(trainer)
+        if epoch is None:
+            trainer.start_epoch()
+            epoch = self._epochs[trainer] = Slices(trainer.epoch_parts)
+        if not epoch.advance(PART):
+            return None
+        del self._epochs[trainer]
+        full = framed()
+        return trainer.settle(trainer.report(full, full))
+
+    def _weigh(self, trainer: Trainer, cost: float, report: EpochReport | Exception | None) -> None:
+        """Add ``cost`` to the trainer's epoch; a finished epoch's whole cost says whether it steps alone."""
+        spent = self._spent.pop(trainer, 0.0) + cost
+        if report is None:  # the epoch goes on
+            self._spent[trainer] = spent
+            return
+        if isinstance(report, Exception):  # its run fails and is released
+            return
+        alone, peers = spent > PART, self._peers[self._signature(trainer)]
+        if alone and trainer not in self._alone:
+            self._alone.add(trainer)
+            peers.discard(trainer)
+        elif not alone and trainer in self._alone:
+            self._alone.discard(trainer)
+            peers.add(trainer)
+
+    def _apart(self, group: Optional[TrainerGroup], chosen: list[Trainer], full: bool,
+               exc: Exception) -> dict[int, EpochReport | Exception]:
+        """After a step of ``chosen`` raised ``exc``: each one's epoch stepped alone, out of its group, to find
+        the culprits (their exception in place of a report); the others get their epoch (a member the failed
+        stacked step had already counted gets a second one). A signature whose stacked step fails while no
+        member's own does trains unstacked from then on, so the worker never fails that step again and again."""
+        if group is None:
+            return {id(chosen[0]): exc}
+        results: dict[int, EpochReport | Exception] = {}
+        for trainer in chosen:
+            self._leave(trainer)
+            try:
+                results[id(trainer)] = trainer.step_epoch(gradients=full, confusion=full)
+            except Exception as own:  # noqa: BLE001 - this one is a culprit
+                results[id(trainer)] = own
+        if not any(isinstance(result, Exception) for result in results.values()):
+            self.unstacked.add(group.signature)
+            log.warning("a stacked step of %d runs failed (%s) and none alone did: they train unstacked from now",
+                        len(chosen), faults.describe(exc))
+        return results
+
     def key(self, run: LiveRun) -> Hashable:
-        """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several)."""
-        return tuple(self._signature(trainer) for trainer in run.members())
+        """Which stacked step(s) ``run`` trains in: its members' signatures (a compare run may have several),
+        or for those that step alone, and for a command's job, the run's own."""
+        if run.job is not None:
+            return run
+        return tuple(trainer if trainer in self._alone or trainer in self._epochs else self._signature(trainer)
+                     for trainer in run.members())
 
     def track(self, trainers: list[Trainer]) -> None:
         """Note every live trainer's signature (a dictionary look-up unless its config changed), so that a
@@ -124,6 +206,9 @@ class Stacks:
     def release(self, trainers: list[Trainer]) -> None:
         """Forget trainers (a session closed or built a new network): out of their groups and peer sets."""
         for trainer in trainers:
+            self._epochs.pop(trainer, None)
+            self._spent.pop(trainer, None)
+            self._alone.discard(trainer)
             known = self._known.pop(trainer, None)
             if known is not None:
                 self._peers[known[1]].discard(trainer)
@@ -135,15 +220,19 @@ class Stacks:
             return known[1]
         if known is not None:
             self._peers[known[1]].discard(trainer)
+        else:
+            self._alone.add(trainer)  # until its first epoch has been weighed
         key = signature(trainer)
         self._known[trainer] = (trainer.config, key)
-        self._peers.setdefault(key, set()).add(trainer)
+        peers = self._peers.setdefault(key, set())
+        if trainer not in self._alone:
+            peers.add(trainer)
         return key
 
     def _group_of(self, trainer: Trainer) -> Optional[TrainerGroup]:
         """The group ``trainer`` trains in now (joining it if need be), or None to step alone."""
         key = self._signature(trainer)
-        if len(self._peers[key]) < 2:
+        if trainer in self._alone or len(self._peers[key]) < 2 or key in self.unstacked:
             self._leave(trainer)
             return None
         group = self.groups.get(key)
@@ -202,6 +291,8 @@ class LiveClock:
         self.stacks = Stacks()
         self.governor = FrameGovernor()
         self.ticks = 0
+        self.failed: dict[LiveRun, str] = {}  # runs whose work raised (why), out of training: the worker ends them
+        self.done: list[Job] = []  # commands' jobs finished in the rounds since the worker last answered them
 
     def __repr__(self) -> str:
         return f"LiveClock({len(self.runs)} runs, {self.ticks} ticks)"
@@ -217,11 +308,17 @@ class LiveClock:
         self.ticks += 1
         start, news = time.perf_counter(), set()
         while True:
-            stepped, deliveries, stops = self._round(list(self.runs))
-            for delivery in deliveries:
-                delivery.deliver()
+            try:
+                stepped, deliveries, stops = self._round(list(self.runs))
+            except Exception:  # noqa: BLE001 - raised outside any one run's step or frame: find whose it is
+                stepped, deliveries, stops = self._rounds_apart(list(self.runs))
+            for run, delivery in deliveries:
+                if run not in self.failed:
+                    with self.isolated(run):
+                        delivery.deliver()
             for run, why in stops:
-                run.publish_stop(why)
+                if run not in self.failed:
+                    run.publish_stop(why)
             news.update(stepped)
             if not stepped or time.perf_counter() - start >= self.slice_seconds or interrupted():
                 self._govern()
@@ -234,26 +331,89 @@ class LiveClock:
         lateness = [late for late in (run.lateness(now) for run in self.runs) if late is not None]
         self.governor.update(sum(late > LATE for late in lateness) * 4 > len(lateness), now)
 
-    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[Delivery], list[tuple[LiveRun, str]]]:
-        """One epoch of every run that wants one and has not had more than its share of the engine,
-        stepped together; their frames copied out. Each run is charged the CPU time spent on it."""
+    @contextmanager
+    def isolated(self, run: LiveRun) -> Iterator[None]:
+        """The work of one run: an exception in it fails the run (:meth:`fail`), not the tick or the worker."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - one session's failure: its run ends, the others train on
+            self.fail(run, exc)
+
+    def fail(self, run: LiveRun, exc: Exception) -> None:
+        """Take ``run`` out of training for good, with why, until the worker has ended its session."""
+        self.failed.setdefault(run, faults.describe(exc))
+        self.runs.discard(run)
+        try:
+            self.stacks.release(run.trainers)
+        except Exception as release:  # noqa: BLE001 - its group may be as broken as it is
+            log.warning("a failed run's trainers could not leave their group: %s", faults.describe(release))
+
+    def _rounds_apart(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[tuple[LiveRun, Delivery]],
+                                                            list[tuple[LiveRun, str]]]:
+        """After a round raised outside any one run's work: a round of each run alone, so that only a run whose
+        own round raises fails (a run the failed round had stepped gets a second epoch)."""
+        stepped: list[LiveRun] = []
+        deliveries: list[tuple[LiveRun, Delivery]] = []
+        stops: list[tuple[LiveRun, str]] = []
+        for run in runs:
+            with self.isolated(run):
+                alone = self._round([run])
+                stepped += alone[0]
+                deliveries += alone[1]
+                stops += alone[2]
+        return stepped, deliveries, stops
+
+    def _round(self, runs: list[LiveRun]) -> tuple[list[LiveRun], list[tuple[LiveRun, Delivery]],
+                                                   list[tuple[LiveRun, str]]]:
+        """One epoch (or part of a long one) of every run that wants one, or a part of its command's job, for
+        the runs that have not had more than their share of the engine, stepped together; the frames of the
+        finished epochs copied out. Each run is charged the CPU time spent on it. A run whose epoch or frame
+        raises fails (:meth:`isolated`); the others go on."""
         now = time.perf_counter()
         self.stacks.track([trainer for run in runs for trainer in run.trainers])
-        due = fair_share([run for run in runs if run.wants_epoch(now, HORIZON)], self.stacks.key, now)
-        framed = {run: run.frame_due(now, self.governor) for run in due}
-        members = [(run, trainer) for run in due for trainer in run.members()]
-        reports, costs = self.stacks.step([t for _, t in members], [framed[run] for run, _ in members])
-        by_trainer = dict(zip((id(t) for _, t in members), reports))
-        for (run, _), cost in zip(members, costs):
-            run.used += cost
-        deliveries, stops = [], []
+        due = fair_share([run for run in runs if run.busy or run.wants_epoch(now, HORIZON)], self.stacks.key, now)
+        training = [run for run in due if run.job is None]
         for run in due:
-            run_reports = [by_trainer.get(id(t)) for t in run.trainers]
-            stop = run.epoch_done(run_reports, now)
-            if stop is not None:
-                stops.append((run, stop))
-            if framed[run] or stop is not None:
-                started = time.process_time()
-                deliveries += run.frames(run_reports, playing=False if stop is not None else None)
-                run.used += time.process_time() - started
+            if run.job is not None:
+                with self.isolated(run):
+                    self._work(run)
+        framed: dict[LiveRun, bool] = {}
+
+        def frame_due(run: LiveRun) -> bool:  # asked once per run and round: it takes a frame's token
+            if run not in framed:
+                framed[run] = run.frame_due(now, self.governor)
+            return framed[run]
+
+        members = [(run, trainer) for run in training for trainer in run.epoch_members()]
+        reports, costs = self.stacks.step([t for _, t in members], [partial(frame_due, run) for run, _ in members])
+        for (run, trainer), cost, report in zip(members, costs, reports):
+            run.used += cost
+            if isinstance(report, Exception):
+                self.fail(run, report)
+            else:
+                run.trained(trainer, report)
+        deliveries, stops = [], []
+        for run in training:
+            if run in self.failed:
+                continue
+            with self.isolated(run):
+                run_reports = run.epoch_reports()
+                if run_reports is None:
+                    continue  # its epoch goes on in the next round
+                stop = run.epoch_done(run_reports, now)
+                if stop is not None:
+                    stops.append((run, stop))
+                if frame_due(run) or stop is not None:
+                    started = time.process_time()
+                    frames = run.frames(run_reports, playing=False if stop is not None else None)
+                    deliveries += [(run, delivery) for delivery in frames]
+                    run.used += time.process_time() - started
         return due, deliveries, stops
+
+    def _work(self, run: LiveRun) -> None:
+        """A part of the run's job, charged to it; a finished job waits in ``done`` for the worker to answer."""
+        started = time.process_time()
+        if run.job.advance(PART):
+            self.done.append(run.job)
+            run.job = None
+        run.used += time.process_time() - started

@@ -15,13 +15,28 @@ from pydantic import (
     BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator,
 )
 
+from nnplay.engine.compare import MAX_VARIANTS
+
 from ..http.nesting import MAX_DEPTH, depth_problem
 from ..http.schemas import Float32, LayerWeights
 from ..options import MAX_FPS, MAX_SPEED, MAX_STEP, MAX_THUMB, MIN_FPS, MIN_SPEED, MIN_THUMB
-from ..problems import InvalidInput, describe, problem
+from ..problems import InvalidInput, allowed_for_field, describe, problem
 from .frames import EXTRAS
 
-MessageId = Optional[Union[StrictStr, StrictInt]]
+# Bounds of the protocol's numbers (docs/protocol.md, "Numbers"): far beyond what a page sends, well within what
+# the engine computes with (an epoch of 10**400 overflows the float of a history row). Past them, an ``error``.
+MAX_INTEGER = 2**53 - 1  # any integer anywhere in a message: what JavaScript's numbers hold exactly
+MAX_EPOCH = 10**9  # a restored epoch: eleven days at 1,000 epochs a second
+MAX_INDEX = 2**31 - 1  # a layer, neuron or input index (the engine says the network's own range)
+MAX_COORDINATE = 1e6  # a point to inspect (the plot shows ±6)
+MAX_ID_LENGTH = 200  # a string id
+INTEGERS_ALLOWED = f"integers within ±{MAX_INTEGER} (2**53 − 1) and finite numbers"
+
+MessageId = Optional[Union[Annotated[StrictStr, Field(max_length=MAX_ID_LENGTH)],
+                           Annotated[StrictInt, Field(ge=-MAX_INTEGER, le=MAX_INTEGER)]]]
+Index = Annotated[int, Field(ge=0, le=MAX_INDEX)]
+Variant = Annotated[int, Field(ge=0, le=MAX_VARIANTS - 1, description="compare mode: which variant")]
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
 SPEED_ALLOWED = f'{MIN_SPEED} to {MAX_SPEED} epochs per second, or "max"'
 
 
@@ -48,7 +63,8 @@ class Configure(ClientMessage):
     type: Literal["configure"]
     config: dict[str, Any] = Field(default_factory=dict)
     weights: Optional[list[LayerWeights]] = None
-    epoch: Optional[int] = Field(None, ge=0, description="continue counting from this epoch (a restored session)")
+    epoch: Optional[int] = Field(None, ge=0, le=MAX_EPOCH,
+                                 description="continue counting from this epoch (a restored session)")
     play: bool = False
     variants: Optional[list[dict[str, Any]]] = Field(
         None, min_length=2, max_length=4,
@@ -86,12 +102,12 @@ class Set(ClientMessage):
 
 class SetWeight(ClientMessage):
     type: Literal["set_weight"]
-    layer: int = Field(ge=0)
-    to: int = Field(ge=0)
-    source: Optional[int] = Field(None, alias="from", ge=0)
+    layer: Index
+    to: Index
+    source: Optional[Index] = Field(None, alias="from")
     bias: bool = False
     value: Float32
-    variant: int = Field(0, ge=0, description="compare mode: which variant")
+    variant: Variant = 0
 
     @model_validator(mode="after")
     def _one_target(self) -> "SetWeight":
@@ -102,15 +118,15 @@ class SetWeight(ClientMessage):
 
 class Inspect(ClientMessage):
     type: Literal["inspect"]
-    point: tuple[Float32, Float32]
-    label: Optional[Float32] = None
-    variant: int = Field(0, ge=0, description="compare mode: which variant")
+    point: tuple[Coordinate, Coordinate]
+    label: Optional[Coordinate] = None
+    variant: Variant = 0
 
 
 class GradCheck(ClientMessage):
     type: Literal["gradcheck"]
     max_params: int = Field(1000, ge=1, le=5000)
-    variant: int = Field(0, ge=0, description="compare mode: which variant")
+    variant: Variant = 0
 
 
 class View(ClientMessage):
@@ -130,20 +146,79 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+class LongInteger:
+    """An integer literal too long to be a number of the protocol, kept as text (never converted: the
+    conversion of a long literal costs time quadratic in its digits)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"{self.text[:12]}... ({len(self.text.lstrip('-'))} digits)"
+
+
+def _integer(text: str) -> Any:
+    return int(text) if len(text) <= 20 else LongInteger(text)
+
+
+def out_of_range(data: Any, loc: tuple = ()) -> Optional[tuple[tuple, Any]]:
+    """``(loc, value)`` of the first number in ``data`` that no message may hold (an integer beyond
+    ±``MAX_INTEGER``, a number that is not finite), or None. Each field has its own, narrower, bounds too."""
+    if isinstance(data, list):
+        if _fine_numbers(data):
+            return None
+        items: Any = enumerate(data)
+    elif isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, LongInteger) or isinstance(data, int) and not -MAX_INTEGER <= data <= MAX_INTEGER \
+            or isinstance(data, float) and not math.isfinite(data):
+        return loc, data
+    else:
+        return None
+    for key, value in items:
+        found = out_of_range(value, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _fine_numbers(values: list) -> bool:
+    """Whether ``values`` are all finite floats, or all ints within bounds (a fast path: the rows of weights)."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return all(map(math.isfinite, values))
+    if kinds == {int}:
+        return max(map(abs, values)) <= MAX_INTEGER
+    return False
+
+
 def parse_client_message(text: str) -> Any:
     """The client model for a JSON text message; :class:`InvalidInput` (with the message ``id``) if bad."""
     too_deep = depth_problem(text)
     if too_deep is not None:
         raise InvalidInput([problem(None, None, too_deep, f"at most {MAX_DEPTH} levels")])
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise InvalidInput([problem(None, None, f"malformed JSON: {exc}", 'a JSON object with a "type"')]) from None
     except ValueError as exc:  # NaN, Infinity, -Infinity
         raise InvalidInput([problem(None, None, f"numbers must be finite: {exc}", "finite numbers")]) from None
     message_id = data.get("id") if isinstance(data, dict) else None
     message_id = message_id if isinstance(message_id, (str, int)) and not isinstance(message_id, bool) else None
-    if not isinstance(data, dict):
+    if out_of_range(message_id) is not None or isinstance(message_id, str) and len(message_id) > MAX_ID_LENGTH:
+        message_id = None
+    bad = out_of_range(data)
+    if bad is not None:
+        loc, value = bad
+        field = next((part for part in loc if isinstance(part, str)), None)
+        shown = repr(value) if isinstance(value, (LongInteger, int)) else value  # (no 400-digit numbers in JSON)
+        model = MESSAGE_TYPES.get(data.get("type")) if isinstance(data, dict) and len(loc) == 1 else None
+        allowed = model and field and allowed_for_field(field, model.model_json_schema(by_alias=True)["properties"])
+        error = InvalidInput.single(field, shown, f"{'.'.join(map(str, loc))}: number out of range",
+                                    allowed or INTEGERS_ALLOWED, loc=loc)
+    elif not isinstance(data, dict):
         error = InvalidInput.single(None, data, "a message must be a JSON object", 'an object with a "type"')
     elif data.get("type") not in MESSAGE_TYPES:
         error = InvalidInput.single("type", data.get("type"), "unknown message type", ", ".join(MESSAGE_TYPES))

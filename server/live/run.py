@@ -24,6 +24,7 @@ from nnplay.engine.compare import Comparison
 from ..options import DEFAULT_SPEED, view_defaults
 from .frames import EXTRAS, FrameParts, encode_parts, frame_parts
 from .pacing import Mailbox, Pace
+from .slices import Job
 
 # A live trainer keeps only its latest report (frames and the state use no other): the session's loss curve,
 # what a reconnect needs, is kept as compact rows in its mailboxes (pacing.HISTORY_ROWS), whereas the
@@ -94,6 +95,7 @@ class LiveRun:
         self._following: Optional[Plan] = None  # the plan the pace and the step count were started for
         self._steps_done = 0
         self._stopped: Optional[Plan] = None  # as ``finished``, for the worker, before the last frame is out
+        self.job: Optional[Job] = None  # a command's work in progress (server/live/slices.py); no epochs meanwhile
         self.replace(trainers, comparison)
 
     def __repr__(self) -> str:
@@ -112,6 +114,8 @@ class LiveRun:
         self.trainers, self.comparison = trainers, comparison
         self.mailboxes = [Mailbox() for _ in trainers]
         self.frozen: set[int] = set()  # compare mode: variants that diverged or stopped early wait here
+        self._unfinished: Optional[list[Trainer]] = None  # the members still in the epoch in progress
+        self._reports: list[Optional[EpochReport]] = []  # that epoch's reports so far, per trainer
         self.restart_history()
 
     def restart_history(self) -> None:
@@ -122,8 +126,17 @@ class LiveRun:
             mailbox.restart()
 
     # ---- the clock ----------------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether work of this run is in progress, a command's job or an epoch spread over several rounds
+        (an epoch of a huge network): it goes on in the next round, and the session's commands wait for it."""
+        return self.job is not None or self._unfinished is not None
+
     def due_in(self, now: float, horizon: float) -> Optional[float]:
-        """Seconds until this run wants an epoch (0: now), or None while it does not train."""
+        """Seconds until this run wants an epoch or has work to go on with (0: now), or None while it does
+        not train."""
+        if self.busy:
+            return 0.0
         plan = self.plan
         if plan is not self._following:
             return 0.0  # a new plan: the worker must take it up
@@ -152,6 +165,28 @@ class LiveRun:
     def members(self) -> list[Trainer]:
         """The trainers that take part in the next epoch (a stopped variant waits)."""
         return [t for i, t in enumerate(self.trainers) if i not in self.frozen]
+
+    def epoch_members(self) -> list[Trainer]:
+        """The trainers that train in this round: those that have not finished the epoch in progress, or
+        (starting an epoch) every member."""
+        if self._unfinished is None:
+            self._unfinished = self.members()
+            self._reports = [None] * len(self.trainers)
+        return list(self._unfinished)
+
+    def trained(self, trainer: Trainer, report: Optional[EpochReport]) -> None:
+        """Note a round's work on ``trainer``: its epoch's ``report``, or None while its epoch goes on."""
+        if report is not None:
+            self._reports[self.trainers.index(trainer)] = report
+            self._unfinished.remove(trainer)
+
+    def epoch_reports(self) -> Optional[list[Optional[EpochReport]]]:
+        """Once every member has finished the epoch: its reports per trainer (None for one that waited),
+        and the epoch is over. None while it goes on."""
+        if self._unfinished:
+            return None
+        reports, self._unfinished, self._reports = self._reports, None, []
+        return reports
 
     def frame_due(self, now: float, governor: Any) -> bool:
         """Whether the next epoch is followed by a frame: at the client's fps (as the worker's

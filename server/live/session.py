@@ -42,8 +42,8 @@ from nnplay.engine import LIVE_FIELDS, Config, __version__
 from ..options import DEFAULT_SPEED, server_limits
 from ..problems import InvalidInput, describe, problem
 from ..settings import Settings
+from . import faults, wire
 from . import messages as msg
-from . import wire
 from .placement import lesson_cost
 from .run import Mode, Plan
 from .supervisor import EngineFailure, EngineWorkers
@@ -74,6 +74,7 @@ class Session:
         self._inbox: list[wire.NewsEntry] = []  # news from the worker, not yet sent
         self._news = anyio.Event()
         self._worker_lost = False
+        self._failed: Optional[str] = None  # why the worker ended this session (wire.SessionFailed)
         self._send_lock = anyio.Lock()
         self._sending_since: Optional[float] = None  # when the send in progress began
         self._queued_bytes = 0  # of messages read and not yet applied
@@ -156,11 +157,13 @@ class Session:
         for frame in reply.get("frames", ()):
             await self._send(data=frame)
 
-    def _on_news(self, news: Optional[wire.NewsEntry]) -> None:
-        """Event loop, from the worker's reader: a tick's news for this session, or None when the worker has
-        died."""
+    def _on_news(self, news: Optional[wire.NewsEntry | wire.SessionFailed]) -> None:
+        """Event loop, from the worker's reader: a tick's news for this session, its failure, or None when the
+        worker has died."""
         if news is None:
             self._worker_lost = True
+        elif isinstance(news, wire.SessionFailed):
+            self._failed = news.why
         else:
             self._inbox.append(news)
         self._news.set()
@@ -176,7 +179,7 @@ class Session:
             await self._send_error(exc)
             return await self._close(1011, exc.problems[0]["message"][:120])
         except EngineFailure as exc:
-            return await self._close(1011, str(exc)[:120])
+            return await self._close(faults.FAILED_CODE, faults.close_reason(str(exc)))
         queue_in, queue_out = anyio.create_memory_object_stream(COMMAND_QUEUE)
         self._task_group.start_soon(self._receiver, queue_in)
         async with queue_out:
@@ -186,7 +189,7 @@ class Session:
                 except InvalidInput as exc:
                     await self._send_error(exc)
                 except EngineFailure as exc:  # a bug in the engine, or its worker died: the page reconnects
-                    return await self._close(1011, str(exc)[:120])
+                    return await self._close(faults.FAILED_CODE, faults.close_reason(str(exc)))
                 finally:
                     self._queued_bytes -= size
                     self._room.set()
@@ -405,6 +408,9 @@ class Session:
             self._news = anyio.Event()
             if self._worker_lost:
                 await self._close(1011, "the engine worker stopped unexpectedly; reconnect to start again")
+                return
+            if self._failed is not None:
+                await self._close(faults.FAILED_CODE, faults.close_reason(self._failed))
                 return
             await self._send_inbox()
 

@@ -11,14 +11,19 @@ Server → worker:
 * :class:`PlanChange` — the session's new :class:`~nnplay.server.live.run.Plan`, taken up before the next epoch;
 * :class:`Credit` — the session's last frames have gone out; the next ones may follow (one batch of frames
   per session is in flight at a time, so a slow client makes no backlog anywhere);
-* :class:`CloseSession` — the worker forgets the session; :class:`Stop` — the worker ends.
+* :class:`CloseSession` — the worker forgets the session; :class:`Stop` — the worker ends;
+* :class:`Ping` — the watchdog's heartbeat, answered by a :class:`Pong` with the same ``serial`` as soon as
+  the worker reads it (between rounds of its clock, between commands).
 
 Worker → server:
 
 * :class:`Ready` — once, when the worker has started;
 * :class:`Done` (the command's answer), :class:`Refused` (its problems, answered to the client as an
   ``error``; the session goes on) or :class:`Failed` (what went wrong; the session ends);
-* :class:`News` — one per tick of the worker's clock: a :class:`NewsEntry` per session with new frames or a stop.
+* :class:`News` — one per tick of the worker's clock: a :class:`NewsEntry` per session with new frames or a stop;
+* :class:`Pong` — the answer to a :class:`Ping`.
+* :class:`SessionFailed` — the session's work (an epoch, a frame, its report) raised: the worker has forgotten
+  it, and the server closes it (server/live/faults.py).
 
 They are ``NamedTuple`` s: pickled, one costs its class's name once per pickle and its fields as a tuple's.
 """
@@ -55,7 +60,11 @@ class Stop(NamedTuple):
     pass
 
 
-ToWorker = Union[Call, PlanChange, Credit, CloseSession, Stop]
+class Ping(NamedTuple):
+    serial: int
+
+
+ToWorker = Union[Call, PlanChange, Credit, CloseSession, Stop, Ping]
 
 
 # ---- worker → server -------------------------------------------------------------------------------------------
@@ -100,4 +109,13 @@ class News(NamedTuple):
     entries: list[NewsEntry]
 
 
-FromWorker = Union[Ready, Done, Refused, Failed, News]
+class Pong(NamedTuple):
+    serial: int
+
+
+class SessionFailed(NamedTuple):
+    session: str
+    why: str  # one line: the exception and where it was raised (server/live/faults.py)
+
+
+FromWorker = Union[Ready, Done, Refused, Failed, News, Pong, SessionFailed]

@@ -2,30 +2,36 @@
 
 The server (``supervisor``) talks to a worker over a channel (a ``multiprocessing`` pipe, or its in-process
 twin) with the messages of ``wire``. The worker is single-threaded: a command never lands inside an epoch,
-and nothing needs a lock. Between rounds of its clock (``clock``) it reads every message waiting and
-answers each :class:`~nnplay.server.live.wire.Call` with a reply; after each round it sends one
+and nothing needs a lock. Between rounds of its clock (``clock``) it reads every message waiting. A
+session's first ``configure`` is answered at once; its later commands (each a
+:class:`~nnplay.server.live.wire.Call`) are its run's jobs (``slices``), done in the clock's rounds as its
+fair share allows, in order, and answered with a reply when done. After each round it sends one
 :class:`~nnplay.server.live.wire.News` with the new frames and stops of the sessions whose last frames
-have gone out.
+have gone out. An exception in one session's work ends that session only (server/live/faults.py): a command
+is answered with :class:`~nnplay.server.live.wire.Failed`, and a session whose epoch, frame or report
+raised is forgotten and reported with :class:`~nnplay.server.live.wire.SessionFailed`.
 """
 
 from __future__ import annotations
 
-import sys
-import traceback
+from collections import deque
+from functools import partial
 from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
 from nnplay.engine import Limits, Trainer
 from nnplay.engine.compare import DATA_FIELDS, Comparison
+from nnplay.engine.probes import finish, gradient_check_parts
 
 from ..problems import InvalidInput, describe
 from ..trainers import build_trainer, with_device
-from . import wire
+from . import faults, wire
 from .clock import LiveClock
 from .frames import encode_data
 from .pacing import finite
 from .run import LiveRun, Mode, Plan
+from .slices import Job, Parts
 
 
 class WorkerSession:
@@ -36,6 +42,12 @@ class WorkerSession:
         self.limits, self.device, self.clock = limits, device, clock
         self.run: Optional[LiveRun] = None
         self.credit = True  # whether the server has sent this session's last frames
+        self.waiting: deque[wire.Call] = deque()  # commands that arrived while its run was busy, in order
+
+    @property
+    def busy(self) -> bool:
+        """Whether its run has work in progress (its next command waits for it)."""
+        return self.run is not None and self.run.busy
 
     def facts(self) -> dict[str, Any]:
         """What a ``state`` says about the trainers (the session adds id, playing and speed)."""
@@ -65,8 +77,9 @@ class WorkerSession:
     def configure(self, config: dict, weights: Optional[list[dict]], epoch: Optional[int],
                   variants: Optional[list[dict]], labels: Optional[list[str]], play: bool,
                   view: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-        """Build the trainers (the old ones train on if this fails), then a paused run with its first frame.
-        ``view``: what the session's frames carried in the worker it moves from (a new run's otherwise)."""
+        """Build the trainers and a paused run with its first frame, then put it in the old run's place (the old
+        one trains on if any of this fails). ``view``: what the session's frames carried in the worker it moves
+        from (the old run's, or a new run's, otherwise)."""
         if variants is None:
             comparison, trainers = None, [build_trainer(config, self.limits, self.device, weights=weights)]
         else:
@@ -79,16 +92,17 @@ class WorkerSession:
         for trainer in trainers:
             if epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
                 trainer.epoch = epoch  # (a public attribute: the epoch count the schedule and reports go on from)
-        if self.run is None:
-            self.run = LiveRun(trainers, comparison)
-            self.run.view = {**self.run.view, **(view or {})}
-            self.clock.runs.add(self.run)
-        else:
-            self.clock.stacks.release(self.run.trainers)
-            self.run.replace(trainers, comparison)  # the unsent frames of the old network go too
-        self.run.plan = Plan(self.run.plan.serial, Mode.PAUSED)  # until the session says otherwise
-        self.run.frame_now(playing=play)
-        return self._drawn(frame=False, data=encode_data(trainers[0]))
+        run, old = LiveRun(trainers, comparison), self.run
+        run.view = {**(run.view if old is None else old.view), **(view or {})}
+        run.frame_now(playing=play)
+        data = encode_data(trainers[0])
+        if old is not None:  # its unsent frames go too
+            run.plan, run.used = Plan(old.plan.serial, Mode.PAUSED), old.used  # paused until the session says otherwise
+            self.clock.runs.discard(old)
+            self.clock.stacks.release(old.trainers)
+        self.run = run
+        self.clock.runs.add(run)
+        return self._drawn(frame=False, data=data)
 
     def _comparison(self, config: dict, variants: list[dict], labels: Optional[list[str]]) -> Comparison:
         """The variants of a compare-mode ``configure``; they share data, so they may not change data fields."""
@@ -140,15 +154,22 @@ class WorkerSession:
                                       f"0 to {t.config.n_classes - 1}, or leave it out")
         return {"result": finite(t.trace(point, label))}
 
-    def gradcheck(self, variant: int, max_params: int) -> dict[str, Any]:
-        return {"result": finite(self._variant(variant).gradient_check(max_params=max_params))}
+    def gradcheck(self, variant: int, max_params: int) -> Resumable:
+        """Resumable: 5,000 parameters of the largest network take about a second, done a part at a time."""
+        trainer = self._variant(variant)
+
+        def parts(pause: Callable[[], bool]) -> Parts:
+            return {"result": finite((yield from gradient_check_parts(trainer, max_params=max_params, pause=pause)))}
+
+        return parts
 
     def view(self, changes: dict[str, Any]) -> dict[str, Any]:
         self.run.view = {**self.run.view, **changes}
         return self._drawn(frame=bool(changes) and self.run.plan.mode is Mode.PAUSED)
 
 
-OPS: dict[str, Callable[..., dict[str, Any]]] = {op.__name__: op for op in (
+Resumable = Callable[[Callable[[], bool]], Parts]  # a command's long work: its parts, given when to pause
+OPS: dict[str, Callable[..., dict[str, Any] | Resumable]] = {op.__name__: op for op in (
     WorkerSession.configure, WorkerSession.state, WorkerSession.settle, WorkerSession.reset,
     WorkerSession.regenerate, WorkerSession.update, WorkerSession.set_weight, WorkerSession.inspect,
     WorkerSession.gradcheck, WorkerSession.view)}
@@ -175,6 +196,7 @@ class EngineWorker:
                     continue
                 news = self.clock.tick(lambda: self.channel.poll(0))
                 self._report(news)
+                self._answer_jobs()
                 if not self._handle_messages():
                     return
         except EOFError:
@@ -197,7 +219,7 @@ class EngineWorker:
         has closed meanwhile is dropped."""
         match message:
             case wire.Call():
-                self.channel.send(self._call(message))
+                self._take(message)
             case wire.PlanChange(sid, plan):
                 session = self.sessions.get(sid)
                 if session is not None and session.run is not None:
@@ -213,42 +235,108 @@ class EngineWorker:
                 if session is not None and session.run is not None:
                     self.clock.runs.discard(session.run)
                     self.clock.stacks.release(session.run.trainers)
+                    self._unanswered(session, "the session closed")
+            case wire.Ping(serial):
+                self.channel.send(wire.Pong(serial))
             case wire.Stop():
                 return False
         return True
 
-    def _call(self, call: wire.Call) -> wire.Reply:
+    def _take(self, call: wire.Call) -> None:
+        """A command from the server. A session's first ``configure`` is done at once; any later command is
+        its run's job, done in the clock's rounds as the session's fair share allows and charged to it, then
+        answered (:meth:`_answer_jobs`). A command that arrives while its session's run is busy (a job, an
+        epoch spread over rounds) waits: a session's commands are answered in order."""
         session = self.sessions.setdefault(call.session, WorkerSession(self.limits, self.device, self.clock))
+        if session.waiting or session.busy:
+            session.waiting.append(call)
+        else:
+            self._start(session, call)
+
+    def _start(self, session: WorkerSession, call: wire.Call) -> None:
+        """Answer the command now (no run yet: nothing to charge it to) or make it the run's job."""
+        if session.run is None:
+            self.channel.send(self._reply(call, lambda: finish(self._command(session, call, lambda: False))))
+        else:
+            session.run.job = Job(call, partial(self._command, session, call))
+
+    def _answer_jobs(self) -> None:
+        """Answer the jobs the clock finished, then start the commands that waited for their sessions' work."""
+        for job in self.clock.done:
+            self.channel.send(self._reply(job.call, job.value))
+        self.clock.done.clear()
+        for session in self.sessions.values():
+            while session.waiting and not session.busy:
+                self._start(session, session.waiting.popleft())
+
+    @staticmethod
+    def _command(session: WorkerSession, call: wire.Call, pause: Callable[[], bool]) -> Parts:
+        """A command as resumable work: its reply's value, after the parts of a resumable one."""
+        if session.run is None and call.op != "configure":
+            raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
+        value = OPS[call.op](session, **call.kwargs)
+        if callable(value):
+            value = yield from value(pause)
+        return value
+
+    def _reply(self, call: wire.Call, run: Callable[[], dict[str, Any]]) -> wire.Reply:
+        """``run()``'s value as the reply to ``call``, or its error as a refusal or a failure."""
         try:
-            if session.run is None and call.op != "configure":
-                raise InvalidInput.single(None, None, "no network yet: send configure first", "configure")
-            return wire.Done(call.call_id, OPS[call.op](session, **call.kwargs))
+            return wire.Done(call.call_id, run())
         except InvalidInput as exc:
             return wire.Refused(call.call_id, exc.problems)
         except (ValueError, ArithmeticError) as exc:  # the engine refused something the models let through
             return wire.Refused(call.call_id, describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the session, which ends; the worker goes on
-            traceback.print_exc(file=sys.stderr)
-            return wire.Failed(call.call_id, f"{type(exc).__name__}: {exc}")
+            return wire.Failed(call.call_id, faults.describe(exc))
 
     def _report(self, runs: set[LiveRun]) -> None:
-        """One message with the frames and stops of ``runs``, for the sessions whose last frames have gone."""
+        """One message with the frames and stops of ``runs``, for the sessions whose last frames have gone; then
+        the sessions whose run failed are ended."""
         entries = []
         for sid, session in self.sessions.items():
             run = session.run
-            if run not in runs:
+            if run not in runs or run in self.clock.failed:
                 continue
-            stopped = None
-            if run.finished is not None:  # (the session ignores a stop of a plan it has replaced since)
-                stopped = wire.Stopped(*run.finished, session.facts())
-                run.finished = None
-            if session.credit or stopped:  # the frames before a stop go with it, credit or not
-                frames = run.take_frames()
-                if frames or stopped:
-                    entries.append(wire.NewsEntry(sid, frames, run.trainer.epoch, stopped))
-                    session.credit = False
+            with self.clock.isolated(run):
+                entries += self._news_of(sid, session)
         if entries:
             self.channel.send(wire.News(entries))
+        self._end_failed()
+
+    def _news_of(self, sid: str, session: WorkerSession) -> list[wire.NewsEntry]:
+        run = session.run
+        stopped = None
+        if run.finished is not None:  # (the session ignores a stop of a plan it has replaced since)
+            stopped = wire.Stopped(*run.finished, session.facts())
+            run.finished = None
+        if session.credit or stopped:  # the frames before a stop go with it, credit or not
+            frames = run.take_frames()
+            if frames or stopped:
+                session.credit = False
+                return [wire.NewsEntry(sid, frames, run.trainer.epoch, stopped)]
+        return []
+
+    def _end_failed(self) -> None:
+        """Forget the sessions whose run failed on the clock, and tell the server (which closes them)."""
+        if not self.clock.failed:
+            return
+        for sid, session in list(self.sessions.items()):
+            why = self.clock.failed.get(session.run) if session.run is not None else None
+            if why is not None:
+                del self.sessions[sid]
+                self._unanswered(session, why)
+                self.channel.send(wire.SessionFailed(sid, why))
+        self.clock.failed.clear()
+
+    def _unanswered(self, session: WorkerSession, why: str) -> None:
+        """Answer the commands of a session that ends with its job or commands still waiting, so the server
+        forgets the calls: refused, since nobody waits for them any more and the end itself was reported (as
+        a close, or as :class:`~nnplay.server.live.wire.SessionFailed`), not a failure of each."""
+        calls = ([session.run.job.call] if session.run.job is not None else []) + [*session.waiting]
+        for call in calls:
+            self.channel.send(wire.Refused(call.call_id, InvalidInput.single(None, None, why, None).problems))
+        session.waiting.clear()
 
 
 def main(channel: Any, limits: dict, device: Optional[str], slice_seconds: float) -> None:

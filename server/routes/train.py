@@ -53,7 +53,7 @@ async def list_runs(state: StateDep) -> dict:
 @router.get("/api/runs/{run_id}", response_model=RunInfo, responses={404: {"description": "unknown or expired"}})
 async def get_run(run_id: str, state: StateDep) -> dict:
     """Progress (epochs done / total) while training; the result once done."""
-    run = state.runs.get(run_id)
+    run = state.runs.read(run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id!r} (unknown, deleted or expired)")
     return run.info()

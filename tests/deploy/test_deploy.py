@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, UNIT, Instance, Nginx, env_file, get_json, post_json,
-                            unit_settings, wait_until)
+from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, LONG_RUN, UNIT, Instance, Nginx, RollingRestart, env_file,
+                            get_json, held_sessions, post_json, unit_settings, wait_until)
 from page_helpers import screenshot, server_state, settle
 
 
@@ -19,7 +19,7 @@ def test_the_unit_restarts_on_failure_and_outlasts_the_drain_grace():
     assert unit["EnvironmentFile"] == ["/etc/nnplay/nnplay.env"] and unit["Restart"] == ["on-failure"]
     assert unit["ExecStart"][0].startswith(f"{INSTALLED_COMMAND} serve")
     assert float(unit["TimeoutStopSec"][0].removesuffix("s")) > float(settings["NNPLAY_DRAIN_GRACE"])
-    assert all(key.startswith("NNPLAY_") or key == "FORWARDED_ALLOW_IPS" for key in settings)
+    assert all(key.startswith("NNPLAY_") for key in settings)
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
@@ -140,3 +140,43 @@ def test_scripted_clients_find_their_runs_by_cookie_or_by_address(cluster):
         assert len(holders) == 1
         for _ in range(5):
             assert get_json(f"{proxy.url}/api/runs/{run['id']}", headers=headers)[1]["id"] == run["id"]
+
+
+
+def test_a_poll_through_the_proxy_finds_its_run_on_whichever_instance_holds_it(cluster):
+    """A run that started away from its client's instance (that one was draining or down) is found by every
+    poll: an instance without the run answers 404, and the proxy asks the next one."""
+    instances, proxy = cluster
+    for instance in instances:
+        status, run, _ = post_json(f"{instance.url}/api/runs", RUN)  # straight to the instance
+        assert status == 202
+        for name in ("alice", "bob", "carol", "dave", "erin"):
+            status, polled = get_json(f"{proxy.url}/api/runs/{run['id']}", headers={"Cookie": f"nnplay_client={name}"})
+            assert (status, polled.get("id")) == (200, run["id"]), name
+    status, missing = get_json(f"{proxy.url}/api/runs/0123456789abcdef")
+    assert status == 404 and missing["detail"] == "no run '0123456789abcdef' (unknown, deleted or expired)"
+
+# ---- a rolling restart: both instances, one after the other ------------------------------------------------------
+def test_a_rolling_restart_brings_every_session_back_and_keeps_every_run_pollable(cluster):
+    """Both instances restarted in turn, 30 s apart, under 16 pages and a script with background runs: every
+    page has its setup back within 5 s of each SIGTERM, and every poll of a run through the proxy answers it,
+    from start to result: one run whose instance drains while it trains, and one started during that drain
+    (it starts on the other instance, while its client's key still points at the draining one)."""
+    instances, proxy = cluster
+    rolling = RollingRestart(instances, proxy, pages=16, gap=30, back_within=5)
+    try:
+        rolling.play()
+        pages_up, sessions = sum(page.up for page in rolling.pages), sum(held_sessions(i) for i in instances)
+    finally:
+        rolling.close()
+    print(f"\nrolling restart, 16 pages, 30 s apart: restarts {rolling.restarts}; run polls {rolling.polls()}")
+    for seen in rolling.restarts:
+        assert seen["moved"] == seen["held"] and seen["back"] == seen["moved"], rolling.restarts
+    assert rolling.restarts[0]["held"] >= 1 and rolling.restarts[1]["moved"] == 16, "least_conn spread the " \
+        "pages over both instances; all were on the second by its restart"
+    assert rolling.second_elsewhere
+    assert rolling.pollers[0].running_after(rolling.began), "the first run was still training when its instance drained"
+    for poller in rolling.pollers:
+        assert poller.failures == [], (rolling.polls(), poller.failures[:3])
+        assert poller.last["status"] == "done" and poller.last["epochs_done"] == LONG_RUN["epochs"], rolling.polls()
+    assert pages_up == sessions == 16

@@ -95,7 +95,7 @@ def test_unwritable_outputs_fail_in_one_line_before_training(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["serve", "--port", "99999"], ["--port", "0 to 65535", "99999"]),
-    (["serve", "--workers", "0"], ["--workers", "at least 1"]),
+    (["serve", "--workers", "4"], ["--workers is not an option", "deploy/", "NNPLAY_ENGINE_PROCESSES"]),
     (["serve", "--log-level", "loud"], ["--log-level", "loud"]),
     (["train", "config.json", "--epochs", "many"], ["--epochs", "'many'"]),
     ([], ["command"]),

@@ -1,19 +1,58 @@
-"""HTTP conformance: 405 with the right Allow, statuses and limits in the OpenAPI document."""
+"""HTTP conformance: 405 with the right Allow, HEAD wherever GET is served, statuses and limits in the OpenAPI
+document."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 
 @pytest.mark.parametrize("method,path,allow", [
     ("GET", "/api/train", "POST"), ("OPTIONS", "/api/train", "POST"), ("GET", "/api/compare", "POST"),
-    ("PUT", "/api/runs", "GET, POST"), ("OPTIONS", "/api/runs", "GET, POST"), ("POST", "/api/health", "GET"),
-    ("PATCH", "/api/runs/abc", "GET, DELETE"), ("POST", "/api/options", "GET"),
+    ("PUT", "/api/runs", "GET, HEAD, POST"), ("OPTIONS", "/api/runs", "GET, HEAD, POST"),
+    ("POST", "/api/health", "GET, HEAD"), ("PATCH", "/api/runs/abc", "GET, HEAD, DELETE"),
+    ("POST", "/api/options", "GET, HEAD"),
 ])
 def test_a_wrong_method_on_an_api_route_is_405_with_every_allowed_method(client, method, path, allow):
     response = client.request(method, path)
     assert response.status_code == 405 and response.headers["allow"] == allow
     assert response.json()["detail"] == f"{method} is not allowed on {path}; allowed: {allow}"
+
+
+def get_paths(app, run_id: str) -> list[str]:
+    """A path for every GET route of the app, read from the app itself (a new route is covered without
+    listing it here), and a file of the page's static mount."""
+    from fastapi import routing
+
+    from nnplay.server.http.methods import PageMount
+
+    # FastAPI ≥ 0.160 keeps included routers whole in app.routes; iter_route_contexts walks into them
+    contexts = getattr(routing, "iter_route_contexts", lambda routes: routes)(app.routes)
+    paths = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if isinstance(route, PageMount):
+            paths.append("/" + next(p.name for p in Path(route.app.directory).iterdir() if p.is_file()))
+        elif "GET" in (getattr(route, "methods", None) or ()):
+            paths.append(context.path_format.format(**{name: run_id for name in route.param_convertors}))
+    return paths
+
+
+def test_head_answers_every_get_route_with_its_headers_and_no_body(client_for, tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>nnplay</title>")
+    (tmp_path / "app.js").write_text("export const answer = 42;")
+    with client_for(frontend_dir=tmp_path) as c:
+        run_id = c.post("/api/runs", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
+        paths = get_paths(c.app, run_id)
+        assert {"/", "/api/health", "/api/options", f"/api/runs/{run_id}", "/app.js"} <= set(paths)
+        for path in paths:
+            got, head = c.get(path), c.head(path)
+            assert got.status_code == 200 and head.status_code == 200, path
+            assert head.content == b"" and int(head.headers["content-length"]) == len(got.content), path
+            assert head.headers["content-type"] == got.headers["content-type"], path
+        post_only = c.head("/api/train")
+        assert post_only.status_code == 405 and post_only.headers["allow"] == "POST"
 
 
 def test_unknown_api_paths_are_json_404s_not_the_pages_files(client_for, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from importlib.metadata import version
 
@@ -18,8 +19,9 @@ from nnplay.server.settings import Settings
 def test_health_reports_status_version_and_load(client):
     """The version is the installed distribution's (pyproject's, from nnplay.engine.__version__)."""
     body = client.get("/api/health").json()
+    worker = {"index": 0, "pid": os.getpid(), "state": "ready", "sessions": 0, "restarts": 0, "last_exit": None}
     assert body == {"status": "ready", "version": version("nnplay"), "sessions": 0, "runs": 0,
-                    "capacity": {"sessions": 64, "runs": 2}, "device": "cpu"}
+                    "capacity": {"sessions": 64, "runs": 2}, "device": "cpu", "workers": [worker]}
 
 
 def test_options_are_generated_from_the_engine_registries(client):
