@@ -147,6 +147,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from . import logs
     from .http.connections import GuardedH11Protocol
+    from .http.websocket_protocol import WEBSOCKET_PROTOCOL
     from .lifecycle import interrupt
 
     if args.workers is not None:
@@ -165,7 +166,8 @@ def serve(args: argparse.Namespace) -> int:
     check_listen(settings.host, settings.port)
     proxies = settings.forwarded_allow_ips
     config = uvicorn.Config("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
-                            log_level=args.log_level, ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
+                            log_level=args.log_level, ws=WEBSOCKET_PROTOCOL,
+                            ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
                             ws_per_message_deflate=settings.ws_compression,
                             http=GuardedH11Protocol.configured(settings.head_timeout, settings.body_timeout,
                                                                settings.max_connections),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
@@ -30,6 +31,7 @@ class ServerState:
     runs: Optional[RunStore] = None
     workers: Optional[EngineWorkers] = None
     sessions: OpenSessions = field(default_factory=OpenSessions)
+    addresses: Counter[str] = field(default_factory=Counter)  # live sessions per client address (routes/ws.py)
     renders: int = 0  # pictures being drawn now (server/jobs/render_slots.py)
 
 

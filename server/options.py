@@ -63,7 +63,10 @@ def server_limits(settings: Settings) -> dict[str, Any]:
     return {
         "max_epochs": settings.max_epochs,
         "max_sessions": settings.max_sessions,
+        "max_sessions_per_address": settings.max_sessions_per_address,
         "max_message_bytes": settings.max_message_bytes,
+        "max_queued_bytes": settings.max_queued_bytes,
+        "send_timeout": settings.send_timeout,
         "max_body_bytes": settings.max_body_bytes,
         "max_background_runs": settings.max_background_runs,
         "max_renders": settings.max_renders,

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from nnplay.engine import Limits
@@ -44,7 +44,14 @@ class Settings(BaseSettings, Limits):
 
     # live sessions
     max_sessions: int = Field(64, ge=1)
+    max_sessions_per_address: int = Field(32, ge=1, description="live sessions from one client address (a "
+                                          "classroom behind one NAT address shares it)")
     max_message_bytes: int = Field(1 << 20, ge=256)
+    max_queued_bytes: int = Field(1 << 20, ge=256, description="bytes of a session's messages read but not yet "
+                                  "applied; beyond it the socket is not read until they are (at least "
+                                  "max_message_bytes)")
+    send_timeout: float = Field(10.0, gt=0, description="seconds a message to a client that is not reading may "
+                                "wait: past it its training is paused, past twice it the session is closed (1008)")
     idle_timeout: float = Field(1800.0, gt=0, description="close a paused session after this many quiet seconds")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed on /ws besides the server's own; '*' allows any")
@@ -85,6 +92,13 @@ class Settings(BaseSettings, Limits):
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="proxies (addresses or networks; '*' any) whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed; none by default: the client is the connection's peer")
+
+    @model_validator(mode="after")
+    def _one_message_fits_the_queue(self) -> "Settings":
+        if self.max_queued_bytes < self.max_message_bytes:
+            raise ValueError(f"max_queued_bytes ({self.max_queued_bytes}) must be at least max_message_bytes "
+                             f"({self.max_message_bytes}), or the largest message could never be queued")
+        return self
 
     @field_validator("allowed_origins", "forwarded_allow_ips", mode="before")
     @classmethod

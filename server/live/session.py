@@ -4,17 +4,22 @@ A :class:`Session` speaks the protocol; its trainers live in an engine worker (s
 by server/live/supervisor.py), which trains them on its clock and answers the session's commands. The session's
 mode (paused, playing, stepping) is a :class:`~nnplay.server.live.run.Mode` that changes in one method,
 :meth:`Session._transition`, which also sends the worker the matching :class:`~nnplay.server.live.run.Plan`.
-Four tasks run in one anyio task group, so when one ends (the client leaves, the idle timer fires, the
+Five tasks run in one anyio task group, so when one ends (the client leaves, the idle timer fires, the
 worker dies) the others are cancelled and the session is freed:
 
 * the **receiver** reads and validates client messages: bad input is answered with ``error`` at once and
-  changes nothing; a ``pause`` stops training right away; every valid command is queued;
+  changes nothing; a ``pause`` stops training right away; every valid command is queued. What is queued is
+  bounded in bytes (``max_queued_bytes``): a message that does not fit waits, and nothing more is read from
+  the socket meanwhile (TCP holds the client back). Large messages are parsed in a worker thread, so that
+  the event loop serves the other sessions meanwhile;
 * the **commands** task applies the queued commands in order, answering each with ``state`` (or
   ``trace``, ``gradcheck``), plus the frame the worker drew for it;
 * the **sender** sends the frames the worker's ticks bring (one batch at a time: the worker sends the
   next only once this one has gone, so a slow client makes no backlog), and the ``state`` when training
   stopped by itself (a step done, divergence, early stopping);
-* the **idle watch** pauses a session nobody talks to, and closes it after another quiet timeout.
+* the **idle watch** pauses a session nobody talks to, and closes it after another quiet timeout;
+* the **send watch** pauses a session whose client takes no message for ``send_timeout`` seconds (it stopped
+  reading: its socket's buffers are full), and closes it with 1008 after as long again.
 
 ``pause`` reaches the worker before any later command and is taken up before its next epoch; the answer
 waits for the epoch in flight at most ``PAUSE_GRACE``.
@@ -29,6 +34,7 @@ from typing import Any, Optional
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from nnplay.engine import LIVE_FIELDS, Config, __version__
@@ -44,6 +50,9 @@ from .supervisor import EngineFailure, EngineWorkers
 
 CLOSED_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)  # what sending on a closed socket raises
 COMMAND_QUEUE = 64  # commands read but not yet applied; beyond that the receiver stops reading
+OFF_LOOP_PARSE = 16 << 10  # characters above which a message is parsed in a thread (docs/decisions.md)
+OFF_LOOP = anyio.CapacityLimiter(1)  # threads parsing and costing large messages: more only fight over the GIL
+CLOSE_GRACE = 1.0  # seconds a close may wait on a client that is not reading before the session ends anyway
 PAUSE_GRACE = 0.05  # seconds a pause waits for the running epoch before answering anyway
 SETTABLE = ["speed", *(name for name in Config.model_fields if name in LIVE_FIELDS)]  # what `set` may change
 
@@ -67,6 +76,9 @@ class Session:
         self._worker_lost = False
         self._failed: Optional[str] = None  # why the worker ended this session (wire.SessionFailed)
         self._send_lock = anyio.Lock()
+        self._sending_since: Optional[float] = None  # when the send in progress began
+        self._queued_bytes = 0  # of messages read and not yet applied
+        self._room = anyio.Event()  # set when a queued message has been applied
         self._task_group: Optional[anyio.abc.TaskGroup] = None
 
     def __repr__(self) -> str:
@@ -80,6 +92,7 @@ class Session:
                 self._task_group = tg
                 tg.start_soon(self._sender)
                 tg.start_soon(self._idle_watch)
+                tg.start_soon(self._send_watch)
                 tg.start_soon(self._commands)
         finally:
             self.workers.leave(self.worker, self.id)
@@ -94,10 +107,14 @@ class Session:
     async def _send(self, text: Optional[str] = None, data: Optional[bytes] = None) -> None:
         try:
             async with self._send_lock:
-                if text is not None:
-                    await self.ws.send_text(text)
-                else:
-                    await self.ws.send_bytes(data)
+                self._sending_since = time.monotonic()
+                try:
+                    if text is not None:
+                        await self.ws.send_text(text)
+                    else:
+                        await self.ws.send_bytes(data)
+                finally:
+                    self._sending_since = None
         except CLOSED_ERRORS:
             self._end()
 
@@ -166,17 +183,21 @@ class Session:
         queue_in, queue_out = anyio.create_memory_object_stream(COMMAND_QUEUE)
         self._task_group.start_soon(self._receiver, queue_in)
         async with queue_out:
-            async for command in queue_out:
+            async for command, size in queue_out:
                 try:
                     await self._apply(command)
                 except InvalidInput as exc:
                     await self._send_error(exc)
                 except EngineFailure as exc:  # a bug in the engine, or its worker died: the page reconnects
                     return await self._close(faults.FAILED_CODE, faults.close_reason(str(exc)))
+                finally:
+                    self._queued_bytes -= size
+                    self._room.set()
 
     async def _receiver(self, queue: anyio.abc.ObjectSendStream) -> None:
         """Read and validate messages. Bad ones are answered at once; good ones are queued for ``_commands``,
-        except that a ``pause`` stops training right here, so it never waits behind a slow command."""
+        except that a ``pause`` stops training right here, so it never waits behind a slow command (unless
+        the client has filled ``max_queued_bytes``: then reading waits for room)."""
         async with queue:
             while True:
                 try:
@@ -187,24 +208,48 @@ class Session:
                     break
                 self.last_activity = time.monotonic()
                 try:
-                    command = self._parse(message)
+                    text, size = self._admit(message)
                 except InvalidInput as exc:
+                    await self._send_error(exc)
+                    continue
+                await self._room_for(size)
+                self._queued_bytes += size
+                try:
+                    command = await self._parse(text)
+                except InvalidInput as exc:
+                    self._queued_bytes -= size
                     await self._send_error(exc)
                     continue
                 if command.type == "pause" and self.facts:
                     self._transition(Mode.PAUSED)
-                await queue.send(command)
+                await queue.send((command, size))
         self._end()
 
-    def _parse(self, message: dict) -> Any:
+    def _admit(self, message: dict) -> tuple[str, int]:
+        """The text of a message and its size in bytes, if it is JSON text within ``max_message_bytes``."""
         text = message.get("text")
         if text is None:
             raise InvalidInput.single(None, None, "binary messages are not accepted; send JSON text",
                                       "JSON text messages")
+        size = len(text) if text.isascii() else len(text.encode())
         limit = self.settings.max_message_bytes
-        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
-            raise InvalidInput.single(None, None, f"message too large ({len(text.encode())} bytes)",
-                                      f"at most {limit} bytes")
+        if size > limit:
+            raise InvalidInput.single(None, None, f"message too large ({size} bytes)", f"at most {limit} bytes")
+        return text, size
+
+    async def _room_for(self, size: int) -> None:
+        """Wait until ``size`` more bytes fit in ``max_queued_bytes`` beside the messages not yet applied (or
+        none is left). Meanwhile nothing is read: the socket's buffers fill and TCP stops the client, so a flood
+        costs neither memory nor event-loop time (docs/decisions.md)."""
+        while self._queued_bytes and self._queued_bytes + size > self.settings.max_queued_bytes:
+            self._room = anyio.Event()
+            await self._room.wait()
+
+    @staticmethod
+    async def _parse(text: str) -> Any:
+        """The client model of ``text``; a large message is parsed in a worker thread, not on the event loop."""
+        if len(text) > OFF_LOOP_PARSE:
+            return await anyio.to_thread.run_sync(msg.parse_client_message, text, limiter=OFF_LOOP)
         return msg.parse_client_message(text)
 
     async def _apply(self, command: Any) -> None:
@@ -234,7 +279,8 @@ class Session:
         """The old network trains on until the new one is built; then it is paused with its first frame.
         The new one may be built in another worker, the least loaded (server/live/placement.py)."""
         weights = [w.model_dump() for w in m.weights] if m.weights is not None else None
-        chosen = self.workers.choose(self.id, self.worker, lesson_cost(m.config, m.variants))
+        cost = await anyio.to_thread.run_sync(lesson_cost, m.config, m.variants, limiter=OFF_LOOP)  # 5k points: 50 ms
+        chosen = self.workers.choose(self.id, self.worker, cost)
         try:
             reply = self._keep(await chosen.call(
                 self.id, "configure", config=m.config, weights=weights, epoch=m.epoch,
@@ -375,6 +421,33 @@ class Session:
             pass
         self._end()
 
+    # ---- a client that stops reading -----------------------------------------------------------------------
+    async def _send_watch(self) -> None:
+        """A send the client has not taken within ``send_timeout`` pauses training (a ``state`` with ``id: null``
+        says so, if the client reads again); one still waiting at twice that closes the session with 1008. The
+        frames already wait for the previous batch to go, so what a silent client costs is its socket's buffers
+        and, until it is paused, its worker's time; its pings do not matter."""
+        timeout = self.settings.send_timeout
+        while True:
+            await anyio.sleep(timeout / 4)
+            since = self._sending_since
+            waited = time.monotonic() - since if since is not None else 0.0
+            if waited >= 2 * timeout:
+                with anyio.move_on_after(CLOSE_GRACE):  # the close frame may wait behind the stuck send
+                    await self._close(1008, f"the client took no message for {waited:.0f} s: not reading")
+                return self._end()
+            if waited >= timeout and self.mode is not Mode.PAUSED:
+                self._transition(Mode.PAUSED)
+                self._task_group.start_soon(self._settle_and_tell)
+
+    async def _settle_and_tell(self) -> None:
+        """After a pause the client did not ask for: the ``state`` (``id: null``) and frame of where it stopped."""
+        try:
+            reply = self._keep(await self._ask("settle").wait())
+        except EngineFailure:
+            return  # the worker is gone: the sender closes the session
+        await self._answer(reply, None)
+
     # ---- idle ------------------------------------------------------------------------------------------------
     async def _idle_watch(self) -> None:
         """No client message for ``idle_timeout`` seconds: a training session is paused (a ``state`` with
@@ -389,8 +462,4 @@ class Session:
                 return await self._close(1000, "idle timeout")
             self._transition(Mode.PAUSED)
             self.last_activity = time.monotonic()
-            try:
-                reply = self._keep(await self._ask("settle").wait())
-            except EngineFailure:
-                return  # the worker is gone: the sender closes the session
-            await self._answer(reply, None)
+            await self._settle_and_tell()

@@ -2,15 +2,19 @@
 
 Before a session starts, the Origin header is checked against the allow-list (the server's own address by
 default, so another site cannot drive a user's session; clients that send no Origin, such as scripts, are not
-browsers and are let in) and the session count against ``max_sessions``. A refused socket is accepted
-and closed at once with 1008 (origin) or 1013 (too many sessions) and a reason, which browsers show,
-rather than an HTTP 403 that they do not. While the instance drains (server/lifecycle/drain.py), new sockets get an
-HTTP 503 before they reach this route and open ones are closed with 1012 (service restart).
+browsers and are let in), the session count against ``max_sessions`` and the count from the client's address
+(the ASGI client address: the peer, or the forwarded address where the server trusts the proxy) against
+``max_sessions_per_address``. A refused socket is accepted and closed at once with 1008 (origin) or 1013 (too
+many sessions) and a reason, which browsers show, rather than an HTTP 403 that they do not. While the instance
+drains (server/lifecycle/drain.py), new sockets get an HTTP 503 before they reach this route and open ones are
+closed with 1012 (service restart).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from collections import Counter
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from fastapi import APIRouter, WebSocket
 
@@ -49,25 +53,52 @@ def origin_refusal(websocket: WebSocket, allowed: list[str]) -> Optional[str]:
     return f"origin {origin} is not allowed (see NNPLAY_ALLOWED_ORIGINS)"[:123]
 
 
+def refusal(websocket: WebSocket, state: ServerState) -> Optional[tuple[int, str]]:
+    """The close code and reason refusing this socket, or None if it may start a session."""
+    settings = state.settings
+    refused = origin_refusal(websocket, settings.allowed_origins)
+    if refused is not None:
+        return 1008, refused
+    if len(state.sessions) >= settings.max_sessions:
+        return 1013, f"too many sessions ({settings.max_sessions}); try again later"
+    if state.addresses[client_address(websocket)] >= settings.max_sessions_per_address:
+        return 1013, (f"too many sessions from this address ({settings.max_sessions_per_address}); close one or "
+                      "try again later")
+    return None
+
+
+def client_address(websocket: WebSocket) -> str:
+    return websocket.client.host if websocket.client else ""
+
+
+@contextmanager
+def counted(addresses: Counter[str], address: str) -> Iterator[None]:
+    """Count a session from ``address`` for the duration of the ``with`` block."""
+    addresses[address] += 1
+    try:
+        yield
+    finally:
+        addresses[address] -= 1
+        if not addresses[address]:
+            del addresses[address]
+
+
 @router.websocket("/ws")
 async def live_session(websocket: WebSocket) -> None:
     state: ServerState = server_state(websocket)
-    settings = state.settings
-    refusal = origin_refusal(websocket, settings.allowed_origins)
-    if refusal is None and len(state.sessions) >= settings.max_sessions:
-        code, refusal = 1013, f"too many sessions ({settings.max_sessions}); try again later"
-    else:
-        code = 1008
-    await websocket.accept()
-    if refusal is not None:
-        await websocket.close(code, refusal)
+    refused = refusal(websocket, state)
+    if refused is not None:
+        await websocket.accept()
+        await websocket.close(*refused)
         return
-    session = Session(websocket, settings, state.workers)
-    with state.sessions.open(session.id) as entry:  # draining closes it from outside (server/lifecycle/drain.py)
-        with entry.scope:
-            await session.serve()
-        if entry.code is not None:
-            try:
-                await websocket.close(entry.code, entry.reason)
-            except CLOSED_ERRORS:  # the client left meanwhile
-                pass
+    with counted(state.addresses, client_address(websocket)):  # counted before the first await: no race
+        await websocket.accept()
+        session = Session(websocket, state.settings, state.workers)
+        with state.sessions.open(session.id) as entry:  # draining closes it from outside (server/lifecycle/drain.py)
+            with entry.scope:
+                await session.serve()
+            if entry.code is not None:
+                try:
+                    await websocket.close(entry.code, entry.reason)
+                except CLOSED_ERRORS:  # the client left meanwhile
+                    pass
