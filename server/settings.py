@@ -63,9 +63,9 @@ class Settings(BaseSettings, Limits):
     engine_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64,
                                   description="engine worker processes for live sessions (default: one per core; "
                                               "0: one worker thread in the server process)")
-    worker_heartbeat: float = Field(1.0, gt=0, le=60, description="seconds between the watchdog's heartbeats to "
+    worker_heartbeat: float = Field(0.5, gt=0, le=60, description="seconds between the watchdog's heartbeats to "
                                     "each engine worker process")
-    worker_timeout: float = Field(10.0, gt=0, le=600, description="seconds an engine worker process may go without "
+    worker_timeout: float = Field(5.0, gt=0, le=600, description="seconds an engine worker process may go without "
                                   "answering a heartbeat before it is killed and replaced (its sessions reconnect)")
 
     # how REST runs share the process with the event loop (see server/jobs/pool.py)
