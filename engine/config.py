@@ -263,7 +263,8 @@ def _formula_problem(exc: FormulaError) -> str:
     """A bad formula's message; a lone unknown word is more likely a mistyped feature name than a formula."""
     word = exc.formula.replace("_", "a").isalnum() and not exc.formula[:1].isdigit()
     if word:
-        return f"unknown feature {exc.formula!r}; allowed: {', '.join(map(repr, FEATURES))}, or a formula such as 'x1*x2'"
+        names = ", ".join(map(repr, FEATURES))
+        return f"unknown feature {exc.formula!r}; allowed: {names}, or a formula such as 'x1*x2'"
     return str(exc)
 
 

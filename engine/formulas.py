@@ -84,7 +84,8 @@ class Formula:
     node: Node
 
     def evaluate(self, xp: Any, x1: Any, x2: Any) -> Any:
-        values = self.node(xp, x1, x2)
+        with np.errstate(all="ignore"):  # log(0), 1/0 and overflow give inf or NaN: check_finite reports them
+            values = self.node(xp, x1, x2)
         if isinstance(values, float):  # no variable reached this node: cannot happen for a checked formula
             values = xp.full(x1.shape, values, dtype=x1.dtype)
         return values.astype(x1.dtype, copy=False)
