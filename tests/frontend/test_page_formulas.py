@@ -1,0 +1,79 @@
+"""The "add a feature" box: a formula becomes an input node with the engine's thumbnail, a bad one shows the
+server's message with the column, a formula node is removed like the others, and formulas travel in links
+(TensorFlow Playground links are unchanged: tests/frontend/test_page_url.py)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from page_helpers import screenshot, server_state, settle
+
+pytestmark = pytest.mark.browser
+
+RADIUS = "sqrt(x1^2 + x2^2)"
+
+
+def add_feature(page, text: str) -> None:
+    box = page.get_by_label("Add a feature", exact=True)
+    box.fill(text)
+    box.press("Enter")
+
+
+def formula_node(page, text: str):
+    return page.get_by_role("button", name=f"Feature {text}", exact=True)
+
+
+def thumbnail_colours(locator) -> int:
+    return locator.locator("canvas").evaluate("""(c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return seen.size;
+    }""")
+
+
+def test_a_formula_is_added_as_an_input_with_its_thumbnail_and_removed_by_a_click(page):
+    add_feature(page, f"  {RADIUS} ")
+    node = formula_node(page, RADIUS)
+    node.wait_for()
+    settle(page)
+    assert server_state(page)["config"]["features"] == ["x1", "x2", RADIUS]
+    assert thumbnail_colours(node) > 3, "the thumbnail shows the radius, painted from the server's values"
+    assert page.get_by_label("Add a feature", exact=True).input_value() == ""
+    screenshot(page, "formula-added.png")
+    node.click()
+    settle(page)
+    assert server_state(page)["config"]["features"] == ["x1", "x2"] and formula_node(page, RADIUS).count() == 0
+    assert page.errors == []
+
+
+def test_a_bad_formula_shows_the_servers_message_with_the_column(page):
+    add_feature(page, "sin(x1 * )")
+    message = page.locator(".add-feature-error")
+    message.wait_for()
+    assert "column 10" in message.inner_text() and "sin(x1 * )" in message.inner_text()
+    assert page.get_by_label("Add a feature", exact=True).get_attribute("aria-invalid") == "true"
+    screenshot(page, "formula-error.png")
+    add_feature(page, "log(x1)")
+    page.wait_for_function("document.querySelector('.add-feature-error').textContent.includes('is nan')")
+    assert server_state(page)["config"]["features"] == ["x1", "x2"]
+
+
+def test_formulas_travel_in_links(make_page, server, page):
+    add_feature(page, "x1*x2")
+    add_feature(page, "atan2(x2, x1)")  # a comma inside a formula
+    page.wait_for_function("window.nnplay.state.values.features.length === 4")
+    settle(page)
+    hash_ = page.evaluate("location.hash")
+    assert "formulas=" in hash_ and "x=true" in hash_
+    again = make_page(server.url + "/" + hash_)
+    formula_node(again, "atan2(x2, x1)").wait_for()
+    assert server_state(again)["config"]["features"] == ["x1", "x2", "x1*x2", "atan2(x2, x1)"]
+    # a written link: TensorFlow Playground's feature keys, then the formulas after them
+    link = "#dataset=spiral&x=true&y=false&formulas=" + quote(json.dumps([RADIUS]))
+    written = make_page(server.url + "/" + link)
+    formula_node(written, RADIUS).wait_for()
+    assert server_state(written)["config"]["features"] == ["x1", RADIUS]
+    assert again.errors == [] and written.errors == []
