@@ -87,3 +87,16 @@ def test_a_live_session_trains_traces_and_draws_a_formula_feature(client):
         send(ws, type="inspect", id=3, point=[3.0, -4.0], label=1)
         trace = wait_for(ws, "trace")
         assert trace["features"] == {"x1": pytest.approx(3.0), RADIUS: pytest.approx(5.0)}
+
+
+def test_a_density_whose_grid_makes_a_formula_infinite_is_an_error_and_the_session_goes_on(client):
+    with live(client) as (ws, _):
+        send(ws, type="configure", id=1, config={**SMALL, "features": ["x1", "1/x1"]})  # x1 = 0 is no cell centre
+        wait_for(ws, "state", lambda s: s["id"] == 1)
+        send(ws, type="view", id=2, density=101)  # ... at an odd density it is
+        error = wait_for(ws, "error")
+        assert error["id"] == 2 and error["field"] == "density"
+        assert "'1/x1' is inf at (x1, x2) = (0, 6)" in error["message"]
+        send(ws, type="step", id=3)
+        state = wait_for(ws, "state", lambda s: s["id"] == 3)
+        assert state["epoch"] == 1 and state["view"]["density"] == 100
