@@ -93,10 +93,11 @@ def feature_matrix(xp: Any, points: Any, names: list[str], dtype: Any, ones_colu
     rows = points.shape[0]
     out = xp.empty((rows, len(names) + int(ones_column)), dtype=dtype)
     x1, x2 = points[:, 0], points[:, 1]
+    typed = None  # x1, x2 in ``dtype``: formulas compute in the matrix's precision (float32 for training)
     for column, name in enumerate(names):
         if is_formula(name):  # a written formula may reach log(0) or 1/0: refuse it rather than train on NaN
-            with np.errstate(all="ignore"):  # float32 overflow too: checked on the stored column
-                out[:, column] = resolve_feature(name).fn(xp, x1, x2)
+            typed = typed or (x1.astype(dtype), x2.astype(dtype))
+            out[:, column] = resolve_feature(name).fn(xp, *typed)
             check_finite(xp, name, out[:, column], x1, x2)
         else:
             out[:, column] = FEATURES[name].fn(xp, x1, x2)
