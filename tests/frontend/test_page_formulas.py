@@ -77,3 +77,22 @@ def test_formulas_travel_in_links(make_page, server, page):
     formula_node(written, RADIUS).wait_for()
     assert server_state(written)["config"]["features"] == ["x1", RADIUS]
     assert again.errors == [] and written.errors == []
+
+
+def test_the_walkthrough_names_a_formula_input_with_its_value(make_page, server):
+    link = "#dataset=xor&networkShape=2&x=true&y=false&seed=5&insights=walkthrough&formulas=" + quote(json.dumps(["x1*x2"]))
+    page = make_page(server.url + "/" + link)
+    formula_node(page, "x1*x2").wait_for()
+    settle(page)
+    row = page.evaluate("Array.from(window.nnplay.output.data.arrays.train.slice(0, 3))")
+    plot = page.locator(".output-column .plot")
+    box = plot.bounding_box()
+    plot.click(position={"x": (row[0] + 6) / 12 * box["width"], "y": (6 - row[1]) / 12 * box["height"]})
+    page.wait_for_function("window.nnplay.walkthrough.trace !== null")
+    trace = page.evaluate("window.nnplay.walkthrough.trace")
+    assert list(trace["features"]) == ["x1", "x1*x2"]
+    assert trace["features"]["x1*x2"] == pytest.approx(trace["point"][0] * trace["point"][1], rel=1e-6)
+    status = page.get_by_role("status", name="Walk-through step").inner_text()
+    assert "x1*x2 = " in status, status
+    screenshot(page, "formula-walkthrough.png")
+    assert page.errors == []
