@@ -80,7 +80,8 @@ def test_formulas_travel_in_links(make_page, server, page):
 
 
 def test_the_walkthrough_names_a_formula_input_with_its_value(make_page, server):
-    link = "#dataset=xor&networkShape=2&x=true&y=false&seed=5&insights=walkthrough&formulas=" + quote(json.dumps(["x1*x2"]))
+    link = ("#dataset=xor&networkShape=2&x=true&y=false&seed=5&insights=walkthrough&formulas="
+            + quote(json.dumps(["x1*x2"])))
     page = make_page(server.url + "/" + link)
     formula_node(page, "x1*x2").wait_for()
     settle(page)
