@@ -9,7 +9,7 @@ over ``xp`` arrays (NumPy or CuPy), compiled once per text and cached. The gramm
     power  := atom ('^' unary)?            right-associative: 2^3^2 = 2^9; -x1^2 = -(x1^2)
     atom   := number | x1 | x2 | constant | function '(' expr (',' expr)* ')' | '(' expr ')'
 
-``**`` is read as ``^``. Numbers are decimal (``3``, ``0.5``, ``.5``, ``1e-3``). Names are only those in
+``**`` is read as ``^``, and ``− × · ÷`` as ``- * * /``. Numbers are decimal (``3``, ``0.5``, ``.5``, ``1e-3``). Names are only those in
 :data:`VARIABLES`, :data:`CONSTANTS` and :data:`FUNCTIONS`; anything else is a :class:`FormulaError` that
 gives the column (1-based) of the problem and what is allowed there.
 """
@@ -57,8 +57,9 @@ ALLOWED = (f"numbers, {', '.join(VARIABLES)}, {', '.join(CONSTANTS)}, the operat
 # One closure per tree node: (xp, x1, x2) -> values (an array, or a Python float for a constant part).
 Node = Callable[[Any, Any, Any], Any]
 
-_TOKEN = re.compile(r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-                    r"|(?P<op>\*\*|[-+*/^(),]))")
+_TOKEN = re.compile(r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>\*\*|[-+*/^(),−×·÷]))")
+_SYMBOLS = {"−": "-", "×": "*", "·": "*", "÷": "/"}  # as written in the lecture notes, read as their ASCII twins
 
 
 class FormulaError(ValueError):
@@ -108,7 +109,8 @@ def _tokens(text: str) -> list[_Token]:
             column = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
             raise FormulaError(text, column, f"unexpected character {text[column - 1]!r}")
         kind = match.lastgroup or "op"
-        tokens.append(_Token(kind, match.group(kind), match.start(kind) + 1))
+        written = match.group(kind)
+        tokens.append(_Token(kind, _SYMBOLS.get(written, written), match.start(kind) + 1))
         pos = match.end()
     tokens.append(_Token("end", "", len(text.rstrip()) + 1))
     return tokens
@@ -257,7 +259,10 @@ def _call(fn: Callable[..., Any], args: list[Node]) -> Node:
 def compile_formula(text: str) -> Formula:
     """The compiled :class:`Formula` of ``text`` (cached per text), or :class:`FormulaError`."""
     parser = _Parser(text)
-    node = parser.formula()
+    try:
+        node = parser.formula()
+    except RecursionError:  # only with a formula length limit raised far above the default's 100
+        raise FormulaError(text, 1, "nested too deeply") from None
     if not parser.variables:
         raise FormulaError(text, 1, "the formula uses neither x1 nor x2 (a constant input is the bias's job)")
     return Formula(text, 2 if "x2" in parser.variables else 0, node)

@@ -44,6 +44,7 @@ def values(text: str) -> np.ndarray:
     ("sin(pi*x1) + e", lambda a, b: np.sin(np.pi * a) + np.e),
     ("max(x1, x2) - min(x1, abs(x2))", lambda a, b: np.maximum(a, b) - np.minimum(a, np.abs(b))),
     ("sqrt(2)*x1", lambda a, b: np.sqrt(2) * a),
+    ("x1 × x2 − x1 ÷ 2 + 2·x2", lambda a, b: a * b - a / 2 + 2 * b),  # the lecture notes' symbols
 ])
 def test_formulas_equal_numpy_written_by_hand(text, by_hand):
     got = values(text)
@@ -83,6 +84,8 @@ def test_a_formula_is_compiled_once_and_knows_its_dimensions():
     ("", 1, "empty formula"),
     ("3 + 4", 1, "neither x1 nor x2"),
     ("__import__(x1)", 1, "unknown name '__import__'"),
+    ("x1 + ٣", 6, "unexpected character '٣'"),  # decimal digits are ASCII
+    ("-" * 5000 + "x1", 1, "nested too deeply"),
 ])
 def test_errors_name_the_formula_and_the_column(text, column, problem):
     with pytest.raises(FormulaError) as info:
