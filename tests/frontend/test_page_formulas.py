@@ -97,3 +97,9 @@ def test_the_walkthrough_names_a_formula_input_with_its_value(make_page, server)
     assert "x1*x2 = " in status, status
     screenshot(page, "formula-walkthrough.png")
     assert page.errors == []
+
+
+def test_a_compare_variants_feature_list_keeps_the_commas_inside_a_formula(page):
+    items = page.evaluate("""() => import('/js/compare-variant-editor.js')
+        .then((m) => m.splitList('x1, atan2(x2, x1),max(x1, min(x2, 1)) , 4'))""")
+    assert items == ["x1", "atan2(x2, x1)", "max(x1, min(x2, 1))", "4"]
