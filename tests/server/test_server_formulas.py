@@ -4,11 +4,15 @@ non-finite error, and a live session training, tracing and drawing with a formul
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 from server_helpers import SMALL, live, send, wait_for
 
 from nnplay.engine import Trainer
+from nnplay.engine.compare import Comparison
 from nnplay.engine.formulas import FUNCTIONS
 from nnplay.engine.probes import thumbnail_points
 
@@ -100,3 +104,18 @@ def test_a_density_whose_grid_makes_a_formula_infinite_is_an_error_and_the_sessi
         send(ws, type="step", id=3)
         state = wait_for(ws, "state", lambda s: s["id"] == 3)
         assert state["epoch"] == 1 and state["view"]["density"] == 100
+
+
+def test_comparisons_renders_and_the_lesson_carry_formula_features(client):
+    body = {"config": {**SMALL, "features": ["x1", "x2"]}, "epochs": 10,
+            "variants": [{}, {"features": ["x1", "x2", "x1*x2"]}], "labels": ["plain", "with x1*x2"]}
+    answer = client.post("/api/compare", json=body).json()
+    engine = Comparison(body["config"], body["variants"], body["labels"])
+    histories = engine.train(10)
+    for variant, history in zip(answer["variants"], histories, strict=True):
+        assert [r["train_loss"] for r in variant["history"]] == [r.train_loss for r in history]
+    invented = next(p for p in client.get("/api/presets").json()["presets"] if p["name"] == "spiral_invented")
+    response = client.post("/api/render", json={"config": invented["config"], "epochs": 100, "size": 96})
+    image = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
+    # both classes' colours fill the picture: the spiral's two arms, drawn from the written feature
+    assert (image[..., 2] > image[..., 0] + 60).mean() > 0.2 and (image[..., 0] > image[..., 2] + 60).mean() > 0.2
