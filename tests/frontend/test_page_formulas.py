@@ -8,11 +8,16 @@ import json
 from urllib.parse import quote
 
 import pytest
-from page_helpers import screenshot, server_state, settle
+from page_helpers import ARTIFACTS, screenshot, server_state, settle
 
 pytestmark = pytest.mark.browser
 
 RADIUS = "sqrt(x1^2 + x2^2)"
+
+
+def screenshot_path(name: str):
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
 
 
 def add_feature(page, text: str) -> None:
@@ -103,3 +108,29 @@ def test_a_compare_variants_feature_list_keeps_the_commas_inside_a_formula(page)
     items = page.evaluate("""() => import('/js/compare-variant-editor.js')
         .then((m) => m.splitList('x1, atan2(x2, x1),max(x1, min(x2, 1)) , 4'))""")
     assert items == ["x1", "atan2(x2, x1)", "max(x1, min(x2, 1))", "4"]
+
+
+def test_a_network_with_a_formula_exports_and_reimports_and_its_view_png_draws(make_page, server):
+    from lesson_helpers import download
+    image = pytest.importorskip("PIL.Image")
+    link = "#dataset=xor&networkShape=3&seed=21&formulas=" + quote(json.dumps(["exp(-(x1^2+x2^2)/4)"]))
+    first = make_page(server.url + "/" + link)
+    formula_node(first, "exp(-(x1^2+x2^2)/4)").wait_for()
+    settle(first)
+    first.evaluate("window.nnplay.hub.emit('command', {type: 'step', n: 5})")
+    first.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 5 && !window.nnplay.session.playing")
+    first.get_by_text("Export", exact=True).click()
+    path = download(first, lambda: first.get_by_role("button", name="Export the network as JSON").click())
+    assert json.loads(path.read_text())["config"]["features"] == ["x1", "x2", "exp(-(x1^2+x2^2)/4)"]
+    view = download(first, lambda: first.get_by_role("button", name="Export a PNG of the view").click())
+    with image.open(view) as png:
+        assert png.format == "PNG" and png.width > 800
+        png.save(screenshot_path("formula-view-export.png"))
+    second = make_page(server.url + "/")
+    second.get_by_text("Export", exact=True).click()
+    second.get_by_label("Import network (JSON)").set_input_files(str(path))
+    formula_node(second, "exp(-(x1^2+x2^2)/4)").wait_for()
+    second.wait_for_function("window.nnplay.session.epoch === 5")
+    read = "Array.from(window.nnplay.session.lastFrame.arrays.weights)"
+    assert second.evaluate(read) == first.evaluate(read)
+    assert first.errors == [] and second.errors == []
