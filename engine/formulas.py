@@ -9,9 +9,9 @@ over ``xp`` arrays (NumPy or CuPy), compiled once per text and cached. The gramm
     power  := atom ('^' unary)?            right-associative: 2^3^2 = 2^9; -x1^2 = -(x1^2)
     atom   := number | x1 | x2 | constant | function '(' expr (',' expr)* ')' | '(' expr ')'
 
-``**`` is read as ``^``, and ``− × · ÷`` as ``- * * /``. Numbers are decimal (``3``, ``0.5``, ``.5``, ``1e-3``). Names are only those in
-:data:`VARIABLES`, :data:`CONSTANTS` and :data:`FUNCTIONS`; anything else is a :class:`FormulaError` that
-gives the column (1-based) of the problem and what is allowed there.
+``**`` is read as ``^``, and ``− × · ÷`` as ``- * * /``. Numbers are decimal (``3``, ``0.5``, ``.5``,
+``1e-3``). Names are only those in :data:`VARIABLES`, :data:`CONSTANTS` and :data:`FUNCTIONS`; anything else
+is a :class:`FormulaError` that gives the column (1-based) of the problem and what is allowed there.
 """
 
 from __future__ import annotations
