@@ -89,7 +89,9 @@ def test_an_epoch_of_a_huge_network_spans_rounds_while_a_cheap_run_keeps_trainin
         clock.tick()
         rounds += 1
         assert rounds < 10_000
-    assert rounds > 3 and small.trainer.epoch >= rounds - 1  # the cheap run trained in (nearly) every round
+    # the huge epoch spanned rounds, and the cheap run trained in nearly every one of them (at speed "max" it is
+    # not due in a round shorter than its pace, such as the huge epoch's last, short part, or on a busy machine)
+    assert rounds > 3 and small.trainer.epoch >= 0.9 * rounds
     whole = Trainer(HUGE)
     whole.step_epoch()
     assert big.trainer.epoch == 1 and np.array_equal(big.trainer.network.params, whole.network.params)
