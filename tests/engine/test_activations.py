@@ -4,6 +4,8 @@ The derivative is checked against central differences of the engine's own fn, ag
 here, and (marked torch) against PyTorch's functional activations and autograd.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,19 @@ def _sigmoid(z):
     return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
 
 
+_erf = np.vectorize(math.erf)
+_erfc = np.vectorize(math.erfc)
+
+
+def _normal_cdf(z):
+    return 0.5 * _erfc(-z / math.sqrt(2))  # erfc keeps the lower tail accurate
+
+
+def _mish_grad(z):
+    t = np.tanh(np.logaddexp(0, z))
+    return t + z * _sigmoid(z) * (1 - t * t)
+
+
 CLOSED_FORMS = {
     "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
@@ -50,14 +65,17 @@ CLOSED_FORMS = {
     "softplus": (lambda z: np.logaddexp(0, z), _sigmoid),
     "swish": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
     "sine": (np.sin, np.cos),
+    "gelu": (lambda z: z * _normal_cdf(z), lambda z: _normal_cdf(z) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)),
+    "mish": (lambda z: z * np.tanh(np.logaddexp(0, z)), _mish_grad),
 }
 
 
 def test_registry_names_and_unknown_name():
-    assert NAMES == ["relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu", "softplus", "swish", "sine"]
+    assert NAMES == ["relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu", "softplus", "swish", "sine", "gelu",
+                     "mish"]
     assert set(CLOSED_FORMS) == set(NAMES)
     with pytest.raises(ValueError, match="allowed: relu, tanh"):
-        get_activation("gelu")
+        get_activation("selu")
     assert LEAKY_SLOPE == 0.01 and ELU_ALPHA == 1.0  # torch's defaults
 
 
@@ -94,7 +112,7 @@ def test_writes_into_out_and_leaves_inputs_alone(name):
     np.testing.assert_allclose(grad, CLOSED_FORMS[name][1](z_before), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "softplus", "swish", "elu", "tanh"])
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "swish", "elu", "tanh", "gelu", "mish"])
 def test_no_overflow_for_large_inputs(name):
     z = np.array([-1000.0, -700.0, 700.0, 1000.0])
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
@@ -109,10 +127,35 @@ def test_matches_torch(name):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     fns = {"relu": F.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda t: t,
-           "leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus, "swish": F.silu, "sine": torch.sin}
+           "leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus, "swish": F.silu, "sine": torch.sin,
+           "gelu": F.gelu, "mish": F.mish}
     z = np.concatenate([_points(), [0.0]])  # including z = 0 exactly: the same one-sided conventions as torch
     t = torch.tensor(z, dtype=torch.float64, requires_grad=True)
     out = fns[name](t)
     out.sum().backward()
     np.testing.assert_allclose(value(name, z), out.detach().numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(derivative(name, z), t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_gelu_lower_tail_keeps_relative_accuracy():
+    """Φ(z) comes from erfc in the lower tail, not 1 + erf(z/√2) (which cancels to 0 below z ≈ −8.3):
+    GELU(−10) = −10·Φ(−10) = −7.62e−23 to float64's precision."""
+    z = np.array([-10.0, -5.0, -3.0])
+    np.testing.assert_allclose(value("gelu", z), z * _normal_cdf(z), rtol=1e-13, atol=0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["gelu", "mish"])
+def test_float32_matches_torch_float32(name):
+    """The float32 engine (the default) agrees with torch's float32 GELU and Mish to a few ulp."""
+    torch = pytest.importorskip("torch")
+    z = np.linspace(-12, 12, 4801).astype(np.float32)
+    t = torch.tensor(z, requires_grad=True)
+    out = {"gelu": torch.nn.GELU(), "mish": torch.nn.Mish()}[name](t)
+    out.sum().backward()
+    a = np.empty_like(z)
+    get_activation(name).fn(np, z.copy(), a)
+    d = np.empty_like(z)
+    get_activation(name).grad(np, z.copy(), a.copy(), d)
+    np.testing.assert_allclose(a, out.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(d, t.grad.numpy(), rtol=1e-6, atol=1e-6)

@@ -30,6 +30,15 @@ CASES = {
                                  "optimizer": "adamw", "learning_rate": 0.02},
     "binary-rmsprop-ce": {"dataset": "xor", "features": ["x1", "x2"], "hidden": [4], "activation": "sigmoid",
                           "loss": "cross_entropy", "optimizer": "rmsprop", "learning_rate": 0.01},
+    # GELU (exact erf form) and Mish, per layer and mixed, under SGD and Adam
+    "binary-sgd-gelu-mish": {"dataset": "spiral", "features": ["x1", "x2", "sin_x1"], "hidden": [5, 4],
+                             "activation": ["gelu", "mish"], "loss": "square", "optimizer": "sgd",
+                             "learning_rate": 0.05},
+    "multiclass-adam-gelu": {"dataset": "blobs", "n_classes": 3, "features": ["x1", "x2"], "hidden": [6, 3],
+                             "activation": "gelu", "loss": "cross_entropy", "regularization": "l2",
+                             "reg_rate": 0.003, "optimizer": "adam", "learning_rate": 0.02},
+    "regression-adam-mish": {"problem": "regression", "dataset": "plane", "features": ["x1", "x2"], "hidden": [4],
+                             "activation": "mish", "loss": "huber", "optimizer": "adam", "learning_rate": 0.02},
 }
 
 
@@ -47,7 +56,8 @@ def torch_run(torch, trainer, cfg, epochs):
             lin.bias.copy_(torch.tensor(layer["b"], dtype=torch.float64))
         layers.append(lin)
     acts = cfg["activation"] if isinstance(cfg["activation"], list) else [cfg["activation"]] * len(cfg["hidden"])
-    fns = {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu}
+    fns = {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu,
+           "gelu": F.gelu, "mish": F.mish}
     params = [p for lin in layers for p in lin.parameters()]
     optim = {
         "sgd": lambda: torch.optim.SGD(params, lr=cfg["learning_rate"]),
