@@ -389,6 +389,15 @@ class TrainerGroup:
         chosen = self.members if members is None else list(members)
         if not chosen:
             return []
+        by_inputs: dict[Any, list[int]] = {}  # standardized runs see the grid through their own data's statistics
+        for index, member in enumerate(chosen):
+            by_inputs.setdefault(member.standardizer.key if member.standardizer else None, []).append(index)
+        if len(by_inputs) > 1:
+            results: list[Optional[GridResult]] = [None] * len(chosen)
+            for indices in by_inputs.values():
+                for index, result in zip(indices, self.grids([chosen[i] for i in indices], density, thumb)):
+                    results[index] = result
+            return results  # type: ignore[return-value]
         rows = [self._position(m) for m in chosen]
         inputs = grid_inputs(chosen[0], density, thumb)
         results = []

@@ -37,6 +37,13 @@ CASES = {
     "multiclass-adam-gelu": {"dataset": "blobs", "n_classes": 3, "features": ["x1", "x2"], "hidden": [6, 3],
                              "activation": "gelu", "loss": "cross_entropy", "regularization": "l2",
                              "reg_rate": 0.003, "optimizer": "adam", "learning_rate": 0.02},
+    # standardized inputs: torch trains on the features standardized by hand (training-set mean, population std)
+    "binary-sgd-standardized": {"dataset": "spiral", "features": ["x1", "x2", "x1_sq", "x1_x2"], "hidden": [4, 2],
+                                "activation": "tanh", "loss": "square", "optimizer": "sgd", "learning_rate": 0.03,
+                                "standardize": True},
+    "multiclass-adam-standardized": {"dataset": "blobs", "n_classes": 3, "features": ["x1", "x2", "x2_sq"],
+                                     "hidden": [5], "activation": "gelu", "loss": "cross_entropy",
+                                     "optimizer": "adam", "learning_rate": 0.01, "standardize": True},
     "regression-adam-mish": {"problem": "regression", "dataset": "plane", "features": ["x1", "x2"], "hidden": [4],
                              "activation": "mish", "loss": "huber", "optimizer": "adam", "learning_rate": 0.02},
 }
@@ -45,7 +52,10 @@ CASES = {
 def torch_run(torch, trainer, cfg, epochs):
     F = torch.nn.functional
     data = trainer.data
-    x = torch.tensor(feature_matrix(np, data.x_train, cfg["features"], np.float64, ones_column=False))
+    features = feature_matrix(np, data.x_train, cfg["features"], np.float64, ones_column=False)
+    if cfg.get("standardize"):  # StandardScaler by hand: (x − mean) / population std
+        features = (features - features.mean(axis=0)) / np.sqrt(((features - features.mean(axis=0)) ** 2).mean(axis=0))
+    x = torch.tensor(features)
     labels = torch.tensor(data.y_train)
     layers = []
     for layer in trainer.get_weights():
