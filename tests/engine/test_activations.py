@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nnplay.engine import ACTIVATIONS
+from nnplay.engine import activations
 from nnplay.engine.activations import ELU_ALPHA, LEAKY_SLOPE, get_activation
 
 NAMES = list(ACTIVATIONS)
@@ -159,3 +160,15 @@ def test_float32_matches_torch_float32(name):
     get_activation(name).grad(np, z.copy(), a.copy(), d)
     np.testing.assert_allclose(a, out.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(d, t.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_small_and_large_arrays_agree():
+    """GELU's Φ takes libm's erfc per value for small NumPy arrays and Cephes' rational approximations for
+    large ones (and on CuPy): both must be the same function to float64 precision."""
+    z = np.concatenate([_points(), [0.0]])
+    big = np.tile(z, 8)
+    assert big.size > activations.SMALL_CDF >= z.size
+    f, df = CLOSED_FORMS["gelu"]
+    np.testing.assert_allclose(value("gelu", big), f(big), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(derivative("gelu", big), df(big), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(value("gelu", big)[:z.size], value("gelu", z), rtol=1e-13, atol=1e-16)

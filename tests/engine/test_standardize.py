@@ -5,7 +5,7 @@ hand here: scikit-learn is not a dependency)."""
 import numpy as np
 import pytest
 
-from nnplay.engine import DataSplit, Trainer, TrainerGroup
+from nnplay.engine import Comparison, DataSplit, Trainer, TrainerGroup
 from nnplay.engine.features import feature_matrix
 from nnplay.engine.probes import backprop_trace, grid_inputs, grid_points, thumbnail_points
 from engine_helpers import flat
@@ -89,3 +89,22 @@ def test_a_group_of_standardized_and_plain_runs_equals_lone_runs():
         np.testing.assert_allclose(grid.values, own.values, rtol=1e-5, atol=1e-5)
         for ours, theirs in zip(grid.neurons, own.neurons):
             np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_a_comparison_of_standardized_and_raw_inputs_shares_data_and_start():
+    """Standardize on and off as two variants: the same points and initial weights, one stack, and each variant
+    trains and draws its grid as a lone run on those points."""
+    base = {**CFG, "standardize": False, "learning_rate": 0.1}
+    comparison = Comparison(base, [{}, {"standardize": True}])
+    raw, standardized = comparison.trainers
+    start = [t.get_weights() for t in comparison.trainers]
+    assert flat(start[0]) == pytest.approx(flat(start[1]))
+    comparison.train(15)
+    assert raw.group is standardized.group is not None
+    grids = raw.group.grids(density=12, thumb=3)
+    for trainer, weights, grid in zip(comparison.trainers, start, grids):
+        lone = Trainer(trainer.config, data=raw.data, weights=weights)
+        lone.train(15)
+        np.testing.assert_allclose(flat(trainer.get_weights()), flat(lone.get_weights()), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(grid.values, lone.grid(density=12, thumb=3).values, rtol=1e-5, atol=1e-5)
+    assert np.abs(grids[0].values - grids[1].values).max() > 1e-3
