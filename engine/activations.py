@@ -182,9 +182,18 @@ def normal_cdf(xp, z, out):
     xp.negative(u2, out=u2)
     tail *= xp.exp(u2, out=u2)  # erfc(u) = e^(−u²)·(rational in u)
     lower = xp.where(u < 1, 0.5 - 0.5 * erf_small, 0.5 * tail)  # Φ(−|z|)
-    xp.copyto(out, lower)
-    positive = z > 0
-    xp.subtract(ONE, lower, out=out, where=positive)  # Φ(z) = 1 − Φ(−z)
+    xp.subtract(ONE, lower, out=out)  # Φ(z) = 1 − Φ(−z) above 0 (copyto's where: CuPy's ufuncs take none)
+    xp.copyto(out, lower, where=z <= 0)
+    return out
+
+
+def _divide_or(xp, a, z, at_zero, out):
+    """a/z into ``out``, and ``at_zero`` where z = 0 (the limit of f(z)/z there), without a 0/0 warning."""
+    zero = z == 0
+    xp.copyto(out, z)
+    xp.copyto(out, ONE, where=zero)
+    xp.divide(a, out, out=out)
+    xp.copyto(out, at_zero, where=zero)
     return out
 
 
@@ -194,13 +203,13 @@ def _gelu(xp, z, out):
 
 
 def _gelu_grad(xp, z, a, out):
-    pdf = xp.multiply(z, z)  # Φ(z) + z·φ(z), with Φ(z) = a/z read from the forward value (Φ(0) = ½)
+    pdf = xp.clip(z, -ERFC_CLIP, ERFC_CLIP)  # Φ(z) + z·φ(z), with Φ(z) = a/z read from the forward value (Φ(0) = ½);
+    pdf *= pdf  # φ(±40) is 0 in float64 already, and the clip keeps z² finite for any float32 z
     pdf *= z.dtype.type(-0.5)
     xp.exp(pdf, out=pdf)
     pdf *= z.dtype.type(INV_SQRT_2PI)
     pdf *= z
-    out.fill(0.5)
-    xp.divide(a, z, out=out, where=z != 0)
+    _divide_or(xp, a, z, 0.5, out)
     return xp.add(out, pdf, out=out)
 
 
@@ -218,8 +227,7 @@ def _mish(xp, z, out):
 
 
 def _mish_grad(xp, z, a, out):
-    t = xp.full_like(z, MISH_T0)  # t = tanh(softplus(z)) = a/z (t(0) = tanh(ln 2)); f' = t + σ(z)·(z − a·t)
-    xp.divide(a, z, out=t, where=z != 0)
+    t = _divide_or(xp, a, z, MISH_T0, xp.empty_like(z))  # t = tanh(softplus(z)) = a/z; f' = t + σ(z)·(z − a·t)
     sigmoid(xp, z, out)
     out *= z - a * t
     return xp.add(out, t, out=out)
