@@ -389,15 +389,12 @@ class TrainerGroup:
         chosen = self.members if members is None else list(members)
         if not chosen:
             return []
-        by_inputs: dict[Any, list[int]] = {}  # standardized runs see the grid through their own data's statistics
-        for index, member in enumerate(chosen):
-            by_inputs.setdefault(member.standardizer.key if member.standardizer else None, []).append(index)
-        if len(by_inputs) > 1:
-            results: list[Optional[GridResult]] = [None] * len(chosen)
-            for indices in by_inputs.values():
-                for index, result in zip(indices, self.grids([chosen[i] for i in indices], density, thumb)):
-                    results[index] = result
-            return results  # type: ignore[return-value]
+        parts = _by_grid_inputs(chosen)
+        if len(parts) > 1:
+            placed: dict[int, GridResult] = {}
+            for indices in parts:
+                placed.update(zip(indices, self.grids([chosen[i] for i in indices], density, thumb)))
+            return [placed[i] for i in range(len(chosen))]
         rows = [self._position(m) for m in chosen]
         inputs = grid_inputs(chosen[0], density, thumb)
         results = []
@@ -412,6 +409,15 @@ class TrainerGroup:
                 member = chosen[start + j]
                 results.append(grid_result(member, out[j], logits[j], [h[j] for h in hidden], density, thumb))
         return results
+
+
+def _by_grid_inputs(chosen: list[Trainer]) -> list[list[int]]:
+    """Indices of ``chosen`` grouped by the grid inputs they need: standardized runs see the grid through
+    their own training data's statistics (everyone else shares the raw features)."""
+    parts: dict[Optional[bytes], list[int]] = {}
+    for index, member in enumerate(chosen):
+        parts.setdefault(member.standardizer.key if member.standardizer else None, []).append(index)
+    return list(parts.values())
 
 
 class _PenaltyGrad:
