@@ -49,13 +49,38 @@ CASES = {
 }
 
 
+def activation_fns(torch):
+    F = torch.nn.functional
+    return {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu,
+            "gelu": F.gelu, "mish": F.mish}
+
+
+def torch_inputs(cfg, train_points, points):
+    """The features of ``points``; with ``standardize``, StandardScaler by hand: (x − mean) / population std of
+    the training points' features."""
+    features = feature_matrix(np, points, cfg["features"], np.float64, ones_column=False)
+    if not cfg.get("standardize"):
+        return features
+    train = feature_matrix(np, train_points, cfg["features"], np.float64, ones_column=False)
+    return (features - train.mean(axis=0)) / np.sqrt(((train - train.mean(axis=0)) ** 2).mean(axis=0))
+
+
+def torch_logits(torch, cfg, weights, inputs):
+    """The network's last pre-activation for ``inputs`` under ``weights`` (PyTorch layout), in torch."""
+    F, fns = torch.nn.functional, activation_fns(torch)
+    acts = cfg["activation"] if isinstance(cfg["activation"], list) else [cfg["activation"]] * len(cfg["hidden"])
+    h = torch.tensor(inputs)
+    for i, layer in enumerate(weights):
+        h = F.linear(h, torch.tensor(np.asarray(layer["W"])), torch.tensor(np.asarray(layer["b"])))
+        if i < len(weights) - 1:
+            h = fns[acts[i]](h)
+    return h.numpy()
+
+
 def torch_run(torch, trainer, cfg, epochs):
     F = torch.nn.functional
     data = trainer.data
-    features = feature_matrix(np, data.x_train, cfg["features"], np.float64, ones_column=False)
-    if cfg.get("standardize"):  # StandardScaler by hand: (x − mean) / population std
-        features = (features - features.mean(axis=0)) / np.sqrt(((features - features.mean(axis=0)) ** 2).mean(axis=0))
-    x = torch.tensor(features)
+    x = torch.tensor(torch_inputs(cfg, data.x_train, data.x_train))
     labels = torch.tensor(data.y_train)
     layers = []
     for layer in trainer.get_weights():
@@ -66,8 +91,7 @@ def torch_run(torch, trainer, cfg, epochs):
             lin.bias.copy_(torch.tensor(layer["b"], dtype=torch.float64))
         layers.append(lin)
     acts = cfg["activation"] if isinstance(cfg["activation"], list) else [cfg["activation"]] * len(cfg["hidden"])
-    fns = {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu,
-           "gelu": F.gelu, "mish": F.mish}
+    fns = activation_fns(torch)
     params = [p for lin in layers for p in lin.parameters()]
     optim = {
         "sgd": lambda: torch.optim.SGD(params, lr=cfg["learning_rate"]),
@@ -132,3 +156,17 @@ def test_three_epochs_match_torch(case, dtype, tol):
     moved = max(np.abs(np.asarray(a["W"]) - np.asarray(s["W"])).max()
                 for a, s in zip(actual, start, strict=True))
     assert moved > 100 * tol  # training changed the weights far more than the tolerance
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "gelu" in c or "mish" in c or "standardized" in c])
+def test_outputs_after_training_match_torch(case):
+    """After 3 epochs the engine's logits on the test set (inputs standardized by the training statistics where
+    asked) equal torch's forward pass with torch's own trained weights."""
+    torch = pytest.importorskip("torch")
+    cfg = {**BASE, **CASES[case]}
+    trainer = Trainer(cfg, dtype=np.float64)
+    expected_weights = torch_run(torch, trainer, cfg, epochs=3)
+    trainer.train(3)
+    d = trainer.data
+    expected = torch_logits(torch, cfg, expected_weights, torch_inputs(cfg, d.x_train, d.x_test))
+    np.testing.assert_allclose(trainer.predict(d.x_test)["logits"], expected, rtol=0, atol=1e-9)
