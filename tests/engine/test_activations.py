@@ -172,3 +172,23 @@ def test_small_and_large_arrays_agree():
     np.testing.assert_allclose(value("gelu", big), f(big), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(derivative("gelu", big), df(big), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(value("gelu", big)[:z.size], value("gelu", z), rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["gelu", "mish"])
+def test_cupy_matches_numpy(name):
+    """On CuPy (no per-value path, no ufunc ``where``) GELU and Mish equal the NumPy values in float64."""
+    from nnplay.engine import gpu_available
+
+    if not gpu_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    import cupy
+
+    act = get_activation(name)
+    for z in (np.concatenate([_points(), [0.0]]), np.tile(np.concatenate([_points(), [0.0, 1000.0, -1000.0]]), 8)):
+        zd = cupy.asarray(z)
+        a, d = cupy.empty_like(zd), cupy.empty_like(zd)
+        act.fn(cupy, zd, a)
+        act.grad(cupy, zd, a.copy(), d)
+        np.testing.assert_allclose(cupy.asnumpy(a), value(name, z), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(cupy.asnumpy(d), derivative(name, z), rtol=1e-12, atol=1e-15)

@@ -108,3 +108,18 @@ def test_a_comparison_of_standardized_and_raw_inputs_shares_data_and_start():
         np.testing.assert_allclose(flat(trainer.get_weights()), flat(lone.get_weights()), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(grid.values, lone.grid(density=12, thumb=3).values, rtol=1e-5, atol=1e-5)
     assert np.abs(grids[0].values - grids[1].values).max() > 1e-3
+
+
+@pytest.mark.gpu
+def test_standardized_gelu_training_on_the_gpu_matches_the_cpu():
+    from nnplay.engine import gpu_available
+
+    if not gpu_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    cfg = {**CFG, "activation": "gelu", "hidden": [6, 4], "optimizer": "adam", "learning_rate": 0.01}
+    cpu = Trainer({**cfg, "device": "cpu"}, dtype=np.float64)
+    gpu = Trainer({**cfg, "device": "gpu"}, dtype=np.float64)
+    cpu.train(5)
+    gpu.train(5)
+    np.testing.assert_allclose(flat(gpu.get_weights()), flat(cpu.get_weights()), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(gpu.grid(density=20).values, cpu.grid(density=20).values, atol=1e-6)
