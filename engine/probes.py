@@ -33,7 +33,7 @@ def thumbnail_points(thumb: int, dims: int = 2) -> np.ndarray:
 
 
 def _grid_features(trainer, density: int, thumb: int):
-    """Feature matrix of grid + thumbnail points, cached per (features, density, thumb)."""
+    """Feature matrix of grid + thumbnail points, cached per (features, density, thumb, input statistics)."""
     scaling = trainer.standardizer.key if trainer.standardizer is not None else None  # new data, new statistics
     key = (tuple(trainer.config.features), density, thumb, trainer.config.dims, scaling)
     cache = trainer.__dict__.setdefault("_grid_cache", {})

@@ -58,6 +58,8 @@ class Trainer:
     ``{"W": (fan_out, fan_in), "b": (fan_out,)}`` in PyTorch's layout replacing the initialisation.
     ``history_limit`` is how many of the latest reports ``history`` keeps (at least 1; it may be changed
     later: the live server keeps one, since a session's loss curve travels as compact rows).
+    With ``standardize`` on, ``standardizer`` holds the training set's feature statistics (else None); every
+    input the network gets goes through :meth:`inputs`, which applies them.
     A run may train in a :class:`~nnplay.engine.group.TrainerGroup`; the section "the group-member
     protocol" below holds the methods the group calls.
     """
