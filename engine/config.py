@@ -81,6 +81,8 @@ class Config(BaseModel):
         None, description="[[x1, x2, label], ...] for dataset 'custom'"
     )
     features: list[FeatureName] = Field(default_factory=lambda: ["x1", "x2"], min_length=1)
+    standardize: bool = Field(False, description="scale each input feature to zero mean and unit variance "
+                                                 "by the training set's statistics (as StandardScaler)")
     hidden: list[int] = Field(default_factory=lambda: [4, 2])
     activation: Union[ActivationName, list[ActivationName]] = "tanh"
     loss: LossName = "square"
