@@ -323,15 +323,16 @@ async def command(ws, message: dict[str, Any]) -> dict[str, Any]:
     return await answer(ws, message["id"])
 
 
-async def answer(ws, command_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    """The ``state`` answering ``command_id`` (frames and other messages before it are read and dropped)."""
+async def answer(ws, command_id: str, timeout: float = 10.0, kind: str = "state") -> dict[str, Any]:
+    """The message of type ``kind`` answering ``command_id`` (frames and other messages before it are read and
+    dropped); an ``error`` raises."""
     while True:
         message = await asyncio.wait_for(ws.recv(), timeout)
         if isinstance(message, str):
             reply = json.loads(message)
             if reply["type"] == "error":
                 raise RuntimeError(reply["message"])
-            if reply["type"] == "state" and reply["id"] == command_id:
+            if reply["type"] == kind and reply["id"] == command_id:
                 return reply
 
 

@@ -60,7 +60,7 @@ async def run_checker(url: str, checker: Checker, measuring: asyncio.Event, stop
             while not stop.is_set():
                 started = time.perf_counter()
                 await ws.send(json.dumps({"type": "gradcheck", "id": "check", "max_params": MAX_PARAMS}))
-                await gradcheck_answer(ws)
+                await answer(ws, "check", timeout=120, kind="gradcheck")
                 if measuring.is_set():
                     checker.answered += 1
                     checker.seconds.append(time.perf_counter() - started)
@@ -82,17 +82,6 @@ async def run_viewer(url: str, big: dict, counted: list[int], measuring: asyncio
             await ws.send(json.dumps({"type": "view", "id": "v", "density": density, "thumb": 50}))
             await answer(ws, "v", timeout=60)
             counted[0] += measuring.is_set()
-
-
-async def gradcheck_answer(ws, timeout: float = 120.0) -> dict:
-    while True:
-        message = await asyncio.wait_for(ws.recv(), timeout)
-        if isinstance(message, str):
-            reply = json.loads(message)
-            if reply["type"] == "error":
-                raise RuntimeError(reply["message"])
-            if reply["type"] == "gradcheck":
-                return reply
 
 
 async def trial(server: Server, k: int, heavy: bool, args: argparse.Namespace) -> tuple[Window, Optional[Checker]]:

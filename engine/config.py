@@ -86,6 +86,8 @@ class Config(BaseModel):
     features: list[Union[FeatureName, str]] = Field(
         default_factory=lambda: ["x1", "x2"], min_length=1,
         description="feature names, or formulas over x1 and x2 such as 'x1*x2' or 'sqrt(x1^2+x2^2)'")
+    standardize: bool = Field(False, description="scale each input feature to zero mean and unit variance "
+                                                 "by the training set's statistics (as StandardScaler)")
     hidden: list[int] = Field(default_factory=lambda: [4, 2])
     activation: Union[ActivationName, list[ActivationName]] = "tanh"
     loss: LossName = "square"

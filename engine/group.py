@@ -389,6 +389,12 @@ class TrainerGroup:
         chosen = self.members if members is None else list(members)
         if not chosen:
             return []
+        parts = _by_grid_inputs(chosen)
+        if len(parts) > 1:
+            placed: dict[int, GridResult] = {}
+            for indices in parts:
+                placed.update(zip(indices, self.grids([chosen[i] for i in indices], density, thumb)))
+            return [placed[i] for i in range(len(chosen))]
         rows = [self._position(m) for m in chosen]
         inputs = grid_inputs(chosen[0], density, thumb)
         results = []
@@ -403,6 +409,15 @@ class TrainerGroup:
                 member = chosen[start + j]
                 results.append(grid_result(member, out[j], logits[j], [h[j] for h in hidden], density, thumb))
         return results
+
+
+def _by_grid_inputs(chosen: list[Trainer]) -> list[list[int]]:
+    """Indices of ``chosen`` grouped by the grid inputs they need: standardized runs see the grid through
+    their own training data's statistics (everyone else shares the raw features)."""
+    parts: dict[Optional[bytes], list[int]] = {}
+    for index, member in enumerate(chosen):
+        parts.setdefault(member.standardizer.key if member.standardizer else None, []).append(index)
+    return list(parts.values())
 
 
 class _PenaltyGrad:

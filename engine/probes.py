@@ -8,7 +8,7 @@ import numpy as np
 
 from .backend import to_host
 from .datasets import poly_x_from_network
-from .features import GRID_EXTENT, feature_matrix
+from .features import GRID_EXTENT
 from .reports import GridResult
 
 _GRID_CACHE_SIZE = 4
@@ -33,8 +33,9 @@ def thumbnail_points(thumb: int, dims: int = 2) -> np.ndarray:
 
 
 def _grid_features(trainer, density: int, thumb: int):
-    """Feature matrix of grid + thumbnail points, cached per (features, density, thumb)."""
-    key = (tuple(trainer.config.features), density, thumb, trainer.config.dims)
+    """Feature matrix of grid + thumbnail points, cached per (features, density, thumb, input statistics)."""
+    scaling = trainer.standardizer.key if trainer.standardizer is not None else None  # new data, new statistics
+    key = (tuple(trainer.config.features), density, thumb, trainer.config.dims, scaling)
     cache = trainer.__dict__.setdefault("_grid_cache", {})
     if key not in cache:
         dims = trainer.config.dims
@@ -119,10 +120,7 @@ def grid_result(trainer, out: np.ndarray, logits: np.ndarray, hidden: list[np.nd
 
 
 def _point_features(trainer, point) -> Any:
-    xp = trainer.xp
-    rows = feature_matrix(xp, xp.asarray(np.asarray(point, dtype=np.float64).reshape(1, 2)),
-                          trainer.config.features, np.float64)
-    return xp.ascontiguousarray(rows.T)
+    return trainer.inputs(np.asarray(point, dtype=np.float64).reshape(1, 2), np.float64)
 
 
 def _target(trainer, label: float) -> Any:

@@ -27,6 +27,7 @@ from .regularizers import get_regularizer
 from .reports import EpochReport, finite_or_none
 from .schedules import get_schedule
 from .splits import DataSplit, check_labels, make_data
+from .standardize import Standardizer
 
 # Fields ``update`` may change while a run goes on; anything else needs a new Trainer.
 LIVE_FIELDS = frozenset({
@@ -57,6 +58,8 @@ class Trainer:
     ``{"W": (fan_out, fan_in), "b": (fan_out,)}`` in PyTorch's layout replacing the initialisation.
     ``history_limit`` is how many of the latest reports ``history`` keeps (at least 1; it may be changed
     later: the live server keeps one, since a session's loss curve travels as compact rows).
+    With ``standardize`` on, ``standardizer`` holds the training set's feature statistics (else None); every
+    input the network gets goes through :meth:`inputs`, which applies them.
     A run may train in a :class:`~nnplay.engine.group.TrainerGroup`; the section "the group-member
     protocol" below holds the methods the group calls.
     """
@@ -112,15 +115,21 @@ class Trainer:
             return np.eye(self.config.n_classes)[:, labels.astype(int)]
         return labels[None, :]
 
-    def inputs(self, points: np.ndarray):
-        """Feature-major device inputs (n_features + 1, rows), last row ones, for the network."""
-        xp = self.xp
-        rows = feature_matrix(xp, xp.asarray(points), self.config.features, self.dtype)
+    def inputs(self, points: np.ndarray, dtype: Any = None):
+        """Feature-major device inputs (n_features + 1, rows), last row ones, for the network: the features of
+        ``points``, standardized by the training set's statistics when the config asks (``standardizer``)."""
+        xp, dtype = self.xp, dtype or self.dtype
+        if self.standardizer is None:
+            rows = feature_matrix(xp, xp.asarray(points), self.config.features, dtype)
+        else:  # standardized in float64, then rounded once to the run's dtype
+            rows = feature_matrix(xp, xp.asarray(points, dtype=np.float64), self.config.features, np.float64)
+            rows = self.standardizer.apply(xp, rows).astype(dtype, copy=False)
         return xp.ascontiguousarray(rows.T)
 
     def _load_data(self) -> None:
         """Features and targets of the training and the test set, on the device."""
         xp, d = self.xp, self.data
+        self.standardizer = Standardizer.fit(d.x_train, self.config.features) if self.config.standardize else None
         self.x_train, self.x_test = self.inputs(d.x_train), self.inputs(d.x_test)
         self.y_train = xp.asarray(self.targets(d.y_train), dtype=self.dtype)
         self.y_test = xp.asarray(self.targets(d.y_test), dtype=self.dtype)

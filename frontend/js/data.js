@@ -1,10 +1,11 @@
 // The data column: one thumbnail per dataset of the engine (those that fit the problem type, plus
-// "custom"), the playground's sliders (ratio, noise, batch size), number of samples, classes, Regenerate.
+// "custom"), the playground's sliders (ratio, noise, batch size), "Standardize inputs", number of samples,
+// classes, Regenerate.
 // Thumbnails are drawn from a sample of each dataset fetched once with POST /api/train (one epoch of a network without hidden layers).
 
 import { drawPoints } from './output-heatmap.js';
 import { fieldBounds } from './state.js';
-import { el, nextId } from './ui.js';
+import { checkControl, el, nextId } from './ui.js';
 import { POINT_OUTLINES, withAlpha } from './colors.js';
 
 const THUMB = 48;
@@ -37,6 +38,9 @@ export function createDataPanel(hub, state, customPanel) {
   const noiseBounds = fieldBounds(options, 'noise');
   const noise = slider({ label: 'Noise', name: 'noise', min: noiseBounds.min, max: noiseBounds.max, step: 5, value: v.noise, onChange: (x) => state.set({ noise: x }) });
   const batch = slider({ label: 'Batch size', name: 'batchSize', min: 1, max: 30, step: 1, value: v.batch_size, onChange: (x) => state.set({ batch_size: x }) });
+  // the engine's `standardize`: every input feature scaled by the training set's mean and standard deviation
+  const standardize = checkControl({ label: 'Standardize inputs', name: 'standardize', checked: v.standardize, onChange: (on) => state.set({ standardize: on }) });
+  standardize.element.title = options.fields.standardize?.description ?? '';
   const samplesId = nextId('num');
   const nSamples = el('input', { id: samplesId, type: 'number', min: options.limits.min_samples, max: options.limits.max_samples, step: 1, 'aria-label': 'Number of samples' });
   nSamples.addEventListener('change', () => {
@@ -57,7 +61,8 @@ export function createDataPanel(hub, state, customPanel) {
   const regenerate = el('button', { type: 'button', class: 'text-button ui-regenerate', 'aria-label': 'Regenerate', onclick: () => hub.emit('command', { type: 'regenerate' }) }, 'Regenerate');
   const element = el('section', { class: 'column data-column', 'aria-label': 'Data' },
     el('h2', { text: 'Data' }), el('p', { class: 'column-text ui-dataset', text: 'Which dataset do you want to use?' }),
-    grid, customPanel.element, ratio.element, noise.element, batch.element, samplesRow, classesRow, regenerate);
+    grid, customPanel.element, ratio.element, noise.element, batch.element, standardize.element, samplesRow, classesRow,
+    regenerate);
 
   function fits(d) {
     return d.task === null || (d.task === 'regression') === (state.values.problem === 'regression');
@@ -136,6 +141,7 @@ export function createDataPanel(hub, state, customPanel) {
     ratio.setValue(Math.round(values.train_ratio * 100));
     noise.setValue(values.noise);
     batch.setValue(values.batch_size);
+    standardize.setValue(values.standardize);
     if (document.activeElement !== nSamples) nSamples.value = values.n_samples ?? state.spec()?.default_samples ?? '';
     nSamples.placeholder = String(state.spec()?.default_samples ?? '');
     classes.value = String(values.n_classes);

@@ -103,7 +103,8 @@ export function createWalkthrough(hub, state, session, network, plot) {
     const n = layers();
     if (step === 0) {
       const f = Object.entries(trace.features).map(([k, v]) => `${featureLabel(k)} = ${fmtValue(v)}`).join(', ');
-      return `Step 1 of ${lastStep() + 1} — input: ${f}.`;
+      const scaled = state.values.standardize ? ' (standardized: (x − mean) / std of the training set)' : '';
+      return `Step 1 of ${lastStep() + 1} — input${scaled}: ${f}.`;
     }
     const head = `Step ${step + 1} of ${lastStep() + 1} — `;
     if (step <= n) {

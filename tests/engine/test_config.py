@@ -47,7 +47,7 @@ def test_valid_configs_round_trip_through_json():
 
 # ------------------------------------------------------------------------------------- choices by name
 @pytest.mark.parametrize("field,value,allowed", [
-    ("activation", "gelu", list(ACTIVATIONS)),
+    ("activation", "selu", list(ACTIVATIONS)),
     ("optimizer", "lbfgs", list(OPTIMIZERS)),
     ("init", "ones", list(INITIALIZERS)),
     ("dataset", "moons", [n for n in DATASETS]),
@@ -61,7 +61,7 @@ def test_unknown_names_list_the_allowed_ones(field, value, allowed):
 
 
 def test_unknown_activation_in_a_list_and_unknown_feature():
-    assert_names(error_text({"hidden": [4, 2], "activation": ["tanh", "gelu"]}), "activation", ["'relu'", "'sine'"])
+    assert_names(error_text({"hidden": [4, 2], "activation": ["tanh", "selu"]}), "activation", ["'relu'", "'gelu'", "'mish'"])
     assert_names(error_text({"features": ["x1", "x3"]}), "features", ["'x1_x2'", "'cos_x2'", "'x1_pow9'"])
 
 

@@ -11,6 +11,7 @@ Two independent routes:
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -177,6 +178,7 @@ def test_reported_losses_separate_data_loss_and_penalty(penalty):
 def _reference_activation(name, z):
     """f(z) and f'(z) written out independently of the engine."""
     sig = 1 / (1 + np.exp(-z))
+    cdf = 0.5 * math.erfc(-z / math.sqrt(2))
     return {
         "relu": (max(z, 0.0), float(z > 0)),
         "tanh": (np.tanh(z), 1 - np.tanh(z) ** 2),
@@ -187,6 +189,9 @@ def _reference_activation(name, z):
         "softplus": (np.log1p(np.exp(z)), sig),
         "swish": (z * sig, sig + z * sig * (1 - sig)),
         "sine": (np.sin(z), np.cos(z)),
+        "gelu": (z * cdf, cdf + z * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)),
+        "mish": (z * np.tanh(np.log1p(np.exp(z))), np.tanh(np.log1p(np.exp(z)))
+                 + z * sig * (1 - np.tanh(np.log1p(np.exp(z))) ** 2)),
     }[name]
 
 

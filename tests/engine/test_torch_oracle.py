@@ -30,13 +30,57 @@ CASES = {
                                  "optimizer": "adamw", "learning_rate": 0.02},
     "binary-rmsprop-ce": {"dataset": "xor", "features": ["x1", "x2"], "hidden": [4], "activation": "sigmoid",
                           "loss": "cross_entropy", "optimizer": "rmsprop", "learning_rate": 0.01},
+    # GELU (exact erf form) and Mish, per layer and mixed, under SGD and Adam
+    "binary-sgd-gelu-mish": {"dataset": "spiral", "features": ["x1", "x2", "sin_x1"], "hidden": [5, 4],
+                             "activation": ["gelu", "mish"], "loss": "square", "optimizer": "sgd",
+                             "learning_rate": 0.05},
+    "multiclass-adam-gelu": {"dataset": "blobs", "n_classes": 3, "features": ["x1", "x2"], "hidden": [6, 3],
+                             "activation": "gelu", "loss": "cross_entropy", "regularization": "l2",
+                             "reg_rate": 0.003, "optimizer": "adam", "learning_rate": 0.02},
+    # standardized inputs: torch trains on the features standardized by hand (training-set mean, population std)
+    "binary-sgd-standardized": {"dataset": "spiral", "features": ["x1", "x2", "x1_sq", "x1_x2"], "hidden": [4, 2],
+                                "activation": "tanh", "loss": "square", "optimizer": "sgd", "learning_rate": 0.03,
+                                "standardize": True},
+    "multiclass-adam-standardized": {"dataset": "blobs", "n_classes": 3, "features": ["x1", "x2", "x2_sq"],
+                                     "hidden": [5], "activation": "gelu", "loss": "cross_entropy",
+                                     "optimizer": "adam", "learning_rate": 0.01, "standardize": True},
+    "regression-adam-mish": {"problem": "regression", "dataset": "plane", "features": ["x1", "x2"], "hidden": [4],
+                             "activation": "mish", "loss": "huber", "optimizer": "adam", "learning_rate": 0.02},
 }
+
+
+def activation_fns(torch):
+    F = torch.nn.functional
+    return {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu,
+            "gelu": F.gelu, "mish": F.mish}
+
+
+def torch_inputs(cfg, train_points, points):
+    """The features of ``points``; with ``standardize``, StandardScaler by hand: (x − mean) / population std of
+    the training points' features."""
+    features = feature_matrix(np, points, cfg["features"], np.float64, ones_column=False)
+    if not cfg.get("standardize"):
+        return features
+    train = feature_matrix(np, train_points, cfg["features"], np.float64, ones_column=False)
+    return (features - train.mean(axis=0)) / np.sqrt(((train - train.mean(axis=0)) ** 2).mean(axis=0))
+
+
+def torch_logits(torch, cfg, weights, inputs):
+    """The network's last pre-activation for ``inputs`` under ``weights`` (PyTorch layout), in torch."""
+    F, fns = torch.nn.functional, activation_fns(torch)
+    acts = cfg["activation"] if isinstance(cfg["activation"], list) else [cfg["activation"]] * len(cfg["hidden"])
+    h = torch.tensor(inputs)
+    for i, layer in enumerate(weights):
+        h = F.linear(h, torch.tensor(np.asarray(layer["W"])), torch.tensor(np.asarray(layer["b"])))
+        if i < len(weights) - 1:
+            h = fns[acts[i]](h)
+    return h.numpy()
 
 
 def torch_run(torch, trainer, cfg, epochs):
     F = torch.nn.functional
     data = trainer.data
-    x = torch.tensor(feature_matrix(np, data.x_train, cfg["features"], np.float64, ones_column=False))
+    x = torch.tensor(torch_inputs(cfg, data.x_train, data.x_train))
     labels = torch.tensor(data.y_train)
     layers = []
     for layer in trainer.get_weights():
@@ -47,7 +91,7 @@ def torch_run(torch, trainer, cfg, epochs):
             lin.bias.copy_(torch.tensor(layer["b"], dtype=torch.float64))
         layers.append(lin)
     acts = cfg["activation"] if isinstance(cfg["activation"], list) else [cfg["activation"]] * len(cfg["hidden"])
-    fns = {"tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "elu": F.elu, "swish": F.silu}
+    fns = activation_fns(torch)
     params = [p for lin in layers for p in lin.parameters()]
     optim = {
         "sgd": lambda: torch.optim.SGD(params, lr=cfg["learning_rate"]),
@@ -112,3 +156,17 @@ def test_three_epochs_match_torch(case, dtype, tol):
     moved = max(np.abs(np.asarray(a["W"]) - np.asarray(s["W"])).max()
                 for a, s in zip(actual, start, strict=True))
     assert moved > 100 * tol  # training changed the weights far more than the tolerance
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "gelu" in c or "mish" in c or "standardized" in c])
+def test_outputs_after_training_match_torch(case):
+    """After 3 epochs the engine's logits on the test set (inputs standardized by the training statistics where
+    asked) equal torch's forward pass with torch's own trained weights."""
+    torch = pytest.importorskip("torch")
+    cfg = {**BASE, **CASES[case]}
+    trainer = Trainer(cfg, dtype=np.float64)
+    expected_weights = torch_run(torch, trainer, cfg, epochs=3)
+    trainer.train(3)
+    d = trainer.data
+    expected = torch_logits(torch, cfg, expected_weights, torch_inputs(cfg, d.x_train, d.x_test))
+    np.testing.assert_allclose(trainer.predict(d.x_test)["logits"], expected, rtol=0, atol=1e-9)

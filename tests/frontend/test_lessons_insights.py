@@ -135,3 +135,22 @@ def test_lesson_controls_are_named_and_reachable_by_keyboard(page):
                  "Import network (JSON)", "Export the loss history as CSV", "Export the data as CSV", "GIF epochs",
                  "Frame every (epochs)"]:
         assert page.get_by_label(name, exact=True).count() == 1, name
+
+
+def test_walkthrough_of_standardized_inputs_shows_what_the_network_receives(make_page, server):
+    engine = pytest.importorskip("nnplay.engine")
+    page = make_page(server.url + "/" + KNOWN + "&xSquared=true&standardize=true")
+    config = server_state(page)["config"]
+    assert config["standardize"] is True and config["features"] == ["x1", "x2", "x1_sq"]
+    row = page.evaluate("Array.from(window.nnplay.output.data.arrays.train.slice(0, 3))")
+    click_data_point(page, row)
+    page.wait_for_function("window.nnplay.walkthrough.trace !== null")
+    status = page.get_by_role("status", name="Walk-through step").inner_text()
+    assert "standardized" in status, status
+    expected = engine.Trainer(config).trace(row[:2], row[2])["features"]
+    raw = {"x1": row[0], "x2": row[1], "x1_sq": row[0] ** 2}
+    shown = page.locator('.wt-value[data-column="0"] .wt-act').all_inner_texts()
+    for text, (name, value) in zip(shown, expected.items(), strict=True):
+        assert float(text) == pytest.approx(value, rel=5e-3, abs=5e-3), name
+        assert abs(value - raw[name]) > 0.05, f"{name} is standardized, not raw"
+    assert page.errors == []

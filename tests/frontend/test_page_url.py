@@ -136,3 +136,36 @@ def test_back_from_one_dimensional_data_gives_back_both_inputs(page):
     page.wait_for_function("window.nnplay.session.serverState?.config.problem === 'classification'")
     settle(page)
     assert server_state(page)["config"]["features"] == ["x1", "x2"]
+
+
+def test_standardize_inputs_is_sent_travels_in_the_link_and_survives_a_reload(page):
+    box = page.get_by_label("Standardize inputs", exact=True)
+    assert not box.is_checked() and server_state(page)["config"]["standardize"] is False
+    assert "standardize" not in page.evaluate("location.hash")  # the default is not written
+    box.check()
+    settle(page)
+    page.wait_for_function("window.nnplay.session.serverState?.config.standardize === true")
+    assert "standardize=true" in page.evaluate("location.hash")
+    page.screenshot(path="/tmp/nnplay-standardize.png")
+    page.reload()
+    wait_ready(page)
+    assert server_state(page)["config"]["standardize"] is True
+    assert page.get_by_label("Standardize inputs", exact=True).is_checked()
+    page.get_by_label("Standardize inputs", exact=True).uncheck()
+    settle(page)
+    page.wait_for_function("window.nnplay.session.serverState?.config.standardize === false")
+    assert "standardize" not in page.evaluate("location.hash")
+    assert page.errors == []
+
+
+def test_gelu_and_mish_come_from_the_registry_and_travel_in_links(make_page, server):
+    page = make_page(server.url + "/#activation=gelu")
+    assert server_state(page)["config"]["activation"] == "gelu"
+    menu = page.get_by_label("Activation", exact=True)
+    labels = menu.locator("option").all_inner_texts()
+    assert "GELU" in labels and "Mish" in labels
+    menu.select_option("mish")
+    settle(page)
+    page.wait_for_function("window.nnplay.session.serverState?.config.activation === 'mish'")
+    assert "activation=mish" in page.evaluate("location.hash")
+    assert page.errors == []

@@ -1,9 +1,16 @@
-"""Helpers shared by the server tests: settings, reading socket messages with a timeout, configs."""
+"""Helpers shared by the server tests: settings, reading socket messages with a timeout, configs, an engine worker in
+a thread, and a real ``nnplay serve`` in a subprocess."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
 import time
+import urllib.request
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +22,14 @@ with warnings.catch_warnings():  # starlette 1.x asks for httpx2 instead of http
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient  # noqa: F401 - re-exported for the tests
 
+from nnplay.engine import Limits
+from nnplay.server.live import wire
+from nnplay.server.live.channel import ThreadChannel
 from nnplay.server.live.frames import decode
+from nnplay.server.live.worker import EngineWorker
 from nnplay.server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 C1 = {"dataset": "circle", "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh", "loss": "square",
       "optimizer": "sgd", "learning_rate": 0.03, "batch_size": 10, "n_samples": 500, "seed": 1}
@@ -96,3 +109,58 @@ def drain_until_state(ws, reply_id: Any, timeout: float = 10.0) -> tuple[dict, l
     seen: list = []
     state = wait_for(ws, "state", lambda s: s.get("id") == reply_id, timeout, seen)
     return state, seen
+
+
+@contextmanager
+def worker_thread() -> Iterator[tuple[ThreadChannel, threading.Thread]]:
+    """An engine worker serving in a thread; yields the server's end of its channel and the thread, and stops
+    the worker after (it must have stopped)."""
+    server_end, worker_end = ThreadChannel.pair()
+    thread = threading.Thread(target=EngineWorker(worker_end, Limits().model_dump(), None, 0.01).serve)
+    thread.start()
+    try:
+        assert isinstance(server_end.recv(), wire.Ready)
+        yield server_end, thread
+    finally:
+        server_end.send([wire.Stop()])
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(env: dict[str, str], command: Optional[list[str]] = None, log_level: str = "warning",
+            output: Optional[Path] = None) -> Iterator[dict[str, Any]]:
+    """``nnplay serve`` on a free port with ``NNPLAY_*`` settings ``env`` (``command``: how to start it,
+    ``python -m nnplay`` by default; ``output``: a file for its log), once ``/api/health`` answers; yields its
+    ``port``, ``http`` and ``ws`` addresses and ``log``; terminated after."""
+    port = free_port()
+    served = {"port": port, "http": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/ws", "log": output}
+    out = open(output, "wb") if output is not None else None
+    process = subprocess.Popen([*(command or [sys.executable, "-m", "nnplay"]), "serve", "--port", str(port),
+                                "--log-level", log_level], cwd=ROOT, env={**os.environ, **env},
+                               stdout=out, stderr=subprocess.STDOUT if out else None)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{served['http']}/api/health", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("nnplay serve did not start") from None
+                time.sleep(0.1)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if out is not None:
+            out.close()

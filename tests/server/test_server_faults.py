@@ -5,27 +5,23 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from server_helpers import C1, SMALL, live, make_settings, parse, receive, send, wait_for
+from server_helpers import C1, SMALL, live, make_settings, parse, receive, send, wait_for, worker_thread
 from server_helpers import TestClient
 
-from nnplay.engine import SCHEDULES, Config, Limits, Trainer
+from nnplay.engine import SCHEDULES, Config, Trainer
 from nnplay.server.live import wire
-from nnplay.server.live.channel import ThreadChannel
 from nnplay.server.live.clock import LiveClock
 from nnplay.server.live.messages import MAX_EPOCH, socket_schemas
 from nnplay.server.live.run import LiveRun, Mode, Plan
-from nnplay.server.live.worker import EngineWorker
 from nnplay.server.main import create_app
 
 HUGE = 10**400  # the epoch that used to end a worker: it overflowed when the clock put it in a history row
@@ -75,20 +71,6 @@ def test_numbers_beyond_the_protocols_bounds_are_errors_naming_the_field(client,
 
 
 # ---- the worker: one session's failure is its own ---------------------------------------------------------------
-@contextmanager
-def worker_thread() -> Iterator[tuple[Any, threading.Thread]]:
-    """An engine worker serving in a thread; yields the server's end of its channel and the thread."""
-    server_end, worker_end = ThreadChannel.pair()
-    thread = threading.Thread(target=EngineWorker(worker_end, Limits().model_dump(), None, 0.01).serve)
-    thread.start()
-    try:
-        assert isinstance(server_end.recv(), wire.Ready)
-        yield server_end, thread
-    finally:
-        server_end.send([wire.Stop()])
-        thread.join(5)
-
-
 def test_a_session_whose_epochs_raise_is_ended_alone_and_its_neighbours_train_on():
     """The worker's own guard, without the socket's bounds: a run that raises in the clock (here the huge epoch,
     standing for any bug) is reported as failed and forgotten; the sessions stacked with it train on."""

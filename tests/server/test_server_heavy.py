@@ -4,21 +4,17 @@ own commands are still answered in order."""
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
-from server_helpers import SMALL
+from server_helpers import SMALL, worker_thread
 
-from nnplay.engine import Limits, Trainer
+from nnplay.engine import Trainer
 from nnplay.server.live import wire
 from nnplay.server.live.channel import ThreadChannel
 from nnplay.server.live.clock import LiveClock
 from nnplay.server.live.pacing import finite
 from nnplay.server.live.run import LiveRun, Mode, Plan
 from nnplay.server.live.slices import Job
-from nnplay.server.live.worker import EngineWorker
 
 # Big enough that an epoch (batches of one) and a check of every parameter take many parts of a round.
 BIG = {"dataset": "spiral", "hidden": [32, 32, 32], "n_samples": 600, "batch_size": 1, "seed": 5}
@@ -28,21 +24,6 @@ CHECK = {"variant": 0, "max_params": 5000}
 
 def configure(config: dict) -> dict:
     return {"config": config, "weights": None, "epoch": None, "variants": None, "labels": None, "play": False}
-
-
-@contextmanager
-def worker_thread() -> Iterator[ThreadChannel]:
-    server_end, worker_end = ThreadChannel.pair()
-    worker = EngineWorker(worker_end, Limits().model_dump(), None, 0.01)
-    thread = threading.Thread(target=worker.serve)
-    thread.start()
-    try:
-        assert isinstance(server_end.recv(), wire.Ready)
-        yield server_end
-    finally:
-        server_end.send([wire.Stop()])
-        thread.join(10)
-    assert not thread.is_alive()
 
 
 def until_reply(server_end: ThreadChannel, call_id: int, credit: str) -> tuple[wire.Reply, list[int], list]:
@@ -62,7 +43,7 @@ def until_reply(server_end: ThreadChannel, call_id: int, credit: str) -> tuple[w
 
 
 def test_other_sessions_train_and_are_answered_while_a_gradient_check_goes_on():
-    with worker_thread() as server_end:
+    with worker_thread() as (server_end, _):
         server_end.send([wire.Call(1, "a", "configure", configure(BIG)), wire.Call(2, "b", "configure",
                                                                                 configure(SMALL))])
         assert [server_end.recv().call_id for _ in range(2)] == [1, 2]
@@ -76,7 +57,7 @@ def test_other_sessions_train_and_are_answered_while_a_gradient_check_goes_on():
 
 
 def test_a_sessions_commands_are_answered_in_order_after_its_gradient_check():
-    with worker_thread() as server_end:
+    with worker_thread() as (server_end, _):
         server_end.send([wire.Call(1, "a", "configure", configure(BIG))])
         assert server_end.recv().call_id == 1
         server_end.send([wire.Call(2, "a", "gradcheck", CHECK), wire.Call(3, "a", "reset", {"seed": 9}),
@@ -88,7 +69,7 @@ def test_a_sessions_commands_are_answered_in_order_after_its_gradient_check():
 
 
 def test_a_session_that_closes_during_its_gradient_check_is_answered_and_the_worker_goes_on():
-    with worker_thread() as server_end:
+    with worker_thread() as (server_end, _):
         server_end.send([wire.Call(1, "a", "configure", configure(BIG)), wire.Call(2, "a", "gradcheck", CHECK),
                          wire.Call(3, "a", "state", {}), wire.CloseSession("a")])
         assert server_end.recv().call_id == 1
@@ -108,7 +89,9 @@ def test_an_epoch_of_a_huge_network_spans_rounds_while_a_cheap_run_keeps_trainin
         clock.tick()
         rounds += 1
         assert rounds < 10_000
-    assert rounds > 3 and small.trainer.epoch >= rounds - 1  # the cheap run trained in (nearly) every round
+    # the huge epoch spanned rounds, and the cheap run trained in nearly every one of them (at speed "max" it is
+    # not due in a round shorter than its pace, such as the huge epoch's last, short part, or on a busy machine)
+    assert rounds > 3 and small.trainer.epoch >= 0.9 * rounds
     whole = Trainer(HUGE)
     whole.step_epoch()
     assert big.trainer.epoch == 1 and np.array_equal(big.trainer.network.params, whole.network.params)

@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from server_helpers import C2
+from server_helpers import C2, serving
 
 from nnplay.server.live.frames import decode
 
-ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
     """``nnplay serve`` (the console script if installed, else ``python -m nnplay``: the same ``main``)."""
-    port = free_port()
-    command = [shutil.which("nnplay")] if shutil.which("nnplay") else [sys.executable, "-m", "nnplay"]
-    env = {**os.environ, "NNPLAY_MAX_SESSIONS": "3", "NNPLAY_MAX_MESSAGE_BYTES": "20000"}
-    process = subprocess.Popen([*command, "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/health", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("nnplay serve did not start") from None
-            time.sleep(0.1)
-    yield {"http": base, "ws": f"ws://127.0.0.1:{port}/ws"}
-    process.terminate()
-    process.wait(10)
+    command = [shutil.which("nnplay")] if shutil.which("nnplay") else None
+    with serving({"NNPLAY_MAX_SESSIONS": "3", "NNPLAY_MAX_MESSAGE_BYTES": "20000"}, command) as served:
+        yield served
 
 
 def health(server) -> dict:

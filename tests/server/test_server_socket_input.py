@@ -8,17 +8,13 @@ import base64
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
-from server_helpers import drain_until_state, live, send
+from server_helpers import drain_until_state, live, send, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 websockets_sync = pytest.importorskip("websockets.sync.client")
 SEND_TIMEOUT = 1.0
 PER_ADDRESS = 2
@@ -53,29 +49,10 @@ def test_messages_beyond_the_queued_bytes_wait_and_are_all_applied_in_order(clie
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``nnplay serve`` with a 1 s send timeout and 2 sessions per address; its log in ``server["log"]``."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "NNPLAY_SEND_TIMEOUT": str(SEND_TIMEOUT), "NNPLAY_MAX_SESSIONS_PER_ADDRESS": str(PER_ADDRESS),
+    env = {"NNPLAY_SEND_TIMEOUT": str(SEND_TIMEOUT), "NNPLAY_MAX_SESSIONS_PER_ADDRESS": str(PER_ADDRESS),
            "NNPLAY_ENGINE_PROCESSES": "1"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "nnplay", "serve", "--port", str(port), "--log-level",
-                                    "info"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    served = {"port": port, "http": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/ws", "log": log}
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            sessions(served)
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("nnplay serve did not start") from None
-            time.sleep(0.1)
-    yield served
-    process.terminate()
-    process.wait(10)
+    with serving(env, log_level="info", output=tmp_path_factory.mktemp("serve") / "serve.log") as served:
+        yield served
 
 
 def sessions(server) -> int:

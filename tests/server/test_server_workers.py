@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-from contextlib import contextmanager
 
 import numpy as np
-from server_helpers import SMALL, live, parse, receive, send, wait_for
+from server_helpers import SMALL, live, parse, receive, send, wait_for, worker_thread
 
-from nnplay.engine import Limits, Trainer
+from nnplay.engine import Trainer
 from nnplay.server.live import wire
-from nnplay.server.live.channel import ThreadChannel
 from nnplay.server.live.clock import MAX_WAIT, WINDOW, FrameGovernor, LiveClock, fair_share
 from nnplay.server.live.frames import decode
 from nnplay.server.live.run import LiveRun, Mode, Plan
-from nnplay.server.live.worker import EngineWorker
 
 
 def clock_with(*plans: Plan) -> tuple[LiveClock, list[LiveRun]]:
@@ -129,27 +125,11 @@ def test_an_overloaded_worker_lowers_every_runs_frame_rate_alike_then_restores_i
     assert governor.fps(30) == 30
 
 
-@contextmanager
-def worker_thread():
-    """An engine worker serving in a thread; yields the server's end of its channel, stops it after."""
-    server_end, worker_end = ThreadChannel.pair()
-    worker = EngineWorker(worker_end, Limits().model_dump(), None, 0.01)
-    thread = threading.Thread(target=worker.serve)
-    thread.start()
-    try:
-        assert isinstance(server_end.recv(), wire.Ready)
-        yield server_end
-    finally:
-        server_end.send([wire.Stop()])
-        thread.join(5)
-    assert not thread.is_alive()
-
-
 CONFIGURE = {"config": SMALL, "weights": None, "epoch": None, "variants": None, "labels": None, "play": False}
 
 
 def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out():
-    with worker_thread() as server_end:
+    with worker_thread() as (server_end, _):
         server_end.send([wire.Call(1, "s", "configure", CONFIGURE)])
         reply = server_end.recv()
         assert isinstance(reply, wire.Done) and reply.call_id == 1 and reply.value["facts"]["epoch"] == 0
@@ -165,7 +145,7 @@ def test_a_worker_sends_a_sessions_next_frames_only_once_the_last_ones_went_out(
 
 
 def test_credits_that_come_back_together_are_answered_with_one_message():
-    with worker_thread() as server_end:
+    with worker_thread() as (server_end, _):
         server_end.send([wire.Call(1, "s", "configure", CONFIGURE), wire.Call(2, "t", "configure", CONFIGURE),
                          wire.PlanChange("s", Plan(1, Mode.PLAYING, "max")),
                          wire.PlanChange("t", Plan(1, Mode.PLAYING, "max"))])
@@ -184,7 +164,7 @@ def test_credits_that_come_back_together_are_answered_with_one_message():
 
 
 def test_a_refused_command_names_the_problem_and_a_failing_one_ends_only_its_session():
-    with worker_thread() as server_end:
+    with worker_thread() as (server_end, _):
         server_end.send([wire.Call(1, "s", "state", {}), wire.Call(2, "t", "configure", CONFIGURE),
                          wire.Call(3, "t", "no_such_op", {})])
         refused, built, failed = (server_end.recv() for _ in range(3))
