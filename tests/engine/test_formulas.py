@@ -16,6 +16,7 @@ from engine_helpers import flat
 RNG = np.random.default_rng(0)
 X1 = RNG.uniform(-6, 6, 200).astype(np.float32)
 X2 = RNG.uniform(-6, 6, 200).astype(np.float32)
+RADIUS = "sqrt(x1^2+x2^2)"
 
 
 def values(text: str) -> np.ndarray:
@@ -161,3 +162,11 @@ def test_formula_features_in_a_group_equal_lone_runs_and_are_part_of_the_signatu
 
 def test_formula_names_are_not_registry_names():
     assert not any(name in FEATURES for name in ("x1*x2", "sqrt(x1^2+x2^2)"))
+
+
+def test_a_standardized_formula_feature_has_zero_mean_and_unit_variance_on_the_training_set():
+    trainer = Trainer({"features": ["x1", RADIUS], "standardize": True, "hidden": [2], "seed": 3, "n_samples": 80})
+    column = np.asarray(trainer.x_train)[1]
+    assert column.mean() == pytest.approx(0, abs=1e-6) and column.std() == pytest.approx(1, rel=1e-5)
+    radius = np.hypot(trainer.data.x_train[:, 0], trainer.data.x_train[:, 1])
+    np.testing.assert_allclose(column, (radius - radius.mean()) / radius.std(), rtol=1e-5, atol=1e-6)
