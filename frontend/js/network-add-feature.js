@@ -21,19 +21,22 @@ export function addFeatureBox(state) {
   };
   async function add(event) {
     event.preventDefault();
-    const text = input.value.trim();
+    const typed = input.value;
+    const text = typed.trim();
     if (!text) return;
-    const active = state.values.features;
-    if (active.length >= maxFeatures) return show(`At most ${maxFeatures} inputs: remove one first.`);
     try {
       const feature = await state.formulas.describe(text);
+      const active = state.values.features; // read after the answer: another formula may have been added meanwhile
       if (active.includes(feature.name)) return show(`${feature.label} is already an input.`);
+      if (active.length >= maxFeatures) return show(`At most ${maxFeatures} inputs: remove one first.`);
       if (feature.dims !== 0 && feature.dims !== state.dims()) return show(`${feature.label} needs x2; this data has only x1.`);
-      show('');
-      input.value = '';
+      if (input.value === typed) { // not when the next formula is being typed
+        show('');
+        input.value = '';
+      }
       state.set({ features: [...active, feature.name] });
     } catch (error) {
-      show(error.message);
+      if (input.value === typed) show(error.message);
     }
   }
   input.addEventListener('input', () => show(''));
