@@ -162,6 +162,8 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   applyHidden(hidden, values.hideText);
   writeHash();
   linkHasSetup = first.hasSetup;
+  // a formula from a link or a preset, described now: dropped if it reads x2 and the data are 1-D
+  hub.on('formulas:known', () => set({}, { source: 'formulas' }));
   window.addEventListener('hashchange', () => {
     linkHasSetup = openLink(location.hash).hasSetup;
     hub.emit('link', { hasSetup: linkHasSetup });

@@ -134,3 +134,12 @@ def test_a_network_with_a_formula_exports_and_reimports_and_its_view_png_draws(m
     read = "Array.from(window.nnplay.session.lastFrame.arrays.weights)"
     assert second.evaluate(read) == first.evaluate(read)
     assert first.errors == [] and second.errors == []
+
+
+def test_a_linked_formula_that_reads_x2_is_dropped_on_1d_data(make_page, server):
+    link = "#problem=regression&regDataset=poly_demo&formulas=" + quote(json.dumps(["sin(3*x1)", "x1*x2"]))
+    page = make_page(server.url + "/" + link)
+    formula_node(page, "sin(3*x1)").wait_for()
+    page.wait_for_function("window.nnplay.state.values.features.join() === 'x1,sin(3*x1)'")
+    settle(page)
+    assert server_state(page)["config"]["features"] == ["x1", "sin(3*x1)"] and formula_node(page, "x1*x2").count() == 0
