@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from .activations import ACTIVATIONS
 from .backend import DEVICES
 from .datasets import DATASETS
-from .features import FEATURES, features_for
+from .features import FEATURES, features_for, resolve_feature
+from .formulas import FormulaError
 from .initializers import INITIALIZERS
 from .losses import LOSSES, losses_for
 from .optimizers import OPTIMIZERS, common_default, default_text
@@ -55,6 +56,8 @@ class Limits(BaseModel):
     max_batch_size: int = Field(5000, ge=1)
     min_grid_density: int = Field(10, ge=2)
     max_grid_density: int = Field(200, ge=2)
+    max_features: int = Field(16, ge=1, description="input features of a run, names and formulas together")
+    max_formula_length: int = Field(100, ge=1, description="characters of one feature formula")
 
 
 DEFAULT_LIMITS = Limits()
@@ -80,7 +83,9 @@ class Config(BaseModel):
     custom_points: Optional[list[list[float]]] = Field(
         None, description="[[x1, x2, label], ...] for dataset 'custom'"
     )
-    features: list[FeatureName] = Field(default_factory=lambda: ["x1", "x2"], min_length=1)
+    features: list[Union[FeatureName, str]] = Field(
+        default_factory=lambda: ["x1", "x2"], min_length=1,
+        description="feature names, or formulas over x1 and x2 such as 'x1*x2' or 'sqrt(x1^2+x2^2)'")
     standardize: bool = Field(False, description="scale each input feature to zero mean and unit variance "
                                                  "by the training set's statistics (as StandardScaler)")
     hidden: list[int] = Field(default_factory=lambda: [4, 2])
@@ -120,6 +125,27 @@ class Config(BaseModel):
             if not 1 <= width <= limits.max_neurons:
                 raise ValueError(f"each layer has 1 to {limits.max_neurons} neurons, got {width}")
         return hidden
+
+    @field_validator("features")
+    @classmethod
+    def _check_features(cls, features: list[str], info: ValidationInfo) -> list[str]:
+        """Limits first (count, length), then each formula parsed; the same text twice is refused."""
+        limits = _limits(info)
+        if len(features) > limits.max_features:
+            raise ValueError(f"at most {limits.max_features} features, got {len(features)}")
+        features = [f.strip() for f in features]
+        for text in features:
+            if len(text) > limits.max_formula_length:
+                raise ValueError(f"a formula has at most {limits.max_formula_length} characters, got "
+                                 f"{len(text)} in {text[:40]!r}...")
+            try:
+                resolve_feature(text)
+            except FormulaError as exc:
+                raise ValueError(_formula_problem(exc)) from None
+        repeated = sorted({f for f in features if features.count(f) > 1})
+        if repeated:
+            raise ValueError(f"each feature may appear once, got {', '.join(map(repr, repeated))} more than once")
+        return features
 
     @field_validator("batch_size")
     @classmethod
@@ -161,11 +187,10 @@ class Config(BaseModel):
         if task not in LOSSES[self.loss]:
             raise ValueError(f"loss: {self.loss!r} does not apply to {task}; allowed: {', '.join(losses_for(task))}")
         allowed = features_for(self.dims)
-        wrong = [f for f in self.features if f not in allowed]
+        wrong = [f for f in self.features if resolve_feature(f).dims not in (0, self.dims)]
         if wrong:
-            raise ValueError(f"features: {', '.join(wrong)} do not apply to {self.dims}-D data; allowed: {', '.join(allowed)}")
-        if len(set(self.features)) != len(self.features):
-            raise ValueError("features: each feature may appear once")
+            raise ValueError(f"features: {', '.join(wrong)} do not apply to {self.dims}-D data; allowed: "
+                             f"{', '.join(allowed)}, or formulas of x1 only")
         if isinstance(self.activation, list) and len(self.activation) != len(self.hidden):
             raise ValueError(
                 f"activation: a list needs one name per hidden layer ({len(self.hidden)}), got {len(self.activation)}"
@@ -234,6 +259,15 @@ class Config(BaseModel):
 
     def schedule_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in SCHEDULES[self.lr_schedule].params}
+
+
+def _formula_problem(exc: FormulaError) -> str:
+    """A bad formula's message; a lone unknown word is more likely a mistyped feature name than a formula."""
+    word = exc.formula.replace("_", "a").isalnum() and not exc.formula[:1].isdigit()
+    if word:
+        names = ", ".join(map(repr, FEATURES))
+        return f"unknown feature {exc.formula!r}; allowed: {names}, or a formula such as 'x1*x2'"
+    return str(exc)
 
 
 def _fits(task: str, problem: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .formulas import check_finite, compile_formula
 from .registry import lookup
 
 GRID_EXTENT = 6.0  # the playground's input domain is [−6, 6]²
@@ -57,13 +58,32 @@ def get_feature(name: str) -> Feature:
     return lookup(FEATURES, "feature", name)
 
 
+def is_formula(name: str) -> bool:
+    """Whether a config's feature is a formula (engine/formulas.py) rather than a name of the registry."""
+    return name not in FEATURES
+
+
+def resolve_feature(name: str) -> Feature:
+    """The registry's feature ``name``, or the :class:`Feature` of the formula ``name`` (compiled once and
+    cached; a bad formula raises FormulaError). A formula's label is its text and it has no URL key."""
+    if name in FEATURES:
+        return FEATURES[name]
+    return _formula_feature(name)
+
+
+def _formula_feature(text: str) -> Feature:
+    formula = compile_formula(text)
+    return Feature(text, text, "", formula.dims, formula.evaluate)
+
+
 def features_for(dims: int) -> list[str]:
     """Feature names that apply to data of ``dims`` input dimensions (1 or 2)."""
     return [f.name for f in FEATURES.values() if f.dims in (0, dims)]
 
 
 def feature_matrix(xp: Any, points: Any, names: list[str], dtype: Any, ones_column: bool = True) -> Any:
-    """Stack the named features of ``points`` (rows × 2) into a (rows, len(names) [+ 1]) array.
+    """Stack the named features (registry names or formulas) of ``points`` (rows × 2) into a
+    (rows, len(names) [+ 1]) array; a formula that is not finite at some point raises FormulaValueError.
 
     With ``ones_column`` a last column of ones is appended, so that one matrix product applies a layer's
     weights and bias together: [x, 1] @ [[W], [b]] = xW + b.
@@ -71,8 +91,14 @@ def feature_matrix(xp: Any, points: Any, names: list[str], dtype: Any, ones_colu
     rows = points.shape[0]
     out = xp.empty((rows, len(names) + int(ones_column)), dtype=dtype)
     x1, x2 = points[:, 0], points[:, 1]
+    typed = None  # x1, x2 in ``dtype``: formulas compute in the matrix's precision (float32 for training)
     for column, name in enumerate(names):
-        out[:, column] = FEATURES[name].fn(xp, x1, x2)
+        if is_formula(name):  # a written formula may reach log(0) or 1/0: refuse it rather than train on NaN
+            typed = typed or (x1.astype(dtype), x2.astype(dtype))
+            out[:, column] = resolve_feature(name).fn(xp, *typed)
+            check_finite(xp, name, out[:, column], x1, x2)
+        else:
+            out[:, column] = FEATURES[name].fn(xp, x1, x2)
     if ones_column:
         out[:, -1] = 1
     return out

@@ -319,6 +319,10 @@ def options(args: argparse.Namespace) -> int:
                 extra = "  " + (", ".join(f"{k}={v}" for k, v in params.items()) if isinstance(params, dict)
                                 else ", ".join(params))
             lines.append(f"  {item['name']:<14} {item['label']}{extra}")
+    grammar = data["formulas"]
+    lines.append(f"\nfeature formulas: over {', '.join(grammar['variables'])} with {' '.join(grammar['operators'])}, "
+                 f"parentheses, {', '.join(grammar['constants'])} and "
+                 f"{', '.join(f['name'] for f in grammar['functions'])}; e.g. {grammar['example']!r}")
     lines.append("\nlimits: " + ", ".join(f"{k}={v}" for k, v in data["limits"].items()))
     lines.append("live fields (set while training): " + ", ".join(data["live_fields"]))
     print("\n".join(lines))

@@ -16,10 +16,12 @@ from nnplay.engine import (
     __version__,
 )
 from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS
-from nnplay.engine.features import GRID_EXTENT, feature_matrix
+from nnplay.engine.features import GRID_EXTENT, feature_matrix, resolve_feature
+from nnplay.engine.formulas import CONSTANTS, FUNCTIONS, OPERATORS, VARIABLES, FormulaError, FormulaValueError
 from nnplay.engine.losses import LOSS_LABELS, OUTPUT_UNITS
 from nnplay.engine.probes import thumbnail_points
 
+from .problems import InvalidInput, problem
 from .settings import Settings
 
 MENUS = {
@@ -103,6 +105,37 @@ def feature_thumbnails() -> list[list[float]]:
     return [[round(float(v), 4) for v in column] for column in values.T]
 
 
+def formula_grammar() -> dict[str, Any]:
+    """What a feature formula may use (engine/formulas.py), for the page's hint and the docs."""
+    return {"variables": list(VARIABLES), "constants": list(CONSTANTS), "operators": list(OPERATORS),
+            "functions": [{"name": name, "arity": arity} for name, (arity, _) in FUNCTIONS.items()],
+            "example": "sqrt(x1^2 + x2^2)"}
+
+
+def feature_option(text: str, max_length: int) -> dict[str, Any]:
+    """The page's description of one feature, a registry name or a formula (``POST /api/feature``): name,
+    label, dims and thumbnail, as in ``options["features"]``. A formula too long, that does not parse or that
+    is not finite on the thumbnail's points is :class:`InvalidInput` naming the formula and the column."""
+    text = text.strip()
+    if len(text) > max_length:
+        raise InvalidInput.single("formula", text, f"formula: at most {max_length} characters, got {len(text)}",
+                                  f"up to {max_length} characters")
+    try:
+        feature = resolve_feature(text)
+        values = feature_matrix(np, thumbnail_points(DEFAULT_THUMB), [text], np.float32, ones_column=False)
+    except FormulaError as exc:
+        raise InvalidInput([_formula_problem(text, str(exc))]) from None
+    except FormulaValueError as exc:
+        raise InvalidInput([_formula_problem(text, str(exc).removeprefix("features: "))]) from None
+    return {"name": feature.name, "label": feature.label, "url_key": feature.url_key, "dims": feature.dims,
+            "thumbnail": [round(float(v), 4) for v in values[:, 0]]}
+
+
+def _formula_problem(text: str, message: str) -> dict[str, Any]:
+    allowed = message.split("; allowed: ", 1)[1] if "; allowed: " in message else None
+    return problem("formula", text, f"formula: {message}", allowed, loc=("body", "formula"))
+
+
 def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
     """The body of ``GET /api/options``."""
     return {
@@ -114,6 +147,7 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         ],
         "features": [{"name": f.name, "label": f.label, "url_key": f.url_key, "dims": f.dims,
                       "thumbnail": thumbnail} for f, thumbnail in zip(FEATURES.values(), feature_thumbnails())],
+        "formulas": formula_grammar(),
         "activations": [{"name": a.name, "label": a.label} for a in ACTIVATIONS.values()],
         "losses": [{"name": name, "label": LOSS_LABELS.get(name, name), "tasks": list(heads)}
                    for name, heads in LOSSES.items()],

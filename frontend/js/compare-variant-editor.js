@@ -14,6 +14,22 @@ export function describeOverrides(overrides) {
   return Object.entries(overrides).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(', ') || 'base';
 }
 
+/** The items of a comma list; a comma inside parentheses belongs to its item (a feature such as atan2(x2, x1)). */
+export function splitList(text) {
+  const items = [];
+  let [depth, start] = [0, 0];
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth += 1;
+    else if (c === ')') depth -= 1;
+    else if (i === text.length || (c === ',' && depth <= 0)) {
+      items.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return items.filter(Boolean);
+}
+
 /** The choices of a registry-backed field, or null for plain fields. */
 function registryItems(options, field, task) {
   const lists = {
@@ -54,7 +70,7 @@ export function createVariantEditor(state, index, { onChange }) {
     const id = nextId('txt');
     const input = el('input', { id, type: 'text', value: Array.isArray(value) ? value.join(',') : String(value ?? ''), 'aria-label': label });
     input.addEventListener('change', () => {
-      const list = input.value.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = splitList(input.value);
       set(field === 'hidden' ? list.map(Number) : list);
     });
     return el('div', { class: 'control' }, el('label', { for: id, text: label }), input);

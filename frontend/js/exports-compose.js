@@ -33,7 +33,9 @@ function drawNetwork(ctx, area, image, x0, y0) {
   ctx.fillStyle = '#555';
   for (const label of area.querySelectorAll('.feature-label')) {
     const right = parseFloat(label.style.right.match(/- ([\d.]+)px/)?.[1] ?? 0);
-    ctx.fillText(label.textContent, x0 + right - 4, y0 + parseFloat(label.style.top) + 15);
+    const at = [x0 + right - 4, y0 + parseFloat(label.style.top) + 15];
+    if (label.classList.contains('written')) ctx.fillText(label.textContent, ...at, 52); // a formula, squeezed to fit
+    else ctx.fillText(label.textContent, ...at);
   }
   ctx.textAlign = 'left';
   for (const node of area.querySelectorAll('.node')) {

@@ -7,6 +7,7 @@
 
 import { CLASS_COLORS } from './colors.js';
 import { gridCanvas, paintFunction } from './output-heatmap.js';
+import { addFeatureBox } from './network-add-feature.js';
 import { createWeightEditor } from './network-edit.js';
 import { paintNetwork } from './network-paint.js';
 import { el, svg } from './ui.js';
@@ -22,13 +23,17 @@ const MAX_GAP = 280; // on a 1080p projector the drawing spreads over the room i
 const LEFT = 60; // room for the feature labels
 
 /** f(x1, x2) of a feature, looked up in the thumbnail the server computed with the engine's own formula
- *  over [−extent, extent]² (GET /api/options): the page never writes a feature's formula a second time. */
-export function featureFunction(feature, extent) {
+ *  over [−extent, extent]² (GET /api/options, POST /api/feature): the page never writes or evaluates a
+ *  feature's formula itself. With `fit` the values are divided by their largest magnitude, so a written
+ *  feature such as sqrt(x1^2 + x2^2), beyond ±1 everywhere, still shows its shape on the ±1 colour scale. */
+export function featureFunction(feature, extent, { fit = false } = {}) {
   const values = feature.thumbnail;
   if (!values || !values.length) return null;
   const n = Math.round(Math.sqrt(values.length));
+  const top = fit ? Math.max(...values.map(Math.abs)) : 0;
+  const scale = top > 1 ? 1 / top : 1;
   const cell = (v) => Math.min(n - 1, Math.max(0, Math.floor(((v + extent) / (2 * extent)) * n)));
-  return (x1, x2) => values[cell(-x2) * n + cell(x1)];
+  return (x1, x2) => values[cell(-x2) * n + cell(x1)] * scale;
 }
 
 /** Offsets of W and b of each layer in the flat weight vector (PyTorch layout: W row-major, then b). */
@@ -96,11 +101,12 @@ function drawLinks(sizes, nodes, nodeName, size) {
 }
 
 /** Feature buttons (thumbnail of the feature, label at the left; a click toggles it). */
-function featureNodes(s, colX, view, onToggle) {
+function featureNodes(s, colX, view, onToggle, state) {
   return s.features.flatMap((f, row) => {
     const on = s.active.includes(f.name);
+    const written = state.formulas.isFormula(f.name);
     const thumb = gridCanvas(view.feature_thumb, view.feature_thumb);
-    const fn = featureFunction(f, view.extent);
+    const fn = featureFunction(f, view.extent, { fit: written });
     if (fn) {
       paintFunction(thumb.image, fn, view.extent);
       thumb.put();
@@ -111,7 +117,9 @@ function featureNodes(s, colX, view, onToggle) {
       class: `node feature ${on ? 'on' : 'off'}`, type: 'button', 'aria-pressed': String(on), 'aria-label': `Feature ${f.label}`,
       title, style: `left:${colX(0)}px;top:${row * ROW + 5}px`, onclick: () => onToggle(f.name),
     }, thumb.canvas);
-    return [button, el('span', { class: 'feature-label', style: `top:${row * ROW + 5}px;right:calc(100% - ${colX(0) - 6}px)`, text: f.label })];
+    // a long formula is cut short; its title shows it whole
+    return [button, el('span', { class: `feature-label${written ? ' written' : ''}`, title: written ? f.label : undefined,
+      style: `top:${row * ROW + 5}px;right:calc(100% - ${colX(0) - 6}px)`, text: f.label })];
   });
 }
 
@@ -154,25 +162,29 @@ export function createNetwork(hub, state, { compact = false } = {}) {
   const heads = el('div', { class: 'layer-heads' });
   const editor = createWeightEditor(hub, area, { layout: () => net, weights: () => lastFrame?.arrays.weights });
   const element = el('section', { class: 'column network-column', 'aria-label': 'Network' }, layerCount,
-    el('div', { class: 'net-scroll' }, heads, el('div', { class: 'net-body' }, area, editor.card)));
+    el('div', { class: 'net-scroll' }, heads, el('div', { class: 'net-body' }, area, editor.card)),
+    ...(compact ? [] : [addFeatureBox(state)]));
 
+  /** The input column: the registry's features for this data (only those in use when compact), then the
+   *  written ones in use (a written feature switched off is gone: it is added again with the box). */
   function shape() {
     const usable = options.features.filter((f) => f.dims === 0 || f.dims === state.dims());
-    const features = compact ? usable.filter((f) => state.values.features.includes(f.name)) : usable;
+    const registry = compact ? usable.filter((f) => state.values.features.includes(f.name)) : usable;
+    const written = state.values.features.filter(state.formulas.isFormula).map(state.formulas.get);
     const nOut = state.outputs();
-    return { features, active: state.values.features, hidden: state.values.hidden, nOut };
+    return { features: [...registry, ...written], active: state.values.features, hidden: state.values.hidden, nOut };
   }
 
   function build() {
     const s = shape();
     const width = Math.max(compact ? 200 : 300, (element.clientWidth || 640) - 4);
-    const key = JSON.stringify([s.features.map((f) => f.name), s.active, s.hidden, s.nOut, width]);
+    const key = JSON.stringify([s.features.map((f) => [f.name, Boolean(f.thumbnail)]), s.active, s.hidden, s.nOut, width]);
     if (net && net.key === key) return;
     editor.stopEditing();
     const sizes = [s.active.length, ...s.hidden, s.nOut];
     const size = place(s, width);
     const nodeName = (layer, i) => {
-      if (layer === 0) return options.features.find((f) => f.name === s.active[i])?.label ?? `input ${i + 1}`;
+      if (layer === 0) return s.features.find((f) => f.name === s.active[i])?.label ?? `input ${i + 1}`;
       if (layer === s.hidden.length + 1) return s.nOut > 1 ? `output ${i}` : 'the output';
       return `neuron ${i + 1} of layer ${layer}`;
     };
@@ -181,7 +193,7 @@ export function createNetwork(hub, state, { compact = false } = {}) {
     area.style.width = `${size.width}px`;
     area.style.height = `${size.height}px`;
     const overlay = el('div', { class: 'net-overlay' }); // drawn on by the walk-through
-    area.replaceChildren(root, ...featureNodes(s, size.colX, options.view, toggleFeature), ...neurons.map((n) => n.node), ...outputs.map((o) => o.node), overlay);
+    area.replaceChildren(root, ...featureNodes(s, size.colX, options.view, toggleFeature, state), ...neurons.map((n) => n.node), ...outputs.map((o) => o.node), overlay);
     net = { key, sizes, items, neurons, outputs, root, nodes: size.nodes, overlay, rect: RECT, focus: 0, styles: new Array(items.length).fill(-1) };
     // the playground's flowing dashes while training; left out on big networks, where repainting every link
     // every animation frame costs more than the frame budget in software rendering
@@ -224,6 +236,7 @@ export function createNetwork(hub, state, { compact = false } = {}) {
   hub.on('state:change', ({ changed }) => {
     if (['features', 'hidden', 'task', 'problem', 'dataset', 'reg_dataset', 'n_classes', 'custom_points'].some((k) => changed.has(k))) build();
   });
+  hub.on('formulas:known', build);
   hub.on('playing', (playing) => element.classList.toggle('playing', playing));
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);

@@ -83,10 +83,23 @@ export const PAGE_KINDS = {
   }, (v) => (v === null || v === undefined ? undefined : JSON.stringify(v))],
 };
 
-/** createLinkCodec(options, values, {pageKeys, applies, view}): `values` is the live state table the
- *  writers read; `applies(feature)` says whether a feature fits the current data; `view` holds the
- *  defaults of the view keys (speed, density), written only when they differ. */
-export function createLinkCodec(options, values, { pageKeys = {}, applies, view }) {
+/** Features written as formulas travel as one JSON list of strings (`formulas=["x1*x2"]`, %-encoded): a
+ *  formula may hold commas, so the comma lists of the other keys cannot carry it. The server checks each. */
+function readFormulas(text, maxLength) {
+  try {
+    const list = JSON.parse(text);
+    const ok = Array.isArray(list) && list.length && list.every((f) => typeof f === 'string' && f.trim() && f.length <= maxLength);
+    return ok ? { formulas: list.map((f) => f.trim()) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** createLinkCodec(options, values, {pageKeys, applies, view, isFormula}): `values` is the live state table
+ *  the writers read; `applies(feature)` says whether a feature fits the current data; `view` holds the
+ *  defaults of the view keys (speed, density), written only when they differ; `isFormula(name)` tells a
+ *  feature written as a formula from a registry name. */
+export function createLinkCodec(options, values, { pageKeys = {}, applies, view, isFormula = () => false }) {
   const defaults = options.defaults;
   const datasets = Object.fromEntries(options.datasets.map((d) => [d.name, d]));
   const specOf = (field) => fieldSpec(options.fields[field]);
@@ -137,6 +150,10 @@ export function createLinkCodec(options, values, { pageKeys = {}, applies, view 
     simple('percTrainData', 'train_ratio', { scale: 100 }),
     ...options.features.map((f) => [f.url_key, (t) => (t === 'true' || t === 'false' ? { [`feature:${f.name}`]: t === 'true' } : undefined),
       () => (applies(f) ? String(values.features.includes(f.name)) : undefined)]),
+    ['formulas', (t) => readFormulas(t, options.limits.max_formula_length), () => {
+      const written = values.features.filter(isFormula);
+      return written.length ? JSON.stringify(written) : undefined;
+    }],
     ['problem', (t) => (t === 'classification' || t === 'regression' ? { problem: t } : undefined), () => values.problem],
     ['initZero', (t) => (t === 'true' ? { init: 'zeros' } : t === 'false' ? {} : undefined),
       () => String(values.init === 'zeros')],
@@ -178,7 +195,7 @@ export function createLinkCodec(options, values, { pageKeys = {}, applies, view 
 
   /** What a link says: {changes (field -> value, features as a full list), hidden (names from
    *  `<name>_hide=true`), hasSetup (it names a setting, not only page keys and `_hide` flags)}. Feature
-   *  keys switch features of the default list on or off. */
+   *  keys switch features of the default list on or off; `formulas` adds written features after them. */
   function readLink(hash) {
     const changes = {};
     const hidden = new Set();
@@ -205,6 +222,10 @@ export function createLinkCodec(options, values, { pageKeys = {}, applies, view 
     if (Object.keys(toggles).length) {
       const on = (f) => toggles[f.name] ?? defaults.features.includes(f.name);
       changes.features = options.features.filter(on).map((f) => f.name);
+    }
+    if (changes.formulas) { // written features follow the named ones (the defaults when the link names none)
+      changes.features = [...(changes.features ?? defaults.features), ...changes.formulas];
+      delete changes.formulas;
     }
     return { changes, hidden, hasSetup };
   }

@@ -4,6 +4,7 @@
 // variants, ...). A link — the page's own or one pasted into the address bar later — is a whole setup:
 // what it does not name is the default, exactly as in a fresh tab.
 
+import { createFormulaStore } from './formulas.js';
 import { applyHidden } from './state-hiding.js';
 import { createLinkCodec, PAGE_KINDS } from './state-link.js';
 import { loadCustom, safeStorage, saveCustom, validPoints } from './state-storage.js';
@@ -57,16 +58,20 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
    *  field that gives it). */
   const outputs = () => outputsOf(options.output_units[task()], config());
 
-  const codec = createLinkCodec(options, values, { pageKeys, applies, view });
+  const formulas = createFormulaStore(hub, options);
+  const codec = createLinkCodec(options, values, { pageKeys, applies, view, isFormula: formulas.isFormula });
 
-  /** Make the values consistent after a change: features for the data's dimension, a loss for the task,
-   *  one activation per layer, sizes within the limits. */
+  /** Make the values consistent after a change: features for the data's dimension (the registry's in its
+   *  order, then the formulas in theirs), a loss for the task, one activation per layer, sizes within the
+   *  limits. A formula not described by the server yet is kept; its description is fetched. */
   function normalise() {
     const { max_layers: maxLayers, max_neurons: maxNeurons } = options.limits;
     values.hidden = values.hidden.slice(0, maxLayers).map((n) => Math.max(1, Math.min(maxNeurons, n)));
     const usable = options.features.filter(applies).map((f) => f.name);
-    values.features = usable.filter((f) => values.features.includes(f));
+    const written = values.features.filter((f) => formulas.isFormula(f) && applies(formulas.get(f)));
+    values.features = [...usable.filter((f) => values.features.includes(f)), ...new Set(written)];
     if (!values.features.length) values.features = [usable[0]];
+    formulas.ensure(values.features);
     const t = task();
     const lossOk = (name) => options.losses.find((l) => l.name === name)?.tasks.includes(t);
     if (!lossOk(values.loss)) values.loss = lossOk(defaults.loss) ? defaults.loss : options.losses.find((l) => lossOk(l.name)).name;
@@ -157,13 +162,15 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   applyHidden(hidden, values.hideText);
   writeHash();
   linkHasSetup = first.hasSetup;
+  // a formula from a link or a preset, described now: dropped if it reads x2 and the data are 1-D
+  hub.on('formulas:known', () => set({}, { source: 'formulas' }));
   window.addEventListener('hashchange', () => {
     linkHasSetup = openLink(location.hash).hasSetup;
     hub.emit('link', { hasSetup: linkHasSetup });
   });
 
   return {
-    values, options, set, config, task, outputs, dims, spec, datasetName, customPoints, setCustomPoints, load,
+    values, options, set, config, task, outputs, dims, spec, datasetName, customPoints, setCustomPoints, load, formulas,
     get customBinary() {
       return custom.binary !== false;
     },

@@ -164,6 +164,14 @@ class FeatureOption(Named):
     thumbnail: list[float] = Field(description="values at the centres of a 10×10 tiling of [−6, 6]², row 0 at x2 = +6")
 
 
+class FormulaRequest(BaseModel):
+    """A feature to describe: a registry name or a formula over x1 and x2."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    formula: str = Field(description="e.g. 'x1*x2', 'sin(x1*x2)', 'sqrt(x1^2 + x2^2)'")
+
+
 class LossOption(Named):
     tasks: list[str]
 
@@ -186,6 +194,8 @@ class Options(BaseModel):
     version: str
     datasets: list[DatasetOption]
     features: list[FeatureOption]
+    formulas: dict[str, Any] = Field(description="what a feature formula may use: variables, constants, "
+                                     "operators, functions (with their number of arguments)")
     activations: list[Named]
     losses: list[LossOption]
     regularizations: list[Named]

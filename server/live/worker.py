@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from nnplay.engine import Limits, Trainer
 from nnplay.engine.compare import DATA_FIELDS, Comparison
-from nnplay.engine.probes import finish, gradient_check_parts
+from nnplay.engine.formulas import FormulaValueError
+from nnplay.engine.probes import finish, gradient_check_parts, grid_inputs
 
 from ..problems import InvalidInput, describe
 from ..trainers import build_trainer, with_device
@@ -164,6 +165,15 @@ class WorkerSession:
         return parts
 
     def view(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """A new density or thumbnail size is checked first: a written feature may be infinite at a grid point
+        of this density only (1/x1 at x1 = 0), which is an error naming it, not a failed session."""
+        density, thumb = changes.get("density", self.run.view["density"]), changes.get("thumb", self.run.view["thumb"])
+        try:
+            for trainer in self.run.trainers:
+                grid_inputs(trainer, density, thumb)
+        except FormulaValueError as exc:
+            raise InvalidInput.single("density", density, str(exc).removeprefix("features: "),
+                                      "a density at which every feature is finite") from None
         self.run.view = {**self.run.view, **changes}
         return self._drawn(frame=bool(changes) and self.run.plan.mode is Mode.PAUSED)
 

@@ -69,6 +69,7 @@ def test_options_prints_the_registries(capsys):
     assert main(["options"]) == 0
     text = capsys.readouterr().out
     assert all(name in text for name in [*DATASETS, *ACTIVATIONS])
+    assert "feature formulas: over x1, x2" in text and "atan2, sinh" in text and "max_formula_length=100" in text
     assert main(["options", "--json"]) == 0
     assert [d["name"] for d in json.loads(capsys.readouterr().out)["datasets"]] == list(DATASETS)
 
