@@ -22,6 +22,8 @@ import numpy as np
 from .activations import Activation
 from .backend import to_host
 from .losses import Head
+from . import normalization
+from .normalization import Layout, Normalization, stat_shape
 
 
 class Workspace:
@@ -37,8 +39,15 @@ class Workspace:
     on arrays of a few numbers, and tanh′ = 1 − a² was two calls a layer. (The rows of ones get a meaningless
     f′, which nothing reads.)"""
 
-    def __init__(self, xp: Any, dtype: Any, widths: list[int], rows: int):
+    def __init__(self, xp: Any, dtype: Any, widths: list[int], rows: int,
+                 norms: Optional[list[Optional[Normalization]]] = None):
         self.rows, self._xp, self._dtype, self._widths = rows, xp, dtype, list(widths)
+        norms = norms or [None] * (len(widths) - 1)
+        # normalized layers: the product p, which becomes x̂, and 1/√(σ² + ε) (engine/normalization.py)
+        self.pre = [None if n is None else xp.zeros((w, rows), dtype=dtype) for n, w in zip(norms, widths)]
+        self.inv = [None if n is None else xp.zeros(stat_shape(n, w, rows), dtype=dtype)
+                    for n, w in zip(norms, widths)]
+        self.train = False  # the mode of the last forward pass (batch statistics or running estimates)
         self._starts = np.cumsum([0] + [w + 1 for w in widths[:-1]]).tolist()  # layer l's rows in hidden_*
         self.hidden_z = xp.zeros((self._starts[-1], rows), dtype=dtype)
         self.hidden_a = xp.ones((self._starts[-1], rows), dtype=dtype)
@@ -94,14 +103,18 @@ class BackwardLayer(NamedTuple):
     hidden: Any  # a_{l−1} without its row of ones
 
 
-def weight_mask(xp: Any, sizes: list[int], dtype=np.float32) -> Any:
-    """1 on every weight, 0 on every bias, in the flat layout: penalties apply to weights only."""
+def weight_mask(xp: Any, sizes: list[int], dtype=np.float32, size: Optional[int] = None) -> Any:
+    """1 on every weight, 0 on every bias (and on γ, β of normalized layers, which follow the blocks up to
+    ``size``), in the flat layout: penalties apply to weights only."""
     parts = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         block = np.ones((fan_in + 1, fan_out), dtype=dtype)
         block[-1] = 0  # the bias row
         parts.append(block.ravel())
-    return xp.asarray(np.concatenate(parts))
+    mask = np.concatenate(parts)
+    if size is not None:
+        mask = np.concatenate([mask, np.zeros(size - len(mask), dtype=dtype)])
+    return xp.asarray(mask)
 
 
 def weight_spans(sizes: list[int]) -> np.ndarray:
@@ -116,32 +129,52 @@ def weight_spans(sizes: list[int]) -> np.ndarray:
 
 
 class Network:
-    """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``."""
+    """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``;
+    ``norms`` (one per hidden layer, None for none) normalizes hidden layers between product and activation.
 
-    def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, dtype=np.float32):
+    The normalized layers' γ and β follow the layer blocks in ``params`` (:class:`~nnplay.engine.normalization.
+    Layout`), so the optimiser updates them with the rest; batch norm's running estimates live in ``stats``."""
+
+    def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, dtype=np.float32,
+                 norms: Optional[list[Optional[Normalization]]] = None):
         if len(activations) != len(sizes) - 2:
             raise ValueError("one activation per hidden layer")
+        norms = list(norms) if norms is not None else [None] * len(activations)
+        if len(norms) != len(activations):
+            raise ValueError("one normalization (or None) per hidden layer")
         self.xp, self.sizes, self.activations, self.head, self.dtype = xp, list(sizes), activations, head, dtype
+        self.norms = norms
         # one f′ call for every hidden layer in a backward pass when they share f (Workspace.hidden_scratch)
         self._shared_activation = activations[0] if activations and all(
             f is activations[0] for f in activations) else None
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         self.offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
         self.shapes = shapes
+        self.layout = Layout(norms, sizes[1:-1], self.offsets[-1])
+        # the bias of a batch-normalized layer is cancelled by the batch mean in training mode: its gradient is
+        # exactly 0 (summed in floats it is rounding noise, which Adam would blow up into steps of size η)
+        self._batch_normed = [layer for layer, norm in enumerate(norms) if norm is not None and norm.running]
+        self.size = self.layout.size  # parameters in all: the layer blocks, then γ and β of normalized layers
         self._binding = 0  # counts bind() calls: a workspace's plans hold views of the parameters of one
-        self.bind(xp.zeros(self.offsets[-1], dtype=dtype))
-        self.grad = xp.zeros_like(self.params)
+        self.grad = xp.zeros(self.size, dtype=dtype)
         self.grad_blocks = self._views(self.grad, shapes)
-        self.weight_mask = weight_mask(xp, sizes, dtype)
+        self.bind(xp.zeros(self.size, dtype=dtype), self.layout.initial_stats(xp, dtype))
+        self.weight_mask = weight_mask(xp, sizes, dtype, self.size)
         self.weight_spans = weight_spans(sizes)
         self._workspaces: dict[int, Workspace] = {}
 
-    def bind(self, params: Any) -> None:
+    def bind(self, params: Any, stats: Any = None) -> None:
         """Use ``params`` (a flat vector of this network's size, e.g. a row of a stack of networks) as the
-        parameters from now on; the layer blocks become views of it. The values are not copied."""
-        if params.shape != (self.offsets[-1],):
-            raise ValueError(f"params: expected shape ({self.offsets[-1]},), got {params.shape}")
+        parameters from now on, and ``stats`` (when given) as the running estimates; the layer blocks become
+        views of them. The values are not copied."""
+        if params.shape != (self.size,):
+            raise ValueError(f"params: expected shape ({self.size},), got {params.shape}")
+        if stats is not None:
+            if stats.shape != (self.layout.stats_size,):
+                raise ValueError(f"stats: expected shape ({self.layout.stats_size},), got {stats.shape}")
+            self.stats = stats
         self.params = params
+        self.norm_views = self.layout.views(params, self.grad, self.stats)
         self._binding += 1  # the workspaces' plans of the old views are stale
         self.blocks = self._views(params, self.shapes)
         # views made once, not at every step: with batches of one a step is ~20 tiny NumPy calls, and each
@@ -182,7 +215,7 @@ class Network:
         """The buffers for ``rows`` samples, made once and reused."""
         ws = self._workspaces.get(rows)
         if ws is None:
-            ws = Workspace(self.xp, self.dtype, self.sizes[1:], rows)
+            ws = Workspace(self.xp, self.dtype, self.sizes[1:], rows, self.norms)
             if len(self._workspaces) > 8:  # keep a few sizes (batch, last batch, data, grid) and no more
                 self._workspaces.clear()
             self._workspaces[rows] = ws
@@ -211,15 +244,24 @@ class Network:
             ws.backward_plan = (self._binding, plan)
         return ws.backward_plan[1]
 
-    def forward(self, x: Any, ws: Workspace, dropout: bool = False) -> Any:
+    def forward(self, x: Any, ws: Workspace, dropout: bool = False, train: bool = False) -> Any:
         """Output o (n_out, rows) for inputs ``x`` (fan_in + 1, rows; last row ones). Activations stay in ``ws``.
 
-        z_l = W̃_lᵀ [a_{l−1}; 1];  a_l = f_l(z_l) (⊙ the dropout mask when ``dropout``);  o = head(z_L).
+        z_l = W̃_lᵀ [a_{l−1}; 1] (normalized: z_l = γ·x̂ + β of that product);  a_l = f_l(z_l) (⊙ the dropout
+        mask when ``dropout``);  o = head(z_L). ``train`` is training mode: batch norm uses the batch's
+        statistics and updates its running estimates; otherwise it uses the running estimates.
         """
         xp, a = self.xp, x
         dot = xp.dot
+        ws.train = train
+        norm_views = self.norm_views
         for layer, (block_t, z, activation, hidden, above) in enumerate(self._forward_plan(ws)):
-            dot(block_t, a, out=z)
+            views = norm_views[layer] if activation is not None else None
+            if views is None:
+                dot(block_t, a, out=z)
+            else:
+                dot(block_t, a, out=ws.pre[layer])
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train)
             if activation is not None:
                 activation.fn(xp, z, hidden)
                 if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a
@@ -229,9 +271,11 @@ class Network:
         return self.head.output(xp, ws.z[-1], ws.out)
 
     def backward(self, x: Any, y: Any, ws: Workspace, dropout: bool = False) -> Any:
-        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``; ``y`` is (n_out, rows).
+        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``, in that pass's mode; ``y`` is
+        (n_out, rows).
 
-        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask).
+        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask), then through
+        layer l−1's normalization, if any (engine/normalization.py), which also gives dL/dγ, dL/dβ.
         """
         xp = self.xp
         dot, multiply = xp.dot, xp.multiply
@@ -241,6 +285,7 @@ class Network:
         shared = not dropout and self._shared_activation is not None
         if shared:
             self._shared_activation.grad(xp, ws.hidden_z, ws.hidden_a, ws.hidden_scratch)
+        norm_views = self.norm_views
         for layer, below_a, grad_block, weights, delta_t, below, local, activation, z, hidden in plan:
             dot(below_a, delta_t, out=grad_block)
             dot(weights, delta, out=below)
@@ -249,8 +294,14 @@ class Network:
             multiply(below, local, out=below)
             if dropout:
                 multiply(below, ws.masks[layer - 1], out=below)
+            views = norm_views[layer - 1]
+            if views is not None:  # f′ is used up: its buffer is the scratch
+                normalization.backward(xp, views, below, ws.pre[layer - 1], ws.inv[layer - 1], local, ws.train)
             delta = below
         dot(x, ws.delta[0].T, out=self.grad_blocks[0])
+        if ws.train:
+            for layer in self._batch_normed:
+                self.grad_blocks[layer][-1] = 0
         return self.grad
 
     def hidden_outputs(self, ws: Workspace) -> list[Any]:
@@ -259,6 +310,52 @@ class Network:
 
     def copy(self, dtype=None) -> "Network":
         """An independent network with the same shape and parameters (optionally in another dtype)."""
-        twin = Network(self.xp, self.sizes, self.activations, self.head, dtype or self.dtype)
+        twin = Network(self.xp, self.sizes, self.activations, self.head, dtype or self.dtype, self.norms)
         twin.params[...] = self.params.astype(twin.dtype)
+        twin.stats[...] = self.stats.astype(twin.dtype)
         return twin
+
+    # ---- normalization ---------------------------------------------------------------------------------
+    def reset_norms(self) -> None:
+        """γ = 1, β = 0 and fresh running estimates (r_μ = 0, r_σ² = 1), as torch initialises them."""
+        for views in self.norm_views:
+            if views is not None:
+                views.gamma[...] = 1
+                views.beta[...] = 0
+        self.stats[...] = self.layout.initial_stats(self.xp, self.dtype)
+
+    def get_norms(self) -> list[Optional[dict[str, list]]]:
+        """Per hidden layer, None or {"kind", "gamma", "beta"} (and batch norm's "running_mean",
+        "running_var"), host float64 lists."""
+        result: list[Optional[dict[str, list]]] = []
+        for views in self.norm_views:
+            if views is None:
+                result.append(None)
+                continue
+            entry = {"kind": views.norm.name, "gamma": _host(views.gamma), "beta": _host(views.beta)}
+            if views.norm.running:
+                entry.update(running_mean=_host(views.mean), running_var=_host(views.var))
+            result.append(entry)
+        return result
+
+    def set_norm(self, layer: int, values: dict[str, Any]) -> None:
+        """Set hidden layer ``layer``'s γ, β (and running estimates, for batch norm) from ``values`` as
+        :meth:`get_norms` gives them; raises ValueError on a wrong layer, key or shape."""
+        views = self.norm_views[layer]
+        if views is None:
+            raise ValueError(f"layer {layer} is not normalized")
+        names = {"gamma": views.gamma, "beta": views.beta}
+        if views.norm.running:
+            names.update(running_mean=views.mean, running_var=views.var)
+        width = views.gamma.shape[0]
+        for name, target in names.items():
+            if name not in values:
+                raise ValueError(f"layer {layer}: {views.norm.name} normalization needs {', '.join(names)}")
+            value = np.asarray(values[name], dtype=np.float64)
+            if value.shape != (width,):
+                raise ValueError(f"layer {layer}: {name} must have {width} values, got shape {value.shape}")
+            target[:, 0] = self.xp.asarray(value, dtype=self.dtype)
+
+
+def _host(column: Any) -> list:
+    return to_host(column[:, 0]).astype(np.float64).tolist()
