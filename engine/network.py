@@ -349,7 +349,7 @@ class Network:
             names.update(running_mean=views.mean, running_var=views.var)
         width = views.gamma.shape[0]
         for name, target in names.items():
-            if name not in values:
+            if values.get(name) is None:
                 raise ValueError(f"layer {layer}: {views.norm.name} normalization needs {', '.join(names)}")
             value = np.asarray(values[name], dtype=np.float64)
             if value.shape != (width,):

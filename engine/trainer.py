@@ -221,7 +221,7 @@ class Trainer:
                 got = given.get("kind") if isinstance(given, dict) else given
                 raise ValueError(f"weights: layer {index} has normalization {kind!r}, got a norm entry {got!r}")
             for name, values in given.items():
-                if name == "kind":
+                if name == "kind" or values is None:
                     continue
                 values = np.asarray(values, dtype=float)
                 if not np.isfinite(values).all() or np.abs(values).max(initial=0) > FLOAT32_MAX:

@@ -18,6 +18,7 @@ from nnplay.engine import (
 from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS
 from nnplay.engine.features import GRID_EXTENT, feature_matrix
 from nnplay.engine.losses import LOSS_LABELS, OUTPUT_UNITS
+from nnplay.engine.normalization import LABELS as NORMALIZATION_LABELS
 from nnplay.engine.probes import thumbnail_points
 
 from .settings import Settings
@@ -115,6 +116,7 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         "features": [{"name": f.name, "label": f.label, "url_key": f.url_key, "dims": f.dims,
                       "thumbnail": thumbnail} for f, thumbnail in zip(FEATURES.values(), feature_thumbnails())],
         "activations": [{"name": a.name, "label": a.label} for a in ACTIVATIONS.values()],
+        "normalizations": [{"name": name, "label": label} for name, label in NORMALIZATION_LABELS.items()],
         "losses": [{"name": name, "label": LOSS_LABELS.get(name, name), "tasks": list(heads)}
                    for name, heads in LOSSES.items()],
         "regularizations": [{"name": r.name, "label": r.label} for r in REGULARIZERS.values()],
