@@ -140,3 +140,20 @@ def test_the_polynomial_trains_its_full_1500_epochs_and_l2_keeps_the_test_loss_d
         losses[name] = (header["train_loss"], header["test_loss"])
         assert header["train_loss"] < 0.1, name
     assert losses["poly_l2"][1] < losses["poly_fit"][1] / 3
+
+
+def test_batch_norm_trains_the_deep_sigmoid_net_that_stalls_without_it(make_page, server):
+    """The "Batch normalization" lesson on the page: after 100 epochs the plain network's test loss is still
+    about 0.5 and the batch-normalized one's is below 0.05, as the note says."""
+    page = make_page(server.url + "/")
+    page.get_by_label("Lessons", exact=True).select_option("batch_norm")  # a comparison: the compare view
+    page.wait_for_url("**/compare#**")
+    page.wait_for_function("window.nnplay.session.variantFrames.filter(Boolean).length === 2")
+    settle(page)
+    assert page.locator(".variant-title").all_inner_texts() == ["no normalization", "batch norm"]
+    page.evaluate("window.nnplay.hub.emit('command', {type: 'step', n: 100})")
+    page.wait_for_function("window.nnplay.view.cards.every((c) => c.lastEpoch >= 100)", timeout=60_000)
+    finals = page.evaluate("window.nnplay.session.variantFrames.map((f) => f.header.test_loss)")
+    assert abs(finals[0] - 0.5) < 0.03 and finals[1] < 0.05, finals
+    assert "batch norm" in page.get_by_role("complementary", name="Lesson note").inner_text()
+    assert page.errors == []
