@@ -23,7 +23,7 @@ from .activations import Activation
 from .backend import to_host
 from .losses import Head
 from . import normalization
-from .normalization import Layout, Normalization, stat_shape
+from .normalization import Layout, Normalization, RowScratch, moment_buffers, stat_shape
 
 
 class Workspace:
@@ -47,6 +47,9 @@ class Workspace:
         self.pre = [None if n is None else xp.zeros((w, rows), dtype=dtype) for n, w in zip(norms, widths)]
         self.inv = [None if n is None else xp.zeros(stat_shape(n, w, rows), dtype=dtype)
                     for n, w in zip(norms, widths)]
+        self.moments = [moment_buffers(xp, dtype, w) if n is not None and n.running else None
+                        for n, w in zip(norms, widths)]  # batch norm's μ and σ² of the batch
+        self.row_scratch = RowScratch(xp, dtype, rows) if any(norms) else None
         self.train = False  # the mode of the last forward pass (batch statistics or running estimates)
         self._starts = np.cumsum([0] + [w + 1 for w in widths[:-1]]).tolist()  # layer l's rows in hidden_*
         self.hidden_z = xp.zeros((self._starts[-1], rows), dtype=dtype)
@@ -154,6 +157,9 @@ class Network:
         # the bias of a batch-normalized layer is cancelled by the batch mean in training mode: its gradient is
         # exactly 0 (summed in floats it is rounding noise, which Adam would blow up into steps of size η)
         self._batch_normed = [layer for layer, norm in enumerate(norms) if norm is not None and norm.running]
+        # evaluation mode folds batch norm into a copy of W̃ᵀ (normalization.fold): one per batch-normed layer
+        self._folded = {layer: xp.zeros((sizes[layer + 1], sizes[layer] + 1), dtype=dtype)
+                        for layer in self._batch_normed}
         self.size = self.layout.size  # parameters in all: the layer blocks, then γ and β of normalized layers
         self._binding = 0  # counts bind() calls: a workspace's plans hold views of the parameters of one
         self.grad = xp.zeros(self.size, dtype=dtype)
@@ -259,9 +265,14 @@ class Network:
             views = norm_views[layer] if activation is not None else None
             if views is None:
                 dot(block_t, a, out=z)
+            elif views.norm.running and not train:  # batch norm, evaluation mode: an affine map, folded
+                folded = self._folded[layer]
+                normalization.fold(xp, views, block_t, folded)
+                dot(folded, a, out=z)
             else:
                 dot(block_t, a, out=ws.pre[layer])
-                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train)
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, ws.moments[layer],
+                                      ws.row_scratch)
             if activation is not None:
                 activation.fn(xp, z, hidden)
                 if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a
@@ -296,13 +307,23 @@ class Network:
                 multiply(below, ws.masks[layer - 1], out=below)
             views = norm_views[layer - 1]
             if views is not None:  # f′ is used up: its buffer is the scratch
-                normalization.backward(xp, views, below, ws.pre[layer - 1], ws.inv[layer - 1], local, ws.train)
+                self._norm_backward(views, layer - 1, x, ws, below, local)
             delta = below
         dot(x, ws.delta[0].T, out=self.grad_blocks[0])
         if ws.train:
             for layer in self._batch_normed:
                 self.grad_blocks[layer][-1] = 0
         return self.grad
+
+    def _norm_backward(self, views: Any, layer: int, x: Any, ws: Workspace, delta: Any, scratch: Any) -> None:
+        """Hidden layer ``layer``'s normalization step of a backward pass (``delta``: dL/dz in, dL/dp out).
+        A folded forward pass (batch norm, evaluation mode) left no x̂: it is made here from the product."""
+        pre, inv = ws.pre[layer], ws.inv[layer]
+        if views.norm.running and not ws.train:
+            self.xp.dot(self._blocks_t[layer], x if layer == 0 else ws.a[layer - 1], out=pre)
+            normalization.eval_xhat(self.xp, views, pre, inv)
+        rows = ws.row_scratch if views.norm.running else None
+        normalization.backward(self.xp, views, delta, pre, inv, scratch, ws.train, rows)
 
     def hidden_outputs(self, ws: Workspace) -> list[Any]:
         """Each hidden layer's activations (width, rows) from the last ``forward`` on ``ws``."""

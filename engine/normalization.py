@@ -61,6 +61,7 @@ class NormViews:
     grad_beta: Any
     mean: Any = None
     var: Any = None
+    running: Any = None  # r_μ and r_σ² together, (…, 2, width, 1): one update for both
 
 
 def uses_batch(norm: Normalization, train: bool) -> bool:
@@ -68,52 +69,122 @@ def uses_batch(norm: Normalization, train: bool) -> bool:
     return train or not norm.running
 
 
-def forward(xp: Any, views: NormViews, pre: Any, z: Any, inv: Any, train: bool) -> None:
+class RowScratch:
+    """What batch norm needs for ``rows`` samples, made once per workspace: a column of ones and one of 1/n
+    (row sums and means are one small matrix product each: NumPy's ``mean`` costs several times more on these
+    tiny arrays), and the running estimates' coefficients (m, m·n/(n − 1)) as a (2, 1, 1) column."""
+
+    def __init__(self, xp: Any, dtype: Any, rows: int):
+        self.ones = xp.ones((rows, 1), dtype=dtype)
+        self.means = xp.full((rows, 1), 1 / rows, dtype=dtype)
+        unbiased = rows / (rows - 1) if rows > 1 else float("nan")
+        self.coef = xp.asarray([[[MOMENTUM]], [[MOMENTUM * unbiased]]], dtype=dtype)
+        self.rows = rows
+
+
+def forward(xp: Any, views: NormViews, pre: Any, z: Any, inv: Any, train: bool, moments: Any = None,
+            rows: Optional[RowScratch] = None) -> None:
     """z = γ·x̂ + β from the product ``pre``, which is overwritten with x̂; ``inv`` receives 1/√(σ² + ε).
-    Batch norm in training mode updates its running estimates (``train``)."""
+    Batch norm in training mode takes μ, σ² into ``moments`` (:func:`moment_buffers`) and updates its running
+    estimates; in evaluation mode it uses them (:func:`fold` does the same in the weights, more cheaply)."""
     norm = views.norm
-    if uses_batch(norm, train):
-        axis = norm.axis
-        mean = pre.mean(axis=axis, keepdims=True)
+    if not norm.running:
+        _layer_forward(xp, pre, z, inv, norm.axis)
+    elif train:
+        pair, mean, var = moments
+        product = xp.dot if pre.ndim == 2 else xp.matmul  # dot: half matmul's cost on one network's arrays
+        product(pre, rows.means, out=mean)
         xp.subtract(pre, mean, out=pre)
         xp.multiply(pre, pre, out=z)  # z as scratch: it is written last
-        var = z.mean(axis=axis, keepdims=True)
-        xp.sqrt(var + EPS, out=inv)
+        product(z, rows.means, out=var)
+        xp.add(var, EPS, out=inv)
+        xp.sqrt(inv, out=inv)
         xp.divide(1, inv, out=inv)
-        if norm.running:
-            rows = pre.shape[-1]
-            views.mean *= 1 - MOMENTUM
-            views.mean += MOMENTUM * mean
-            views.var *= 1 - MOMENTUM
-            views.var += (MOMENTUM * rows / (rows - 1)) * var
+        xp.multiply(pair, rows.coef, out=pair)  # m·μ and m·σ²·n/(n − 1), then r ← (1 − m)·r + those
+        xp.multiply(views.running, 1 - MOMENTUM, out=views.running)
+        xp.add(views.running, pair, out=views.running)
     else:
-        xp.subtract(pre, views.mean, out=pre)
-        xp.sqrt(views.var + EPS, out=inv)
-        xp.divide(1, inv, out=inv)
-    xp.multiply(pre, inv, out=pre)
+        eval_xhat(xp, views, pre, inv)  # x̂ already
+    if uses_batch(norm, train):
+        xp.multiply(pre, inv, out=pre)
     xp.multiply(pre, views.gamma, out=z)
     xp.add(z, views.beta, out=z)
 
 
-def backward(xp: Any, views: NormViews, delta: Any, xhat: Any, inv: Any, scratch: Any, train: bool) -> None:
-    """Given ``delta`` = dL/dz, fill dL/dγ and dL/dβ and turn ``delta`` in place into dL/dp, the gradient
-    at the product (the mode must be the forward pass's). With batch statistics
-    dL/dp = (1/√(σ² + ε))·(g − mean(g) − x̂·mean(g·x̂)) over the statistics' axis, g = γ·dL/dz; with running
-    estimates, dL/dp = g/√(r_σ² + ε)."""
+def _layer_forward(xp: Any, pre: Any, z: Any, inv: Any, axis: int) -> None:
+    """x̂ (in ``pre``) and 1/√(σ² + ε) (in ``inv``) over ``axis``, the statistics of the rows at hand."""
+    mean = pre.mean(axis=axis, keepdims=True)
+    xp.subtract(pre, mean, out=pre)
+    xp.multiply(pre, pre, out=z)
+    var = z.mean(axis=axis, keepdims=True)
+    xp.add(var, EPS, out=inv)
+    xp.sqrt(inv, out=inv)
+    xp.divide(1, inv, out=inv)
+
+
+def eval_xhat(xp: Any, views: NormViews, pre: Any, inv: Any) -> None:
+    """Batch norm in evaluation mode: ``pre`` becomes x̂ = (p − r_μ)/√(r_σ² + ε), ``inv`` 1/√(r_σ² + ε)."""
+    xp.add(views.var, EPS, out=inv)
+    xp.sqrt(inv, out=inv)
+    xp.divide(1, inv, out=inv)
+    xp.subtract(pre, views.mean, out=pre)
+    xp.multiply(pre, inv, out=pre)
+
+
+def fold(xp: Any, views: NormViews, block_t: Any, out: Any) -> None:
+    """Batch norm in evaluation mode is an affine map of the product, so it folds into the layer's weights:
+    ``out`` = W̃ᵀ with each neuron's row scaled by s = γ/√(r_σ² + ε) and its bias b turned into s·(b − r_μ) + β.
+    One product with ``out`` then gives z directly (a grid pass costs what it costs without normalization)."""
+    scale = views.gamma / xp.sqrt(views.var + EPS)
+    xp.multiply(block_t, scale, out=out)
+    out[..., -1:] += views.beta - scale * views.mean
+
+
+def backward(xp: Any, views: NormViews, delta: Any, xhat: Any, inv: Any, scratch: Any, train: bool,
+             rows: Optional[RowScratch] = None) -> None:
+    """Given ``delta`` = dL/dz, fill dL/dγ = Σ δ·x̂ and dL/dβ = Σ δ (over rows) and turn ``delta`` in place into
+    dL/dp, the gradient at the product (the mode must be the forward pass's). With batch statistics
+    dL/dp = (1/√(σ² + ε))·(g − mean(g) − x̂·mean(g·x̂)) over the statistics' axis, g = γ·dL/dz (for batch
+    norm mean(g) = γ·dL/dβ/n and mean(g·x̂) = γ·dL/dγ/n: no further sums); with running estimates,
+    dL/dp = g/√(r_σ² + ε)."""
     norm = views.norm
     xp.multiply(delta, xhat, out=scratch)
-    views.grad_gamma[...] = scratch.sum(axis=-1, keepdims=True)
-    views.grad_beta[...] = delta.sum(axis=-1, keepdims=True)
-    xp.multiply(delta, views.gamma, out=delta)
-    if uses_batch(norm, train):
+    if rows is not None:
+        product = xp.dot if delta.ndim == 2 else xp.matmul
+        product(scratch, rows.ones, out=views.grad_gamma)
+        product(delta, rows.ones, out=views.grad_beta)
+    else:
+        views.grad_gamma[...] = scratch.sum(axis=-1, keepdims=True)
+        views.grad_beta[...] = delta.sum(axis=-1, keepdims=True)
+    if not uses_batch(norm, train):
+        xp.multiply(delta, views.gamma * inv, out=delta)
+    elif norm.running:
+        n = delta.shape[-1]
+        xp.multiply(xhat, views.grad_gamma / n, out=scratch)
+        xp.add(scratch, views.grad_beta / n, out=scratch)
+        xp.subtract(delta, scratch, out=delta)
+        xp.multiply(delta, views.gamma * inv, out=delta)
+    else:
         axis = norm.axis
+        xp.multiply(delta, views.gamma, out=delta)
         xp.multiply(delta, xhat, out=scratch)
         spread = scratch.mean(axis=axis, keepdims=True)
         shift = delta.mean(axis=axis, keepdims=True)
         xp.multiply(xhat, spread, out=scratch)
         xp.subtract(delta, scratch, out=delta)
         xp.subtract(delta, shift, out=delta)
-    xp.multiply(delta, inv, out=delta)
+        xp.multiply(delta, inv, out=delta)
+
+
+def moment_buffers(xp: Any, dtype: Any, width: int, leading: tuple[int, ...] = ()) -> tuple[Any, Any, Any]:
+    """A batch-normed layer's scratch for the batch's μ and σ²: (both as one (…, 2, width, 1) array, μ, σ²)."""
+    pair = xp.zeros((*leading, 2, width, 1), dtype=dtype)
+    return pair, pair[..., 0, :, :], pair[..., 1, :, :]
+
+
+def first_moments(moments: Any, members: int) -> Any:
+    """The first ``members`` members' part of stacked :func:`moment_buffers` (None stays None)."""
+    return None if moments is None else tuple(b[:members] for b in moments)
 
 
 def stat_shape(norm: Normalization, width: int, rows: int, leading: tuple[int, ...] = ()) -> tuple[int, ...]:
@@ -157,6 +228,8 @@ class Layout:
             if norm.running:
                 s = self.stats[layer]
                 views.mean, views.var = _column(stats, s, width), _column(stats, s + width, width)
+                pair = stats[..., s:s + 2 * width]
+                views.running = pair.reshape(*pair.shape[:-1], 2, width, 1)
             result.append(views)
         return result
 

@@ -20,7 +20,7 @@ from .activations import Activation
 from . import normalization
 from .losses import Head
 from .network import weight_spans
-from .normalization import Layout, Normalization, stat_shape
+from .normalization import Layout, Normalization, RowScratch, first_moments, moment_buffers, stat_shape
 
 WORKSPACE_ROWS = 16  # row counts kept: batch, last batch, data, grid, …
 
@@ -39,6 +39,8 @@ class StackWorkspace:
     delta_t: list[Any]
     pre: list[Any]  # per hidden layer: normalized, the product p (then x̂), (K, width, rows); else None
     inv: list[Any]  # per hidden layer: normalized, 1/√(σ² + ε); else None
+    moments: list[Any]  # per hidden layer: batch norm, normalization.moment_buffers (K members); else None
+    row_scratch: Any  # normalization.RowScratch for these rows (None without normalization)
     train: bool = False  # the mode of the last forward pass
 
 
@@ -86,6 +88,9 @@ class WorkspacePool:
             pre=[None if n is None else xp.zeros((k, w, rows), dtype=dtype) for n, w in zip(self.norms, widths)],
             inv=[None if n is None else xp.zeros(stat_shape(n, w, rows, (k,)), dtype=dtype)
                  for n, w in zip(self.norms, widths)],
+            moments=[moment_buffers(xp, dtype, w, (k,)) if n is not None and n.running else None
+                     for n, w in zip(self.norms, widths)],
+            row_scratch=RowScratch(xp, dtype, rows) if any(self.norms) else None,
         )
 
 
@@ -95,7 +100,8 @@ def _first(ws: StackWorkspace, members: int) -> StackWorkspace:
                           delta=[b[:members] for b in ws.delta], scratch=[b[:members] for b in ws.scratch],
                           out=ws.out[:members], delta_t=[b[:members] for b in ws.delta_t],
                           pre=[None if b is None else b[:members] for b in ws.pre],
-                          inv=[None if b is None else b[:members] for b in ws.inv])
+                          inv=[None if b is None else b[:members] for b in ws.inv],
+                          moments=[first_moments(b, members) for b in ws.moments], row_scratch=ws.row_scratch)
 
 
 class Stack:
@@ -150,16 +156,20 @@ class Stack:
         ws.train = train
         for layer, (block, block_t) in enumerate(zip(self.blocks, self._transposed)):
             views = self.norm_views[layer] if layer < hidden_layers else None
-            z = ws.z[layer] if views is None else ws.pre[layer]
+            folded = views is not None and views.norm.running and not train  # as Network.forward
+            z = ws.z[layer] if views is None or folded else ws.pre[layer]
             xp.copyto(block_t, block.transpose(0, 2, 1))
+            if folded:
+                normalization.fold(xp, views, block_t, block_t)
             if a.ndim == 2:  # inputs shared by every member (a grid): one (K·fan_out, fan_in + 1) product
                 k, fan_out, fan_in = block_t.shape
                 xp.matmul(block_t.reshape(k * fan_out, fan_in), a, out=z.reshape(k * fan_out, -1))
             else:
                 xp.matmul(block_t, a, out=z)
-            if views is not None:
+            if views is not None and not folded:
                 z = ws.z[layer]
-                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train)
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, ws.moments[layer],
+                                      ws.row_scratch)
             if layer < hidden_layers:
                 a = ws.a[layer]
                 hidden = a[:, :-1]
@@ -194,7 +204,7 @@ class Stack:
                 multiply(below, masks[layer - 1], out=below)
             views = self.norm_views[layer - 1]
             if views is not None:  # f′ is used up: its buffer is the scratch
-                normalization.backward(xp, views, below, ws.pre[layer - 1], ws.inv[layer - 1], local, ws.train)
+                self._norm_backward(views, layer - 1, x, ws, below, local)
             delta = below
         xp.copyto(ws.delta_t[0], delta.transpose(0, 2, 1))
         matmul(x, ws.delta_t[0], out=self.grad_blocks[0])
@@ -203,6 +213,15 @@ class Stack:
                 if views is not None and views.norm.running:
                     self.grad_blocks[layer][:, -1] = 0
         return self.grad
+
+    def _norm_backward(self, views: Any, layer: int, x: Any, ws: StackWorkspace, delta: Any, scratch: Any) -> None:
+        """As Network._norm_backward: a folded pass's x̂ is made here from the product."""
+        xp, pre, inv = self.xp, ws.pre[layer], ws.inv[layer]
+        if views.norm.running and not ws.train:
+            xp.matmul(self.blocks[layer].transpose(0, 2, 1), x if layer == 0 else ws.a[layer - 1], out=pre)
+            normalization.eval_xhat(xp, views, pre, inv)
+        rows = ws.row_scratch if views.norm.running else None
+        normalization.backward(xp, views, delta, pre, inv, scratch, ws.train, rows)
 
     def hidden_outputs(self, ws: StackWorkspace) -> list[Any]:
         """Each hidden layer's activations (K, width, rows) from the last ``forward`` on ``ws``."""

@@ -84,7 +84,9 @@ def test_gradient_check_covers_gamma_and_beta(normalization):
     result = run.gradient_check()
     assert result["total_params"] == run.network.params.size == (3 * 5 + 6 * 4 + 5 * 1) + 2 * (5 + 4)
     assert result["checked"] == result["total_params"]
-    assert result["max_relative_error"] < 1e-5
+    worst = result["worst"]  # below 1e-5, or the worst is a zero gradient (a batch-normed layer's bias) whose
+    # relative error is float64 rounding noise of the central difference
+    assert result["max_relative_error"] < 1e-5 or abs(worst["analytic"] - worst["numeric"]) < 1e-8, result
 
 
 def test_gradient_check_names_a_wrong_gamma_gradient(monkeypatch):
