@@ -345,10 +345,10 @@ class Network:
                 views.beta[...] = 0
         self.stats[...] = self.layout.initial_stats(self.xp, self.dtype)
 
-    def get_norms(self) -> list[Optional[dict[str, list]]]:
+    def get_norms(self) -> list[Optional[dict[str, Any]]]:
         """Per hidden layer, None or {"kind", "gamma", "beta"} (and batch norm's "running_mean",
         "running_var"), host float64 lists."""
-        result: list[Optional[dict[str, list]]] = []
+        result: list[Optional[dict[str, Any]]] = []
         for views in self.norm_views:
             if views is None:
                 result.append(None)

@@ -83,9 +83,10 @@ class RowScratch:
 
 
 def forward(xp: Any, views: NormViews, pre: Any, z: Any, inv: Any, train: bool, moments: Any = None,
-            rows: Optional[RowScratch] = None) -> None:
+            rows: Any = None) -> None:
     """z = γ·x̂ + β from the product ``pre``, which is overwritten with x̂; ``inv`` receives 1/√(σ² + ε).
-    Batch norm in training mode takes μ, σ² into ``moments`` (:func:`moment_buffers`) and updates its running
+    Batch norm in training mode (``rows``: the :class:`RowScratch` of the pass's rows) takes μ, σ² into
+    ``moments`` (:func:`moment_buffers`) and updates its running
     estimates; in evaluation mode it uses them (:func:`fold` does the same in the weights, more cheaply)."""
     norm = views.norm
     if not norm.running:

@@ -177,10 +177,10 @@ def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
     }
 
 
-def _trace_norms(net, ws, x) -> list[Optional[tuple[list, dict]]]:
+def _trace_norms(net, ws, x) -> list[Any]:
     """Per hidden layer, None, or (the product W a + b, the ``norm`` entry of :func:`backprop_trace`) after a
     forward and backward pass over one point on ``ws``."""
-    xp, result = net.xp, []
+    xp, result = net.xp, []  # type: Any, list[Any]
     below = x
     for layer, views in enumerate(net.norm_views):
         if views is None:
