@@ -157,6 +157,9 @@ class Network:
         # the bias of a batch-normalized layer is cancelled by the batch mean in training mode: its gradient is
         # exactly 0 (summed in floats it is rounding noise, which Adam would blow up into steps of size η)
         self._batch_normed = [layer for layer, norm in enumerate(norms) if norm is not None and norm.running]
+        self.normed_biases = xp.asarray(np.concatenate(  # where those biases lie in the flat vector
+            [np.arange(self.offsets[layer + 1] - sizes[layer + 1], self.offsets[layer + 1])
+             for layer in self._batch_normed] + [np.zeros(0, dtype=np.intp)]))
         # evaluation mode folds batch norm into a copy of W̃ᵀ (normalization.fold): one per batch-normed layer
         self._folded = {layer: xp.zeros((sizes[layer + 1], sizes[layer] + 1), dtype=dtype)
                         for layer in self._batch_normed}
@@ -310,9 +313,8 @@ class Network:
                 self._norm_backward(views, layer - 1, x, ws, below, local)
             delta = below
         dot(x, ws.delta[0].T, out=self.grad_blocks[0])
-        if ws.train:
-            for layer in self._batch_normed:
-                self.grad_blocks[layer][-1] = 0
+        if ws.train and len(self.normed_biases):
+            self.grad[self.normed_biases] = 0
         return self.grad
 
     def _norm_backward(self, views: Any, layer: int, x: Any, ws: Workspace, delta: Any, scratch: Any) -> None:

@@ -126,6 +126,9 @@ class Stack:
             stats = xp.zeros((params.shape[0], layout.stats_size), dtype=params.dtype)
         self.stats = stats
         self.norm_views = layout.views(params, self.grad, stats)
+        self.normed_biases = xp.asarray(np.concatenate(  # the biases of batch-normed layers in the flat vector
+            [np.arange(offsets[layer + 1] - sizes[layer + 1], offsets[layer + 1])
+             for layer, norm in enumerate(norms) if norm is not None and norm.running] + [np.zeros(0, dtype=np.intp)]))
         self.weight_spans = weight_spans(sizes)
         members = params.shape[0]
         self.blocks = [params[:, a:b].reshape(members, *shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
@@ -208,10 +211,8 @@ class Stack:
             delta = below
         xp.copyto(ws.delta_t[0], delta.transpose(0, 2, 1))
         matmul(x, ws.delta_t[0], out=self.grad_blocks[0])
-        if ws.train:  # as Network.backward: a batch-normalized layer's bias has a zero gradient
-            for layer, views in enumerate(self.norm_views):
-                if views is not None and views.norm.running:
-                    self.grad_blocks[layer][:, -1] = 0
+        if ws.train and len(self.normed_biases):  # as Network.backward: a batch-normed layer's bias gets 0
+            self.grad[:, self.normed_biases] = 0
         return self.grad
 
     def _norm_backward(self, views: Any, layer: int, x: Any, ws: StackWorkspace, delta: Any, scratch: Any) -> None:
