@@ -149,3 +149,30 @@ def test_trace_shows_the_normalization_step():
     np.testing.assert_allclose(first["grad_pre"], np.asarray(norm["grad_out"]) * scale, rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(norm["grad_gamma"], np.asarray(norm["grad_out"]) * norm["normalized"],
                                rtol=1e-5, atol=1e-9)
+
+
+def test_evaluation_mode_gradients_are_those_of_the_evaluation_loss():
+    """The report's gradient norms backpropagate an evaluation-mode pass (batch norm folded into the weights):
+    its gradient of every parameter, γ and β included, is the central difference of that pass's loss."""
+    run = Trainer({**BASE, "normalization": ["batch", "layer"], "seed": 4})
+    run.train(3)
+    net = run.network.copy(np.float64)
+    x, y = run.x_train.astype(np.float64), run.y_train.astype(np.float64)
+    ws = net.workspace(x.shape[1])
+
+    def loss() -> float:
+        return float(run.head.value(np, ws.z[-1], net.forward(x, ws), y).mean())
+
+    loss()
+    analytic = net.backward(x, y, ws).copy()
+    numeric = np.empty_like(analytic)
+    for i in range(net.params.size):
+        keep = net.params[i]
+        net.params[i] = keep + 1e-6
+        plus = loss()
+        net.params[i] = keep - 1e-6
+        numeric[i] = (plus - loss()) / 2e-6
+        net.params[i] = keep
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+    blocks = net.offsets[-1]
+    assert np.abs(analytic[blocks:]).max() > 1e-3  # γ and β have gradients of their own
