@@ -50,4 +50,9 @@ def test_the_weights_a_page_keeps_carry_the_normalization_state(make_page, serve
     assert first["kind"] == "batch" and len(first["running_var"]) == 4
     assert any(abs(v - 1) > 1e-3 for v in first["running_var"])  # trained: no longer the fresh estimates
     assert set(second) == {"kind", "gamma", "beta"} and "norm" not in weights[2]
+    # what a reconnect does: configure with those weights; the server's next frame carries the same state
+    page.evaluate("(w) => window.nnplay.session.configure({weights: w, epoch: 5})", weights)
+    page.wait_for_function("window.nnplay.session.synced")
+    settle(page)
+    assert page.evaluate("window.nnplay.session.currentWeights()") == weights
     assert page.errors == []
