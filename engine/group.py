@@ -34,6 +34,7 @@ from .config import Config, Limits
 from .datasets import train_count
 from .evaluation import evaluate, make_report
 from .losses import output_units
+from .normalization import MomentLog
 from .probes import grid_inputs, grid_result
 from .reports import EpochReport, GridResult
 from .splits import DataSplit
@@ -140,6 +141,7 @@ class TrainerGroup:
         self.weight_mask = first.network.weight_mask
         self.optimizer_class = type(first.optimizer)
         self._workspaces = WorkspacePool(first.xp, first.network.dtype, self.sizes[1:], self.norms)
+        self._moment_logs: dict[int, Any] = {}  # members stepped → normalization.MomentLog
         for trainer in trainers:
             if trainer.group is not None:
                 trainer.group.remove(trainer)
@@ -290,6 +292,11 @@ class TrainerGroup:
         batches, masks = self._epoch_batches(chosen, select)
         penalty = _PenaltyGrad(xp, chosen, params, self.weight_mask)
         stack = Stack(xp, self.sizes, self.activations, self.head, params, self._workspaces, self.norms, stats)
+        if stack.layout.stats:  # batch norm: the running estimates are updated once, at the epoch's end
+            log = self._moment_logs.get(len(chosen))
+            if log is None:  # one per number of members stepped, kept: its views are made once
+                log = self._moment_logs[len(chosen)] = MomentLog(xp, params.dtype, stack.layout, (len(chosen),))
+            stack.moment_log = log
         with np.errstate(all="ignore"):
             for start, (xb, yb) in zip(range(0, sig.n_train, sig.batch), batches):
                 size = xb.shape[-1]
@@ -299,6 +306,8 @@ class TrainerGroup:
                 stack.backward(xb, yb, ws, batch_masks)
                 penalty.add_to(stack.grad)
                 optimizer.step(params, stack.grad, lr)
+            if stack.moment_log is not None:
+                stack.moment_log.flush(stats)
             finite = to_host(xp.isfinite(params).all(axis=1))
         if select is not None:
             self.params[select] = params

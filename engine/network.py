@@ -23,7 +23,7 @@ from .activations import Activation
 from .backend import to_host
 from .losses import Head
 from . import normalization
-from .normalization import Layout, Normalization, RowScratch, moment_buffers, stat_shape
+from .normalization import Layout, MomentLog, Normalization, RowScratch, moment_buffers, stat_shape
 
 
 class Workspace:
@@ -163,6 +163,9 @@ class Network:
         # evaluation mode folds batch norm into a copy of W̃ᵀ (normalization.fold): one per batch-normed layer
         self._folded = {layer: xp.zeros((sizes[layer + 1], sizes[layer] + 1), dtype=dtype)
                         for layer in self._batch_normed}
+        # while set (a trainer's epoch), training passes log their batch statistics here instead of updating
+        # the running estimates; whoever sets it flushes it into ``stats`` (normalization.MomentLog)
+        self.moment_log: Optional[MomentLog] = None
         self.size = self.layout.size  # parameters in all: the layer blocks, then γ and β of normalized layers
         self._binding = 0  # counts bind() calls: a workspace's plans hold views of the parameters of one
         self.grad = xp.zeros(self.size, dtype=dtype)
@@ -264,6 +267,8 @@ class Network:
         dot = xp.dot
         ws.train = train
         norm_views = self.norm_views
+        log = self.moment_log if train else None
+        moments = ws.moments if log is None else log.step(ws.rows)
         for layer, (block_t, z, activation, hidden, above) in enumerate(self._forward_plan(ws)):
             views = norm_views[layer] if activation is not None else None
             if views is None:
@@ -274,8 +279,8 @@ class Network:
                 dot(folded, a, out=z)
             else:
                 dot(block_t, a, out=ws.pre[layer])
-                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, ws.moments[layer],
-                                      ws.row_scratch)
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, moments[layer],
+                                      ws.row_scratch, log is not None)
             if activation is not None:
                 activation.fn(xp, z, hidden)
                 if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a

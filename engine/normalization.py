@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import numpy as np
+
 from .registry import lookup
 
 EPS = 1e-5  # torch's default eps of BatchNorm1d and LayerNorm
@@ -83,11 +85,12 @@ class RowScratch:
 
 
 def forward(xp: Any, views: NormViews, pre: Any, z: Any, inv: Any, train: bool, moments: Any = None,
-            rows: Any = None) -> None:
+            rows: Any = None, logged: bool = False) -> None:
     """z = γ·x̂ + β from the product ``pre``, which is overwritten with x̂; ``inv`` receives 1/√(σ² + ε).
     Batch norm in training mode (``rows``: the :class:`RowScratch` of the pass's rows) takes μ, σ² into
-    ``moments`` (:func:`moment_buffers`) and updates its running
-    estimates; in evaluation mode it uses them (:func:`fold` does the same in the weights, more cheaply)."""
+    ``moments`` (:func:`moment_buffers`, or a :class:`MomentLog` step's when ``logged``: the log updates the
+    running estimates later) and updates its running estimates; in evaluation mode it uses them (:func:`fold`
+    does the same in the weights, more cheaply)."""
     norm = views.norm
     if not norm.running:
         _layer_forward(xp, pre, z, inv, norm.axis)
@@ -101,9 +104,10 @@ def forward(xp: Any, views: NormViews, pre: Any, z: Any, inv: Any, train: bool, 
         xp.add(var, EPS, out=inv)
         xp.sqrt(inv, out=inv)
         xp.divide(1, inv, out=inv)
-        xp.multiply(pair, rows.coef, out=pair)  # m·μ and m·σ²·n/(n − 1), then r ← (1 − m)·r + those
-        xp.multiply(views.running, 1 - MOMENTUM, out=views.running)
-        xp.add(views.running, pair, out=views.running)
+        if not logged:
+            xp.multiply(pair, rows.coef, out=pair)  # m·μ and m·σ²·n/(n − 1), then r ← (1 − m)·r + those
+            xp.multiply(views.running, 1 - MOMENTUM, out=views.running)
+            xp.add(views.running, pair, out=views.running)
     else:
         eval_xhat(xp, views, pre, inv)  # x̂ already
     if uses_batch(norm, train):
@@ -245,3 +249,67 @@ class Layout:
 def _column(flat: Any, start: int, width: int) -> Any:
     """``flat[…, start:start + width]`` as a (…, width, 1) view."""
     return flat[..., start:start + width][..., None]
+
+
+class MomentLog:
+    """The batch statistics of an epoch's training steps, kept so that the running estimates are updated once
+    at its end (:meth:`flush`) rather than at every step: per step, every batch-normed layer's μ and σ² in the
+    layout of the flat ``stats`` (its r_μ and r_σ² places), and the step's row count. The update replays the
+    steps in order with torch's arithmetic, r ← (1 − m)·r + (m·μ, m·σ²·n/(n − 1)), elementwise over the whole
+    vector, so the estimates are bit for bit those of updating at every step, for ~3 NumPy calls a step
+    instead of 3 a batch-normed layer. ``leading`` is a stack's member axis."""
+
+    def __init__(self, xp: Any, dtype: Any, layout: "Layout", leading: tuple[int, ...] = ()):
+        self.xp, self.dtype, self.layout, self.leading = xp, dtype, layout, leading
+        self.buffer: Any = None  # (capacity, *leading, S)
+        self.views: list[list[Any]] = []  # per buffer row: per hidden layer, moment_buffers-like views or None
+        self.rows: list[int] = []  # the row count of each logged step, in order
+        self._coef: dict[int, Any] = {}
+
+    def step(self, rows: int) -> list[Any]:
+        """Views for the next step's μ and σ² (per hidden layer: (pair, μ, σ²), or None), ``rows`` its rows."""
+        if self.buffer is None or len(self.rows) == len(self.buffer):
+            self._grow()
+        self.rows.append(rows)
+        return self.views[len(self.rows) - 1]
+
+    def _grow(self) -> None:
+        xp, layout = self.xp, self.layout
+        old = self.buffer
+        capacity = 32 if old is None else 2 * len(old)
+        self.buffer = xp.zeros((capacity, *self.leading, layout.stats_size), dtype=self.dtype)
+        if old is not None:
+            self.buffer[:len(old)] = old
+        self.views = []
+        for row in self.buffer:
+            layers: list[Any] = []
+            for layer, width in enumerate(layout.widths):
+                start = layout.stats.get(layer)
+                if start is None:
+                    layers.append(None)
+                    continue
+                pair = row[..., start:start + 2 * width].reshape(*self.leading, 2, width, 1)
+                layers.append((pair, pair[..., 0, :, :], pair[..., 1, :, :]))
+            self.views.append(layers)
+
+    def coefficients(self, rows: int) -> Any:
+        """(m for every r_μ place, m·n/(n − 1) for every r_σ² place) in the stats' layout, for ``rows`` rows."""
+        coef = self._coef.get(rows)
+        if coef is None:
+            host = np.zeros(self.layout.stats_size)
+            for layer, start in self.layout.stats.items():
+                width = self.layout.widths[layer]
+                host[start:start + width] = MOMENTUM
+                host[start + width:start + 2 * width] = MOMENTUM * (rows / (rows - 1) if rows > 1 else np.nan)
+            coef = self._coef[rows] = self.xp.asarray(host, dtype=self.dtype)
+        return coef
+
+    def flush(self, stats: Any) -> None:
+        """Update the running estimates ``stats`` with every logged step, in order, and empty the log."""
+        xp = self.xp
+        for index, rows in enumerate(self.rows):
+            logged = self.buffer[index]
+            xp.multiply(logged, self.coefficients(rows), out=logged)
+            xp.multiply(stats, 1 - MOMENTUM, out=stats)
+            xp.add(stats, logged, out=stats)
+        self.rows = []

@@ -20,7 +20,9 @@ from .activations import Activation
 from . import normalization
 from .losses import Head
 from .network import weight_spans
-from .normalization import Layout, Normalization, RowScratch, first_moments, moment_buffers, stat_shape
+from .normalization import (
+    Layout, MomentLog, Normalization, RowScratch, first_moments, moment_buffers, stat_shape,
+)
 
 WORKSPACE_ROWS = 16  # row counts kept: batch, last batch, data, grid, …
 
@@ -125,6 +127,8 @@ class Stack:
         if stats is None:
             stats = xp.zeros((params.shape[0], layout.stats_size), dtype=params.dtype)
         self.stats = stats
+        self.layout = layout
+        self.moment_log: Optional[MomentLog] = None  # as Network.moment_log
         self.norm_views = layout.views(params, self.grad, stats)
         self.normed_biases = xp.asarray(np.concatenate(  # the biases of batch-normed layers in the flat vector
             [np.arange(offsets[layer + 1] - sizes[layer + 1], offsets[layer + 1])
@@ -157,6 +161,8 @@ class Stack:
         xp, a = self.xp, x
         hidden_layers = len(self.activations)
         ws.train = train
+        log = self.moment_log if train else None
+        moments = ws.moments if log is None else log.step(ws.rows)
         for layer, (block, block_t) in enumerate(zip(self.blocks, self._transposed)):
             views = self.norm_views[layer] if layer < hidden_layers else None
             folded = views is not None and views.norm.running and not train  # as Network.forward
@@ -171,8 +177,8 @@ class Stack:
                 xp.matmul(block_t, a, out=z)
             if views is not None and not folded:
                 z = ws.z[layer]
-                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, ws.moments[layer],
-                                      ws.row_scratch)
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, moments[layer],
+                                      ws.row_scratch, log is not None)
             if layer < hidden_layers:
                 a = ws.a[layer]
                 hidden = a[:, :-1]

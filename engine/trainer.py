@@ -22,7 +22,7 @@ from .features import feature_matrix
 from .initializers import get_initializer
 from .losses import get_head, output_units
 from .network import Network
-from .normalization import get_normalization
+from .normalization import MomentLog, get_normalization
 from .optimizers import make_optimizer
 from .regularizers import get_regularizer
 from .reports import EpochReport, finite_or_none
@@ -86,6 +86,7 @@ class Trainer:
                                [get_normalization(n) for n in self.config.normalizations])
         self._snapshot = self.xp.zeros_like(self.network.params)
         self._stats_snapshot = self.xp.zeros_like(self.network.stats)
+        self._moment_log = MomentLog(self.xp, dtype, self.network.layout) if self.network.layout.stats else None
         self._reg_scratch = self.xp.zeros_like(self.network.params)
         self._load_data()
         self.reset(self.seed)
@@ -303,23 +304,32 @@ class Trainer:
         xp.copyto(self._snapshot, params)
         xp.copyto(self._stats_snapshot, net.stats)
         done = 0  # mini-batches trained
-        while done < len(batches):
-            with np.errstate(all="ignore"):  # entered per part: a suspended generator leaves NumPy's state alone
-                for start, (xb, yb) in zip(range(done * batch, self.n_train, batch), batches[done:]):
-                    ws = workspace(xb.shape[1])
-                    for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
-                        mask[...] = epoch_mask[:, start:start + xb.shape[1]]
-                    forward(xb, ws, dropout, True)
-                    backward(xb, yb, ws, dropout)
-                    if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
-                        xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
-                        xp.add(grad, scratch, out=grad)
-                    step(params, grad, lr)
-                    if pause is not None and pause():
-                        break
-                done = start // batch + 1
-            if done < len(batches):
-                yield
+        log = self._moment_log  # batch norm: the running estimates are updated once, when the epoch ends
+        try:
+            while done < len(batches):
+                net.moment_log = log  # set per part: a suspended epoch leaves the network as it was
+                with np.errstate(all="ignore"):  # entered per part: a suspended generator leaves NumPy's state alone
+                    for start, (xb, yb) in zip(range(done * batch, self.n_train, batch), batches[done:]):
+                        ws = workspace(xb.shape[1])
+                        for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
+                            mask[...] = epoch_mask[:, start:start + xb.shape[1]]
+                        forward(xb, ws, dropout, True)
+                        backward(xb, yb, ws, dropout)
+                        if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
+                            xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
+                            xp.add(grad, scratch, out=grad)
+                        step(params, grad, lr)
+                        if pause is not None and pause():
+                            break
+                    done = start // batch + 1
+                net.moment_log = None
+                if done < len(batches):
+                    yield
+        finally:  # an epoch abandoned part-way still leaves estimates that match the steps it took
+            net.moment_log = None
+            if log is not None:
+                with np.errstate(all="ignore"):
+                    log.flush(net.stats)
         self.epoch += 1
 
     def step_epoch(self, gradients: bool = True, confusion: bool = False) -> EpochReport:
