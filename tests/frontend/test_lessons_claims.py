@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from page_helpers import server_state, settle
+from page_helpers import server_state, settle, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -148,6 +148,7 @@ def test_batch_norm_trains_the_deep_sigmoid_net_that_stalls_without_it(make_page
     page = make_page(server.url + "/")
     page.get_by_label("Lessons", exact=True).select_option("batch_norm")  # a comparison: the compare view
     page.wait_for_url("**/compare#**")
+    wait_ready(page)  # the compare page is a new page: wait until it is wired
     page.wait_for_function("window.nnplay.session.variantFrames.filter(Boolean).length === 2")
     settle(page)
     assert page.locator(".variant-title").all_inner_texts() == ["no normalization", "batch norm"]
