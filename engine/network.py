@@ -91,6 +91,7 @@ class ForwardLayer(NamedTuple):
     activation: Optional[Activation]  # f_l; None for the output layer
     hidden: Any  # a_l without its row of ones (None for the output layer)
     above: Any  # [a_l; 1], the next layer's input (None for the output layer)
+    norm: Any  # the layer's normalization.NormViews; None when not normalized (and for the output layer)
 
 
 class BackwardLayer(NamedTuple):
@@ -104,6 +105,7 @@ class BackwardLayer(NamedTuple):
     activation: Activation  # f_{l−1}
     z: Any  # z_{l−1}
     hidden: Any  # a_{l−1} without its row of ones
+    norm: Any  # layer l−1's normalization.NormViews, or None
 
 
 def weight_mask(xp: Any, sizes: list[int], dtype=np.float32, size: Optional[int] = None) -> Any:
@@ -240,8 +242,9 @@ class Network:
         layer, making the views δᵀ) was about 5% of a step."""
         if ws.forward_plan is None or ws.forward_plan[0] != self._binding:
             hidden_layers = len(self.activations)
-            plan = [ForwardLayer(block_t, ws.z[layer], *((self.activations[layer], ws.hidden[layer], ws.a[layer])
-                                                         if layer < hidden_layers else (None, None, None)))
+            plan = [ForwardLayer(block_t, ws.z[layer], *((self.activations[layer], ws.hidden[layer], ws.a[layer],
+                                                          self.norm_views[layer])
+                                                         if layer < hidden_layers else (None, None, None, None)))
                     for layer, block_t in enumerate(self._blocks_t)]
             ws.forward_plan = (self._binding, plan)
         return ws.forward_plan[1]
@@ -251,7 +254,8 @@ class Network:
         if ws.backward_plan is None or ws.backward_plan[0] != self._binding:
             plan = [BackwardLayer(layer, ws.a[layer - 1], self.grad_blocks[layer], self._weights[layer],
                                   ws.delta[layer].T, ws.delta[layer - 1], ws.scratch[layer - 1],
-                                  self.activations[layer - 1], ws.z[layer - 1], ws.hidden[layer - 1])
+                                  self.activations[layer - 1], ws.z[layer - 1], ws.hidden[layer - 1],
+                                  self.norm_views[layer - 1])
                     for layer in range(self.n_layers - 1, 0, -1)]
             ws.backward_plan = (self._binding, plan)
         return ws.backward_plan[1]
@@ -266,11 +270,9 @@ class Network:
         xp, a = self.xp, x
         dot = xp.dot
         ws.train = train
-        norm_views = self.norm_views
         log = self.moment_log if train else None
         moments = ws.moments if log is None else log.step(ws.rows)
-        for layer, (block_t, z, activation, hidden, above) in enumerate(self._forward_plan(ws)):
-            views = norm_views[layer] if activation is not None else None
+        for layer, (block_t, z, activation, hidden, above, views) in enumerate(self._forward_plan(ws)):
             if views is None:
                 dot(block_t, a, out=z)
             elif views.norm.running and not train:  # batch norm, evaluation mode: an affine map, folded
@@ -304,8 +306,7 @@ class Network:
         shared = not dropout and self._shared_activation is not None
         if shared:
             self._shared_activation.grad(xp, ws.hidden_z, ws.hidden_a, ws.hidden_scratch)
-        norm_views = self.norm_views
-        for layer, below_a, grad_block, weights, delta_t, below, local, activation, z, hidden in plan:
+        for layer, below_a, grad_block, weights, delta_t, below, local, activation, z, hidden, views in plan:
             dot(below_a, delta_t, out=grad_block)
             dot(weights, delta, out=below)
             if not dropout and not shared:
@@ -313,12 +314,11 @@ class Network:
             multiply(below, local, out=below)
             if dropout:
                 multiply(below, ws.masks[layer - 1], out=below)
-            views = norm_views[layer - 1]
             if views is not None:  # f′ is used up: its buffer is the scratch
                 self._norm_backward(views, layer - 1, x, ws, below, local)
             delta = below
         dot(x, ws.delta[0].T, out=self.grad_blocks[0])
-        if ws.train and len(self.normed_biases):
+        if ws.train and self._batch_normed:
             self.grad[self.normed_biases] = 0
         return self.grad
 
