@@ -21,6 +21,21 @@ MIN_VARIANTS, MAX_VARIANTS = 2, 4
 DATA_FIELDS = ("problem", "dataset", "n_classes", "n_samples", "noise", "train_ratio", "seed", "custom_points")
 
 
+def share_weights(trainer: Trainer, source: Trainer) -> None:
+    """Give ``trainer`` the layer weights of ``source`` (a network of the same sizes). The normalization
+    parameters (γ, β after the blocks) stay the trainer's own: variants may normalize differently."""
+    blocks = trainer.network.offsets[-1]
+    trainer.network.params[:blocks] = source.network.params[:blocks]
+
+
+def fitting_weights(weights: list[dict], trainer: Trainer) -> list[dict]:
+    """``weights`` (as ``Trainer.get_weights`` gives them) for a variant of the same sizes: a layer's "norm"
+    entry goes along only where the variant normalizes that layer the same way."""
+    kinds = [norm.name if norm is not None else "none" for norm in trainer.network.norms] + ["none"]
+    return [layer if (layer.get("norm") or {}).get("kind", kind) == kind
+            else {k: v for k, v in layer.items() if k != "norm"} for layer, kind in zip(weights, kinds)]
+
+
 class Comparison:
     """Several Trainers that differ only by ``overrides``; ``labels`` name them (default: the overrides)."""
 
@@ -41,7 +56,7 @@ class Comparison:
             trainer = Trainer(config, data=reference.data, limits=limits)
             trainer.explicit_data = False  # regenerating a variant alone is allowed, from its own config
             if trainer.network.sizes == reference.network.sizes and config.init == base_config.init:
-                trainer.network.params[...] = reference.network.params
+                share_weights(trainer, reference)
             self.trainers.append(trainer)
         self.base = base_config
         self.overrides = overrides
@@ -103,7 +118,7 @@ class Comparison:
         for trainer in self.trainers[1:]:
             trainer.reset(seed)
             if trainer.network.sizes == first.network.sizes and trainer.config.init == first.config.init:
-                trainer.network.params[...] = first.network.params
+                share_weights(trainer, first)
         return seed
 
     def train(self, epochs: int) -> list[list[EpochReport]]:

@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .activations import ACTIVATIONS
 from .backend import DEVICES
-from .datasets import DATASETS
+from .datasets import DATASETS, train_count
 from .features import FEATURES, features_for, resolve_feature
 from .formulas import FormulaError
 from .initializers import INITIALIZERS
 from .losses import LOSSES, losses_for
+from .normalization import NORMALIZATIONS
 from .optimizers import OPTIMIZERS, common_default, default_text
 from .regularizers import REGULARIZERS
 from .schedules import SCHEDULES
@@ -37,6 +38,7 @@ DatasetName = _literal(DATASETS)
 FeatureName = _literal(FEATURES)
 InitName = _literal(INITIALIZERS)
 LossName = _literal(LOSSES)
+NormalizationName = _literal(NORMALIZATIONS)
 OptimizerName = _literal(OPTIMIZERS)
 RegularizationName = _literal(REGULARIZERS)
 ScheduleName = _literal(SCHEDULES)
@@ -90,6 +92,8 @@ class Config(BaseModel):
                                                  "by the training set's statistics (as StandardScaler)")
     hidden: list[int] = Field(default_factory=lambda: [4, 2])
     activation: Union[ActivationName, list[ActivationName]] = "tanh"
+    normalization: Union[NormalizationName, list[NormalizationName]] = Field(
+        "none", description="hidden layers: Linear → norm → activation; one name, or one per hidden layer")
     loss: LossName = "square"
     regularization: RegularizationName = "none"
     reg_rate: float = Field(0, ge=0)
@@ -195,6 +199,9 @@ class Config(BaseModel):
             raise ValueError(
                 f"activation: a list needs one name per hidden layer ({len(self.hidden)}), got {len(self.activation)}"
             )
+        if isinstance(self.normalization, list) and len(self.normalization) != len(self.hidden):
+            raise ValueError(f"normalization: a list needs one name per hidden layer ({len(self.hidden)}), "
+                             f"got {len(self.normalization)}")
         if self.dataset == "custom":
             self._check_custom(task)
         elif self.dataset != "poly_demo":  # the default count too: a server may allow fewer points than 500
@@ -203,6 +210,7 @@ class Config(BaseModel):
                 raise ValueError(
                     f"n_samples: must be between {limits.min_samples} and {limits.max_samples}, "
                     f"got {self.samples}{given}")
+        check_batches(self, train_count(self.samples, self.train_ratio))
         return self
 
     def _check_custom(self, task: str) -> None:
@@ -251,6 +259,13 @@ class Config(BaseModel):
             return list(self.activation)
         return [self.activation] * len(self.hidden)
 
+    @property
+    def normalizations(self) -> list[str]:
+        """One normalization name per hidden layer."""
+        if isinstance(self.normalization, list):
+            return list(self.normalization)
+        return [self.normalization] * len(self.hidden)
+
     def optimizer_params(self) -> dict[str, Any]:
         """The hyper-parameters of the chosen optimiser (None = torch's default)."""
         given = {"momentum": self.momentum, "beta1": self.beta1, "beta2": self.beta2, "alpha": self.alpha,
@@ -268,6 +283,18 @@ def _formula_problem(exc: FormulaError) -> str:
         names = ", ".join(map(repr, FEATURES))
         return f"unknown feature {exc.formula!r}; allowed: {names}, or a formula such as 'x1*x2'"
     return str(exc)
+
+def check_batches(config: "Config", n_train: int) -> None:
+    """Batch norm in training mode needs two rows a batch, as torch's BatchNorm1d (whose variance over one
+    row is undefined): no mini-batch of the epoch, the last partial one included, may have a single row."""
+    if "batch" not in config.normalizations:
+        return
+    batch = min(config.batch_size, n_train)
+    if batch < 2 or n_train % batch == 1:
+        raise ValueError(
+            f"batch_size: {config.batch_size} leaves a mini-batch of one row (training set {n_train} rows), "
+            "which batch normalization cannot normalize (as torch's BatchNorm1d refuses it); "
+            "pick a batch_size of at least 2 whose last batch has 2 rows or more")
 
 
 def _fits(task: str, problem: str) -> bool:

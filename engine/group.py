@@ -34,6 +34,7 @@ from .config import Config, Limits
 from .datasets import train_count
 from .evaluation import evaluate, make_report
 from .losses import output_units
+from .normalization import MomentLog
 from .probes import grid_inputs, grid_result
 from .reports import EpochReport, GridResult
 from .splits import DataSplit
@@ -54,6 +55,7 @@ class Signature:
     hidden: tuple[int, ...]
     n_out: int
     activations: tuple[str, ...]
+    normalizations: tuple[str, ...]
     loss: str
     task: str
     optimizer: str
@@ -82,6 +84,7 @@ def signature(run: Trainer | Config | dict, limits: Optional[Limits] = None) -> 
     return Signature(
         features=tuple(config.features), hidden=tuple(config.hidden),
         n_out=output_units(task, config), activations=tuple(config.activations),
+        normalizations=tuple(config.normalizations),
         loss=config.loss, task=task, optimizer=config.optimizer, batch=min(config.batch_size, n_train),
         n_train=n_train, n_test=n_test, device=device, dtype=dtype)
 
@@ -134,9 +137,11 @@ class TrainerGroup:
             raise ValueError("trainers: each run may appear once")
         self.xp, self.sizes, self.head = first.xp, list(first.network.sizes), first.head
         self.activations = first.network.activations
+        self.norms = first.network.norms
         self.weight_mask = first.network.weight_mask
         self.optimizer_class = type(first.optimizer)
-        self._workspaces = WorkspacePool(first.xp, first.network.dtype, self.sizes[1:])
+        self._workspaces = WorkspacePool(first.xp, first.network.dtype, self.sizes[1:], self.norms)
+        self._moment_logs: dict[int, Any] = {}  # members stepped → normalization.MomentLog
         for trainer in trainers:
             if trainer.group is not None:
                 trainer.group.remove(trainer)
@@ -165,6 +170,8 @@ class TrainerGroup:
         arrays = [m.arrays() for m in members]
         self.params = xp.stack([a["params"] for a in arrays])
         self.snapshot = xp.stack([a["snapshot"] for a in arrays])
+        self.stats = xp.stack([a["stats"] for a in arrays])  # batch norm's running estimates (K, S)
+        self.stats_snapshot = xp.stack([a["stats_snapshot"] for a in arrays])
         self.state = {name: xp.stack([a[name] for a in arrays]) for name in self.optimizer_class.state_names}
         self.data = {name: xp.stack([getattr(m, name) for m in members])
                      for name in ("x_train", "y_train", "x_test", "y_test")}
@@ -175,7 +182,8 @@ class TrainerGroup:
     def _bind(self, member: Trainer, index: int) -> None:
         """Make the member's arrays views of its row ``index`` of the stacks."""
         rows = {name: stack[index] for name, stack in self.state.items()}
-        member.join(self, {"params": self.params[index], "snapshot": self.snapshot[index], **rows})
+        member.join(self, {"params": self.params[index], "snapshot": self.snapshot[index], **rows,
+                           "stats": self.stats[index], "stats_snapshot": self.stats_snapshot[index]})
 
     def add(self, trainer: Trainer) -> None:
         """Adopt ``trainer`` with all its state (it leaves any other group). The others are not disturbed."""
@@ -205,6 +213,7 @@ class TrainerGroup:
             return
         index = self._position(trainer)
         self.params[index] = trainer.network.params
+        self.stats[index] = trainer.network.stats
         for name, stack in self.state.items():
             stack[index] = getattr(trainer.optimizer, name)
         for name, stack in self.data.items():
@@ -270,28 +279,39 @@ class TrainerGroup:
         xp, sig = self.xp, self.signature
         select = self._select(rows)
         params = self.params if select is None else self.params[select]
+        stats = self.stats if select is None else self.stats[select]
         state = {name: stack if select is None else stack[select] for name, stack in self.state.items()}
         if select is None:
             xp.copyto(self.snapshot, params)
+            xp.copyto(self.stats_snapshot, stats)
         else:
             self.snapshot[select] = params
+            self.stats_snapshot[select] = stats
         lr = np.array([[m.learning_rate()] for m in chosen])
         optimizer = self._optimizer(chosen, params, state)
         batches, masks = self._epoch_batches(chosen, select)
         penalty = _PenaltyGrad(xp, chosen, params, self.weight_mask)
-        stack = Stack(xp, self.sizes, self.activations, self.head, params, self._workspaces)
+        stack = Stack(xp, self.sizes, self.activations, self.head, params, self._workspaces, self.norms, stats)
+        if stack.layout.stats:  # batch norm: the running estimates are updated once, at the epoch's end
+            log = self._moment_logs.get(len(chosen))
+            if log is None:  # one per number of members stepped, kept: its views are made once
+                log = self._moment_logs[len(chosen)] = MomentLog(xp, params.dtype, stack.layout, (len(chosen),))
+            stack.moment_log = log
         with np.errstate(all="ignore"):
             for start, (xb, yb) in zip(range(0, sig.n_train, sig.batch), batches):
                 size = xb.shape[-1]
                 ws = stack.workspace(size)
                 batch_masks = None if masks is None else [m[:, :, start:start + size] for m in masks]
-                stack.forward(xb, ws, batch_masks)
+                stack.forward(xb, ws, batch_masks, train=True)
                 stack.backward(xb, yb, ws, batch_masks)
                 penalty.add_to(stack.grad)
                 optimizer.step(params, stack.grad, lr)
+            if stack.moment_log is not None:
+                stack.moment_log.flush(stats)
             finite = to_host(xp.isfinite(params).all(axis=1))
         if select is not None:
             self.params[select] = params
+            self.stats[select] = stats
             for name, stack_state in self.state.items():
                 stack_state[select] = state[name]
         for member in chosen:
@@ -344,7 +364,8 @@ class TrainerGroup:
     # ---- evaluation ----------------------------------------------------------------------------------------
     def _chunks(self, rows: list[int], points: int, budget: int = EVAL_BYTES) -> Iterable[tuple[int, int, Any]]:
         """(start, stop, parameters, index) of consecutive chunks of the members at ``rows`` whose buffers for
-        ``points`` samples stay under ``budget`` bytes; ``index`` picks the chunk's rows out of the stacks."""
+        ``points`` samples stay under ``budget`` bytes; ``index`` picks the chunk's rows out of the stacks
+        (and out of ``stats``, for the chunk's :meth:`_stack`)."""
         per_member = 4 * points * (2 * sum(self.sizes[1:]) + len(self.sizes)) * 2  # z, a (+1 row), delta, scratch
         size = max(1, budget // max(per_member, 1))
         select = self._select(rows)
@@ -356,12 +377,18 @@ class TrainerGroup:
                 picked = self.xp.asarray(rows[start:stop])
                 yield start, stop, self.params[picked], picked
 
+    def _stack(self, params: Any, picked: Any) -> Stack:
+        """A stack over a chunk's ``params``, with the running estimates of its rows ``picked`` (evaluation
+        mode never writes them back)."""
+        return Stack(self.xp, self.sizes, self.activations, self.head, params, self._workspaces, self.norms,
+                     self.stats[picked])
+
     def _evaluate(self, rows: list[int], gradients: bool, confusion: bool) -> dict[str, Any]:
         """The evaluation (engine/evaluation.py) of the members at ``rows``, chunk by chunk, joined."""
         sig, parts = self.signature, []
         first = self.members[rows[0]]
         for _, _, params, picked in self._chunks(rows, max(sig.n_train, sig.n_test)):
-            stack = Stack(self.xp, self.sizes, self.activations, self.head, params, self._workspaces)
+            stack = self._stack(params, picked)
             d = self.data
             splits = {"train": (d["x_train"][picked], d["y_train"][picked]),
                       "test": (d["x_test"][picked], d["y_test"][picked])}
@@ -398,8 +425,8 @@ class TrainerGroup:
         rows = [self._position(m) for m in chosen]
         inputs = grid_inputs(chosen[0], density, thumb)
         results = []
-        for start, _, params, _ in self._chunks(rows, inputs.shape[1], GRID_BYTES):
-            stack = Stack(self.xp, self.sizes, self.activations, self.head, params, self._workspaces)
+        for start, _, params, picked in self._chunks(rows, inputs.shape[1], GRID_BYTES):
+            stack = self._stack(params, picked)
             ws = stack.workspace(inputs.shape[1])
             with np.errstate(all="ignore"):
                 out = to_host(stack.forward(inputs, ws))

@@ -22,6 +22,8 @@ import numpy as np
 from .activations import Activation
 from .backend import to_host
 from .losses import Head
+from . import normalization
+from .normalization import Layout, MomentLog, Normalization, RowScratch, moment_buffers, stat_shape
 
 
 class Workspace:
@@ -37,8 +39,18 @@ class Workspace:
     on arrays of a few numbers, and tanh′ = 1 − a² was two calls a layer. (The rows of ones get a meaningless
     f′, which nothing reads.)"""
 
-    def __init__(self, xp: Any, dtype: Any, widths: list[int], rows: int):
+    def __init__(self, xp: Any, dtype: Any, widths: list[int], rows: int,
+                 norms: Optional[list[Optional[Normalization]]] = None):
         self.rows, self._xp, self._dtype, self._widths = rows, xp, dtype, list(widths)
+        norms = norms or [None] * (len(widths) - 1)
+        # normalized layers: the product p, which becomes x̂, and 1/√(σ² + ε) (engine/normalization.py)
+        self.pre = [None if n is None else xp.zeros((w, rows), dtype=dtype) for n, w in zip(norms, widths)]
+        self.inv = [None if n is None else xp.zeros(stat_shape(n, w, rows), dtype=dtype)
+                    for n, w in zip(norms, widths)]
+        self.moments = [moment_buffers(xp, dtype, w) if n is not None and n.running else None
+                        for n, w in zip(norms, widths)]  # batch norm's μ and σ² of the batch
+        self.row_scratch = RowScratch(xp, dtype, rows) if any(norms) else None
+        self.train = False  # the mode of the last forward pass (batch statistics or running estimates)
         self._starts = np.cumsum([0] + [w + 1 for w in widths[:-1]]).tolist()  # layer l's rows in hidden_*
         self.hidden_z = xp.zeros((self._starts[-1], rows), dtype=dtype)
         self.hidden_a = xp.ones((self._starts[-1], rows), dtype=dtype)
@@ -79,6 +91,7 @@ class ForwardLayer(NamedTuple):
     activation: Optional[Activation]  # f_l; None for the output layer
     hidden: Any  # a_l without its row of ones (None for the output layer)
     above: Any  # [a_l; 1], the next layer's input (None for the output layer)
+    norm: Any  # the layer's normalization.NormViews; None when not normalized (and for the output layer)
 
 
 class BackwardLayer(NamedTuple):
@@ -92,16 +105,21 @@ class BackwardLayer(NamedTuple):
     activation: Activation  # f_{l−1}
     z: Any  # z_{l−1}
     hidden: Any  # a_{l−1} without its row of ones
+    norm: Any  # layer l−1's normalization.NormViews, or None
 
 
-def weight_mask(xp: Any, sizes: list[int], dtype=np.float32) -> Any:
-    """1 on every weight, 0 on every bias, in the flat layout: penalties apply to weights only."""
+def weight_mask(xp: Any, sizes: list[int], dtype=np.float32, size: Optional[int] = None) -> Any:
+    """1 on every weight, 0 on every bias (and on γ, β of normalized layers, which follow the blocks up to
+    ``size``), in the flat layout: penalties apply to weights only."""
     parts = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         block = np.ones((fan_in + 1, fan_out), dtype=dtype)
         block[-1] = 0  # the bias row
         parts.append(block.ravel())
-    return xp.asarray(np.concatenate(parts))
+    mask = np.concatenate(parts)
+    if size is not None:
+        mask = np.concatenate([mask, np.zeros(size - len(mask), dtype=dtype)])
+    return xp.asarray(mask)
 
 
 def weight_spans(sizes: list[int]) -> np.ndarray:
@@ -116,32 +134,61 @@ def weight_spans(sizes: list[int]) -> np.ndarray:
 
 
 class Network:
-    """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``."""
+    """Fully connected layers ``sizes[0] → … → sizes[-1]`` with hidden ``activations`` and an output ``head``;
+    ``norms`` (one per hidden layer, None for none) normalizes hidden layers between product and activation.
 
-    def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, dtype=np.float32):
+    The normalized layers' γ and β follow the layer blocks in ``params`` (:class:`~nnplay.engine.normalization.
+    Layout`), so the optimiser updates them with the rest; batch norm's running estimates live in ``stats``."""
+
+    def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, dtype=np.float32,
+                 norms: Optional[list[Optional[Normalization]]] = None):
         if len(activations) != len(sizes) - 2:
             raise ValueError("one activation per hidden layer")
+        norms = list(norms) if norms is not None else [None] * len(activations)
+        if len(norms) != len(activations):
+            raise ValueError("one normalization (or None) per hidden layer")
         self.xp, self.sizes, self.activations, self.head, self.dtype = xp, list(sizes), activations, head, dtype
+        self.norms = norms
         # one f′ call for every hidden layer in a backward pass when they share f (Workspace.hidden_scratch)
         self._shared_activation = activations[0] if activations and all(
             f is activations[0] for f in activations) else None
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         self.offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
         self.shapes = shapes
+        self.layout = Layout(norms, sizes[1:-1], self.offsets[-1])
+        # the bias of a batch-normalized layer is cancelled by the batch mean in training mode: its gradient is
+        # exactly 0 (summed in floats it is rounding noise, which Adam would blow up into steps of size η)
+        self._batch_normed = [layer for layer, norm in enumerate(norms) if norm is not None and norm.running]
+        self.normed_biases = xp.asarray(np.concatenate(  # where those biases lie in the flat vector
+            [np.arange(self.offsets[layer + 1] - sizes[layer + 1], self.offsets[layer + 1])
+             for layer in self._batch_normed] + [np.zeros(0, dtype=np.intp)]))
+        # evaluation mode folds batch norm into a copy of W̃ᵀ (normalization.fold): one per batch-normed layer
+        self._folded = {layer: xp.zeros((sizes[layer + 1], sizes[layer] + 1), dtype=dtype)
+                        for layer in self._batch_normed}
+        # while set (a trainer's epoch), training passes log their batch statistics here instead of updating
+        # the running estimates; whoever sets it flushes it into ``stats`` (normalization.MomentLog)
+        self.moment_log: Optional[MomentLog] = None
+        self.size = self.layout.size  # parameters in all: the layer blocks, then γ and β of normalized layers
         self._binding = 0  # counts bind() calls: a workspace's plans hold views of the parameters of one
-        self.bind(xp.zeros(self.offsets[-1], dtype=dtype))
-        self.grad = xp.zeros_like(self.params)
+        self.grad = xp.zeros(self.size, dtype=dtype)
         self.grad_blocks = self._views(self.grad, shapes)
-        self.weight_mask = weight_mask(xp, sizes, dtype)
+        self.bind(xp.zeros(self.size, dtype=dtype), self.layout.initial_stats(xp, dtype))
+        self.weight_mask = weight_mask(xp, sizes, dtype, self.size)
         self.weight_spans = weight_spans(sizes)
         self._workspaces: dict[int, Workspace] = {}
 
-    def bind(self, params: Any) -> None:
+    def bind(self, params: Any, stats: Any = None) -> None:
         """Use ``params`` (a flat vector of this network's size, e.g. a row of a stack of networks) as the
-        parameters from now on; the layer blocks become views of it. The values are not copied."""
-        if params.shape != (self.offsets[-1],):
-            raise ValueError(f"params: expected shape ({self.offsets[-1]},), got {params.shape}")
+        parameters from now on, and ``stats`` (when given) as the running estimates; the layer blocks become
+        views of them. The values are not copied."""
+        if params.shape != (self.size,):
+            raise ValueError(f"params: expected shape ({self.size},), got {params.shape}")
+        if stats is not None:
+            if stats.shape != (self.layout.stats_size,):
+                raise ValueError(f"stats: expected shape ({self.layout.stats_size},), got {stats.shape}")
+            self.stats = stats
         self.params = params
+        self.norm_views = self.layout.views(params, self.grad, self.stats)
         self._binding += 1  # the workspaces' plans of the old views are stale
         self.blocks = self._views(params, self.shapes)
         # views made once, not at every step: with batches of one a step is ~20 tiny NumPy calls, and each
@@ -182,7 +229,7 @@ class Network:
         """The buffers for ``rows`` samples, made once and reused."""
         ws = self._workspaces.get(rows)
         if ws is None:
-            ws = Workspace(self.xp, self.dtype, self.sizes[1:], rows)
+            ws = Workspace(self.xp, self.dtype, self.sizes[1:], rows, self.norms)
             if len(self._workspaces) > 8:  # keep a few sizes (batch, last batch, data, grid) and no more
                 self._workspaces.clear()
             self._workspaces[rows] = ws
@@ -195,8 +242,9 @@ class Network:
         layer, making the views δᵀ) was about 5% of a step."""
         if ws.forward_plan is None or ws.forward_plan[0] != self._binding:
             hidden_layers = len(self.activations)
-            plan = [ForwardLayer(block_t, ws.z[layer], *((self.activations[layer], ws.hidden[layer], ws.a[layer])
-                                                         if layer < hidden_layers else (None, None, None)))
+            plan = [ForwardLayer(block_t, ws.z[layer], *((self.activations[layer], ws.hidden[layer], ws.a[layer],
+                                                          self.norm_views[layer])
+                                                         if layer < hidden_layers else (None, None, None, None)))
                     for layer, block_t in enumerate(self._blocks_t)]
             ws.forward_plan = (self._binding, plan)
         return ws.forward_plan[1]
@@ -206,20 +254,35 @@ class Network:
         if ws.backward_plan is None or ws.backward_plan[0] != self._binding:
             plan = [BackwardLayer(layer, ws.a[layer - 1], self.grad_blocks[layer], self._weights[layer],
                                   ws.delta[layer].T, ws.delta[layer - 1], ws.scratch[layer - 1],
-                                  self.activations[layer - 1], ws.z[layer - 1], ws.hidden[layer - 1])
+                                  self.activations[layer - 1], ws.z[layer - 1], ws.hidden[layer - 1],
+                                  self.norm_views[layer - 1])
                     for layer in range(self.n_layers - 1, 0, -1)]
             ws.backward_plan = (self._binding, plan)
         return ws.backward_plan[1]
 
-    def forward(self, x: Any, ws: Workspace, dropout: bool = False) -> Any:
+    def forward(self, x: Any, ws: Workspace, dropout: bool = False, train: bool = False) -> Any:
         """Output o (n_out, rows) for inputs ``x`` (fan_in + 1, rows; last row ones). Activations stay in ``ws``.
 
-        z_l = W̃_lᵀ [a_{l−1}; 1];  a_l = f_l(z_l) (⊙ the dropout mask when ``dropout``);  o = head(z_L).
+        z_l = W̃_lᵀ [a_{l−1}; 1] (normalized: z_l = γ·x̂ + β of that product);  a_l = f_l(z_l) (⊙ the dropout
+        mask when ``dropout``);  o = head(z_L). ``train`` is training mode: batch norm uses the batch's
+        statistics and updates its running estimates; otherwise it uses the running estimates.
         """
         xp, a = self.xp, x
         dot = xp.dot
-        for layer, (block_t, z, activation, hidden, above) in enumerate(self._forward_plan(ws)):
-            dot(block_t, a, out=z)
+        ws.train = train
+        log = self.moment_log if train else None
+        moments = ws.moments if log is None else log.step(ws.rows)
+        for layer, (block_t, z, activation, hidden, above, views) in enumerate(self._forward_plan(ws)):
+            if views is None:
+                dot(block_t, a, out=z)
+            elif views.norm.running and not train:  # batch norm, evaluation mode: an affine map, folded
+                folded = self._folded[layer]
+                normalization.fold(xp, views, block_t, folded)
+                dot(folded, a, out=z)
+            else:
+                dot(block_t, a, out=ws.pre[layer])
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, moments[layer],
+                                      ws.row_scratch, log is not None)
             if activation is not None:
                 activation.fn(xp, z, hidden)
                 if dropout:  # f'(z) before the mask scales a: tanh' = 1 − a² must see the unmasked a
@@ -229,9 +292,11 @@ class Network:
         return self.head.output(xp, ws.z[-1], ws.out)
 
     def backward(self, x: Any, y: Any, ws: Workspace, dropout: bool = False) -> Any:
-        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``; ``y`` is (n_out, rows).
+        """Fill ``grad`` with d(mean data loss)/dθ after ``forward(x, ws)``, in that pass's mode; ``y`` is
+        (n_out, rows).
 
-        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask).
+        δ_L = dL/dz_L;  dL/dW̃_l = [a_{l−1}; 1] δ_lᵀ;  δ_{l−1} = (W_l δ_l) ⊙ f′(z_{l−1}) (⊙ mask), then through
+        layer l−1's normalization, if any (engine/normalization.py), which also gives dL/dγ, dL/dβ.
         """
         xp = self.xp
         dot, multiply = xp.dot, xp.multiply
@@ -241,7 +306,7 @@ class Network:
         shared = not dropout and self._shared_activation is not None
         if shared:
             self._shared_activation.grad(xp, ws.hidden_z, ws.hidden_a, ws.hidden_scratch)
-        for layer, below_a, grad_block, weights, delta_t, below, local, activation, z, hidden in plan:
+        for layer, below_a, grad_block, weights, delta_t, below, local, activation, z, hidden, views in plan:
             dot(below_a, delta_t, out=grad_block)
             dot(weights, delta, out=below)
             if not dropout and not shared:
@@ -249,9 +314,23 @@ class Network:
             multiply(below, local, out=below)
             if dropout:
                 multiply(below, ws.masks[layer - 1], out=below)
+            if views is not None:  # f′ is used up: its buffer is the scratch
+                self._norm_backward(views, layer - 1, x, ws, below, local)
             delta = below
         dot(x, ws.delta[0].T, out=self.grad_blocks[0])
+        if ws.train and self._batch_normed:
+            self.grad[self.normed_biases] = 0
         return self.grad
+
+    def _norm_backward(self, views: Any, layer: int, x: Any, ws: Workspace, delta: Any, scratch: Any) -> None:
+        """Hidden layer ``layer``'s normalization step of a backward pass (``delta``: dL/dz in, dL/dp out).
+        A folded forward pass (batch norm, evaluation mode) left no x̂: it is made here from the product."""
+        pre, inv = ws.pre[layer], ws.inv[layer]
+        if views.norm.running and not ws.train:
+            self.xp.dot(self._blocks_t[layer], x if layer == 0 else ws.a[layer - 1], out=pre)
+            normalization.eval_xhat(self.xp, views, pre, inv)
+        rows = ws.row_scratch if views.norm.running else None
+        normalization.backward(self.xp, views, delta, pre, inv, scratch, ws.train, rows)
 
     def hidden_outputs(self, ws: Workspace) -> list[Any]:
         """Each hidden layer's activations (width, rows) from the last ``forward`` on ``ws``."""
@@ -259,6 +338,52 @@ class Network:
 
     def copy(self, dtype=None) -> "Network":
         """An independent network with the same shape and parameters (optionally in another dtype)."""
-        twin = Network(self.xp, self.sizes, self.activations, self.head, dtype or self.dtype)
+        twin = Network(self.xp, self.sizes, self.activations, self.head, dtype or self.dtype, self.norms)
         twin.params[...] = self.params.astype(twin.dtype)
+        twin.stats[...] = self.stats.astype(twin.dtype)
         return twin
+
+    # ---- normalization ---------------------------------------------------------------------------------
+    def reset_norms(self) -> None:
+        """γ = 1, β = 0 and fresh running estimates (r_μ = 0, r_σ² = 1), as torch initialises them."""
+        for views in self.norm_views:
+            if views is not None:
+                views.gamma[...] = 1
+                views.beta[...] = 0
+        self.stats[...] = self.layout.initial_stats(self.xp, self.dtype)
+
+    def get_norms(self) -> list[Optional[dict[str, Any]]]:
+        """Per hidden layer, None or {"kind", "gamma", "beta"} (and batch norm's "running_mean",
+        "running_var"), host float64 lists."""
+        result: list[Optional[dict[str, Any]]] = []
+        for views in self.norm_views:
+            if views is None:
+                result.append(None)
+                continue
+            entry = {"kind": views.norm.name, "gamma": _host(views.gamma), "beta": _host(views.beta)}
+            if views.norm.running:
+                entry.update(running_mean=_host(views.mean), running_var=_host(views.var))
+            result.append(entry)
+        return result
+
+    def set_norm(self, layer: int, values: dict[str, Any]) -> None:
+        """Set hidden layer ``layer``'s γ, β (and running estimates, for batch norm) from ``values`` as
+        :meth:`get_norms` gives them; raises ValueError on a wrong layer, key or shape."""
+        views = self.norm_views[layer]
+        if views is None:
+            raise ValueError(f"layer {layer} is not normalized")
+        names = {"gamma": views.gamma, "beta": views.beta}
+        if views.norm.running:
+            names.update(running_mean=views.mean, running_var=views.var)
+        width = views.gamma.shape[0]
+        for name, target in names.items():
+            if values.get(name) is None:
+                raise ValueError(f"layer {layer}: {views.norm.name} normalization needs {', '.join(names)}")
+            value = np.asarray(values[name], dtype=np.float64)
+            if value.shape != (width,):
+                raise ValueError(f"layer {layer}: {name} must have {width} values, got shape {value.shape}")
+            target[:, 0] = self.xp.asarray(value, dtype=self.dtype)
+
+
+def _host(column: Any) -> list:
+    return to_host(column[:, 0]).astype(np.float64).tolist()

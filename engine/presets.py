@@ -146,6 +146,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "the last's; switch to ReLU and compare.",
            {"dataset": "circle", "hidden": [8] * 8, "activation": "sigmoid", "seed": 10}, epochs=200,
            tags=("depth", "initialisation")),
+    Preset("batch_norm", "Batch normalization",
+           "Six layers of eight sigmoid neurons, twice, from the same weights on the same data. Without "
+           "normalization the signal fades layer by layer: the output stays near 0 and the test loss stays at "
+           "about 0.5, where it began. With batch norm each layer's sums are normalized over the mini-batch to "
+           "zero mean and unit variance (then scaled by a learned γ and shifted by β) before the sigmoid, so "
+           "every layer works where σ is steep: within 100 epochs the test loss falls below 0.05 and nearly "
+           "every point is right. Predictions use the running mean and variance, not the batch's.",
+           {"dataset": "circle", "hidden": [8] * 6, "activation": "sigmoid", "learning_rate": 0.03,
+            "batch_size": 10, "seed": 12}, epochs=100,
+           variants=[{"normalization": "none"}, {"normalization": "batch"}],
+           labels=["no normalization", "batch norm"], tags=("depth", "normalization", "compare")),
 )}
 
 

@@ -133,6 +133,12 @@ def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
     Per layer (hidden layers, then the output): ``pre`` z = W a + b, ``post`` a = f(z), ``grad_pre``
     dL/dz; per link ``grad_W`` dL/dW[to][from] = dL/dz_to · a_from (PyTorch layout) and ``grad_b``.
     ``label`` defaults to the label of the nearest training point.
+
+    A normalized hidden layer is traced in evaluation mode (one point has no batch statistics; batch norm
+    uses its running estimates, as every prediction does): its ``pre`` and ``grad_pre`` are those of the
+    product W a + b, and ``norm`` holds the step between product and activation: ``kind``, ``normalized``
+    x̂, ``out`` = γ·x̂ + β (the activation's input, so ``post`` = f(out)), ``grad_out`` dL/d(out), ``gamma``,
+    ``beta``, ``grad_gamma``, ``grad_beta``.
     """
     if label is None:
         d = trainer.data
@@ -144,6 +150,7 @@ def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
         out = net.forward(x, ws)
         loss = float(to_host(trainer.head.value(net.xp, ws.z[-1], out, y))[0])
         net.backward(x, y, ws)
+        norms = _trace_norms(net, ws, x)
     layers = []
     for index in range(net.n_layers):
         hidden = index < net.n_layers - 1
@@ -156,6 +163,8 @@ def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
             "grad_W": grad[:-1].T.tolist(),
             "grad_b": grad[-1].tolist(),
         })
+        if index < len(norms) and norms[index] is not None:
+            layers[-1]["pre"], layers[-1]["norm"] = norms[index]
     return {
         "point": [float(v) for v in np.asarray(point).ravel()],
         "label": float(label),
@@ -166,12 +175,37 @@ def backprop_trace(trainer, point, label: Optional[float] = None) -> dict:
     }
 
 
+def _trace_norms(net, ws, x) -> list[Any]:
+    """Per hidden layer, None, or (the product W a + b, the ``norm`` entry of :func:`backprop_trace`) after a
+    forward and backward pass over one point on ``ws``."""
+    xp, result = net.xp, []  # type: Any, list[Any]
+    below = x
+    for layer, views in enumerate(net.norm_views):
+        if views is None:
+            result.append(None)
+        else:
+            product = net.xp.dot(net.blocks[layer].T, below)
+            grad_out = xp.dot(net.blocks[layer + 1][:-1], ws.delta[layer + 1])  # dL/da, then ⊙ f′(out)
+            local = xp.empty_like(grad_out)
+            net.activations[layer].grad(xp, ws.z[layer], ws.hidden[layer], local)
+            column = lambda v: to_host(v)[:, 0].tolist()  # noqa: E731
+            result.append((column(product), {
+                "kind": views.norm.name, "normalized": column(ws.pre[layer]), "out": column(ws.z[layer]),
+                "grad_out": column(grad_out * local), "gamma": column(views.gamma), "beta": column(views.beta),
+                "grad_gamma": column(views.grad_gamma), "grad_beta": column(views.grad_beta)}))
+        below = ws.a[layer]
+    return result
+
+
 def gradient_check(trainer, epsilon: float = 1e-6, max_params: int = 1000, max_points: int = 64,
                    seed: int = 0) -> dict:
     """Compare backprop with central differences (F(θ + ε) − F(θ − ε)) / 2ε in float64.
 
     F is the total loss (mean data loss over up to ``max_points`` training points + reg_rate·R(W)),
-    without dropout. Up to ``max_params`` parameters are checked (all when there are fewer). The relative
+    without dropout, in training mode, the mode whose gradient training uses (batch norm normalizes by
+    those points' own statistics, so F depends on the whole batch; the check runs on a copy, whose running
+    estimates it may move). γ and β of normalized layers are parameters like the others.
+    Up to ``max_params`` parameters are checked (all when there are fewer). The relative
     error of a parameter is |a − n| / max(|a|, |n|, 10⁻⁴·max|a|); the worst one is reported with its location.
     """
     return finish(gradient_check_parts(trainer, epsilon, max_params, max_points, seed))
@@ -193,13 +227,13 @@ def gradient_check_parts(trainer, epsilon: float = 1e-6, max_params: int = 1000,
     regularizer = trainer.regularizer
 
     def total_loss() -> float:
-        out = net.forward(x, ws)
+        out = net.forward(x, ws, train=True)
         data = float(trainer.head.value(xp, ws.z[-1], out, y).mean())
         weights = net.params[weight_mask.astype(bool)]
         return data + cfg.reg_rate * regularizer.penalty(xp, weights, cfg.l1_ratio)
 
     with np.errstate(all="ignore"):
-        net.forward(x, ws)
+        net.forward(x, ws, train=True)
         analytic = net.backward(x, y, ws).copy()
         if regularizer.grad is not None and cfg.reg_rate > 0:
             scratch = xp.zeros_like(net.params)
@@ -231,15 +265,29 @@ def gradient_check_parts(trainer, epsilon: float = 1e-6, max_params: int = 1000,
     floor = max(1e-4 * float(np.abs(analytic).max(initial=0.0)), 1e-8)
     errors = np.abs(checked - numeric) / np.maximum(np.maximum(np.abs(checked), np.abs(numeric)), floor)
     worst = int(np.argmax(errors)) if len(errors) else 0
-    layer = int(np.searchsorted(net.offsets, chosen[worst], side="right") - 1) if len(errors) else 0
+    layer, parameter = _locate(net, int(chosen[worst])) if len(errors) else (0, "weight")
     return {
         "max_relative_error": float(errors.max()) if len(errors) else 0.0,
         "mean_relative_error": float(errors.mean()) if len(errors) else 0.0,
         "checked": int(len(chosen)),
         "total_params": int(count),
-        "worst": {"layer": layer, "analytic": float(checked[worst]), "numeric": float(numeric[worst])},
+        "worst": {"layer": layer, "parameter": parameter, "analytic": float(checked[worst]),
+                  "numeric": float(numeric[worst])},
         "epsilon": epsilon,
     }
+
+
+def _locate(net, index: int) -> tuple[int, str]:
+    """The layer of flat parameter ``index`` and what it is: "weight", "bias", or a normalized hidden
+    layer's "gamma" or "beta"."""
+    if index >= net.offsets[-1]:
+        for layer, start in net.layout.params.items():
+            width = net.sizes[layer + 1]
+            if start <= index < start + 2 * width:
+                return layer, "gamma" if index < start + width else "beta"
+    layer = int(np.searchsorted(net.offsets, index, side="right") - 1)
+    fan_out = net.shapes[layer][1]
+    return layer, "bias" if index >= net.offsets[layer + 1] - fan_out else "weight"
 
 
 def finish(parts: Generator[Any, None, Any]) -> Any:

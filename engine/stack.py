@@ -17,8 +17,12 @@ from typing import Any, Optional
 import numpy as np
 
 from .activations import Activation
+from . import normalization
 from .losses import Head
 from .network import weight_spans
+from .normalization import (
+    Layout, MomentLog, Normalization, RowScratch, first_moments, moment_buffers, stat_shape,
+)
 
 WORKSPACE_ROWS = 16  # row counts kept: batch, last batch, data, grid, …
 
@@ -35,6 +39,11 @@ class StackWorkspace:
     scratch: list[Any]
     out: Any
     delta_t: list[Any]
+    pre: list[Any]  # per hidden layer: normalized, the product p (then x̂), (K, width, rows); else None
+    inv: list[Any]  # per hidden layer: normalized, 1/√(σ² + ε); else None
+    moments: list[Any]  # per hidden layer: batch norm, normalization.moment_buffers (K members); else None
+    row_scratch: Any  # normalization.RowScratch for these rows (None without normalization)
+    train: bool = False  # the mode of the last forward pass
 
 
 class WorkspacePool:
@@ -45,8 +54,9 @@ class WorkspacePool:
     per member for C2's 250 rows), and a worker of the 30-minute soak (benchmarks/soak.py) grew ~10 MB as
     students touching their controls stepped out of phase in subsets of new sizes."""
 
-    def __init__(self, xp: Any, dtype: Any, widths: list[int]):
+    def __init__(self, xp: Any, dtype: Any, widths: list[int], norms: Optional[list[Optional[Normalization]]] = None):
         self.xp, self.dtype, self.widths = xp, dtype, list(widths)
+        self.norms = list(norms) if norms is not None else [None] * (len(widths) - 1)
         self._bases: dict[int, StackWorkspace] = {}  # rows → buffers for the most members so far
         self._views: dict[tuple[int, int], StackWorkspace] = {}  # (members, rows) → views of the base
 
@@ -77,6 +87,12 @@ class WorkspacePool:
             scratch=[xp.zeros((k, w, rows), dtype=dtype) for w in widths],
             out=xp.zeros((k, widths[-1], rows), dtype=dtype),
             delta_t=[xp.zeros((k, rows, w), dtype=dtype) for w in widths],
+            pre=[None if n is None else xp.zeros((k, w, rows), dtype=dtype) for n, w in zip(self.norms, widths)],
+            inv=[None if n is None else xp.zeros(stat_shape(n, w, rows, (k,)), dtype=dtype)
+                 for n, w in zip(self.norms, widths)],
+            moments=[moment_buffers(xp, dtype, w, (k,)) if n is not None and n.running else None
+                     for n, w in zip(self.norms, widths)],
+            row_scratch=RowScratch(xp, dtype, rows) if any(self.norms) else None,
         )
 
 
@@ -84,28 +100,45 @@ def _first(ws: StackWorkspace, members: int) -> StackWorkspace:
     """Views of the first ``members`` members of every buffer of ``ws``."""
     return StackWorkspace(rows=ws.rows, z=[b[:members] for b in ws.z], a=[b[:members] for b in ws.a],
                           delta=[b[:members] for b in ws.delta], scratch=[b[:members] for b in ws.scratch],
-                          out=ws.out[:members], delta_t=[b[:members] for b in ws.delta_t])
+                          out=ws.out[:members], delta_t=[b[:members] for b in ws.delta_t],
+                          pre=[None if b is None else b[:members] for b in ws.pre],
+                          inv=[None if b is None else b[:members] for b in ws.inv],
+                          moments=[first_moments(b, members) for b in ws.moments], row_scratch=ws.row_scratch)
 
 
 class Stack:
     """Forward and backward passes of K networks ``sizes[0] → … → sizes[-1]`` stacked in ``params`` (K, P).
 
     ``workspaces`` is a :class:`WorkspacePool` the caller may share between the stacks of one group.
+    ``norms`` (one per hidden layer, None for none) normalizes hidden layers as Network does, with γ, β in
+    ``params`` (Network's layout) and batch norm's running estimates in ``stats`` (K, S).
     """
 
     def __init__(self, xp: Any, sizes: list[int], activations: list[Activation], head: Head, params: Any,
-                 workspaces: Optional[WorkspacePool] = None):
+                 workspaces: Optional[WorkspacePool] = None, norms: Optional[list[Optional[Normalization]]] = None,
+                 stats: Any = None):
         self.xp, self.sizes, self.activations, self.head = xp, list(sizes), activations, head
         self.params = params
         self.grad = xp.zeros_like(params)
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
+        norms = list(norms) if norms is not None else [None] * len(activations)
+        layout = Layout(norms, sizes[1:-1], offsets[-1])
+        if stats is None:
+            stats = xp.zeros((params.shape[0], layout.stats_size), dtype=params.dtype)
+        self.stats = stats
+        self.layout = layout
+        self.moment_log: Optional[MomentLog] = None  # as Network.moment_log
+        self.norm_views = layout.views(params, self.grad, stats)
+        self.normed_biases = xp.asarray(np.concatenate(  # the biases of batch-normed layers in the flat vector
+            [np.arange(offsets[layer + 1] - sizes[layer + 1], offsets[layer + 1])
+             for layer, norm in enumerate(norms) if norm is not None and norm.running] + [np.zeros(0, dtype=np.intp)]))
         self.weight_spans = weight_spans(sizes)
         members = params.shape[0]
         self.blocks = [params[:, a:b].reshape(members, *shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
         self.grad_blocks = [self.grad[:, a:b].reshape(members, *shape)
                             for a, b, shape in zip(offsets, offsets[1:], shapes)]
-        self._workspaces = WorkspacePool(xp, params.dtype, sizes[1:]) if workspaces is None else workspaces
+        self._workspaces = WorkspacePool(xp, params.dtype, sizes[1:], norms) if workspaces is None else workspaces
         # NumPy's batched matmul hands a transposed (K, m, n) view to BLAS 3–5× slower than a contiguous
         # one, so W̃ᵀ is copied once per forward pass into these (K, fan_out, fan_in + 1) buffers.
         self._transposed = [xp.empty((members, c, r), dtype=params.dtype) for r, c in shapes]
@@ -121,19 +154,31 @@ class Stack:
         """The (K, width, rows) buffers for ``rows`` samples, made once and reused."""
         return self._workspaces.get(self.members, rows)
 
-    def forward(self, x: Any, ws: StackWorkspace, masks: Optional[list[Any]] = None) -> Any:
-        """Outputs (K, n_out, rows). As Network.forward, per member: z_l = W̃_lᵀ [a_{l−1}; 1]; a_l = f_l(z_l)
-        (⊙ its dropout mask (K, width, rows) when ``masks`` are given); o = head(z_L)."""
+    def forward(self, x: Any, ws: StackWorkspace, masks: Optional[list[Any]] = None, train: bool = False) -> Any:
+        """Outputs (K, n_out, rows). As Network.forward, per member: z_l = W̃_lᵀ [a_{l−1}; 1] (normalized:
+        γ·x̂ + β of that product, in training mode when ``train``); a_l = f_l(z_l) (⊙ its dropout mask
+        (K, width, rows) when ``masks`` are given); o = head(z_L)."""
         xp, a = self.xp, x
         hidden_layers = len(self.activations)
+        ws.train = train
+        log = self.moment_log if train else None
+        moments = ws.moments if log is None else log.step(ws.rows)
         for layer, (block, block_t) in enumerate(zip(self.blocks, self._transposed)):
-            z = ws.z[layer]
+            views = self.norm_views[layer] if layer < hidden_layers else None
+            folded = views is not None and views.norm.running and not train  # as Network.forward
+            z = ws.z[layer] if views is None or folded else ws.pre[layer]
             xp.copyto(block_t, block.transpose(0, 2, 1))
+            if folded:
+                normalization.fold(xp, views, block_t, block_t)
             if a.ndim == 2:  # inputs shared by every member (a grid): one (K·fan_out, fan_in + 1) product
                 k, fan_out, fan_in = block_t.shape
                 xp.matmul(block_t.reshape(k * fan_out, fan_in), a, out=z.reshape(k * fan_out, -1))
             else:
                 xp.matmul(block_t, a, out=z)
+            if views is not None and not folded:
+                z = ws.z[layer]
+                normalization.forward(xp, views, ws.pre[layer], z, ws.inv[layer], train, moments[layer],
+                                      ws.row_scratch, log is not None)
             if layer < hidden_layers:
                 a = ws.a[layer]
                 hidden = a[:, :-1]
@@ -166,10 +211,24 @@ class Stack:
             multiply(below, local, out=below)
             if masks is not None:
                 multiply(below, masks[layer - 1], out=below)
+            views = self.norm_views[layer - 1]
+            if views is not None:  # f′ is used up: its buffer is the scratch
+                self._norm_backward(views, layer - 1, x, ws, below, local)
             delta = below
         xp.copyto(ws.delta_t[0], delta.transpose(0, 2, 1))
         matmul(x, ws.delta_t[0], out=self.grad_blocks[0])
+        if ws.train and len(self.normed_biases):  # as Network.backward: a batch-normed layer's bias gets 0
+            self.grad[:, self.normed_biases] = 0
         return self.grad
+
+    def _norm_backward(self, views: Any, layer: int, x: Any, ws: StackWorkspace, delta: Any, scratch: Any) -> None:
+        """As Network._norm_backward: a folded pass's x̂ is made here from the product."""
+        xp, pre, inv = self.xp, ws.pre[layer], ws.inv[layer]
+        if views.norm.running and not ws.train:
+            xp.matmul(self.blocks[layer].transpose(0, 2, 1), x if layer == 0 else ws.a[layer - 1], out=pre)
+            normalization.eval_xhat(xp, views, pre, inv)
+        rows = ws.row_scratch if views.norm.running else None
+        normalization.backward(xp, views, delta, pre, inv, scratch, ws.train, rows)
 
     def hidden_outputs(self, ws: StackWorkspace) -> list[Any]:
         """Each hidden layer's activations (K, width, rows) from the last ``forward`` on ``ws``."""

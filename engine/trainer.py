@@ -16,12 +16,13 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import get_backend, to_host
-from .config import FLOAT32_MAX, Config, Limits
+from .config import FLOAT32_MAX, Config, Limits, check_batches
 from .evaluation import evaluate, make_report
 from .features import feature_matrix
 from .initializers import get_initializer
 from .losses import get_head, output_units
 from .network import Network
+from .normalization import MomentLog, get_normalization
 from .optimizers import make_optimizer
 from .regularizers import get_regularizer
 from .reports import EpochReport, finite_or_none
@@ -80,11 +81,15 @@ class Trainer:
         self.group = None  # the TrainerGroup this run trains in (engine/group.py), if any
         self.data = data if data is not None else make_data(self.config, self.data_seed)
         check_labels(self.data, self.task, self.config.n_classes)
+        check_batches(self.config, self.data.n_train)
         self.head = get_head(self.config.loss, self.task)
         n_out = output_units(self.task, self.config)
         sizes = [len(self.config.features), *self.config.hidden, n_out]
-        self.network = Network(self.xp, sizes, [get_activation(a) for a in self.config.activations], self.head, dtype)
+        self.network = Network(self.xp, sizes, [get_activation(a) for a in self.config.activations], self.head, dtype,
+                               [get_normalization(n) for n in self.config.normalizations])
         self._snapshot = self.xp.zeros_like(self.network.params)
+        self._stats_snapshot = self.xp.zeros_like(self.network.stats)
+        self._moment_log = MomentLog(self.xp, dtype, self.network.layout) if self.network.layout.stats else None
         self._reg_scratch = self.xp.zeros_like(self.network.params)
         self._load_data()
         self.reset(self.seed)
@@ -169,12 +174,13 @@ class Trainer:
         rng = np.random.default_rng([self.init_seed, 2])
         for index, (fan_in, fan_out) in enumerate(zip(self.network.sizes[:-1], self.network.sizes[1:])):
             self.network.set_layer(index, *init(rng, fan_in, fan_out))
+        self.network.reset_norms()
         self._train_rng = np.random.default_rng([self.init_seed, 3])
         self._build_optimizer()
         self.epoch = 0
         self.history: list[EpochReport] = []  # the last ``history_limit`` reports
         self.status, self.message = "ok", ""
-        self._best: Optional[tuple[float, int, Any]] = None
+        self._best: Optional[tuple[float, int, Any, Any]] = None
         self._since_best = 0
         self._changed()
         return self.init_seed
@@ -185,14 +191,23 @@ class Trainer:
         if self.group is not None:
             self.group.refresh(self)
 
-    def get_weights(self) -> list[dict[str, list]]:
-        """[{"W": [[...]] (fan_out × fan_in), "b": [...]}, ...] per layer, PyTorch's layout."""
-        return [{"W": w.tolist(), "b": b.tolist()} for w, b in self.network.get_layers()]
+    def get_weights(self) -> list[dict[str, Any]]:
+        """[{"W": [[...]] (fan_out × fan_in), "b": [...]}, ...] per layer, PyTorch's layout; a normalized hidden
+        layer's entry also has "norm": {"kind", "gamma", "beta"} (batch norm: and "running_mean",
+        "running_var"), what torch's BatchNorm1d / LayerNorm after that Linear hold."""
+        layers: list[dict[str, Any]] = [{"W": w.tolist(), "b": b.tolist()} for w, b in self.network.get_layers()]
+        for layer, norm in zip(layers, self.network.get_norms()):
+            if norm is not None:
+                layer["norm"] = norm
+        return layers
 
     def set_weights(self, weights: list[dict]) -> None:
-        """Replace every layer's weights; shapes must match the network (PyTorch layout)."""
+        """Replace every layer's weights; shapes must match the network (PyTorch layout). A normalized layer's
+        "norm" entry (as :meth:`get_weights` gives it) replaces its γ, β and running estimates; without it
+        they stay as they are."""
         if len(weights) != self.network.n_layers:
             raise ValueError(f"weights: expected {self.network.n_layers} layers, got {len(weights)}")
+        self._check_norms(weights)
         for index, layer in enumerate(weights):
             weight, bias = np.asarray(layer["W"], dtype=float), np.asarray(layer["b"], dtype=float)
             if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
@@ -200,6 +215,29 @@ class Trainer:
             if weight.size and np.abs(weight).max() > FLOAT32_MAX or bias.size and np.abs(bias).max() > FLOAT32_MAX:
                 raise ValueError(f"weights: layer {index} has values beyond float32's range (±{FLOAT32_MAX:.7g})")
             self.network.set_layer(index, weight, bias)
+            if layer.get("norm") is not None:
+                self.network.set_norm(index, layer["norm"])
+
+    def _check_norms(self, weights: list[dict]) -> None:
+        """Every "norm" entry must belong to a layer normalized the same way, with finite values (and a
+        non-negative running variance), before anything is replaced."""
+        norms = self.network.norms + [None]
+        for index, (layer, norm) in enumerate(zip(weights, norms)):
+            given = layer.get("norm")
+            if given is None:
+                continue
+            kind = norm.name if norm is not None else "none"
+            if not isinstance(given, dict) or given.get("kind") != kind:
+                got = given.get("kind") if isinstance(given, dict) else given
+                raise ValueError(f"weights: layer {index} has normalization {kind!r}, got a norm entry {got!r}")
+            for name, values in given.items():
+                if name == "kind" or values is None:
+                    continue
+                values = np.asarray(values, dtype=float)
+                if not np.isfinite(values).all() or np.abs(values).max(initial=0) > FLOAT32_MAX:
+                    raise ValueError(f"weights: layer {index} {name} must be finite numbers within float32's range")
+                if name == "running_var" and (values < 0).any():
+                    raise ValueError(f"weights: layer {index} running_var must be >= 0")
 
     def set_weight(self, layer: int, to: int, source: Optional[int], value: float) -> None:
         """Set one weight W[layer][to, source], or the bias b[layer][to] when ``source`` is None."""
@@ -231,7 +269,9 @@ class Trainer:
         if rebuild:
             raise ValueError(f"{', '.join(rebuild)}: cannot change live; allowed: {', '.join(sorted(LIVE_FIELDS))}")
         old = self.config
-        self.config = validate_config({**old.model_dump(), **changes}, self.limits)
+        config = validate_config({**old.model_dump(), **changes}, self.limits)
+        check_batches(config, self.n_train)
+        self.config = config
         if self.config.optimizer != old.optimizer:
             self._build_optimizer()
         else:
@@ -271,24 +311,34 @@ class Trainer:
         scratch, rate_mask, l1_ratio = self._reg_scratch, self._rate_mask, cfg.l1_ratio
         workspace, forward, backward, step = net.workspace, net.forward, net.backward, opt.step
         xp.copyto(self._snapshot, params)
+        xp.copyto(self._stats_snapshot, net.stats)
         done = 0  # mini-batches trained
-        while done < len(batches):
-            with np.errstate(all="ignore"):  # entered per part: a suspended generator leaves NumPy's state alone
-                for start, (xb, yb) in zip(range(done * batch, self.n_train, batch), batches[done:]):
-                    ws = workspace(xb.shape[1])
-                    for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
-                        mask[...] = epoch_mask[:, start:start + xb.shape[1]]
-                    forward(xb, ws, dropout)
-                    backward(xb, yb, ws, dropout)
-                    if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
-                        xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
-                        xp.add(grad, scratch, out=grad)
-                    step(params, grad, lr)
-                    if pause is not None and pause():
-                        break
-                done = start // batch + 1
-            if done < len(batches):
-                yield
+        log = self._moment_log  # batch norm: the running estimates are updated once, when the epoch ends
+        try:
+            while done < len(batches):
+                net.moment_log = log  # set per part: a suspended epoch leaves the network as it was
+                with np.errstate(all="ignore"):  # entered per part: a suspended generator leaves NumPy's state alone
+                    for start, (xb, yb) in zip(range(done * batch, self.n_train, batch), batches[done:]):
+                        ws = workspace(xb.shape[1])
+                        for mask, epoch_mask in zip(ws.masks if dropout else [], masks):
+                            mask[...] = epoch_mask[:, start:start + xb.shape[1]]
+                        forward(xb, ws, dropout, True)
+                        backward(xb, yb, ws, dropout)
+                        if penalty is not None:  # g ← g + λ·R'(W), weights only (the mask zeroes the bias rows)
+                            xp.multiply(penalty(xp, params, l1_ratio, scratch), rate_mask, out=scratch)
+                            xp.add(grad, scratch, out=grad)
+                        step(params, grad, lr)
+                        if pause is not None and pause():
+                            break
+                    done = start // batch + 1
+                net.moment_log = None
+                if done < len(batches):
+                    yield
+        finally:  # an epoch abandoned part-way still leaves estimates that match the steps it took
+            net.moment_log = None
+            if log is not None:
+                with np.errstate(all="ignore"):
+                    log.flush(net.stats)
         self.epoch += 1
 
     def step_epoch(self, gradients: bool = True, confusion: bool = False) -> EpochReport:
@@ -312,6 +362,7 @@ class Trainer:
     def _diverged(self, report: EpochReport) -> EpochReport:
         """Put back the weights from the start of the epoch so that a lower rate can carry on from there."""
         self.xp.copyto(self.network.params, self._snapshot)
+        self.xp.copyto(self.network.stats, self._stats_snapshot)
         self.optimizer.reset()
         diverged_at = self.epoch
         self.epoch -= 1
@@ -322,13 +373,14 @@ class Trainer:
 
     def _watch_early_stopping(self, report: EpochReport) -> None:
         if self._best is None or report.test_loss < self._best[0]:
-            self._best = (report.test_loss, report.epoch, self.network.params.copy())
+            self._best = (report.test_loss, report.epoch, self.network.params.copy(), self.network.stats.copy())
             self._since_best = 0
             return
         self._since_best += 1
         if self._since_best >= self.config.early_stopping:
-            loss, epoch, params = self._best
+            loss, epoch, params, stats = self._best
             self.xp.copyto(self.network.params, params)
+            self.xp.copyto(self.network.stats, stats)
             self.status = "early_stopped"
             self.message = (f"early stopping: test loss did not improve for {self.config.early_stopping} epochs; "
                             f"restored the best weights, from epoch {epoch} (test loss {loss:.4f})")
@@ -414,11 +466,13 @@ class Trainer:
     # epoch is the member's lone epoch: the same random draws, optimiser steps, divergence, history and early
     # stopping. Runs enter and leave a group through TrainerGroup.add and remove, which call join and leave.
     def arrays(self) -> dict[str, Any]:
-        """The arrays a group stacks, by name, each shaped like the flat parameter vector: ``params``,
-        ``snapshot`` (the parameters at the start of the current epoch, which divergence restores) and the
-        optimiser's buffers (one per name in ``optimizer.state_names``)."""
+        """The arrays a group stacks, by name: shaped like the flat parameter vector, ``params``, ``snapshot``
+        (the parameters at the start of the current epoch, which divergence restores) and the optimiser's
+        buffers (one per name in ``optimizer.state_names``); shaped like the running estimates (empty without
+        batch norm), ``stats`` and ``stats_snapshot``."""
         buffers = {name: getattr(self.optimizer, name) for name in self.optimizer.state_names}
-        return {"params": self.network.params, "snapshot": self._snapshot, **buffers}
+        return {"params": self.network.params, "snapshot": self._snapshot, **buffers,
+                "stats": self.network.stats, "stats_snapshot": self._stats_snapshot}
 
     def join(self, group: Any, arrays: dict[str, Any]) -> None:
         """Train in ``group`` with ``arrays`` (named as :meth:`arrays`; views of the group's stack rows) as
@@ -433,12 +487,15 @@ class Trainer:
         self.group = None
 
     def _bind(self, arrays: dict[str, Any]) -> None:
-        shape = self.network.params.shape
-        wrong = [name for name, array in arrays.items() if array.shape != shape]
+        shape, stats_shape = self.network.params.shape, self.network.stats.shape
+        wrong = [name for name, array in arrays.items()
+                 if array.shape != (stats_shape if name.startswith("stats") else shape)]
         if wrong:
-            raise ValueError(f"arrays: {', '.join(wrong)} must have the parameters' shape {shape}")
-        self.network.bind(arrays["params"])
+            raise ValueError(f"arrays: {', '.join(wrong)} must have the parameters' shape {shape} "
+                             f"(stats: the running estimates' {stats_shape})")
+        self.network.bind(arrays["params"], arrays["stats"])
         self._snapshot = arrays["snapshot"]
+        self._stats_snapshot = arrays["stats_snapshot"]
         for name in self.optimizer.state_names:
             setattr(self.optimizer, name, arrays[name])
 

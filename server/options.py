@@ -19,6 +19,7 @@ from nnplay.engine.compare import MAX_VARIANTS, MIN_VARIANTS
 from nnplay.engine.features import GRID_EXTENT, feature_matrix, resolve_feature
 from nnplay.engine.formulas import CONSTANTS, FUNCTIONS, OPERATORS, VARIABLES, FormulaError, FormulaValueError
 from nnplay.engine.losses import LOSS_LABELS, OUTPUT_UNITS
+from nnplay.engine.normalization import LABELS as NORMALIZATION_LABELS
 from nnplay.engine.probes import thumbnail_points
 
 from .problems import InvalidInput, problem
@@ -149,6 +150,7 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
                       "thumbnail": thumbnail} for f, thumbnail in zip(FEATURES.values(), feature_thumbnails())],
         "formulas": formula_grammar(),
         "activations": [{"name": a.name, "label": a.label} for a in ACTIVATIONS.values()],
+        "normalizations": [{"name": name, "label": label} for name, label in NORMALIZATION_LABELS.items()],
         "losses": [{"name": name, "label": LOSS_LABELS.get(name, name), "tasks": list(heads)}
                    for name, heads in LOSSES.items()],
         "regularizations": [{"name": r.name, "label": r.label} for r in REGULARIZERS.values()],

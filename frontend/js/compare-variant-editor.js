@@ -34,7 +34,7 @@ export function splitList(text) {
 function registryItems(options, field, task) {
   const lists = {
     optimizer: options.optimizers, init: options.initializers, regularization: options.regularizations,
-    lr_schedule: options.schedules, activation: options.activations,
+    lr_schedule: options.schedules, activation: options.activations, normalization: options.normalizations,
     loss: options.losses.filter((l) => l.tasks.includes(task)),
   };
   return lists[field]?.map((x) => ({ value: x.name, label: x.label })) ?? null;

@@ -22,7 +22,7 @@ const FIELD_LABELS = {
   weight_decay: 'Weight decay (empty = default)', lr_schedule: 'Learning-rate schedule', lr_step_size: 'Step size (epochs)',
   lr_gamma: 'Decay factor γ', lr_t_max: 'Half period (epochs)', lr_eta_min: 'Lowest rate', init: 'Initialiser',
   dropout: 'Dropout', l1_ratio: 'L1 ratio (elastic net)', early_stopping: 'Early stopping patience (empty = off)',
-  shuffle: 'Shuffle every epoch', seed: 'Seed',
+  shuffle: 'Shuffle every epoch', seed: 'Seed', normalization: 'Normalization',
 };
 export const fieldLabel = (options, name) => FIELD_LABELS[name] ?? options.fields[name]?.title ?? name;
 
@@ -133,15 +133,29 @@ export function createAdvanced(hub, state) {
     bound = [];
     const optimizer = options.optimizers.find((o) => o.name === v.optimizer);
     const schedule = options.schedules.find((s) => s.name === v.lr_schedule);
-    const perLayer = v.hidden.map((_, l) => {
+    const layerChoices = (field, what, choices) => v.hidden.map((_, l) => {
       const control = selectControl({
-        label: `Activation of layer ${l + 1}`, items: options.activations.map((a) => ({ value: a.name, label: a.label })),
-        value: layerActivation(l),
-        onChange: (name) => state.set({ activation: v.hidden.map((__, k) => (k === l ? name : layerActivation(k))) }),
+        label: `${what} of layer ${l + 1}`, items: choices.map((a) => ({ value: a.name, label: a.label })),
+        value: layerValue(field, l),
+        onChange: (name) => state.set({ [field]: v.hidden.map((__, k) => (k === l ? name : layerValue(field, k))) }),
       });
-      bound.push([null, { setValue: () => control.setValue(layerActivation(l)) }]);
+      bound.push([null, { setValue: () => control.setValue(layerValue(field, l)) }]);
       return control.element;
     });
+    const perLayer = layerChoices('activation', 'Activation', options.activations);
+    const normalizations = options.normalizations.map((n) => ({ value: n.name, label: n.label }));
+    // one choice for every hidden layer (Linear → norm → activation), "per layer" when they differ
+    const normalization = selectControl({
+      label: fieldLabel(options, 'normalization'), name: 'normalization', items: normalizations, value: v.normalization,
+      onChange: (name) => name && state.set({ normalization: name }),
+    });
+    const showNormalization = () => {
+      const mixed = Array.isArray(state.values.normalization);
+      normalization.setItems(mixed ? [{ value: '', label: 'per layer' }, ...normalizations] : normalizations, mixed ? '' : state.values.normalization);
+    };
+    showNormalization();
+    bound.push([null, { setValue: showNormalization }]);
+    const perLayerNorm = layerChoices('normalization', 'Normalization', options.normalizations);
     body.replaceChildren(
       group('Loss and optimiser',
         choice('loss', options.losses.filter((l) => l.tasks.includes(task)).map((l) => ({ value: l.name, label: l.label }))),
@@ -151,7 +165,7 @@ export function createAdvanced(hub, state) {
         ...(schedule?.params ?? []).map(number)),
       group('Network',
         choice('init', options.initializers.map((i) => ({ value: i.name, label: i.label, title: i.description }))),
-        number('dropout'), number('l1_ratio'), ...perLayer),
+        number('dropout'), number('l1_ratio'), ...perLayer, normalization.element, ...perLayerNorm),
       group('Training',
         number('early_stopping'),
         bind('shuffle', checkControl({ label: fieldLabel(options, 'shuffle'), name: 'shuffle', checked: v.shuffle, onChange: (on) => state.set({ shuffle: on }) })),
@@ -163,8 +177,8 @@ export function createAdvanced(hub, state) {
     );
   }
 
-  function layerActivation(l) {
-    const a = state.values.activation;
+  function layerValue(field, l) {
+    const a = state.values[field];
     return Array.isArray(a) ? a[l] : a;
   }
 

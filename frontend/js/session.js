@@ -12,17 +12,24 @@ const VIEW = new Set(['speed', 'density']);
 const PAGE_CONFIG = new Set(['reg_dataset', 'custom_points']); // page values that change the config
 
 /** Weights in PyTorch layout ([{W, b}]) from a flat float32 vector and the layer sizes. */
-export function unflattenWeights(w, sizes) {
+export function unflattenWeights(w, sizes, norms = []) {
   const layers = [];
   let at = 0;
+  const take = (n) => Array.from(w.subarray(at, (at += n)));
   for (let l = 0; l + 1 < sizes.length; l++) {
     const [fanIn, fanOut] = [sizes[l], sizes[l + 1]];
-    const W = Array.from({ length: fanOut }, (_, j) => Array.from(w.subarray(at + j * fanIn, at + (j + 1) * fanIn)));
-    at += fanIn * fanOut;
-    layers.push({ W, b: Array.from(w.subarray(at, at + fanOut)) });
-    at += fanOut;
+    const W = Array.from({ length: fanOut }, () => take(fanIn));
+    layers.push({ W, b: take(fanOut) });
   }
-  return layers;
+  // then per normalized hidden layer γ, β (batch norm: running mean and variance), docs/protocol.md
+  norms.forEach((kind, l) => {
+    if (!kind || kind === 'none') return;
+    const width = sizes[l + 1];
+    const norm = { kind, gamma: take(width), beta: take(width) };
+    if (kind === 'batch') Object.assign(norm, { running_mean: take(width), running_var: take(width) });
+    layers[l].norm = norm;
+  });
+  return at === w.length ? layers : undefined;
 }
 
 /** A hovered neuron is drawn large in the output panel: finer thumbnails are asked for while hovering, and
@@ -75,7 +82,8 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     const expected = [config.features.length, ...config.hidden];
     if (sizes.slice(0, -1).join() !== expected.join()) return undefined;
     if (sizes.at(-1) !== state.outputs()) return undefined;
-    return unflattenWeights(w, sizes);
+    const norms = Array.isArray(config.normalization) ? config.normalization : config.hidden.map(() => config.normalization ?? 'none');
+    return unflattenWeights(w, sizes, norms); // undefined when the frame's normalization is not the page's
   }
 
   /** Send `configure` for the page's config. `keepWeights`: the last frame's weights and epoch go along

@@ -9,7 +9,7 @@ const PLAYGROUND_DATASETS = { 'reg-plane': 'plane', 'reg-gauss': 'multi_gauss' }
 
 // Config fields stored under playground keys, or handled specially.
 const SPECIAL_FIELDS = new Set([
-  'problem', 'dataset', 'seed', 'custom_points', 'features', 'hidden', 'activation', 'regularization',
+  'problem', 'dataset', 'seed', 'custom_points', 'features', 'hidden', 'activation', 'normalization', 'regularization',
   'reg_rate', 'learning_rate', 'batch_size', 'noise', 'train_ratio', 'init', 'device',
 ]);
 
@@ -123,13 +123,21 @@ export function createLinkCodec(options, values, { pageKeys = {}, applies, view,
     () => Object.entries(PLAYGROUND_DATASETS).find(([, n]) => n === values[field])?.[0] ?? values[field],
   ];
   const viewKey = (key, read) => [key, read, () => (values[key] === view[key] ? undefined : String(values[key]))];
-  const table = [
-    ['activation', (t) => (options.activations.some((a) => a.name === t) ? { activation: t } : undefined),
-      () => (Array.isArray(values.activation) ? values.activation[0] ?? defaults.activation : values.activation)],
-    ['activations', (t) => {
+  // a field of one name or one per hidden layer: `key=name`, and `<key>s=a,b,…` when the layers differ;
+  // `always`: the single key is written even at its default (the playground's activation is)
+  const perLayer = (key, field, choices, always) => [
+    [key, (t) => (choices.some((c) => c.name === t) ? { [field]: t } : undefined), () => {
+      const v = Array.isArray(values[field]) ? values[field][0] ?? defaults[field] : values[field];
+      return always || Array.isArray(values[field]) || v !== defaults[field] ? v : undefined;
+    }],
+    [`${key}s`, (t) => {
       const list = t.split(',').filter(Boolean);
-      return list.length && list.every((n) => options.activations.some((a) => a.name === n)) ? { activation: list } : undefined;
-    }, () => (Array.isArray(values.activation) && new Set(values.activation).size > 1 ? values.activation.join(',') : undefined)],
+      return list.length && list.every((n) => choices.some((c) => c.name === n)) ? { [field]: list } : undefined;
+    }, () => (Array.isArray(values[field]) && new Set(values[field]).size > 1 ? values[field].join(',') : undefined)],
+  ];
+  const table = [
+    ...perLayer('activation', 'activation', options.activations, true),
+    ...perLayer('normalization', 'normalization', options.normalizations ?? [], false),
     ['regularization', (t) => {
       const name = t.toLowerCase();
       return options.regularizations.some((r) => r.name === name) ? { regularization: name } : undefined;

@@ -62,7 +62,8 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   const codec = createLinkCodec(options, values, { pageKeys, applies, view, isFormula: formulas.isFormula });
 
   /** Make the values consistent after a change: features for the data's dimension (the registry's in its
-   *  order, then the formulas in theirs), a loss for the task, one activation per layer, sizes within the
+   *  order, then the formulas in theirs), a loss for the task, one activation and
+   *  normalization per layer, sizes within the
    *  limits. A formula not described by the server yet is kept; its description is fetched. */
   function normalise() {
     const { max_layers: maxLayers, max_neurons: maxNeurons } = options.limits;
@@ -75,10 +76,11 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     const t = task();
     const lossOk = (name) => options.losses.find((l) => l.name === name)?.tasks.includes(t);
     if (!lossOk(values.loss)) values.loss = lossOk(defaults.loss) ? defaults.loss : options.losses.find((l) => lossOk(l.name)).name;
-    if (Array.isArray(values.activation)) {
-      const list = values.activation.slice(0, values.hidden.length);
-      while (list.length < values.hidden.length) list.push(list[list.length - 1] ?? defaults.activation);
-      values.activation = list.length && new Set(list).size > 1 ? list : list[0] ?? values.activation[0] ?? defaults.activation;
+    for (const field of ['activation', 'normalization']) { // one name, or one per layer when they differ
+      if (!Array.isArray(values[field])) continue;
+      const list = values[field].slice(0, values.hidden.length);
+      while (list.length < values.hidden.length) list.push(list[list.length - 1] ?? defaults[field]);
+      values[field] = list.length && new Set(list).size > 1 ? list : list[0] ?? values[field][0] ?? defaults[field];
     }
   }
 

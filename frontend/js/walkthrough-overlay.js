@@ -38,7 +38,9 @@ export function drawTrace(net, trace, step) {
     if (c === 0) lines.push(['act', fmtValue(activation(trace, 0, i)), 'input value']);
     else {
       const t = trace.layers[c - 1];
-      if (step >= c) lines.push(['act', fmtValue(t.post[i]), `a = ${fmtValue(t.post[i])}, z = ${fmtValue(t.pre[i])}`]);
+      // a normalized layer: z = W·a + b, x̂ its normalization, a = f(γ·x̂ + β) (the trace's `norm`, eval mode)
+      const norm = t.norm ? `, ${t.norm.kind} norm: x̂ = ${fmtValue(t.norm.normalized[i])}, γ·x̂ + β = ${fmtValue(t.norm.out[i])}` : '';
+      if (step >= c) lines.push(['act', fmtValue(t.post[i]), `a = ${fmtValue(t.post[i])}, z = ${fmtValue(t.pre[i])}${norm}`]);
       if (step >= 2 * n - c + 1) lines.push(['grad', fmtValue(t.grad_pre[i]), `∂L/∂z = ${fmtValue(t.grad_pre[i])}`]);
     }
     if (!lines.length) return;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_serializer, model_validator
 
 from nnplay.engine import Config, EpochReport
 from nnplay.engine.config import FLOAT32_MAX
@@ -36,11 +36,35 @@ class Request(BaseModel):
 
 
 # ---- shared pieces ---------------------------------------------------------------------------------------
+class NormWeights(Request):
+    """A normalized hidden layer's state, what torch's BatchNorm1d / LayerNorm after its Linear holds: ``gamma``
+    and ``beta`` (fan_out each), and for batch norm ``running_mean`` and ``running_var`` (fan_out each)."""
+
+    kind: Literal["batch", "layer"]
+    gamma: list[Float32]
+    beta: list[Float32]
+    running_mean: Optional[list[Float32]] = None
+    running_var: Optional[list[Float32]] = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: Any) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}  # layer norm: no estimates
+
+
 class LayerWeights(Request):
-    """One layer in PyTorch's layout: ``W`` (fan_out × fan_in) and ``b`` (fan_out)."""
+    """One layer in PyTorch's layout: ``W`` (fan_out × fan_in) and ``b`` (fan_out); a normalized hidden layer
+    may carry its ``norm`` (without it, γ, β and running estimates stay as they are)."""
 
     W: list[list[Float32]]
     b: list[Float32]
+    norm: Optional[NormWeights] = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_norm(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # a layer without normalization reads as before: {W, b}
+        if data.get("norm") is None:
+            data.pop("norm", None)
+        return data
 
     @model_validator(mode="after")
     def _rectangular(self) -> "LayerWeights":
@@ -197,6 +221,8 @@ class Options(BaseModel):
     formulas: dict[str, Any] = Field(description="what a feature formula may use: variables, constants, "
                                      "operators, functions (with their number of arguments)")
     activations: list[Named]
+    normalizations: list[Named] = Field(description="what a hidden layer may do between its product and its "
+                                        "activation (config normalization)")
     losses: list[LossOption]
     regularizations: list[Named]
     optimizers: list[OptimizerOption]

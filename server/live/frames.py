@@ -142,6 +142,9 @@ class FrameParts:
     arrays: list[tuple[str, np.ndarray, Optional[tuple[float, float]]]]
 
 
+NORM_ORDER = ("gamma", "beta", "running_mean", "running_var")  # a normalized layer's values in a frame's weights
+
+
 def frame_parts(trainer: Trainer, report: EpochReport, grid: GridResult, extras: Iterable[str] = EXTRAS) -> FrameParts:
     """The frame content of ``trainer`` now: ``report`` and ``grid`` must be of its current weights. The
     confusion matrices come from the report's own forward pass (``report.confusion``)."""
@@ -166,9 +169,12 @@ def frame_parts(trainer: Trainer, report: EpochReport, grid: GridResult, extras:
         thumbs = np.concatenate(grid.neurons) if grid.neurons else np.zeros(empty)
         codes, lo, hi = quantize(thumbs)
         arrays.append(("neurons", codes, (lo, hi)))
-    if "weights" in extras:  # per layer W (fan_out × fan_in, row-major) then b: get_layers copies them
+    if "weights" in extras:  # per layer W (fan_out × fan_in, row-major) then b: get_layers copies them; then
+        # per normalized hidden layer γ, β (batch norm: and the running mean and variance), so a page restores it
+        norms = [np.concatenate([norm[k] for k in NORM_ORDER if k in norm]) for norm in trainer.network.get_norms()
+                 if norm is not None]
         arrays.append(("weights", np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
-                                                  trainer.network.get_layers()]).astype(np.float32), None))
+                                                  trainer.network.get_layers()] + norms).astype(np.float32), None))
     if "gradients" in extras:
         arrays.append(("grad_norms", _floats(report.grad_norms), None))
         arrays.append(("weight_norms", _floats(report.weight_norms), None))

@@ -38,6 +38,8 @@ from ..options import DEFAULT_DENSITY, DEFAULT_FPS, DEFAULT_SPEED
 
 STEP_SECONDS = 4.5e-6  # a lone optimiser step's fixed Python and NumPy calls
 LAYER_STEP_SECONDS = 4.6e-6  # ... and those of each layer (forward, backward, update)
+# ... and each normalized layer's (batch norm on C2's 8 × 10 batches: ~9 µs forward, ~9 µs backward)
+NORM_LAYER_STEP_SECONDS = 18e-6
 ROW_PARAM_SECONDS = 2e-9  # the matrix work per training row and parameter (C2: 250 rows × 433 parameters)
 OPTIMIZER_STATE_STEP_SECONDS = 3.5e-6  # per state buffer (momentum 1, Adam 2): SGD 1.3 µs a step, Adam 8.8
 NETWORK_EPOCH_SECONDS = 0.25e-3  # a network's epoch report and its frames' fixed work (live clock)
@@ -75,7 +77,9 @@ def _network_cost(config: Config) -> NetworkCost:
     layers = len(sizes) - 1
     buffers = len(OPTIMIZER_CLASSES[config.optimizer].state_names)
     frame = FRAMES_PER_EPOCH * DEFAULT_DENSITY ** 2 * params * GRID_POINT_PARAM_SECONDS + NETWORK_EPOCH_SECONDS
-    step = STEP_SECONDS + LAYER_STEP_SECONDS * layers + OPTIMIZER_STATE_STEP_SECONDS * buffers
+    normalized = sum(name != "none" for name in config.normalizations)
+    step = (STEP_SECONDS + LAYER_STEP_SECONDS * layers + NORM_LAYER_STEP_SECONDS * normalized
+            + OPTIMIZER_STATE_STEP_SECONDS * buffers)
     lone = steps * step + n_train * params * ROW_PARAM_SECONDS
     member = steps * MEMBER_STEP_SECONDS + n_train * params * MEMBER_ROW_PARAM_SECONDS
     return NetworkCost(signature(config), lone + frame, member + frame)

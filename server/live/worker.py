@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 from pydantic import ValidationError
 
 from nnplay.engine import Limits, Trainer
-from nnplay.engine.compare import DATA_FIELDS, Comparison
+from nnplay.engine.compare import DATA_FIELDS, Comparison, fitting_weights
 from nnplay.engine.formulas import FormulaValueError
 from nnplay.engine.probes import finish, gradient_check_parts, grid_inputs
 
@@ -89,7 +89,7 @@ class WorkerSession:
             if weights is not None:  # a restored comparison: the shared weights go to every variant that fits
                 for trainer in trainers:
                     if trainer.network.sizes == trainers[0].network.sizes:
-                        trainer.set_weights(weights)
+                        trainer.set_weights(fitting_weights(weights, trainer))
         for trainer in trainers:
             if epoch:  # a page restoring its session after a reconnect; the schedule goes on from here
                 trainer.epoch = epoch  # (a public attribute: the epoch count the schedule and reports go on from)

@@ -237,12 +237,14 @@ def test_a_member_whose_update_changes_its_signature_leaves_the_group():
 
 # ------------------------------------------------------------------------------------- the member protocol
 def test_a_member_trains_in_views_of_the_stacks_and_leaves_with_copies():
-    run = Trainer({**BASE, "seed": 3})
+    run = Trainer({**BASE, "seed": 3, "normalization": "batch"})
     run.train(2)
     before = {name: array.copy() for name, array in run.arrays().items()}
-    assert set(before) == {"params", "snapshot", "m", "v"}  # Adam's two moment buffers
+    # Adam's two moment buffers; batch norm's running estimates and their copy from the epoch's start
+    assert set(before) == {"params", "snapshot", "m", "v", "stats", "stats_snapshot"}
     group = TrainerGroup.of([run])
-    stacks = {"params": group.params, "snapshot": group.snapshot, **group.state}
+    stacks = {"params": group.params, "snapshot": group.snapshot, **group.state, "stats": group.stats,
+              "stats_snapshot": group.stats_snapshot}
     for name, array in run.arrays().items():
         assert np.shares_memory(array, stacks[name]), name
         np.testing.assert_array_equal(array, before[name])

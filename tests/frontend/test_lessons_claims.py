@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from page_helpers import server_state, settle
+from page_helpers import server_state, settle, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -162,3 +162,20 @@ def test_an_invented_feature_lets_one_neuron_solve_the_spiral(page):
     page.get_by_role("button", name="Train 100 epochs").click()
     page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 100", timeout=30_000)
     assert 50 < float(page.get_by_label("Test accuracy", exact=True).inner_text().rstrip("%")) < 70
+
+def test_batch_norm_trains_the_deep_sigmoid_net_that_stalls_without_it(make_page, server):
+    """The "Batch normalization" lesson on the page: after 100 epochs the plain network's test loss is still
+    about 0.5 and the batch-normalized one's is below 0.05, as the note says."""
+    page = make_page(server.url + "/")
+    page.get_by_label("Lessons", exact=True).select_option("batch_norm")  # a comparison: the compare view
+    page.wait_for_url("**/compare#**")
+    wait_ready(page)  # the compare page is a new page: wait until it is wired
+    page.wait_for_function("window.nnplay.session.variantFrames.filter(Boolean).length === 2")
+    settle(page)
+    assert page.locator(".variant-title").all_inner_texts() == ["no normalization", "batch norm"]
+    page.evaluate("window.nnplay.hub.emit('command', {type: 'step', n: 100})")
+    page.wait_for_function("window.nnplay.view.cards.every((c) => c.lastEpoch >= 100)", timeout=60_000)
+    finals = page.evaluate("window.nnplay.session.variantFrames.map((f) => f.header.test_loss)")
+    assert abs(finals[0] - 0.5) < 0.03 and finals[1] < 0.05, finals
+    assert "batch norm" in page.get_by_role("complementary", name="Lesson note").inner_text()
+    assert page.errors == []
