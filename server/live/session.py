@@ -407,7 +407,8 @@ class Session:
             await self._news.wait()
             self._news = anyio.Event()
             if self._worker_lost:
-                await self._close(1011, "the engine worker stopped unexpectedly; reconnect to start again")
+                why = self.worker.failure or "the engine worker stopped unexpectedly"
+                await self._close(1011, f"{why}; reconnect to start again")
                 return
             if self._failed is not None:
                 await self._close(faults.FAILED_CODE, faults.close_reason(self._failed))

@@ -135,6 +135,7 @@ class WorkerHandle:
         self.index, self.loop, self._deliver, self._lost = index, loop, deliver, lost
         self.state = WorkerState.STARTING
         self.restarts, self.last_exit = 0, None  # of the workers this one replaced in its slot (for health)
+        self.failure: Optional[str] = None  # how it ended, once it has (what its sessions are told)
         self.last_heard = self.pinged_at = time.monotonic()  # the last message from it; the unanswered heartbeat
         self._pings = itertools.count()
         self.sessions: set[str] = set()
@@ -465,6 +466,7 @@ class EngineWorkers:
     def _end(self, worker: WorkerHandle, why: str, failure: str) -> None:
         """The sessions of a worker that ended are told (closed with 1011, so the page reconnects); it is
         replaced unless the server is stopping or draining, and reaped in a thread, which logs the end."""
+        worker.failure = failure
         worker.fail_calls(failure)
         closed = len(worker.sessions)
         for session in list(worker.sessions):
