@@ -164,3 +164,15 @@ def serving(env: dict[str, str], command: Optional[list[str]] = None, log_level:
             process.kill()
         if out is not None:
             out.close()
+
+
+def wait_until(condition: Callable[[], Any], failure: str, timeout: float = 20.0) -> Any:
+    """``condition()``'s first truthy value, polled every 50 ms; an AssertionError saying ``failure`` if none
+    comes within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{failure} (within {timeout} s)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from server_helpers import make_settings
+from server_helpers import make_settings, wait_until
 
 from nnplay.server.main import create_app
 
@@ -52,13 +52,6 @@ def post_then_leave(address: str, path: str, body: dict, engine_busy) -> None:
         connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n"
                            f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
         wait_until(engine_busy, "the engine never started the work")
-
-
-def wait_until(condition, failure: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, failure
-        time.sleep(0.01)
 
 
 def engine_idle_for(state, seconds: float) -> bool:

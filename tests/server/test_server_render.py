@@ -12,12 +12,12 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import uvicorn
 from PIL import Image
-from server_helpers import make_settings
+from server_helpers import make_settings, wait_until
 
 from nnplay.engine.features import GRID_EXTENT
 from nnplay.server.main import create_app
@@ -152,22 +152,12 @@ def serving(**overrides: Any) -> Iterator[tuple[str, int]]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:
-        wait_until(lambda: server.started, 20, "the server did not start")
+        wait_until(lambda: server.started, "the server did not start", 20)
         yield host, port
     finally:
         server.should_exit = True
         thread.join(30)
         listener.close()
-
-
-def wait_until(condition: Callable[[], Any], seconds: float, failure: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(failure)
 
 
 def post(address: tuple[str, int], path: str, body: dict, timeout: float = 60) -> tuple[int, bytes]:
@@ -211,10 +201,10 @@ def test_renders_beyond_the_limit_get_429_and_an_abandoned_render_frees_its_plac
             return answered(post(address, "/api/render", SMALL_PNG), 429)
 
         try:
-            status, body = wait_until(second_render_refused, 30, "the second render was never refused")
+            status, body = wait_until(second_render_refused, "the second render was never refused", 30)
             assert "NNPLAY_MAX_RENDERS = 1" in json.loads(body)["detail"]
         finally:
             gif["connection"].close()  # the client goes away: its render stops within a slice and frees its place
-        status, body = wait_until(lambda: answered(post(address, "/api/render", SMALL_PNG), 200), 30,
-                                  "the abandoned render kept its place")
+        status, body = wait_until(lambda: answered(post(address, "/api/render", SMALL_PNG), 200),
+                                  "the abandoned render kept its place", 30)
         assert body.startswith(b"\x89PNG")

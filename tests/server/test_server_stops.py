@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
-from server_helpers import C2, SMALL
+from server_helpers import C2, SMALL, wait_until
 
 from nnplay.engine import Limits
 from nnplay.server.live import wire
@@ -89,16 +89,6 @@ def serve(tmp_path) -> Iterator:
     yield start
     for served in started:
         served.kill()
-
-
-def wait_until(condition, failure: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{failure} (within {timeout} s)")
 
 
 @contextmanager
