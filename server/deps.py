@@ -16,6 +16,7 @@ from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, OpenSessions
 from .live.supervisor import EngineWorkers
 from .settings import Settings
+from .store import Store
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ServerState:
     pool: Optional[EnginePool] = None
     runs: Optional[RunStore] = None
     workers: Optional[EngineWorkers] = None
+    store: Optional[Store] = None
     sessions: OpenSessions = field(default_factory=OpenSessions)
     addresses: Counter[str] = field(default_factory=Counter)  # live sessions per client address (routes/ws.py)
     renders: int = 0  # pictures being drawn now (server/jobs/render_slots.py)

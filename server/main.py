@@ -31,6 +31,16 @@ from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
 from .routes import health, lessons, options, pages, train, ws
 from .settings import Settings
+from .store import Store
+
+EXPIRY_INTERVAL = 3600.0  # seconds between deletions of expired stored entries
+
+
+async def expire_hourly(store: Store) -> None:
+    """Delete the store's expired rows now and every ``EXPIRY_INTERVAL`` seconds (until cancelled)."""
+    while True:
+        await anyio.to_thread.run_sync(store.expire)
+        await anyio.sleep(EXPIRY_INTERVAL)
 
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
@@ -41,6 +51,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.store = Store(settings.data_dir, settings.store_ttl)  # first: a bad data folder stops start-up
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
@@ -50,6 +61,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         try:
             async with anyio.create_task_group() as tg:
                 state.runs.task_group = tg
+                tg.start_soon(expire_hourly, state.store)
                 with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
                     yield
                 tg.cancel_scope.cancel()
@@ -57,6 +69,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             state.pool.stop()
             with anyio.CancelScope(shield=True):
                 await state.workers.stop()
+            state.store.close()
             logs.flush()  # the counts of repeated log lines still held
 
     app = FastAPI(title="nnplay", version=__version__, lifespan=lifespan,

@@ -18,6 +18,12 @@ from nnplay.engine import Limits
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"  # nnplay/frontend in a wheel, frontend/ here
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/nnplay``, or ``~/.local/share/nnplay`` (the XDG base-directory default)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "nnplay"
+
+
 class Settings(BaseSettings, Limits):
     """Server and session settings, plus the engine's :class:`Limits` (max_layers, max_neurons, min/max_samples,
     max_batch_size, min/max_grid_density: inherited, so they are declared once, in the engine, and each
@@ -75,6 +81,12 @@ class Settings(BaseSettings, Limits):
     switch_interval: float = Field(0.001, gt=0, le=0.1, description="sys.setswitchinterval while serving")
 
     frontend_dir: Path = FRONTEND_DIR
+
+    # what users asked the server to keep (server/store): one SQLite file, which instances may share
+    data_dir: Path = Field(default_factory=default_data_dir, description="folder of the server's SQLite store "
+                           "(sweeps, runs, short links); instances behind one proxy may share it")
+    store_ttl: float = Field(90 * 86400.0, gt=0, description="seconds a stored entry is kept after it was last "
+                             "used (default 90 days)")
 
     # ---- connections and the process: slow clients, floods, proxies (server/http/connections.py, server/logs.py)
     head_timeout: float = Field(10.0, gt=0, le=300, description="seconds a connection may take to send a request "

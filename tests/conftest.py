@@ -4,10 +4,19 @@ tests/frontend, the deployment's in tests/deploy). Never runs ``playwright insta
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Every server the tests create or start keeps its SQLite store in a folder of this run, never in the user's.
+_DATA_DIR = tempfile.mkdtemp(prefix="nnplay-tests-data-")
+os.environ["NNPLAY_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "frontend"))  # page_helpers, for every browser test
 from page_helpers import wait_ready  # noqa: E402

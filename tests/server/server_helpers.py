@@ -42,7 +42,8 @@ SMALL = {"dataset": "xor", "hidden": [3], "seed": 7, "n_samples": 100}
 def make_settings(**overrides: Any) -> Settings:
     """Defaults (not the environment's NNPLAY_* variables), a small epoch cap, no page, and ``overrides``."""
     base = {"max_epochs": 500, "max_background_runs": 2, "frontend_dir": Path("/nonexistent-nnplay-frontend"),
-            "engine_processes": 0}  # live sessions in a thread: no processes to start for every test
+            "engine_processes": 0,  # live sessions in a thread: no processes to start for every test
+            "data_dir": Path(os.environ["NNPLAY_DATA_DIR"])}  # this run's folder (tests/conftest.py)
     return Settings.model_construct(**{**base, **overrides})
 
 
