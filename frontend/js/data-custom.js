@@ -1,12 +1,13 @@
 // Custom data: click the output plot to add a point (class from the selector, shift-click for the other
 // class), click a point to remove it, or upload a CSV of x1,x2,label rows. The points are kept by the
-// state module (localStorage), so a reload keeps them.
+// state module: in the link (`points=`), so the link opens them anywhere, and in localStorage.
 
 import { CLASS_COLORS } from './colors.js';
 import { fieldBounds } from './state.js';
 import { el, nextId } from './ui.js';
 
 const PICK_PX = 7; // clicking within this many pixels of a point removes it
+const CLICK_DECIMALS = 2; // a click's x1, x2: 0.01 is under a pixel of the largest plot, and keeps links short
 
 const SPLITS = new Set(['', 'train', 'test']);
 
@@ -91,6 +92,7 @@ export function createCustomPanel(hub, state) {
   const file = el('input', { id: fileId, type: 'file', accept: '.csv,text/csv,text/plain', 'aria-label': 'Upload CSV' });
   const errors = el('ul', { class: 'csv-errors', role: 'alert', 'aria-label': 'CSV errors' });
   const count = el('output', { class: 'point-count', 'aria-label': 'Number of custom points' });
+  const missing = el('p', { class: 'missing-data', role: 'alert', hidden: true });
   const clear = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Clear points', onclick: () => {
     errors.replaceChildren();
     setPoints([]);
@@ -100,6 +102,7 @@ export function createCustomPanel(hub, state) {
   const kindRow = el('div', { class: 'control' }, el('label', { for: kindId, text: 'Classes' }), kind);
   const element = el('div', { class: 'custom-panel ui-custom', hidden: true },
     el('p', { class: 'column-text', text: 'Click the plot to add a point (shift-click: the other class); click a point to remove it.' }),
+    missing,
     kindRow, labelRow, valueRow,
     el('div', { class: 'control file' }, el('label', { for: fileId, text: 'CSV x1,x2,label' }), file),
     el('div', { class: 'custom-row' }, count, clear), errors);
@@ -176,8 +179,8 @@ export function createCustomPanel(hub, state) {
     });
     if (nearest >= 0 && !oneD) return setPoints(points.filter((_, i) => i !== nearest));
     if (points.length >= options.limits.max_samples) return hub.emit('notice', `at most ${options.limits.max_samples} points`);
-    const x1 = +(px / scale - extent).toFixed(3);
-    const x2 = +(extent - py / scale).toFixed(3);
+    const x1 = +(px / scale - extent).toFixed(CLICK_DECIMALS);
+    const x2 = +(extent - py / scale).toFixed(CLICK_DECIMALS);
     let label;
     if (regression()) label = Number(valueInput.value) || 0;
     else {
@@ -195,6 +198,8 @@ export function createCustomPanel(hub, state) {
     labelRow.hidden = regression();
     kindRow.hidden = regression();
     syncLabels();
+    missing.textContent = state.missingData ?? '';
+    missing.hidden = !state.missingData;
     const n = state.customPoints().length;
     count.textContent = `${n} point${n === 1 ? '' : 's'}`;
     hub.emit('hint', custom && n < 2 ? 'Click to add points: at least 2 are needed' : null);

@@ -1,0 +1,81 @@
+"""Setups travel in links: hand-drawn points open identically from the page's link, its short link and its
+embed in a fresh browser (another machine: no localStorage); a link that lost its points, and a short link
+the server does not know, say so instead of showing other data."""
+
+from __future__ import annotations
+
+import pytest
+from page_helpers import settle
+
+from test_page_custom import click_plot, wait_points
+
+pytestmark = pytest.mark.browser
+
+DRAWN = [(-3, 3, False), (3, -3, True), (-2.5, -1.25, False), (4, 2, True), (0.5, 4.5, False), (-4, -4, True)]
+READOUTS = ("Test loss", "Training loss", "Test accuracy", "Training accuracy")
+
+
+def what_it_shows(page) -> dict:
+    """The points the page holds, what the server trains on, and the readouts of the first frame."""
+    settle(page)
+    state = page.evaluate("window.nnplay.session.serverState")
+    return {"points": page.evaluate("window.nnplay.state.customPoints()"),
+            "served": state["config"]["custom_points"], "split": (state["n_train"], state["n_test"]),
+            "seed": state["config"]["seed"],
+            **{name: page.get_by_label(name, exact=True).inner_text() for name in READOUTS}}
+
+
+def draw(page) -> None:
+    page.get_by_role("button", name="Dataset: Custom").click()
+    page.get_by_role("button", name="Clear points").click()
+    for x1, x2, other in DRAWN:
+        click_plot(page, x1, x2, modifiers=["Shift"] if other else [])
+    wait_points(page, len(DRAWN))
+
+
+def test_a_drawn_setup_opens_identically_from_its_link_short_link_and_embed(make_page, server):
+    drawer = make_page(server.url + "/#seed=4242&networkShape=3")
+    draw(drawer)
+    drawn = what_it_shows(drawer)
+    assert [p[2] for p in drawn["points"]] == [1, -1, 1, -1, 1, -1]
+    for point, (x1, x2, _) in zip(drawn["points"], DRAWN, strict=True):
+        assert point[:2] == pytest.approx([x1, x2], abs=0.1) and [round(v, 2) for v in point[:2]] == point[:2]
+    link = drawer.url
+    assert len(link.split("&points=")[1]) < 50, "six drawn points take a few characters each"
+    drawer.get_by_role("button", name="Short link").click()
+    field = drawer.get_by_label("Link to share")
+    field.wait_for()
+    short = field.input_value()
+    assert short.startswith(server.url + "/s/") and len(short) - len(server.url) == len("/s/xxxxx-xxxxx"), short
+
+    for opened in (link, short):
+        page = make_page(opened)  # a fresh context: nothing in its localStorage
+        assert page.evaluate("window.nnplay.state.datasetName()") == "custom"
+        assert what_it_shows(page) == drawn, opened
+        assert page.errors == []
+    embed = make_page(short + "/embed")
+    assert embed.url.startswith(server.url + "/embed#")
+    settle(embed)
+    assert embed.evaluate("window.nnplay.state.customPoints()") == drawn["points"]
+    assert embed.evaluate("window.nnplay.session.serverState.config.custom_points") == drawn["served"]
+
+
+def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, server):
+    page = make_page(server.url + "/")
+    draw(page)  # this browser now keeps points of its own
+    page.goto(server.url + "/?again#dataset=custom&seed=3")
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    alert = page.locator(".missing-data")
+    alert.wait_for()
+    assert "This link names custom data but carries none of its points" in alert.inner_text()
+    assert page.evaluate("window.nnplay.state.customPoints()") == [], "never this browser's own points"
+    assert page.get_by_text("Click to add points: at least 2 are needed").is_visible()
+
+    cut = server.url + "/?cut#dataset=custom&points=1AAAG"  # a link cut short by a mail program
+    page.goto(cut)
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    assert "cannot be read (the points end early" in page.locator(".missing-data").inner_text()
+
+    missing = page.goto(server.url + "/s/zzzzz-zzzzz")
+    assert missing.status == 404
+    assert page.get_by_role("heading", name="This short link does not exist").is_visible()
