@@ -50,7 +50,7 @@ def test_the_same_link_keeps_its_id_and_another_gets_a_new_one(client):
     ("dataset=custom", "link: must be a URL hash"),
     ("#a=b\r\nSet-Cookie: x=1", "link: must be a URL hash"),
     ("#a=<script>", "link: must be a URL hash"),
-])
+], ids=["too-long", "no-hash", "header-injection", "markup"])
 def test_a_link_too_long_or_not_a_url_hash_is_refused_naming_the_field(client, link, says):
     answer = client.post("/api/setups", json={"link": link})
     assert answer.status_code == 422
