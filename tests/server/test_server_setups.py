@@ -92,3 +92,8 @@ def test_a_setup_expires_store_ttl_after_its_last_use_and_opening_it_is_a_use(cl
     store.expire(now=time.time() + ttl + 60)
     assert client.get(setup["url"]).status_code == 404
     assert client.get(f"/api/setups/{setup['id']}").status_code == 404
+
+
+def test_the_api_document_gives_the_link_size_limit(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["SetupRequest"]
+    assert schema["properties"]["link"]["maxLength"] == 2048
