@@ -4,6 +4,7 @@ the server does not know, say so instead of showing other data."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from page_helpers import settle
 
@@ -79,3 +80,59 @@ def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, s
     missing = page.goto(server.url + "/s/zzzzz-zzzzz")
     assert missing.status == 404
     assert page.get_by_role("heading", name="This short link does not exist").is_visible()
+
+
+def test_the_points_codec_is_lossless_and_a_drawn_point_takes_four_characters(page):
+    """state-points.js: drawn points (0.01, ±1), a CSV's 7 significant digits, classes and regression values all
+    come back exactly; 50/200/500 drawn points fit in 4 characters a point and a short header; damaged text
+    throws an error that says what is wrong."""
+    result = page.evaluate("""async () => {
+        const m = await import('/js/state-points.js');
+        let seed = 7;
+        const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+        const spread = (digits) => +((random() * 12 - 6).toFixed(digits));
+        const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+        const trip = (points, binary) => {
+            const back = m.decodePoints(m.encodePoints(points, binary));
+            return same(back.points, points) && back.binary === binary;
+        };
+        const drawn = (n) => Array.from({length: n}, () => [spread(2), spread(2), random() < 0.5 ? 1 : -1]);
+        const lengths = Object.fromEntries([50, 200, 500].map((n) => {
+            const points = drawn(n);
+            return [n, trip(points, true) ? m.encodePoints(points, true).length : -1];
+        }));
+        const csv = Array.from({length: 300}, () => [+(random() * 12 - 6).toPrecision(7),
+            +(random() * 0.02 - 0.01).toPrecision(7), +(random() * 100 - 50).toPrecision(7)].map(m.canonical));
+        const classes = Array.from({length: 40}, (_, i) => [spread(2), spread(1), i % 5]);
+        let damaged = '';
+        try { m.decodePoints(m.encodePoints(drawn(10), true).slice(0, 12)); } catch (e) { damaged = e.message; }
+        let unknown = '';
+        try { m.decodePoints('2AAAA'); } catch (e) { unknown = e.message; }
+        return {lengths, csv: trip(csv, false), classes: trip(classes, false), empty: trip([], true), damaged, unknown};
+    }""")
+    for n, length in result["lengths"].items():
+        assert 0 < length <= 4 * int(n) + 20, (n, length)
+    assert result["csv"] and result["classes"] and result["empty"]
+    assert result["damaged"] == "the points end early (the link was cut short?)"
+    assert result["unknown"] == 'unknown points format "2"'
+
+
+def test_a_csv_too_long_for_a_link_is_shared_as_a_short_link_that_opens_it(make_page, server):
+    """500 points loaded from a CSV (7 significant digits) make a link over 2,000 characters: "Copy link" gives
+    the short link instead, and it opens the same points and readouts in a fresh browser."""
+    rows = [(round(5.9 * np.sin(k * 0.7), 6), round(5.9 * np.cos(k * 1.3), 5), 1 if k % 3 else -1) for k in range(500)]
+    csv = "x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows)
+    loader = make_page(server.url + "/#seed=77")
+    loader.get_by_role("button", name="Dataset: Custom").click()
+    upload = {"name": "big.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    loader.get_by_label("Upload CSV").set_input_files(upload)
+    wait_points(loader, 500)
+    loaded = what_it_shows(loader)
+    assert loaded["points"] == [list(row) for row in rows]
+    assert len(loader.url) > 2000
+    loader.get_by_role("button", name="Copy link").click()
+    field = loader.get_by_label("Link to share")
+    field.wait_for()
+    assert field.input_value().startswith(server.url + "/s/")
+    opened = make_page(field.input_value())
+    assert what_it_shows(opened) == loaded
