@@ -164,6 +164,15 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     updateTicks();
   }
 
+  /** No run to show (custom data with too few points to train): an empty heatmap and the page's own
+   *  `points` ([x1, x2, label] rows), never the last run's data. */
+  function clear(points) {
+    frame = null;
+    heat.image.data.fill(0);
+    heat.put();
+    onData({ header: { task: state.task() }, arrays: { train: points.flat(), test: [] } });
+  }
+
   if (primary) {
     hub.on('hover-neuron', (h) => {
       hover = h;
@@ -190,6 +199,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     plot,
     onFrame,
     onData,
+    clear,
     drawFrame,
     pickPoint,
     /** Ring one point ([x1, x2, label]) or none (null). */

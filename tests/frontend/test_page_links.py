@@ -71,6 +71,13 @@ def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, s
     assert "This link names custom data but carries none of its points" in alert.inner_text()
     assert page.evaluate("window.nnplay.state.customPoints()") == [], "never this browser's own points"
     assert page.get_by_text("Click to add points: at least 2 are needed").is_visible()
+    page.wait_for_function("window.nnplay.socket.open")
+    page.wait_for_timeout(500)  # the server's greeting (a run of its default data) has arrived by now
+    assert [page.get_by_label(name, exact=True).inner_text() for name in READOUTS] == ["–"] * 4, "no made-up readouts"
+    assert page.evaluate("window.nnplay.session.lastFrame") is None
+    painted = page.evaluate("""() => [...document.querySelectorAll('.plot canvas')].map((c) =>
+        c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0))""")
+    assert painted == [False, False], "no other data's heatmap or points on the plot"
 
     cut = server.url + "/?cut#dataset=custom&points=1AAAG"  # a link cut short by a mail program
     page.goto(cut)
