@@ -24,6 +24,14 @@ def test_the_unit_restarts_on_failure_and_outlasts_the_drain_grace():
     assert all(key.startswith("NNPLAY_") for key in settings)
 
 
+def test_the_store_is_in_the_one_folder_the_sandbox_lets_the_unit_write():
+    """ProtectSystem=strict and ProtectHome leave a dynamic user nothing to write but its StateDirectory
+    (/var/lib/NAME): the store's folder must be that one, or the instance cannot start."""
+    unit, settings = unit_settings(), env_file()
+    assert unit["ProtectSystem"] == ["strict"] and unit["DynamicUser"] == ["yes"]
+    assert settings["NNPLAY_DATA_DIR"] == f"/var/lib/{unit['StateDirectory'][0]}"
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_the_unit_verifies_and_its_sandbox_exposure_is_low(tmp_path):
     """``systemd-analyze verify`` (syntax, every key known, the command exists) on the unit as installed, with
