@@ -24,7 +24,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from ..deps import StateDep
+from ..deps import ServerState, StateDep
 from ..http.schemas import Request
 from ..problems import InvalidInput
 from ..store import Store, Table
@@ -134,6 +134,7 @@ def create_setup(body: SetupRequest, state: StateDep) -> Setup | JSONResponse:
 
 
 def missing(text: str) -> str:
+    """What a 404 for id ``text`` says."""
     return f"no setup is stored under {text!r}: the id is mistyped, or the link expired"
 
 
@@ -156,7 +157,8 @@ link is kept for {days} days after it was last opened.</p>
 """
 
 
-def opened(setup_id: str, state, page: str) -> Response:
+def opened(setup_id: str, state: ServerState, page: str) -> Response:
+    """A 303 to ``page`` with the setup's link as its hash, or the plain 404 page."""
     setup = find(state.store, setup_id)
     if setup is None:
         days = round(state.settings.store_ttl / 86400)
