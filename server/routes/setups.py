@@ -59,6 +59,12 @@ class Setup(BaseModel):
     link: str = Field(description="the URL hash it stands for")
 
 
+def store_of(state: ServerState) -> Store:
+    """The app's store (the lifespan opens it before any request is served)."""
+    assert state.store is not None, "the store opens in the lifespan"
+    return state.store
+
+
 def spoken(key: str) -> str:
     """The stored key as it is written and read aloud: two halves joined by a hyphen."""
     half = len(key) // 2
@@ -125,7 +131,7 @@ def checked_link(link: str, max_bytes: int) -> str:
 def create_setup(body: SetupRequest, state: StateDep) -> Setup | JSONResponse:
     """Keep a setup and answer its short id; the same link posted again answers the same id."""
     link = checked_link(body.link, state.settings.max_setup_bytes)
-    setup = keep(state.store, link, state.settings.max_setups)
+    setup = keep(store_of(state), link, state.settings.max_setups)
     if setup is None:
         return JSONResponse({"detail": f"this server keeps at most {state.settings.max_setups} short links and is "
                              "full; copy the long link instead, or ask its operator to raise NNPLAY_MAX_SETUPS"},
@@ -141,7 +147,7 @@ def missing(text: str) -> str:
 @router.get("/api/setups/{setup_id}", response_model=Setup, responses={404: {"description": "no such setup"}})
 def read_setup(setup_id: str, state: StateDep) -> Setup | JSONResponse:
     """The link a short id stands for."""
-    setup = find(state.store, setup_id)
+    setup = find(store_of(state), setup_id)
     return setup or JSONResponse({"detail": missing(setup_id)}, status_code=404)
 
 
@@ -159,7 +165,7 @@ link is kept for {days} days after it was last opened.</p>
 
 def opened(setup_id: str, state: ServerState, page: str) -> Response:
     """A 303 to ``page`` with the setup's link as its hash, or the plain 404 page."""
-    setup = find(state.store, setup_id)
+    setup = find(store_of(state), setup_id)
     if setup is None:
         days = round(state.settings.store_ttl / 86400)
         return HTMLResponse(NOT_FOUND.format(id=html.escape(setup_id), days=days), status_code=404)
