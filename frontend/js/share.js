@@ -44,9 +44,12 @@ export function createShare(hub, state) {
     const long = new URL(hash, location.href).href;
     let text = long;
     let what = 'Link';
+    let embed = '';
     if (short || long.length > LONG_LINK) {
       try {
-        text = new URL((await makeShortLink(hash)).url, location.href).href;
+        const made = await makeShortLink(hash);
+        text = new URL(made.url, location.href).href;
+        embed = ` (in slides: ${new URL(made.embed_url, location.href).href})`;
         what = short ? 'Short link' : `This link is ${long.length} characters long, so its short link`;
       } catch (error) {
         return hub.emit('notice', `No short link: ${error.message}`);
@@ -57,7 +60,7 @@ export function createShare(hub, state) {
     field.size = Math.min(text.length, 48);
     const copied = await copy(text);
     field.focus();
-    hub.emit('notice', `${what} ${copied ? 'copied' : 'is selected: copy it'}: ${text}`);
+    hub.emit('notice', `${what} ${copied ? 'copied' : 'is selected: copy it'}: ${text}${embed}`);
   }
 
   hub.on('state:change', () => (field.hidden = true)); // the shown link is of the setup before the change

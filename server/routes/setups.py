@@ -1,8 +1,9 @@
 """Short links: a whole setup (the page's URL hash, drawn points included) kept in the store under a short id.
 
 ``POST /api/setups`` keeps a link and answers its id; ``GET /api/setups/ID`` gives the link back; ``/s/ID``
-opens it in the playground and ``/s/ID/embed`` in the embed (a 303 to ``/#…`` or ``/embed#…``); an unknown
-or expired id is a 404 (a plain HTML page for ``/s/``). The same link posted twice gets the same id.
+opens it in the playground and ``/s/ID/embed`` in the embed (a 303 to ``/#…`` or ``/embed#…``, the embed's
+with the query's keys, e.g. ``?controls=play``, after the setup's); an unknown or expired id is a 404 (a
+plain HTML page for ``/s/``). The same link posted twice gets the same id.
 
 An id is :data:`ID_LENGTH` characters of Crockford's base 32 (digits and lower-case letters without i, l, o,
 u), written with a hyphen in the middle to be read aloud: 50 random bits. Reading is forgiving as Crockford
@@ -21,6 +22,7 @@ import time
 from typing import Optional
 
 from fastapi import APIRouter, Response
+from fastapi import Request as FastAPIRequest
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -163,13 +165,15 @@ link is kept for {days} days after it was last opened.</p>
 """
 
 
-def opened(setup_id: str, state: ServerState, page: str) -> Response:
-    """A 303 to ``page`` with the setup's link as its hash, or the plain 404 page."""
+def opened(setup_id: str, state: ServerState, page: str, extra: str = "") -> Response:
+    """A 303 to ``page`` with the setup's link as its hash (and ``extra`` keys after it, when they are URL
+    characters), or the plain 404 page."""
     setup = find(store_of(state), setup_id)
     if setup is None:
         days = round(state.settings.store_ttl / 86400)
         return HTMLResponse(NOT_FOUND.format(id=html.escape(setup_id), days=days), status_code=404)
-    return RedirectResponse(page + setup.link, status_code=303)
+    more = f"&{extra}" if extra and LINK.fullmatch("#" + extra) else ""
+    return RedirectResponse(page + setup.link + more, status_code=303)
 
 
 @router.get("/s/{setup_id}", include_in_schema=False)
@@ -179,6 +183,7 @@ def open_setup(setup_id: str, state: StateDep) -> Response:
 
 
 @router.get("/s/{setup_id}/embed", include_in_schema=False)
-def open_embed(setup_id: str, state: StateDep) -> Response:
-    """The embed with the setup (a 303 to ``/embed#…``), or a plain 404 page."""
-    return opened(setup_id, state, "/embed")
+def open_embed(setup_id: str, state: StateDep, request: FastAPIRequest) -> Response:
+    """The embed with the setup (a 303 to ``/embed#…``), or a plain 404 page. The query's keys go on after
+    the setup's, so a slide picks the embed's own: ``/s/ID/embed?controls=play,reset&autoplay=true``."""
+    return opened(setup_id, state, "/embed", request.url.query)

@@ -97,3 +97,11 @@ def test_a_setup_expires_store_ttl_after_its_last_use_and_opening_it_is_a_use(cl
 def test_the_api_document_gives_the_link_size_limit(client):
     schema = client.get("/openapi.json").json()["components"]["schemas"]["SetupRequest"]
     assert schema["properties"]["link"]["maxLength"] == 2048
+
+
+def test_the_embed_form_takes_the_embeds_own_keys_from_its_query(client):
+    setup = client.post("/api/setups", json={"link": LINK}).json()
+    answer = client.get(setup["embed_url"] + "?controls=play,reset&autoplay=true", follow_redirects=False)
+    assert answer.headers["location"] == "/embed" + LINK + "&controls=play,reset&autoplay=true"
+    odd = client.get(setup["embed_url"] + "?a=%0d%0aX:%20y", follow_redirects=False)
+    assert odd.headers["location"] == "/embed" + LINK + "&a=%0d%0aX:%20y", "kept %-encoded, never decoded"
