@@ -43,9 +43,12 @@ def test_a_drawn_setup_opens_identically_from_its_link_short_link_and_embed(make
         assert point[:2] == pytest.approx([x1, x2], abs=0.1) and [round(v, 2) for v in point[:2]] == point[:2]
     link = drawer.url
     assert len(link.split("&points=")[1]) < 50, "six drawn points take a few characters each"
-    drawer.get_by_role("button", name="Short link").click()
     field = drawer.get_by_label("Link to share")
+    drawer.get_by_role("button", name="Copy link").click()
     field.wait_for()
+    assert field.input_value() == link, "a link under 2,000 characters is shared whole"
+    drawer.get_by_role("button", name="Short link").click()
+    drawer.wait_for_function("document.querySelector('.share-link').value.includes('/s/')")
     short = field.input_value()
     assert short.startswith(server.url + "/s/") and len(short) - len(server.url) == len("/s/xxxxx-xxxxx"), short
 
