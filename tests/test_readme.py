@@ -51,18 +51,32 @@ def test_the_fence_reader_finds_python_blocks_only():
     assert python_blocks(text) == [(7, "x = 1\n"), (11, "y = x\n")]
 
 
-def test_every_python_block_of_the_readme_runs_in_a_fresh_interpreter(tmp_path):
-    blocks = python_blocks(README.read_text())
-    assert len(blocks) >= 2, "README.md has python blocks (the engine from a notebook)"
+def run_blocks(blocks: list[tuple[int, str]], folder: Path) -> subprocess.CompletedProcess:
+    """Run ``blocks`` in order in one new interpreter in ``folder``, with a server if any names SERVED_AT."""
     server = Server().start() if any(SERVED_AT in code for _, code in blocks) else None
     try:
         if server is not None:
             blocks = [(line, code.replace(SERVED_AT, server.url)) for line, code in blocks]
-        (tmp_path / "blocks.json").write_text(json.dumps(blocks))
-        run = subprocess.run([sys.executable, "-c", DRIVER, str(tmp_path / "blocks.json")], cwd=tmp_path,
-                             env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True,
-                             timeout=RUN_SECONDS)
+        (folder / "blocks.json").write_text(json.dumps(blocks))
+        return subprocess.run([sys.executable, "-c", DRIVER, str(folder / "blocks.json")], cwd=folder,
+                              env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True,
+                              timeout=RUN_SECONDS)
     finally:
         if server is not None:
             server.stop()
-    assert run.returncode == 0, run.stderr[-4000:]
+
+
+def test_blocks_share_one_namespace_reach_a_served_address_and_fail_naming_their_line(tmp_path):
+    served = "import json, urllib.request\nhealth = json.load(urllib.request.urlopen('http://127.0.0.1:8000/api/health'))\n"
+    ran = run_blocks([(3, served), (9, "assert health['status'] == 'ready', health\n")], tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    failed = run_blocks([(3, "x = 1\n"), (12, "x = 1\ny = undefined_name\n")], tmp_path)
+    assert failed.returncode == 1
+    assert "the python block at line 12 failed" in failed.stderr and 'block at line 12)", line 2' in failed.stderr
+
+
+def test_every_python_block_of_the_readme_runs_in_a_fresh_interpreter(tmp_path):
+    blocks = python_blocks(README.read_text())
+    assert len(blocks) >= 2, "README.md has python blocks (the engine from a notebook)"
+    ran = run_blocks(blocks, tmp_path)
+    assert ran.returncode == 0, ran.stderr[-4000:]
