@@ -202,7 +202,7 @@ export function createCustomPanel(hub, state) {
     missing.hidden = !state.missingData;
     const n = state.customPoints().length;
     count.textContent = `${n} point${n === 1 ? '' : 's'}`;
-    hub.emit('hint', custom && n < 2 ? 'Click to add points: at least 2 are needed' : null);
+    hub.emit('hint', custom && n < 2 ? state.missingData ?? 'Click to add points: at least 2 are needed' : null);
   }
 
   hub.on('state:change', ({ changed }) => {

@@ -81,8 +81,8 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     }
     custom[problem] = [];
     missingData = data?.error
-      ? `The custom points in this link cannot be read (${data.error}). Ask for the link again, or draw points.`
-      : 'This link names custom data but carries none of its points. Ask for the link again, or draw points.';
+      ? `The custom points in this link cannot be read (${data.error}): ask for the link again.`
+      : 'This link names custom data but carries none of its points: ask for the link again.';
     hub.emit('notice', missingData);
   }
 

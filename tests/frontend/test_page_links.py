@@ -73,7 +73,7 @@ def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, s
     alert.wait_for()
     assert "This link names custom data but carries none of its points" in alert.inner_text()
     assert page.evaluate("window.nnplay.state.customPoints()") == [], "never this browser's own points"
-    assert page.get_by_text("Click to add points: at least 2 are needed").is_visible()
+    assert page.locator(".plot-hint").inner_text() == alert.inner_text(), "said on the plot too"
     page.wait_for_function("window.nnplay.socket.open")
     page.wait_for_timeout(500)  # the server's greeting (a run of its default data) has arrived by now
     assert [page.get_by_label(name, exact=True).inner_text() for name in READOUTS] == ["–"] * 4, "no made-up readouts"
@@ -86,6 +86,10 @@ def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, s
     page.goto(cut)
     page.wait_for_function("document.body.dataset.ready === 'true'")
     assert "cannot be read (the points end early" in page.locator(".missing-data").inner_text()
+
+    embed = make_page(server.url + "/")  # a fresh browser: the embed has no data panel, the plot says it
+    embed.goto(server.url + "/embed#dataset=custom&seed=3")
+    embed.locator(".plot-hint").get_by_text("This link names custom data but carries none of its points").wait_for()
 
     missing = page.goto(server.url + "/s/zzzzz-zzzzz")
     assert missing.status == 404
