@@ -57,11 +57,15 @@ def test_a_drawn_setup_opens_identically_from_its_link_short_link_and_embed(make
         assert page.evaluate("window.nnplay.state.datasetName()") == "custom"
         assert what_it_shows(page) == drawn, opened
         assert page.errors == []
-    embed = make_page(short + "/embed")
-    assert embed.url.startswith(server.url + "/embed#")
-    settle(embed)
-    assert embed.evaluate("window.nnplay.state.customPoints()") == drawn["points"]
-    assert embed.evaluate("window.nnplay.session.serverState.config.custom_points") == drawn["served"]
+    drawer.get_by_role("button", name="Embed", exact=True).click()
+    snippet_link = drawer.get_by_label("Embed link").input_value()
+    for opened in (snippet_link, short + "/embed"):  # the Embed dialog's link, and the short link's embed form
+        embed = make_page(opened)
+        assert embed.url.startswith(server.url + "/embed#")
+        settle(embed)
+        assert embed.evaluate("window.nnplay.state.customPoints()") == drawn["points"], opened
+        assert embed.evaluate("window.nnplay.session.serverState.config.custom_points") == drawn["served"]
+        assert embed.evaluate("window.nnplay.session.serverState.config.seed") == drawn["seed"]
 
 
 def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, server):
