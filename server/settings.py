@@ -84,7 +84,7 @@ class Settings(BaseSettings, Limits):
 
     # what users asked the server to keep (server/store): one SQLite file, which instances may share
     data_dir: Path = Field(default_factory=default_data_dir, description="folder of the server's SQLite store "
-                           "(sweeps, runs, short links); instances behind one proxy may share it")
+                           "(sweeps, runs, short links); instances on one machine may share it")
     store_ttl: float = Field(90 * 86400.0, gt=0, description="seconds a stored entry is kept after it was last "
                              "used (default 90 days)")
 
