@@ -47,7 +47,8 @@ async function main() {
   const advanced = createAdvanced(hub, state);
   const presets = createPresets(hub, state, presetList, { page: 'main' });
 
-  document.getElementById('top').append(topBar.element, advanced.element);
+  // the lesson note above Play: its "Train N epochs" and the epoch counter on the first screen of a projector
+  document.getElementById('top').append(presets.note, topBar.element, advanced.element);
   document.getElementById('main').append(data.element, network.element, output.element);
   network.build();
 
@@ -67,7 +68,7 @@ async function main() {
     { name: 'gradcheck', label: 'Gradient check', title: 'Compare backprop with numerical gradients', view: gradcheck },
   ]);
   output.chartSlot.append(gradients.element);
-  output.after.append(presets.note, insights.element, metrics.element, gradcheck.element);
+  output.after.append(insights.element, metrics.element, gradcheck.element);
   network.element.append(walkthrough.element);
   output.plot.plot.addEventListener('click', (event) => (walkthrough.active ? walkthrough.onPlotClick(event) : custom.onPlotClick(event, output.size)));
 
