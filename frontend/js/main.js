@@ -20,7 +20,8 @@ import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
 import { createEpochRun } from './presets-epoch-run.js';
-import { el } from './ui.js';
+import { createDrawTools } from './data-draw.js';
+import { el, placeByWidth } from './ui.js';
 import { usePalette } from './colors.js';
 
 export const PAGE_KEYS = { preset: 'text', insights: 'list' };
@@ -69,7 +70,10 @@ async function main() {
   ]);
   output.chartSlot.append(gradients.element);
   output.after.append(insights.element, metrics.element, gradcheck.element);
-  network.element.append(walkthrough.element);
+  // on a phone (the output column above the network) the walk-through opens under its toggle, not a screen below
+  placeByWidth(walkthrough.element, '(max-width: 720px)', output.after, network.element);
+  const draw = createDrawTools(hub, state, custom, output.plot);
+  output.plot.element.before(draw.element);
   output.plot.plot.addEventListener('click', (event) => (walkthrough.active ? walkthrough.onPlotClick(event) : custom.onPlotClick(event, output.size)));
 
   const exports = createExports(hub, state, session, { output, network, chart, presets: presetList });

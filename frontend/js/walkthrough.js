@@ -159,8 +159,10 @@ export function createWalkthrough(hub, state, session, network, plot) {
   }
 
   function show(on) {
+    const opened = on && !active && document.body.dataset.ready === 'true'; // by its toggle, not by the link
     active = on;
     element.hidden = !on;
+    if (opened) element.scrollIntoView({ block: 'nearest' });
     document.body.classList.toggle('walkthrough-on', on);
     if (!on) clear();
     else if (!trace) clear();
