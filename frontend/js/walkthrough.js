@@ -44,7 +44,7 @@ export function createWalkthrough(hub, state, session, network, plot) {
     pointIndex = index;
     traceId = session.send('inspect', { point: [row[0], row[1]], label: row[2] });
     plot.setMarker(row);
-    info.textContent = `Tracing the point (${fmtValue(row[0])}, ${fmtValue(row[1])})…`;
+    info.textContent = `Tracing: ${describePoint(row)}…`;
   }
 
   function pickIndex(index) {
@@ -67,9 +67,18 @@ export function createWalkthrough(hub, state, session, network, plot) {
     trace = message;
     const label = state.task() === 'multiclass' ? `class ${message.label}` : fmtValue(message.label);
     const out = message.output.map(fmtValue).join(', ');
-    info.textContent = `Point (${message.point.map(fmtValue).join(', ')}), label ${label}: output ${out}, loss ${fmtValue(message.loss)}.`;
+    info.textContent = `${describePoint(message.point)}, label ${label}: output ${out}, loss ${fmtValue(message.loss)}.`;
     go(0);
   });
+
+  /** The point in the plot's units; where the x axis has units of its own (the lecture's polynomial), also
+   *  the network's input x₁ they map to, so the input column's values are not a second, silent scale. */
+  function describePoint([x1, x2]) {
+    if (state.dims() !== 1) return `Point (${fmtValue(x1)}, ${fmtValue(x2)})`;
+    const x = plot.axisX(x1);
+    const e = state.options.view.extent;
+    return x === x1 ? `Point x₁ = ${fmtValue(x1)}` : `Point x = ${fmtValue(x)} (on the axis; the network's input X₁ = ${fmtValue(x1)}, x mapped onto [−${e}, ${e}])`;
+  }
 
   // ------------------------------------------------------------------------------------------- stepping
   function go(to) {

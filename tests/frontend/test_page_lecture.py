@@ -119,3 +119,24 @@ def test_a_phone_walk_through_and_drawing_by_touch_and_keyboard(browser, server)
         screenshot(page, "lecture-phone-draw.png")
     finally:
         context.close()
+
+
+def test_the_polynomial_lesson_speaks_the_axis_units_and_tests_with_r2(make_page, server):
+    """The walk-through gives the point in the x axis's units (the lecture's x, 10 to 60) and names the
+    network's scaled input; the powers' labels say how they are scaled; two test points give a test R²."""
+    page = make_page(server.url + "/#preset=poly_fit&insights=walkthrough")
+    page.evaluate("window.nnplay.state.set({speed: 'max'})")
+    assert page.locator(".x-ticks").inner_text().split() == ["10", "35", "60"]
+    assert "X₁⁹/6⁸" in page.locator(".feature-label").all_inner_texts()
+    page.evaluate("window.nnplay.walkthrough.pickIndex(0)")
+    page.wait_for_function("window.nnplay.walkthrough.trace !== null")
+    text = page.locator(".wt-info").inner_text()
+    x1 = page.evaluate("window.nnplay.walkthrough.trace.point[0]")
+    assert text.startswith(f"Point x = {round(35 + x1 * 50 / 12)} (on the axis; the network's input X₁ = "), text
+    assert page.evaluate("window.nnplay.session.serverState.config.train_ratio") * 8 == 6  # six train, two test
+    page.get_by_role("button", name="Backprop walk-through").click()
+    page.get_by_role("button", name="Train 1500 epochs").click()
+    page.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 1500", timeout=30_000)
+    r2 = page.get_by_label("Test R²", exact=True).inner_text()
+    assert r2 != "–" and float(r2) < 0  # measured: the curve through six points misses the other two
+    assert page.errors == []
