@@ -73,7 +73,7 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
       ...list.map((p) => el('option', { value: p.name, text: isCompare(p) ? `${p.title} (comparison)` : p.title })))));
   const menu = el('div', { class: 'control lessons ui-lessons' }, el('label', { for: id, text: 'Lessons' }), select);
 
-  const title = el('h3');
+  const title = el('h2'); // the page's second level: the note sits under the h1, above the columns' h2s
   const text = el('p');
   const epochs = el('p', { class: 'lesson-epochs' });
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss the lesson note', title: 'Dismiss', onclick: () => state.set({ preset: '' }) }, '×');

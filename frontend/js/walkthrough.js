@@ -26,10 +26,10 @@ export function createWalkthrough(hub, state, session, network, plot) {
   const stepText = el('p', { class: 'wt-step', role: 'status', 'aria-live': 'polite', 'aria-label': 'Walk-through step' });
   const chain = el('p', { class: 'wt-chain-text', 'aria-live': 'polite', 'aria-label': 'Chain rule', text: 'Hover a link for its chain rule.' });
   const button = (text, label, onclick) => el('button', { type: 'button', class: 'text-button', 'aria-label': label, onclick }, text);
-  const prev = button('◀ Back', 'Previous step', () => go(step - 1));
+  const prev = button('◀ Back', 'Back: previous step', () => go(step - 1));
   const next = button('Next ▶', 'Next step', () => go(step + 1));
   const animate = button('Animate', 'Animate the steps', () => toggleAnimation());
-  const pickNext = button('Next point', 'Pick the next training point', () => pickIndex(pointIndex + 1));
+  const pickNext = button('Next point', 'Next point: pick the next training point', () => pickIndex(pointIndex + 1));
   const element = el('section', { class: 'walkthrough', 'aria-label': 'Backprop walk-through', hidden: true },
     el('h3', { text: 'Backprop walk-through' }), info,
     el('div', { class: 'wt-buttons' }, pickNext, prev, next, animate), stepText, chain, key);

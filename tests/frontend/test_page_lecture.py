@@ -140,3 +140,16 @@ def test_the_polynomial_lesson_speaks_the_axis_units_and_tests_with_r2(make_page
     r2 = page.get_by_label("Test R²", exact=True).inner_text()
     assert r2 != "–" and float(r2) < 0  # measured: the curve through six points misses the other two
     assert page.errors == []
+
+
+def test_switching_problem_clears_the_other_problems_csv_errors(make_page, server):
+    page = make_page(server.url + "/")
+    page.evaluate("window.nnplay.state.set({dataset: 'custom'})")
+    csv = b"x1,x2,label\n1,2,7\n1,1,1\n-1,-1,-1\n"
+    page.get_by_label("Upload CSV").set_input_files({"name": "classes.csv", "mimeType": "text/csv", "buffer": csv})
+    errors = page.get_by_label("CSV errors")
+    assert "label 7 must be +1/−1" in errors.inner_text()
+    page.get_by_label("Problem type").select_option("regression")
+    page.evaluate("window.nnplay.state.set({reg_dataset: 'custom'})")
+    assert errors.locator("li").count() == 0  # the classification file's errors are not the regression data's
+    assert page.errors == []
