@@ -2,8 +2,9 @@
 
 ``dims`` says which data a feature applies to: 2 = needs x2 (plane only), 1 = 1-D data only (the
 powers), 0 = both. Powers are scaled as x1^k / 6^(k−1) so that every power spans [−6, 6] like x1 itself
-(their labels say so: X₁³/6²); unscaled, x1⁹ reaches 10⁷ on [−6, 6] and no usable learning rate trains it. With them a network with no
-hidden layer is exactly the lecture's polynomial regression (in a rescaled basis).
+(their labels say so: X₁³/6²); unscaled, x1⁹ reaches 10⁷ on [−6, 6] and no usable learning rate trains
+it. With them a network with no hidden layer is exactly the lecture's polynomial regression (in a rescaled
+basis).
 """
 
 from __future__ import annotations

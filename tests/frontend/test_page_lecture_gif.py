@@ -47,7 +47,8 @@ def test_gif_fields_refuse_what_the_server_refuses(make_page, server):
         page.get_by_label("GIF epochs").fill(str(epochs))
         page.get_by_label("Frame every (epochs)").fill(str(step))
         assert button.is_disabled(), (epochs, step)
-        body = {"config": page.evaluate("window.nnplay.state.config()"), "epochs": epochs, "frame_step": step, "size": 64}
+        config = page.evaluate("window.nnplay.state.config()")
+        body = {"config": config, "epochs": epochs, "frame_step": step, "size": 64}
         assert server_status(server, "/api/render/gif", body) == 422, (epochs, step)
     assert page.get_by_label("GIF status").inner_text() == "Frame every: a whole number of epochs, at least 1"
     page.get_by_label("GIF epochs").fill("600")
