@@ -30,7 +30,7 @@ class LastPicture:
     """A film's sink that keeps only its newest picture (drawn on the mosaic's palette)."""
 
     def __init__(self, palette: GifPalette):
-        self.palette = palette
+        self.palette: Optional[GifPalette] = palette
         self.image: Optional[Image.Image] = None
         self.frames = 0
 
@@ -50,8 +50,8 @@ class Layout:
         self.rows = -(-variants // self.columns)
         self.width = width
         self.tile = (width - GAP * (self.columns + 1)) // self.columns
-        self.title = caption_font("Ag", self.tile).getbbox("Ag")[3] + 6  # a tile's title band
-        self.caption = caption_font("Ag", width).getbbox("Ag")[3] + 6
+        self.title = int(caption_font("Ag", self.tile).getbbox("Ag")[3]) + 6  # a tile's title band
+        self.caption = int(caption_font("Ag", width).getbbox("Ag")[3]) + 6
         self.height = self.caption + GAP + self.rows * (self.title + self.tile + GAP)
 
     def corner(self, i: int) -> tuple[int, int]:
@@ -67,7 +67,8 @@ class Mosaic:
     def __init__(self, trainers: list[Trainer], labels: list[str], picture: Picture, epochs: int, frame_step: int,
                  writer: GifWriter, layout: Layout):
         tile = Picture(layout.tile, picture.density, picture.show_test, picture.discretize, caption=False)
-        self.films = [Film(t, tile, LastPicture(writer.palette), epochs, frame_step) for t in trainers]
+        self.pictures = [LastPicture(writer.palette) for _ in trainers]
+        self.films = [Film(t, tile, last, epochs, frame_step) for t, last in zip(trainers, self.pictures, strict=True)]
         self.labels = labels
         self.writer = writer
         self.layout = layout
@@ -108,11 +109,12 @@ class Mosaic:
         epoch = max(film.trainer.epoch for film in self.films)
         caption = f"epoch {epoch:,}"
         draw.text((GAP, 3), caption, fill=ink(BLACK), font=caption_font(caption, layout.width))
-        for i, (film, label) in enumerate(zip(self.films, self.labels, strict=True)):
+        for i, (film, last_picture, label) in enumerate(zip(self.films, self.pictures, self.labels, strict=True)):
             x, y = layout.corner(i)
             last = film.trainer.history[-1] if film.trainer.history else None
             loss = "" if last is None or last.test_loss is None else f"  test {last.test_loss:.3f}"
             title = f"{label}{loss}"
             draw.text((x, y + 2), title, fill=ink(BLACK), font=caption_font(title, layout.tile))
-            image.paste(film.sink.image, (x, y + layout.title))
+            assert last_picture.image is not None  # step() ran every film to its first picture
+            image.paste(last_picture.image, (x, y + layout.title))
         return image
