@@ -1,7 +1,7 @@
 """Memory and time of the largest GIF the server allows, through ``POST /api/render/gif``.
 
-The largest GIF: 900 px (max_gif_size), 300 frames (``epochs`` 299, a frame every epoch), the spiral with the most samples
-and the largest network the default limits allow. Each measurement runs in fresh processes (so one does not
+The largest GIF: 900 px (max_gif_size), 300 frames (``epochs`` 299, a frame every epoch), the spiral with the
+most samples and the largest network the default limits allow. Each measurement runs in fresh processes (so one does not
 inherit the other's heap): a small GIF is rendered once (imports, caches), the resident set is read, then
 the large GIF is rendered and the peak resident set is read. The growth is the difference. Printed side by
 side:
