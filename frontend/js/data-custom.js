@@ -100,7 +100,7 @@ export function createCustomPanel(hub, state) {
   const valueRow = el('div', { class: 'control' }, el('label', { for: valueId, text: 'Value of new points' }), valueInput);
   const kindRow = el('div', { class: 'control' }, el('label', { for: kindId, text: 'Classes' }), kind);
   const element = el('div', { class: 'custom-panel ui-custom', hidden: true },
-    el('p', { class: 'column-text', text: 'Tap or click the plot to add a point of the class chosen above the plot; tap a point to remove it. Keyboard: focus the plot, arrows move the cross, Enter adds.' }),
+    el('p', { class: 'column-text', text: 'Tap or click the plot to add a point (of the class pressed above the plot, or the value below); tap a point to remove it. Keyboard: focus the plot, arrows move a cross, Enter adds.' }),
     kindRow, labelRow, valueRow,
     el('div', { class: 'control file' }, el('label', { for: fileId, text: 'CSV x1,x2,label' }), file),
     el('div', { class: 'custom-row' }, count, clear), errors);
