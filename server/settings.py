@@ -47,6 +47,8 @@ class Settings(BaseSettings, Limits):
     # server-rendered pictures (POST /api/render, /api/render/gif)
     max_renders: int = Field(2, ge=1, description="pictures drawn at once; one more is answered 429")
     max_gif_frames: int = Field(300, ge=2, description="frames of one GIF")
+    max_gif_size: int = Field(900, ge=64, le=2000, description="pixels across one GIF (the page offers 300, 600 "
+                              "and 900 up to it)")
 
     # live sessions
     max_sessions: int = Field(64, ge=1)
