@@ -84,7 +84,9 @@ async function main() {
   const linkCompare = () => (compareLink.href = `compare${state.hashText(['preset', 'insights'])}`);
   hub.on('state:change', linkCompare);
   linkCompare();
-  document.getElementById('tools').append(presets.menu, compareLink, share.element, embed.button, exports.element);
+  const tools = document.getElementById('tools');
+  tools.append(presets.menu, compareLink, embed.button, exports.element);
+  tools.before(share.element); // the header's top right; before the lessons in Tab order, so Train stays near them
 
   window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights }; // for tests and the console
   document.body.dataset.ready = 'true';

@@ -27,7 +27,7 @@ export function createShare(hub, state) {
     onclick: () => share(false) }, 'Copy link');
   const shortLink = el('button', { type: 'button', class: 'tool-button ui-share', title: 'A short link, kept by this server, to read aloud',
     onclick: () => share(true) }, 'Short link');
-  const element = el('span', { class: 'share' }, copyLink, shortLink, field);
+  const element = el('div', { class: 'share' }, copyLink, shortLink, field);
 
   async function copy(text) {
     try {
