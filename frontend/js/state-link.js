@@ -201,7 +201,7 @@ export function createLinkCodec(options, values, { pageKeys = {}, applies, view,
     // last: the one key that may be long (about 4 characters a hand-drawn point)
     ['points', readPoints, () => {
       const data = customData();
-      return data ? encodePoints(data.points, data.binary) ?? undefined : undefined;
+      return data ? encodePoints(data.points, data.binary) : undefined;
     }],
   ];
   const keys = new Map(table.map((row) => [row[0], row]));

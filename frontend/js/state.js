@@ -8,7 +8,6 @@
 import { createFormulaStore } from './formulas.js';
 import { applyHidden } from './state-hiding.js';
 import { createLinkCodec, PAGE_KINDS } from './state-link.js';
-import { canonical } from './state-points.js';
 import { loadCustom, safeStorage, saveCustom, validPoints } from './state-storage.js';
 
 /** Sources of a change that replace the whole setup: the run starts again from new weights at epoch 0. */
@@ -74,7 +73,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     const problem = next.problem;
     if ((problem === 'regression' ? next.reg_dataset : next.dataset) !== 'custom') return (missingData = null);
     if (data && !data.error) {
-      custom[problem] = validPoints(data.points).map((p) => p.map(canonical));
+      custom[problem] = validPoints(data.points);
       if (problem !== 'regression') custom.binary = data.binary;
       saveCustom(storage, custom);
       return (missingData = null);
@@ -134,7 +133,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   }
 
   function setCustomPoints(points, { binary = custom.binary } = {}) {
-    custom[values.problem] = points.map((p) => p.map(canonical)); // what a link carries exactly
+    custom[values.problem] = points;
     custom.binary = binary;
     missingData = null;
     saveCustom(storage, custom);

@@ -19,6 +19,7 @@ READOUTS = ("Test loss", "Training loss", "Test accuracy", "Training accuracy")
 def what_it_shows(page) -> dict:
     """The points the page holds, what the server trains on, and the readouts of the first frame."""
     settle(page)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")  # drawn
     state = page.evaluate("window.nnplay.session.serverState")
     return {"points": page.evaluate("window.nnplay.state.customPoints()"),
             "served": state["config"]["custom_points"], "split": (state["n_train"], state["n_test"]),
@@ -101,9 +102,9 @@ def test_a_link_without_its_points_and_an_unknown_short_link_say_so(make_page, s
 
 
 def test_the_points_codec_is_lossless_and_a_drawn_point_takes_four_characters(page):
-    """state-points.js: drawn points (0.01, ±1), a CSV's 7 significant digits, classes and regression values all
-    come back exactly; 50/200/500 drawn points fit in 4 characters a point and a short header; damaged text
-    throws an error that says what is wrong."""
+    """state-points.js: drawn points (0.01, ±1), a CSV's 7 significant digits, classes, regression values and
+    any double (1e-12, 1e300, full precision) all come back exactly; 50/200/500 drawn points fit in 4 characters
+    a point and a short header; damaged text throws an error that says what is wrong."""
     result = page.evaluate("""async () => {
         const m = await import('/js/state-points.js');
         let seed = 7;
@@ -120,17 +121,20 @@ def test_the_points_codec_is_lossless_and_a_drawn_point_takes_four_characters(pa
             return [n, trip(points, true) ? m.encodePoints(points, true).length : -1];
         }));
         const csv = Array.from({length: 300}, () => [+(random() * 12 - 6).toPrecision(7),
-            +(random() * 0.02 - 0.01).toPrecision(7), +(random() * 100 - 50).toPrecision(7)].map(m.canonical));
+            +(random() * 0.02 - 0.01).toPrecision(7), +(random() * 100 - 50).toPrecision(7)]);
+        const odd = [[1.234567e-12, Math.random() * 12 - 6, 1e300], [-0.5, 5.9999999, -3.25e-7], [6, -6, 0]];
         const classes = Array.from({length: 40}, (_, i) => [spread(2), spread(1), i % 5]);
         let damaged = '';
         try { m.decodePoints(m.encodePoints(drawn(10), true).slice(0, 12)); } catch (e) { damaged = e.message; }
         let unknown = '';
         try { m.decodePoints('2AAAA'); } catch (e) { unknown = e.message; }
-        return {lengths, csv: trip(csv, false), classes: trip(classes, false), empty: trip([], true), damaged, unknown};
+        const trips = {csv: trip(csv, false), classes: trip(classes, false), empty: trip([], true),
+                       odd: trip(odd, false)};
+        return {lengths, ...trips, damaged, unknown};
     }""")
     for n, length in result["lengths"].items():
         assert 0 < length <= 4 * int(n) + 20, (n, length)
-    assert result["csv"] and result["classes"] and result["empty"]
+    assert result["csv"] and result["classes"] and result["empty"] and result["odd"]
     assert result["damaged"] == "the points end early (the link was cut short?)"
     assert result["unknown"] == 'unknown points format "2"'
 
