@@ -25,7 +25,8 @@ def npm_package(name: str, version: str) -> Path:
         pytest.skip(f"npm is missing: install Debian's nodejs and npm to fetch {name}@{version} for this test")
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "package.json").write_text(json.dumps({"private": True}))  # npm needs one at the prefix
-    command = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", f"{name}@{version}"]
+    command = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
+               f"{name}@{version}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if result.returncode != 0 or not (folder / "package.json").exists():
         raise RuntimeError(f"npm install {name}@{version} failed ({result.returncode}): {result.stderr[-2000:]}")
