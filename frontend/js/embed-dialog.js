@@ -23,10 +23,11 @@ export function iframeSnippet(url, width, height, title) {
   return `<iframe src="${escape(url)}" width="${width}" height="${height}" title="${escape(title)}" style="border:0" loading="lazy"></iframe>`;
 }
 
-/** The host page's side of embed-host.js (once per page, however many embeds): a navigation key the embed
- *  hands over is given back to the page (focus leaves the frame, and the key is dispatched on the document,
- *  where reveal.js and other decks listen; a plain page scrolls), and an embed asking whether it sits in a
- *  speaker view's preview (`?receiver`, reveal.js) is told so, and then opens no session. */
+/** The host page's side of embed-keys.js and embed-host.js (once per page, however many embeds): a key the
+ *  embed hands over is given back to the page (focus leaves the frame, and the key is dispatched on the
+ *  document, where reveal.js and other decks listen; a plain page scrolls as the key would have, unless a
+ *  handler took it), and an embed asking whether it sits in a speaker view's preview (`?receiver`, reveal.js)
+ *  is told so, and then opens no session. */
 export function hostListener(origin) {
   return `<script>/* nnplay embeds: slide keys pressed inside an embed drive this page; no session in a speaker-view preview */
 if (!window.nnplayHost) { window.nnplayHost = true; addEventListener('message', function (e) {
@@ -35,7 +36,8 @@ if (!window.nnplayHost) { window.nnplayHost = true; addEventListener('message', 
   if (d.nnplay !== 'key') return;
   if (document.activeElement) document.activeElement.blur();
   var k = new KeyboardEvent('keydown', { key: d.key, code: d.code, keyCode: d.keyCode, which: d.keyCode, shiftKey: d.shiftKey, bubbles: true, cancelable: true });
-  if (document.dispatchEvent(k)) scrollBy(0, ({ ' ': 0.9, PageDown: 0.9, PageUp: -0.9 }[d.key] || 0) * (d.shiftKey ? -1 : 1) * innerHeight);
+  var by = { ' ': 0.9, PageDown: 0.9, PageUp: -0.9, ArrowDown: 0.06, ArrowUp: -0.06 }[d.key] || 0;
+  if (document.dispatchEvent(k) && d.scroll) scrollBy(0, by * (d.shiftKey ? -1 : 1) * innerHeight);
 }); }
 </script>`;
 }

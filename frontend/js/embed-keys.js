@@ -10,20 +10,22 @@ export const HOST_KEYS = new Set(['ArrowRight', 'ArrowLeft', 'ArrowUp', 'ArrowDo
 const ARROWS = ['ArrowRight', 'ArrowLeft', 'ArrowUp', 'ArrowDown', 'PageDown', 'PageUp', 'Home', 'End'];
 const TYPED = /^(text|number|search|email|url|tel|password)$/;
 
-/** The host keys `element` uses itself: all of them while text is typed in it; when reached by keyboard,
- *  those that operate it (a menu uses letters and arrows too). */
-export function keysUsedBy(element, byKeyboard) {
+const ALL = { has: () => true };
+const NONE = new Set();
+const typing = (element) => element?.tagName === 'TEXTAREA' || element?.isContentEditable === true
+  || (element?.tagName === 'INPUT' && TYPED.test(element.type));
+
+/** The host keys a focused `element` acts on itself (its default action): every key while text is typed in
+ *  it or a menu is focused (arrows, Space and letters choose), arrows on a slider, Space on a button or a box. */
+export function keysActedOn(element) {
   const tag = element?.tagName;
-  const type = element?.type ?? '';
-  if (tag === 'TEXTAREA' || element?.isContentEditable || (tag === 'INPUT' && TYPED.test(type))) return 'all';
-  if (!byKeyboard || !element || element === document.body) return new Set();
-  if (tag === 'SELECT') return 'all';
-  if (tag === 'INPUT' && type === 'range') return new Set(ARROWS);
-  if (tag === 'BUTTON' || tag === 'INPUT' || element.getAttribute('role') === 'button') return new Set([' ']);
-  return new Set(); // a focusable picture (a neuron, the plot): nothing of the deck's
+  if (typing(element) || tag === 'SELECT') return ALL;
+  if (tag === 'INPUT' && element.type === 'range') return new Set(ARROWS);
+  if (tag === 'BUTTON' || tag === 'INPUT' || element?.getAttribute?.('role') === 'button') return new Set([' ']);
+  return NONE; // the page itself, or a focusable picture (a neuron, the plot): nothing of the deck's
 }
 
-/** Hand the deck's keys to the parent page; returns nothing when the embed is not in a frame. */
+/** Hand the deck's keys to the parent page; does nothing when the embed is not in a frame. */
 export function handKeysToHost() {
   if (window.parent === window) return;
   let byKeyboard = false; // how the focused element got its focus
@@ -32,14 +34,17 @@ export function handKeysToHost() {
     if (event.key === 'Tab') byKeyboard = true;
     if (!HOST_KEYS.has(event.key) || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
     const focused = document.activeElement;
-    const used = keysUsedBy(focused, byKeyboard);
-    if (used === 'all' || used.has(event.key)) {
-      if (event.key === 'Escape' && used === 'all') focused.blur(); // Esc ends the typing; the next Esc is the deck's
+    const acts = keysActedOn(focused);
+    if ((byKeyboard || typing(focused)) && acts.has(event.key)) {
+      if (event.key === 'Escape') focused.blur(); // Esc ends the typing or the menu; the next Esc is the deck's
       return;
     }
-    event.preventDefault();
+    // a control focused by a click would act on the key (Space would press the button again): the key is
+    // the host's, which scrolls in its place; other keys keep their default (scrolling carries on into the host)
+    const taken = acts.has(event.key);
+    if (taken) event.preventDefault();
     event.stopPropagation();
     const { key, code, keyCode, shiftKey } = event;
-    window.parent.postMessage({ nnplay: 'key', key, code, keyCode, shiftKey }, '*');
+    window.parent.postMessage({ nnplay: 'key', key, code, keyCode, shiftKey, scroll: taken }, '*');
   }, true);
 }

@@ -1,6 +1,7 @@
 """Two embeds in a real reveal.js deck (installed from the npm registry, tests/npm_packages.py), pasted as the
 Embed dialog gives them: the deck's keys still work after a click inside an embed, an embed on a slide not
-shown holds no session, leaving a slide pauses its embed, and the speaker view's preview opens no session."""
+shown holds no session, leaving a slide pauses its embed, and the speaker view's preview opens no session.
+On a plain page the same snippet makes Space and PageDown scroll the page after a click inside."""
 
 from __future__ import annotations
 
@@ -50,12 +51,13 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def deck_server(folder: Path, html: str):
-    """The deck (deck.html and reveal.js's dist/) on a port of its own: another origin than nnplay's, on the
-    loopback too (Chromium keeps a page of another address space from framing a local one)."""
+def deck_server(html: str, reveal: Path | None = None):
+    """The page (deck.html, and reveal.js's dist/ for a deck) on a port of its own: another origin than
+    nnplay's, on the loopback too (Chromium keeps a page of another address space from framing a local one)."""
     with tempfile.TemporaryDirectory(prefix="nnplay-deck-") as root:
         (Path(root) / "deck.html").write_text(html)
-        (Path(root) / "dist").symlink_to(folder / "dist")
+        if reveal is not None:
+            (Path(root) / "dist").symlink_to(reveal / "dist")
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=root))
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
@@ -66,13 +68,19 @@ def deck_server(folder: Path, html: str):
             httpd.server_close()
 
 
-def open_deck(browser, url: str):
+def open_deck_page(browser, url: str):
+    """A fresh page at `url`; its WebSockets (the embeds') in ``page.sockets``, its errors in ``page.errors``."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.errors, page.sockets = [], []
     page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
     page.on("websocket", lambda ws: page.sockets.append(ws.url))
     page.goto(url)
+    return page
+
+
+def open_deck(browser, url: str):
+    page = open_deck_page(browser, url)
     page.wait_for_function("window.Reveal && Reveal.isReady()")
     return page
 
@@ -92,7 +100,7 @@ def test_a_reveal_deck_keeps_its_keys_and_runs_only_the_slide_shown(browser, ser
     second = dialog_code(page, ["Learning rate"])
     assert "nnplayHost" in first, "the snippet carries the host listener"
     before = get_json(server.url + "/api/health")["sessions"]
-    with deck_server(reveal, deck_html(first, second)) as url:
+    with deck_server(deck_html(first, second), reveal) as url:
         deck = open_deck(browser, url)
         try:
             run_the_deck(deck, server, before)
@@ -148,7 +156,7 @@ def run_the_deck(deck, server, before: int) -> None:
 
 def test_the_speaker_views_preview_opens_no_session(browser, page):
     reveal = npm_package("reveal.js", "5")
-    with deck_server(reveal, deck_html(dialog_code(page, []), "")) as url:
+    with deck_server(deck_html(dialog_code(page, []), ""), reveal) as url:
         preview = open_deck(browser, url + "?receiver#/1")  # as reveal's speaker view loads its previews
         try:
             check_the_preview(preview)
@@ -165,3 +173,25 @@ def check_the_preview(preview) -> None:
     assert embed.evaluate("window.nnplay.visibility.visible") is False
     assert preview.sockets == [], "an embed in the speaker view's preview opened a session"
     assert preview.errors == []
+
+
+def test_on_a_plain_page_space_scrolls_the_page_and_never_presses_play_again(browser, page):
+    code = dialog_code(page, [])
+    fixed = code.replace('style="border:0"', 'style="border:0;position:fixed;right:0;top:0"')  # stays in view
+    html = f'<!doctype html><html><body>{fixed}<div style="height:4000px">a long page</div></body></html>'
+    with deck_server(html) as url:
+        host = open_deck_page(browser, url)
+        try:
+            embed = embed_frame(host, 0)
+            wait_frame_ready(embed)
+            wait_epoch(embed, 3)  # autoplay
+            host.frame_locator("iframe").get_by_role("button", name="Pause").click()
+            host.frame_locator("iframe").get_by_role("button", name="Play").click()
+            host.keyboard.press("Space")
+            host.wait_for_function("scrollY > 300", timeout=5_000)
+            host.keyboard.press("PageDown")
+            host.wait_for_function("scrollY > 900", timeout=5_000)
+            assert embed.evaluate("window.nnplay.session.playing"), "Space pressed Play (now Pause) again"
+            assert host.errors == []
+        finally:
+            host.context.close()
