@@ -23,22 +23,36 @@ export function iframeSnippet(url, width, height, title) {
   return `<iframe src="${escape(url)}" width="${width}" height="${height}" title="${escape(title)}" style="border:0" loading="lazy"></iframe>`;
 }
 
-/** The host page's side of embed-keys.js and embed-host.js (once per page, however many embeds): a key the
- *  embed hands over is given back to the page (focus leaves the frame, and the key is dispatched on the
- *  document, where reveal.js and other decks listen; a plain page scrolls as the key would have, unless a
- *  handler took it), and an embed asking whether it sits in a speaker view's preview (`?receiver`, reveal.js)
- *  is told so, and then opens no session. */
+/** The host page's side of embed-keys.js and embed-host.js (once per page, however many embeds):
+ *  - a key the embed hands over is given back to the page: focus leaves the frame, and the key is dispatched on
+ *    the document, where reveal.js and other decks listen; a plain page scrolls as the key would have, unless a
+ *    handler took it;
+ *  - each embed is told whether its frame is shown (checkVisibility: a deck's hidden slide is often in place,
+ *    only transparent; checked four times a second) and whether the page is a speaker view's preview
+ *    (`?receiver`, reveal.js): it runs only while shown, and never in a preview. */
 export function hostListener(origin) {
-  return `<script>/* nnplay embeds: slide keys pressed inside an embed drive this page; no session in a speaker-view preview */
-if (!window.nnplayHost) { window.nnplayHost = true; addEventListener('message', function (e) {
-  var d = e.data || {}; if (e.origin !== ${JSON.stringify(origin)}) return;
-  if (d.nnplay === 'hello') e.source.postMessage({ nnplay: 'host', preview: /[?&]receiver/.test(location.search) }, e.origin);
-  if (d.nnplay !== 'key') return;
-  if (document.activeElement) document.activeElement.blur();
-  var k = new KeyboardEvent('keydown', { key: d.key, code: d.code, keyCode: d.keyCode, which: d.keyCode, shiftKey: d.shiftKey, bubbles: true, cancelable: true });
-  var by = { ' ': 0.9, PageDown: 0.9, PageUp: -0.9, ArrowDown: 0.06, ArrowUp: -0.06 }[d.key] || 0;
-  if (document.dispatchEvent(k) && d.scroll) scrollBy(0, by * (d.shiftKey ? -1 : 1) * innerHeight);
-}); }
+  return `<script>/* nnplay embeds: slide keys pressed inside an embed drive this page; an embed runs only while shown */
+if (!window.nnplayHost) { window.nnplayHost = true; (function () {
+  var origin = ${JSON.stringify(origin)}, frames = [], preview = /[?&]receiver/.test(location.search);
+  function tell(f) {
+    var shown = !f.el.checkVisibility || f.el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+    if (shown !== f.shown) f.el.contentWindow.postMessage({ nnplay: 'host', preview: preview, shown: f.shown = shown }, origin);
+  }
+  setInterval(function () { frames.forEach(tell); }, 250);
+  addEventListener('message', function (e) {
+    var d = e.data || {}; if (e.origin !== origin) return;
+    if (d.nnplay === 'hello') [].forEach.call(document.querySelectorAll('iframe'), function (el) {
+      if (el.contentWindow !== e.source) return;
+      var f = frames.filter(function (g) { return g.el === el; })[0] || frames[frames.push({ el: el }) - 1];
+      f.shown = null; tell(f);
+    });
+    if (d.nnplay !== 'key') return;
+    if (document.activeElement) document.activeElement.blur();
+    var k = new KeyboardEvent('keydown', { key: d.key, code: d.code, keyCode: d.keyCode, which: d.keyCode, shiftKey: d.shiftKey, bubbles: true, cancelable: true });
+    var by = { ' ': 0.9, PageDown: 0.9, PageUp: -0.9, ArrowDown: 0.06, ArrowUp: -0.06 }[d.key] || 0;
+    if (document.dispatchEvent(k) && d.scroll) scrollBy(0, by * (d.shiftKey ? -1 : 1) * innerHeight);
+  });
+})(); }
 </script>`;
 }
 

@@ -40,7 +40,7 @@ def deck_html(first: str, second: str) -> str:
 <section><h2>The end</h2></section>
 </div></div>
 <script src="dist/reveal.js"></script><script>
-Reveal.initialize({{ hash: true }});
+Reveal.initialize({{ hash: true, transition: 'fade' }});  // hidden slides stay in place, transparent
 Reveal.on('slidetransitionend', () => {{ window.settled = Reveal.getIndices().h; }});  // for wait_slide
 </script></body></html>"""
 
