@@ -175,7 +175,7 @@ def check_the_preview(preview) -> None:
     assert preview.errors == []
 
 
-def test_on_a_plain_page_space_scrolls_the_page_and_never_presses_play_again(browser, page):
+def test_on_a_plain_page_space_scrolls_after_a_click_and_presses_a_button_reached_by_tab(browser, page):
     code = dialog_code(page, [])
     fixed = code.replace('style="border:0"', 'style="border:0;position:fixed;right:0;top:0"')  # stays in view
     html = f'<!doctype html><html><body>{fixed}<div style="height:4000px">a long page</div></body></html>'
@@ -192,6 +192,13 @@ def test_on_a_plain_page_space_scrolls_the_page_and_never_presses_play_again(bro
             host.keyboard.press("PageDown")
             host.wait_for_function("scrollY > 900", timeout=5_000)
             assert embed.evaluate("window.nnplay.session.playing"), "Space pressed Play (now Pause) again"
+            host.frame_locator("iframe").get_by_role("button", name="Reset").click()
+            host.keyboard.press("Tab")  # to the Play button by keyboard: now Space is the button's
+            assert embed.evaluate("document.activeElement.getAttribute('aria-label')") == "Pause"
+            scrolled = host.evaluate("scrollY")
+            host.keyboard.press("Space")
+            embed.get_by_role("button", name="Play").wait_for(timeout=5_000)
+            assert host.evaluate("scrollY") == scrolled
             assert host.errors == []
         finally:
             host.context.close()
