@@ -73,7 +73,7 @@ export function createEmbedDialog(hub, state, { target = 'embed' } = {}) {
   const presets = el('select', { id: presetId, 'aria-label': 'Frame size', onchange: () => choosePreset() },
     ...SIZES.map(([w, h]) => el('option', { value: `${w}x${h}`, text: `${w}×${h}`, selected: w === DEFAULT_SIZE[0] && h === DEFAULT_SIZE[1] })),
     el('option', { value: 'custom', text: 'Custom' }));
-  const problem = el('p', { class: 'message embed-problem', role: 'alert', hidden: true });
+  const problem = el('p', { class: 'message offline embed-problem', role: 'alert', hidden: true });
   const code = el('textarea', { class: 'embed-code', readOnly: true, rows: 4, 'aria-label': 'Embed code' });
   const link = el('input', { class: 'embed-link', readOnly: true, 'aria-label': 'Embed link' });
   const open = el('a', { class: 'text-button', target: '_blank', rel: 'noopener', text: 'Open' });
