@@ -16,12 +16,15 @@ const typing = (element) => element?.tagName === 'TEXTAREA' || element?.isConten
   || (element?.tagName === 'INPUT' && TYPED.test(element.type));
 
 /** The host keys a focused `element` acts on itself (its default action): every key while text is typed in
- *  it or a menu is focused (arrows, Space and letters choose), arrows on a slider, Space on a button or a box. */
+ *  it or a menu is focused (arrows, Space and letters choose), arrows on a slider, Space on a button or a box,
+ *  and the keys an element declares in `aria-keyshortcuts`. */
 export function keysActedOn(element) {
   const tag = element?.tagName;
   if (typing(element) || tag === 'SELECT') return ALL;
   if (tag === 'INPUT' && element.type === 'range') return new Set(ARROWS);
   if (tag === 'BUTTON' || tag === 'INPUT' || element?.getAttribute?.('role') === 'button') return new Set([' ']);
+  const shortcuts = element?.getAttribute?.('aria-keyshortcuts'); // the plot while points are drawn by keyboard
+  if (shortcuts) return new Set(shortcuts.split(/\s+/).map((key) => (key === 'Space' ? ' ' : key)));
   return NONE; // the page itself, or a focusable picture (a neuron, the plot): nothing of the deck's
 }
 

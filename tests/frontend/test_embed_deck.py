@@ -195,6 +195,7 @@ def test_on_a_plain_page_space_scrolls_after_a_click_and_presses_a_button_reache
             host.frame_locator("iframe").get_by_role("button", name="Reset").click()
             host.keyboard.press("Tab")  # to the Play button by keyboard: now Space is the button's
             assert embed.evaluate("document.activeElement.getAttribute('aria-label')") == "Pause"
+            host.wait_for_timeout(800)  # PageDown's smooth scroll has ended
             scrolled = host.evaluate("scrollY")
             host.keyboard.press("Space")
             embed.get_by_role("button", name="Play").wait_for(timeout=5_000)
