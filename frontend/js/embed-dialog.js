@@ -23,7 +23,8 @@ export function iframeSnippet(url, width, height, title) {
   return `<iframe src="${escape(url)}" width="${width}" height="${height}" title="${escape(title)}" style="border:0" loading="lazy"></iframe>`;
 }
 
-/** The host page's side of embed-keys.js and embed-host.js (once per page, however many embeds):
+/** The host page's side of embed-keys.js and embed-host.js (once per page and nnplay server, however many
+ *  embeds):
  *  - a key the embed hands over is given back to the page: focus leaves the frame, and the key is dispatched on
  *    the document, where reveal.js and other decks listen; a plain page scrolls as the key would have, unless a
  *    handler took it;
@@ -32,11 +33,12 @@ export function iframeSnippet(url, width, height, title) {
  *    (`?receiver`, reveal.js): it runs only while shown, and never in a preview. */
 export function hostListener(origin) {
   return `<script>/* nnplay embeds: slide keys pressed inside an embed drive this page; an embed runs only while shown */
-if (!window.nnplayHost) { window.nnplayHost = true; (function () {
-  var origin = ${JSON.stringify(origin)}, frames = [], preview = /[?&]receiver/.test(location.search);
+(function (origin) { var hosts = window.nnplayHosts = window.nnplayHosts || {}; if (hosts[origin]) return; hosts[origin] = true;
+  var frames = [], preview = /[?&]receiver/.test(location.search);
   function tell(f) {
     var shown = !f.el.checkVisibility || f.el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
-    if (shown !== f.shown) f.el.contentWindow.postMessage({ nnplay: 'host', preview: preview, shown: f.shown = shown }, origin);
+    var win = f.el.contentWindow; // null once the frame is removed
+    if (win && shown !== f.shown) win.postMessage({ nnplay: 'host', preview: preview, shown: f.shown = shown }, origin);
   }
   setInterval(function () { frames.forEach(tell); }, 250);
   addEventListener('message', function (e) {
@@ -52,7 +54,7 @@ if (!window.nnplayHost) { window.nnplayHost = true; (function () {
     var by = { ' ': 0.9, PageDown: 0.9, PageUp: -0.9, ArrowDown: 0.06, ArrowUp: -0.06 }[d.key] || 0;
     if (document.dispatchEvent(k) && d.scroll) scrollBy(0, by * (d.shiftKey ? -1 : 1) * innerHeight);
   });
-})(); }
+})(${JSON.stringify(origin)});
 </script>`;
 }
 

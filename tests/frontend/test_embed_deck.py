@@ -98,7 +98,7 @@ def test_a_reveal_deck_keeps_its_keys_and_runs_only_the_slide_shown(browser, ser
     reveal = npm_package("reveal.js", "5")
     first = dialog_code(page, [])
     second = dialog_code(page, ["Learning rate"])
-    assert "nnplayHost" in first, "the snippet carries the host listener"
+    assert "nnplayHosts" in first, "the snippet carries the host listener"
     before = get_json(server.url + "/api/health")["sessions"]
     with deck_server(deck_html(first, second), reveal) as url:
         deck = open_deck(browser, url)
