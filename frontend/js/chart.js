@@ -50,10 +50,13 @@ export function createLineChart({ label, height = 55, log = false, className = '
   let lines = [];
   let width = 0; // the canvas's width in CSS pixels when it was last sized
   let cssWidth = 260; // kept by a ResizeObserver, so drawing never forces a layout
+  let cssHeight = height; // `height`, unless a style sizes the chart otherwise (an embed scales it with its frame)
+  let drawnHeight = 0;
   const canvas = el('canvas', { class: `line-chart ${className}`, role: 'img', 'aria-label': label, style: `height:${height}px` });
   const element = el('div', { class: 'chart', style: `height:${height}px`, 'data-empty': '' }, canvas);
   new ResizeObserver(([entry]) => {
     cssWidth = Math.max(40, Math.round(entry.contentRect.width));
+    cssHeight = Math.max(20, Math.round(entry.contentRect.height)) || height;
     draw();
   }).observe(element);
 
@@ -61,14 +64,15 @@ export function createLineChart({ label, height = 55, log = false, className = '
 
   function draw() {
     const ratio = window.devicePixelRatio || 1;
-    if (width !== cssWidth) {
+    if (width !== cssWidth || drawnHeight !== cssHeight) {
       width = cssWidth;
+      drawnHeight = cssHeight;
       canvas.width = Math.round(cssWidth * ratio);
-      canvas.height = Math.round(height * ratio);
+      canvas.height = Math.round(cssHeight * ratio);
     }
     const ctx = canvas.getContext('2d');
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, cssWidth, height);
+    ctx.clearRect(0, 0, cssWidth, cssHeight);
     let lo = Infinity;
     let hi = -Infinity;
     let x0 = Infinity;
@@ -89,7 +93,7 @@ export function createLineChart({ label, height = 55, log = false, className = '
     const left = axis ? 34 : 0;
     const plotWidth = cssWidth - left;
     const x = (e) => left + (x1 === x0 ? 0 : ((e - x0) / (x1 - x0)) * (plotWidth - 1));
-    const y = (v) => 2 + (1 - (v - lo) / (hi - lo)) * (height - 4);
+    const y = (v) => 2 + (1 - (v - lo) / (hi - lo)) * (cssHeight - 4);
     if (axis) drawAxis(ctx, lo, hi, y);
     for (const { store, column, color, dash = [], width: lineWidth = 1 } of lines) {
       const n = store.length;
@@ -129,7 +133,7 @@ export function createLineChart({ label, height = 55, log = false, className = '
       ctx.moveTo(34, py);
       ctx.lineTo(cssWidth, py);
       ctx.stroke();
-      ctx.fillText(label(t), 0, Math.max(9, Math.min(height - 2, py + 3)));
+      ctx.fillText(label(t), 0, Math.max(9, Math.min(cssHeight - 2, py + 3)));
     });
   }
 

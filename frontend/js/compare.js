@@ -16,6 +16,8 @@ import { createEpochRun } from './presets-epoch-run.js';
 import { createCompareExports } from './compare-exports.js';
 import { keepOnly, keptNames } from './embed-keep.js';
 import { startWhenVisible } from './embed-visibility.js';
+import { listenToHost } from './embed-host.js';
+import { handKeysToHost } from './embed-keys.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
 
@@ -67,7 +69,10 @@ async function main() {
   createEpochRun(hub, state, session);
   const exports = createCompareExports(hub, state, session, view, presetList);
   document.getElementById('tools').append(exports.element);
-  const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay });
+  const host = embedded ? listenToHost() : null; // on a slide: the deck's keys and its speaker view (as /embed)
+  if (embedded) handKeysToHost();
+  const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay, allowed: host ? () => host.allowsShow : undefined });
+  host?.onChange(visibility.update);
 
   window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility, exports }; // for tests and the console
   document.body.dataset.ready = 'true';

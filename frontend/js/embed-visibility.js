@@ -2,15 +2,17 @@
 // on screen — inside an iframe too, since IntersectionObserver's implicit root is the top-level viewport —
 // then starts training if the link says `autoplay=true`; while off screen (or in a hidden tab) a playing
 // session is paused, and it resumes when shown again. A slide deck with twenty embeds costs nothing until
-// a slide is shown.
+// a slide is shown. `allowed` adds what the host page says (embed-host.js: a speaker view's preview, a
+// slide reveal.js left).
 
 /** Calls onShow / onHide as `element` enters or leaves the viewport or the tab is shown or hidden. It counts
- *  as shown when `threshold` of it, or `minPixels` of its height (a page taller than the screen), is in view. */
-export function watchVisibility(element, { onShow, onHide, threshold = 0.2, minPixels = 160 }) {
+ *  as shown when `threshold` of it, or `minPixels` of its height (a page taller than the screen), is in view,
+ *  and `allowed()`; call the returned `update()` when what `allowed` reads changes. */
+export function watchVisibility(element, { onShow, onHide, threshold = 0.2, minPixels = 160, allowed = () => true }) {
   let inView = false;
   let visible = false;
   const update = () => {
-    const now = inView && document.visibilityState === 'visible';
+    const now = inView && document.visibilityState === 'visible' && allowed();
     if (now === visible) return;
     visible = now;
     (now ? onShow : onHide)?.();
@@ -23,6 +25,7 @@ export function watchVisibility(element, { onShow, onHide, threshold = 0.2, minP
   }, { threshold: Array.from({ length: 21 }, (_, i) => i / 20) }).observe(element);
   document.addEventListener('visibilitychange', update);
   return {
+    update,
     get visible() {
       return visible;
     },
@@ -30,10 +33,11 @@ export function watchVisibility(element, { onShow, onHide, threshold = 0.2, minP
 }
 
 /** Connect `socket` the first time `element` is visible; autoplay then; pause while hidden. */
-export function startWhenVisible(element, { hub, socket, session, autoplay = false }) {
+export function startWhenVisible(element, { hub, socket, session, autoplay = false, allowed }) {
   let resume = false;
   let first = true;
   return watchVisibility(element, {
+    allowed,
     onShow() {
       if (first) {
         first = false;

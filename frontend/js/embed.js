@@ -1,6 +1,7 @@
 // Wires the embed page (/embed#<state>): the output plot sized to its frame and the controls the link keeps
 // (`controls=`, default Play, Reset and the epoch); no header. The socket opens only once the frame is
-// on screen, `autoplay=true` then starts training, and training pauses while the frame is off screen.
+// on screen (and never in a speaker view's preview), `autoplay=true` then starts training, and training
+// pauses while the frame is off screen or its slide is left. A deck's keys pressed inside go to the deck.
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
@@ -14,12 +15,17 @@ import { createNotices } from './notices.js';
 import { fetchPresets, resolvePresetLink } from './presets.js';
 import { keepOnly, keptNames } from './embed-keep.js';
 import { startWhenVisible } from './embed-visibility.js';
+import { fitNetwork } from './embed-fit.js';
+import { listenToHost } from './embed-host.js';
+import { handKeysToHost } from './embed-keys.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
 
 export const EMBED_KEYS = { preset: 'text', controls: 'list', autoplay: 'flag' };
 
 async function main() {
+  const host = listenToHost(); // first: the host's answer comes while the page loads
+  handKeysToHost();
   const hub = createHub();
   const notices = createNotices(hub);
   document.body.append(notices.element);
@@ -41,8 +47,15 @@ async function main() {
   const stage = el('div', { class: 'embed-stage' }, output.plot.element, open);
   const side = el('div', { class: 'embed-side' }, topBar.element, output.element);
   const root = document.getElementById('embed');
-  if (network) root.append(el('div', { class: 'embed-network ui-network' }, network.element));
-  root.append(stage, side);
+  if (network) {
+    // with the diagram: the controls in a row on top, the diagram and the plot side by side below them
+    const box = el('div', { class: 'embed-network ui-network' }, network.element);
+    root.classList.add('with-network');
+    root.append(side, el('div', { class: 'embed-body' }, box, stage));
+    fitNetwork(hub, box, network);
+  } else {
+    root.append(stage, side);
+  }
   keepOnly(root, kept);
   side.hidden = !side.querySelector('[class*="ui-"]');
   network?.build();
@@ -50,11 +63,16 @@ async function main() {
   const render = createRenderer({ output, network, chart });
   const socket = createSocket(hub, { lazy: true });
   const session = createSession(hub, state, socket, render);
-  output.plot.setHint(state.values.autoplay ? 'nnplay — starts when shown' : 'nnplay — loads when shown');
+  const hint = () => (host.preview ? 'nnplay — preview: trains on the slide itself' : state.values.autoplay ? 'nnplay — starts when shown' : 'nnplay — loads when shown');
+  output.plot.setHint(hint());
   hub.on('socket:open', () => output.plot.setHint(null));
-  const visibility = startWhenVisible(root, { hub, socket, session, autoplay: state.values.autoplay });
+  const visibility = startWhenVisible(root, { hub, socket, session, autoplay: state.values.autoplay, allowed: () => host.allowsShow });
+  host.onChange(() => {
+    if (!socket.started) output.plot.setHint(hint());
+    visibility.update();
+  });
 
-  window.nnplay = { hub, state, socket, session, render, chart, options, visibility, network }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, render, chart, options, visibility, network, host }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 

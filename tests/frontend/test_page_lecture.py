@@ -148,6 +148,8 @@ def test_switching_problem_clears_the_other_problems_csv_errors(make_page, serve
     csv = b"x1,x2,label\n1,2,7\n1,1,1\n-1,-1,-1\n"
     page.get_by_label("Upload CSV").set_input_files({"name": "classes.csv", "mimeType": "text/csv", "buffer": csv})
     errors = page.get_by_label("CSV errors")
+    page.wait_for_function("() => document.querySelector('[aria-label=\"CSV errors\"]')"
+                           "?.textContent.includes('label 7')")  # the file is read asynchronously
     assert "label 7 must be +1/−1" in errors.inner_text()
     page.get_by_label("Problem type").select_option("regression")
     page.evaluate("window.nnplay.state.set({reg_dataset: 'custom'})")
