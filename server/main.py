@@ -29,7 +29,7 @@ from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
-from .routes import health, lessons, options, pages, train, ws
+from .routes import health, lessons, options, pages, setups, train, ws
 from .settings import Settings
 from .store import Store
 
@@ -52,6 +52,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.store = Store(settings.data_dir, settings.store_ttl)  # first: a bad data folder stops start-up
+        state.store.define(setups.TABLE)
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
@@ -81,7 +82,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
-    for module in (health, options, train, lessons, ws):
+    for module in (health, options, train, lessons, setups, ws):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
     app.router.routes.append(PageMount(app.router, settings.frontend_dir))

@@ -83,6 +83,7 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_renders": settings.max_renders,
         "max_gif_frames": settings.max_gif_frames,
         "max_gif_size": settings.max_gif_size,
+        "max_setup_bytes": settings.max_setup_bytes,
         "idle_timeout": settings.idle_timeout,
         "min_speed": MIN_SPEED,
         "max_speed": MAX_SPEED,

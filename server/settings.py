@@ -89,6 +89,10 @@ class Settings(BaseSettings, Limits):
                            "(sweeps, runs, short links); instances on one machine may share it")
     store_ttl: float = Field(90 * 86400.0, gt=0, description="seconds a stored entry is kept after it was last "
                              "used (default 90 days)")
+    max_setup_bytes: int = Field(80 << 10, ge=1 << 10, description="longest setup link kept as a short link "
+                                 "(POST /api/setups): max_samples points of any CSV fit (5,000 take 20-65 kB)")
+    max_setups: int = Field(20_000, ge=1, description="short links kept at once; one more is refused (507) until "
+                            "old ones expire")
 
     # ---- connections and the process: slow clients, floods, proxies (server/http/connections.py, server/logs.py)
     head_timeout: float = Field(10.0, gt=0, le=300, description="seconds a connection may take to send a request "

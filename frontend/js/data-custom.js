@@ -1,13 +1,14 @@
 // Custom data: click or tap the output plot to add a point (class from the selector, which data-draw.js
 // mirrors as a toggle by the plot; shift-click for the other class), click a point to remove it, or upload
-// a CSV of x1,x2,label rows. The points are kept by the
-// state module (localStorage), so a reload keeps them.
+// a CSV of x1,x2,label rows. The points are kept by the state module: in the link (`points=`), so the link
+// opens them anywhere, and in localStorage.
 
 import { CLASS_COLORS } from './colors.js';
 import { fieldBounds } from './state.js';
 import { el, nextId } from './ui.js';
 
 const PICK_PX = 7; // clicking within this many pixels of a point removes it
+const CLICK_DECIMALS = 2; // a click's x1, x2: 0.01 is under a pixel of the largest plot, and keeps links short
 
 const SPLITS = new Set(['', 'train', 'test']);
 
@@ -92,6 +93,7 @@ export function createCustomPanel(hub, state) {
   const file = el('input', { id: fileId, type: 'file', accept: '.csv,text/csv,text/plain', 'aria-label': 'Upload CSV' });
   const errors = el('ul', { class: 'csv-errors', role: 'alert', 'aria-label': 'CSV errors' });
   const count = el('output', { class: 'point-count', 'aria-label': 'Number of custom points' });
+  const missing = el('p', { class: 'missing-data', role: 'alert', hidden: true });
   const clear = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Clear points', onclick: () => {
     errors.replaceChildren();
     setPoints([]);
@@ -101,6 +103,7 @@ export function createCustomPanel(hub, state) {
   const kindRow = el('div', { class: 'control' }, el('label', { for: kindId, text: 'Classes' }), kind);
   const element = el('div', { class: 'custom-panel ui-custom', hidden: true },
     el('p', { class: 'column-text', text: 'Tap or click the plot to add a point (of the class pressed above the plot, or the value below); tap a point to remove it. Keyboard: focus the plot, arrows move a cross, Enter adds.' }),
+    missing,
     kindRow, labelRow, valueRow,
     el('div', { class: 'control file' }, el('label', { for: fileId, text: 'CSV x1,x2,label' }), file),
     el('div', { class: 'custom-row' }, count, clear), errors);
@@ -181,8 +184,8 @@ export function createCustomPanel(hub, state) {
     });
     if (nearest >= 0 && !oneD) return setPoints(points.filter((_, i) => i !== nearest));
     if (points.length >= options.limits.max_samples) return hub.emit('notice', `at most ${options.limits.max_samples} points`);
-    const x1 = +(px / scale - extent).toFixed(3);
-    const x2 = +(extent - py / scale).toFixed(3);
+    const x1 = +(px / scale - extent).toFixed(CLICK_DECIMALS);
+    const x2 = +(extent - py / scale).toFixed(CLICK_DECIMALS);
     let label;
     if (regression()) label = Number(valueInput.value) || 0;
     else {
@@ -200,9 +203,11 @@ export function createCustomPanel(hub, state) {
     labelRow.hidden = regression();
     kindRow.hidden = regression();
     syncLabels();
+    missing.textContent = state.missingData ?? '';
+    missing.hidden = !state.missingData;
     const n = state.customPoints().length;
     count.textContent = `${n} point${n === 1 ? '' : 's'}`;
-    hub.emit('hint', custom && n < 2 ? 'Click to add points: at least 2 are needed' : null);
+    hub.emit('hint', custom && n < 2 ? state.missingData ?? 'Click to add points: at least 2 are needed' : null);
   }
 
   hub.on('state:change', ({ changed }) => {

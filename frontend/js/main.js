@@ -19,6 +19,7 @@ import { createGradCheck } from './insights-gradcheck.js';
 import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
+import { createShare } from './share.js';
 import { createEpochRun } from './presets-epoch-run.js';
 import { createDrawTools } from './data-draw.js';
 import { el, placeByWidth } from './ui.js';
@@ -78,11 +79,14 @@ async function main() {
 
   const exports = createExports(hub, state, session, { output, network, chart, presets: presetList });
   const embed = createEmbedDialog(hub, state, { target: 'embed' });
+  const share = createShare(hub, state);
   const compareLink = el('a', { class: 'tool-button ui-compare', href: 'compare', text: 'Compare', title: 'Train variants of this setup side by side' });
   const linkCompare = () => (compareLink.href = `compare${state.hashText(['preset', 'insights'])}`);
   hub.on('state:change', linkCompare);
   linkCompare();
-  document.getElementById('tools').append(presets.menu, compareLink, embed.button, exports.element);
+  const tools = document.getElementById('tools');
+  tools.append(presets.menu, compareLink, embed.button, exports.element);
+  tools.before(share.element); // the header's top right; before the lessons in Tab order, so Train stays near them
 
   window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights }; // for tests and the console
   document.body.dataset.ready = 'true';

@@ -17,6 +17,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
   let size = 260;
   let pointsDirty = true;
   let range = null; // 1-D y range
+  let cleared = false; // no run is shown (see clear)
   const heat = gridCanvas(state.options.view.density, state.options.view.density, 'heatmap');
   const layer = el('canvas', { class: 'points' });
   const hoverLabel = el('div', { class: 'plot-label', hidden: true });
@@ -159,7 +160,16 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
 
   function onFrame(next) {
     frame = next;
+    cleared = false;
     drawFrame();
+  }
+
+  /** The line over the plot: `text`, or (null) none; while no run is shown on a primary plot, why a link's
+   *  points are missing stays there instead of nothing. */
+  function showHint(text) {
+    const line = text || (cleared && primary && state.missingData) || null;
+    hint.hidden = !line;
+    hint.textContent = line ?? '';
   }
 
   function onData(next) {
@@ -170,6 +180,18 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     updateTicks();
   }
 
+  /** No run to show (custom data with too few points to train): an empty heatmap and the page's own
+   *  `points` ([x1, x2, label] rows), never the last run's data; on the plot, why a link's points are
+   *  missing (a page without the data panel, the embed, says it nowhere else). */
+  function clear(points) {
+    frame = null;
+    heat.image.data.fill(0);
+    heat.put();
+    onData({ header: { task: state.task() }, arrays: { train: points.flat(), test: [] } });
+    cleared = true;
+    if (state.missingData) showHint(null);
+  }
+
   if (primary) {
     hub.on('hover-neuron', (h) => {
       hover = h;
@@ -178,10 +200,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
       pointsDirty = true;
       drawFrame();
     });
-    hub.on('hint', (text) => {
-      hint.hidden = !text;
-      hint.textContent = text ?? '';
-    });
+    hub.on('hint', showHint);
   }
   hub.on('state:change', ({ changed }) => {
     if (changed.has('showTestData') || changed.has('discretize')) {
@@ -196,6 +215,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     plot,
     onFrame,
     onData,
+    clear,
     drawFrame,
     pickPoint,
     axisX,
@@ -206,10 +226,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
       drawFrame();
     },
     /** Show a line of text over the plot (null hides it). */
-    setHint(text) {
-      hint.hidden = !text;
-      hint.textContent = text ?? '';
-    },
+    setHint: showHint,
     get size() {
       return size;
     },

@@ -33,7 +33,9 @@ export function createReadouts() {
     testAcc.textContent = regression ? fmt3(h.test_r2) : pct(h.test_accuracy);
     trainAcc.textContent = regression ? fmt3(h.train_r2) : pct(h.train_accuracy);
   }
-  return { element, show };
+  /** No run: every readout '–'. */
+  const clear = () => [testLoss, trainLoss, testAcc, trainAcc].forEach((r) => (r.textContent = '–'));
+  return { element, show, clear };
 }
 
 /** The message under the plot for a diverged or early-stopped run ('' when all is well). */
@@ -101,6 +103,13 @@ export function createOutput(hub, state, chart) {
     updateLegend(data.header.task, data.header.n_classes);
   }
 
+  /** No run to show (see plot.clear): no readouts, no status, only the page's own `points`. */
+  function clear(points) {
+    readouts.clear();
+    showStatus(null, '');
+    plot.clear(points);
+  }
+
   hub.on('state:change', ({ values }) => {
     showTest.setValue(values.showTestData);
     discretize.setValue(values.discretize);
@@ -119,6 +128,7 @@ export function createOutput(hub, state, chart) {
     after,
     onFrame,
     onData,
+    clear,
     drawFrame: () => plot.drawFrame(),
     get size() {
       return plot.size;

@@ -72,6 +72,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   let configureId = null;
   let serverState = null; // the newest `state` message
   let synced = false; // the server has answered the last configure and sent a frame of it
+  let blank = false; // the page's setup cannot run (custom data with under 2 points): nothing of the server's is drawn
 
   /** Weights of the last frame in PyTorch layout ([{W, b}]) when they fit the page's current shape. */
   function currentWeights() {
@@ -90,7 +91,13 @@ export function createSession(hub, state, socket, render, { compare = null } = {
    *  (a reconnect); `weights`/`epoch`: given ones (an imported network). */
   function configure({ play = false, keepWeights = false, weights = undefined, epoch: atEpoch = undefined } = {}) {
     const config = state.config();
-    if (config.dataset === 'custom' && (config.custom_points?.length ?? 0) < 2) return null;
+    if (config.dataset === 'custom' && (config.custom_points?.length ?? 0) < 2) {
+      blank = true; // the server's run is not this setup: it is not drawn (see the frame and data handlers)
+      lastFrame = null;
+      render.blank?.(config.custom_points ?? []);
+      return null;
+    }
+    blank = false;
     const message = { config };
     if (compare) Object.assign(message, compare());
     if (play) message.play = true;
@@ -202,7 +209,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
 
   hub.on('frame', (frame) => {
     const h = frame.header;
-    if (restore.pending) return;
+    if (restore.pending || blank) return;
     if (compare) {
       if (!Number.isInteger(h.variant)) return; // a compare page draws variants only
       variantFrames[h.variant] = frame;
@@ -224,6 +231,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
   });
 
   hub.on('data', (data) => {
+    if (blank) return;
     const now = restore.hold(data);
     if (now) render.data(now);
   });
@@ -307,6 +315,11 @@ export function createRenderer({ output, network = null, chart }) {
     },
     data(data) {
       output.onData(data);
+    },
+    /** No run to draw: the page's own custom `points` only (output.clear). */
+    blank(points) {
+      pending = null;
+      output.clear(points);
     },
     clearHistory() {
       chart.clear();

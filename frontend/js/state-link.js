@@ -5,6 +5,8 @@
 // overrides only the keys the link names, exactly as a fresh tab (and as the playground's
 // State.deserializeState), so `#sinX=true` means X₁, X₂ and sin(X₁).
 
+import { decodePoints, encodePoints } from './state-points.js';
+
 const PLAYGROUND_DATASETS = { 'reg-plane': 'plane', 'reg-gauss': 'multi_gauss' }; // URL alias -> name
 
 // Config fields stored under playground keys, or handled specially.
@@ -95,11 +97,22 @@ function readFormulas(text, maxLength) {
   }
 }
 
-/** createLinkCodec(options, values, {pageKeys, applies, view, isFormula}): `values` is the live state table
- *  the writers read; `applies(feature)` says whether a feature fits the current data; `view` holds the
- *  defaults of the view keys (speed, density), written only when they differ; `isFormula(name)` tells a
- *  feature written as a formula from a registry name. */
-export function createLinkCodec(options, values, { pageKeys = {}, applies, view, isFormula = () => false }) {
+/** `points=…`: the custom points ({points, binary}, state-points.js), or {error} saying why text that should
+ *  hold them cannot be read (a link cut short), so the page can say so instead of drawing other points. */
+function readPoints(text) {
+  try {
+    return { custom_points: decodePoints(text) };
+  } catch (error) {
+    return { custom_points: { error: error.message } };
+  }
+}
+
+/** createLinkCodec(options, values, {pageKeys, applies, view, isFormula, customData}): `values` is the live
+ *  state table the writers read; `applies(feature)` says whether a feature fits the current data; `view`
+ *  holds the defaults of the view keys (speed, density), written only when they differ; `isFormula(name)`
+ *  tells a feature written as a formula from a registry name; `customData()` gives the custom points
+ *  ({points, binary}) while the custom dataset is chosen, else null. */
+export function createLinkCodec(options, values, { pageKeys = {}, applies, view, isFormula = () => false, customData = () => null }) {
   const defaults = options.defaults;
   const datasets = Object.fromEntries(options.datasets.map((d) => [d.name, d]));
   const specOf = (field) => fieldSpec(options.fields[field]);
@@ -185,6 +198,11 @@ export function createLinkCodec(options, values, { pageKeys = {}, applies, view,
         return v === undefined ? undefined : { [name]: v };
       }, () => write(values[name])];
     }),
+    // last: the one key that may be long (about 4 characters a hand-drawn point)
+    ['points', readPoints, () => {
+      const data = customData();
+      return data ? encodePoints(data.points, data.binary) : undefined;
+    }],
   ];
   const keys = new Map(table.map((row) => [row[0], row]));
 

@@ -1,5 +1,6 @@
 // The page state: one table of every setting, written to the URL hash on every change, so any setup is a
-// link (the codec is state-link.js; custom points are kept by state-storage.js; `_hide` flags applied by state-hiding.js).
+// link (the codec is state-link.js; custom points travel in it as `points=` (state-points.js) and are kept by
+// state-storage.js for a fresh tab; `_hide` flags applied by state-hiding.js).
 // Each page adds its own keys (`pageKeys`: the lesson preset, the embed's controls, the compare view's
 // variants, ...). A link — the page's own or one pasted into the address bar later — is a whole setup:
 // what it does not name is the default, exactly as in a fresh tab.
@@ -38,6 +39,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   const values = freshValues();
   let hidden = new Set(); // names from `<name>_hide=true`
   let linkHasSetup = false; // the page's link names a setting (see the getter below)
+  let missingData = null; // why the link's custom points are not here (see takeLinkData), or null
   const custom = loadCustom(storage);
 
   // ---- derived facts ----------------------------------------------------------------------------------
@@ -59,7 +61,29 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   const outputs = () => outputsOf(options.output_units[task()], config());
 
   const formulas = createFormulaStore(hub, options);
-  const codec = createLinkCodec(options, values, { pageKeys, applies, view, isFormula: formulas.isFormula });
+  const customData = () => (datasetName() === 'custom' ? { points: customPoints(), binary: custom.binary } : null);
+  const codec = createLinkCodec(options, values, { pageKeys, applies, view, isFormula: formulas.isFormula, customData });
+
+  /** Take a link's custom points (`changes.custom_points`, removed from `changes`) for the values `next` it
+   *  opens. A link naming the custom dataset brings its own points: without them (a link cut short, or made
+   *  before links carried points) the page holds none and says why, rather than showing this browser's. */
+  function takeLinkData(changes, next) {
+    const data = changes.custom_points;
+    delete changes.custom_points;
+    const problem = next.problem;
+    if ((problem === 'regression' ? next.reg_dataset : next.dataset) !== 'custom') return (missingData = null);
+    if (data && !data.error) {
+      custom[problem] = validPoints(data.points);
+      if (problem !== 'regression') custom.binary = data.binary;
+      saveCustom(storage, custom);
+      return (missingData = null);
+    }
+    custom[problem] = [];
+    missingData = data?.error
+      ? `The custom points in this link cannot be read (${data.error}): ask for the link again.`
+      : 'This link names custom data but carries none of its points: ask for the link again.';
+    hub.emit('notice', missingData);
+  }
 
   /** Make the values consistent after a change: features for the data's dimension (the registry's in its
    *  order, then the formulas in theirs), a loss for the task, one activation and
@@ -111,7 +135,9 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   function setCustomPoints(points, { binary = custom.binary } = {}) {
     custom[values.problem] = points;
     custom.binary = binary;
+    missingData = null;
     saveCustom(storage, custom);
+    writeHash();
     const changed = new Set(['custom_points']);
     if (datasetName() === 'custom') {
       normalise();
@@ -139,7 +165,10 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   function openLink(hash, { source = 'hash' } = {}) {
     const link = codec.readLink(hash);
     hidden = link.hidden;
-    set({ ...freshValues(), ...link.changes }, { source });
+    const next = { ...freshValues(), ...link.changes };
+    takeLinkData(link.changes, next);
+    delete next.custom_points;
+    set(next, { source });
     return link;
   }
 
@@ -159,6 +188,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
 
   const first = codec.readLink(location.hash);
   hidden = first.hidden;
+  takeLinkData(first.changes, { ...values, ...first.changes });
   Object.assign(values, first.changes);
   normalise();
   applyHidden(hidden, values.hideText);
@@ -180,6 +210,10 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
       return hidden;
     },
     hashText: (drop = []) => codec.hashText(hidden, drop),
+    /** Why the custom points the link names are missing (a sentence for the user), or null. */
+    get missingData() {
+      return missingData;
+    },
     /** True when the page's link named a setup (any key but page keys and `_hide` flags). */
     get linkHasSetup() {
       return linkHasSetup;

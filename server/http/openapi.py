@@ -65,6 +65,8 @@ def add_limits(components: dict[str, Any], settings: Settings) -> None:
         properties = model.get("properties", {})
         if name.endswith("Request") and "epochs" in properties:
             properties["epochs"]["maximum"] = settings.max_epochs
+        if name == "SetupRequest":  # a valid link is ASCII: its bytes are its characters
+            properties["link"]["maxLength"] = settings.max_setup_bytes
         if name in ("TrainRequest", "View"):
             _non_null(properties["density"]).update(minimum=limits.min_grid_density, maximum=limits.max_grid_density)
 

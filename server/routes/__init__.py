@@ -1,1 +1,2 @@
-"""One router module per resource: health, options, train (and background runs), the socket, the page."""
+"""One router module per resource: health, options, train (and background runs), lessons, short links (setups),
+the socket, the page."""

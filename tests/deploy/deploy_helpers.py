@@ -97,6 +97,7 @@ class Instance:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env_file(), "NNPLAY_PORT": str(self.port), "PYTHONUNBUFFERED": "1",
+                    "NNPLAY_DATA_DIR": os.environ["NNPLAY_DATA_DIR"],  # this run's folder, not /var/lib/nnplay
                     **{f"NNPLAY_{k.upper()}": v for k, v in overrides.items()}}
         self.process: Optional[subprocess.Popen] = None
 

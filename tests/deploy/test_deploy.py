@@ -3,9 +3,11 @@ scripted client use them."""
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 from deploy_helpers import (ENV_FILE, INSTALLED_COMMAND, LONG_RUN, UNIT, Instance, Nginx, RollingRestart, env_file,
@@ -20,6 +22,14 @@ def test_the_unit_restarts_on_failure_and_outlasts_the_drain_grace():
     assert unit["ExecStart"][0].startswith(f"{INSTALLED_COMMAND} serve")
     assert float(unit["TimeoutStopSec"][0].removesuffix("s")) > float(settings["NNPLAY_DRAIN_GRACE"])
     assert all(key.startswith("NNPLAY_") for key in settings)
+
+
+def test_the_store_is_in_the_one_folder_the_sandbox_lets_the_unit_write():
+    """ProtectSystem=strict and ProtectHome leave a dynamic user nothing to write but its StateDirectory
+    (/var/lib/NAME): the store's folder must be that one, or the instance cannot start."""
+    unit, settings = unit_settings(), env_file()
+    assert unit["ProtectSystem"] == ["strict"] and unit["DynamicUser"] == ["yes"]
+    assert settings["NNPLAY_DATA_DIR"] == f"/var/lib/{unit['StateDirectory'][0]}"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
@@ -180,3 +190,42 @@ def test_a_rolling_restart_brings_every_session_back_and_keeps_every_run_pollabl
         assert poller.failures == [], (rolling.polls(), poller.failures[:3])
         assert poller.last["status"] == "done" and poller.last["epochs_done"] == LONG_RUN["epochs"], rolling.polls()
     assert pages_up == sessions == 16
+
+
+def not_followed(url: str) -> tuple[int, str, str]:
+    """(status, Location header, body) of a GET whose redirect is not followed."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        return response.status, response.getheader("location", ""), response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_a_short_link_opens_through_nginx_whichever_machine_stored_it(tmp_path):
+    """Two instances with stores of their own (two machines): a short link made on either opens through the
+    proxy every time, whichever instance the proxy asks first; an unknown one is the plain 404 page."""
+    if shutil.which("nginx") is None and not shutil.which("/usr/sbin/nginx"):
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    instances = [Instance(data_dir=str(tmp_path / f"machine-{n}")) for n in range(2)]
+    proxy = Nginx(tmp_path, instances)
+    try:
+        for instance in instances:
+            instance.start()
+        proxy.start()
+        for n, instance in enumerate(instances):
+            status, setup, _ = post_json(f"{instance.url}/api/setups", {"link": f"#dataset=xor&seed={n}"})
+            assert status == 201
+            assert get_json(f"{instances[1 - n].url}/api/setups/{setup['id']}")[0] == 404, "not on the other"
+            for _ in range(4):  # least_conn: either instance may be asked first
+                assert get_json(f"{proxy.url}/api/setups/{setup['id']}") == (200, setup)
+                assert not_followed(proxy.url + setup["url"])[:2] == (303, f"/#dataset=xor&seed={n}")
+                assert not_followed(proxy.url + setup["embed_url"])[:2] == (303, f"/embed#dataset=xor&seed={n}")
+        status, _, page = not_followed(f"{proxy.url}/s/zzzzz-zzzzz")
+        assert status == 404 and "This short link does not exist" in page
+    finally:
+        proxy.stop()
+        for instance in instances:
+            instance.stop()

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.browser
 
 AXE_VERSION = "4.10"
 PAGES = [("/#preset=xor_hidden&insights=gradients,metrics,walkthrough,gradcheck", 1280, 800),
-         ("/#preset=poly_fit", 390, 844), ("/#dataset=custom", 1024, 768),
+         ("/#preset=poly_fit", 390, 844),
+         ("/#dataset=custom&points=1AAAEgDoYA6GAGENYFsSA", 1024, 768),  # custom data: four drawn points
          ("/compare#preset=optimizer_race", 1920, 1080),
          ("/embed#controls=play,reset,epoch,loss,chart,learningRate,network", 640, 360)]
 
