@@ -11,13 +11,16 @@ import pytest
 from nnplay.engine import Trainer
 from nnplay.server.jobs.pictures import GifPalette, Picture, band_rows, upscale, upscale_winner
 from nnplay.server.routes.lessons import GifRequest, RenderRequest
+from nnplay.server.settings import Settings
 
 BESIDES_CANVAS = 24 << 20  # the grid evaluated at density 200 (about 6 MB), a band's float rows, the points
 SIX_CLASSES = {"dataset": "spiral_multi", "n_classes": 6, "seed": 1, "hidden": [4], "n_samples": 200}
 
 
 def largest(request_model) -> int:
-    return request_model.model_json_schema()["properties"]["size"]["maximum"]
+    """The largest size a request may ask for: its schema's maximum, or (GIFs) the server's max_gif_size."""
+    maximum = request_model.model_json_schema()["properties"]["size"].get("maximum")
+    return maximum if maximum is not None else Settings.model_fields["max_gif_size"].default
 
 
 def traced_peak(draw) -> int:
