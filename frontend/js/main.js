@@ -2,7 +2,7 @@
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
-import { createSocket } from './session-socket.js';
+import { createSocket, defaultUrl } from './session-socket.js';
 import { createTopBar, createAdvanced } from './controls.js';
 import { createCustomPanel } from './data-custom.js';
 import { createDataPanel } from './data.js';
@@ -20,6 +20,7 @@ import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
 import { createEpochRun } from './presets-epoch-run.js';
+import { createRoomStudent, roomCode } from './room-student.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
 
@@ -52,8 +53,11 @@ async function main() {
   network.build();
 
   const render = createRenderer({ output, network, chart });
-  const socket = createSocket(hub);
-  const session = createSession(hub, state, socket, render);
+  const code = roomCode(); // a student's page (/r/CODE): the room's setup, a banner, a nickname first
+  let room = null;
+  const socket = createSocket(hub, code ? { url: () => room.url(defaultUrl()), lazy: true } : {});
+  if (code) room = createRoomStudent(hub, state, socket, code);
+  const session = createSession(hub, state, socket, render, { serverSetup: () => Boolean(room?.active) });
   createEpochRun(hub, state, session);
 
   const gradients = createGradChart(hub);
@@ -77,9 +81,18 @@ async function main() {
   const linkCompare = () => (compareLink.href = `compare${state.hashText(['preset', 'insights'])}`);
   hub.on('state:change', linkCompare);
   linkCompare();
-  document.getElementById('tools').append(presets.menu, compareLink, embed.button, exports.element);
+  const roomLink = el('a', { class: 'tool-button ui-room', href: 'room', text: 'Room', title: 'Start a room for your class with this setup' });
+  const linkRoom = () => (roomLink.href = `room${state.hashText(['insights'])}`);
+  hub.on('state:change', linkRoom);
+  linkRoom();
+  document.getElementById('tools').append(presets.menu, compareLink, ...(code ? [] : [roomLink]), embed.button, exports.element);
+  if (room) {
+    document.getElementById('top').before(room.banner);
+    document.body.append(room.dialog);
+    room.begin();
+  }
 
-  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights, room }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 
