@@ -3,15 +3,8 @@
 // the class, download the results, end the room. Each control sends one lecturer command (docs/protocol.md,
 // "Rooms"); what the room is now comes back in `room` messages and is shown from those only.
 
-import { fieldLabel } from './controls.js';
+import { fieldName, lockableFields } from './room-fields.js';
 import { checkControl, el } from './ui.js';
-
-/** Config fields a lecturer may lock: every field of the engine's config the page shows (the schema's
- *  order), less those no student sets by hand. */
-export function lockableFields(options) {
-  const internal = new Set(['device', 'custom_points']);
-  return Object.keys(options.fields).filter((name) => !internal.has(name));
-}
 
 /** "K7QMX3PA" -> "K7QM-X3PA": the code as it is read aloud. */
 export const spaced = (code) => code.replace(/-/g, '').replace(/^(.{4})(.+)$/, '$1-$2');
@@ -57,7 +50,7 @@ export function createRoomControls(hub, state, socket, room, { onEnd }) {
     onclick: () => socket.send('challenge', { text: challenge.value.trim() }) });
 
   const locks = new Map(lockableFields(options).map((name) => [name, checkControl({
-    label: fieldLabel(options, name), name: `lock-${name}`, checked: false,
+    label: fieldName(options, name), name: `lock-${name}`, checked: false,
     onChange: () => socket.send('lock', { fields: [...locks].filter(([, c]) => c.input.checked).map(([n]) => n) }),
   })]));
   const lockList = el('details', { class: 'lock-list' }, el('summary', { text: 'Lock fields' }),
@@ -85,7 +78,7 @@ export function createRoomControls(hub, state, socket, room, { onEnd }) {
     if (document.activeElement !== challenge) challenge.value = message.challenge ?? '';
     const locked = new Set(message.locked ?? []);
     for (const [name, control] of locks) control.setValue(locked.has(name));
-    lockList.querySelector('summary').textContent = locked.size ? `Locked: ${[...locked].map((n) => fieldLabel(options, n)).join(', ')}` : 'Lock fields';
+    lockList.querySelector('summary').textContent = locked.size ? `Locked: ${[...locked].map((n) => fieldName(options, n)).join(', ')}` : 'Lock fields';
     classState.textContent = message.paused ? 'paused: students cannot play' : 'running';
     classState.dataset.paused = String(Boolean(message.paused));
     pause.disabled = Boolean(message.paused);

@@ -52,7 +52,7 @@ export function createLecturerSocket(hub, code, key, { url = lecturerUrl(code) }
       ws = null;
       open = false;
       // a wrong key, or a room that ended or expired: trying again cannot help
-      if (stopped || event.code === 1008 || event.code === 4404 || event.code === 1000) {
+      if (stopped || [1000, 1008, 4000, 4404].includes(event.code)) {
         return status('closed', event.reason || `code ${event.code}`);
       }
       const delay = Math.min(8000, 250 * 2 ** attempt) * (0.8 + 0.4 * Math.random());

@@ -4,8 +4,7 @@
 // banner: the room, the challenge, the locked fields, the class paused, the room ended. Locked controls and,
 // while the class is paused, Play and Step are disabled with a title saying why; the server enforces both.
 
-import { camelCase } from './state.js';
-import { fieldLabel } from './controls.js';
+import { controlsOf, fieldName } from './room-fields.js';
 import { el, nextId } from './ui.js';
 
 /** The room code of the page's address (`/r/CODE`, or `?room=CODE`), or null. */
@@ -15,41 +14,31 @@ export function roomCode(where = location) {
   return code ? code.toUpperCase() : null;
 }
 
-// The page's controls of a config field where its `ui-<name>` class is not the field's camelCase name.
-const CONTROLS = {
-  learning_rate: '.ui-learningRate', reg_rate: '.ui-regularizationRate', batch_size: '.ui-batchSize',
-  train_ratio: '.ui-percTrainData', hidden: '.ui-numHiddenLayers, .layer-heads', problem: '.ui-problem',
-  features: '.node.feature, .add-feature-input', dataset: '.ui-dataset, .ui-custom', reg_dataset: '.ui-dataset, .ui-custom',
-  seed: '.ui-seed, .ui-regenerate', activation: '.ui-activation, select[aria-label^="Activation of layer"]',
-  normalization: '.ui-normalization, select[aria-label^="Normalization of layer"]',
-};
-const controlsOf = (field) => CONTROLS[field] ?? `.ui-${camelCase(field)}`;
 const FORM = 'button, input, select, textarea';
 const PAUSED = 'The lecturer has paused the class';
 
 /** Disable (or give back) every form control under the elements `selector` finds, with `why` as its title. */
 function hold(selector, why) {
   for (const box of document.querySelectorAll(selector)) {
-    box.classList.add('room-locked');
-    box.title = why;
-    for (const control of box.matches(FORM) ? [box] : box.querySelectorAll(FORM)) {
-      if (!control.hasAttribute('data-room-held')) control.dataset.roomHeld = String(control.disabled);
-      control.disabled = true;
-      control.title = why;
+    for (const node of [box, ...(box.matches(FORM) ? [] : box.querySelectorAll(FORM))]) {
+      if (!node.hasAttribute('data-room-held')) node.dataset.roomHeld = JSON.stringify([node.disabled ?? false, node.getAttribute('title')]);
+      if (node.matches(FORM)) node.disabled = true;
+      node.title = why;
     }
+    box.classList.add('room-locked');
   }
 }
 
+/** Give every held control back its own state and title. */
 function releaseAll() {
-  for (const control of document.querySelectorAll('[data-room-held]')) {
-    control.disabled = control.dataset.roomHeld === 'true';
-    control.removeAttribute('data-room-held');
-    control.removeAttribute('title');
+  for (const node of document.querySelectorAll('[data-room-held]')) {
+    const [disabled, title] = JSON.parse(node.dataset.roomHeld);
+    if (node.matches(FORM)) node.disabled = disabled;
+    if (title === null) node.removeAttribute('title');
+    else node.title = title;
+    node.removeAttribute('data-room-held');
   }
-  for (const box of document.querySelectorAll('.room-locked')) {
-    box.classList.remove('room-locked');
-    box.removeAttribute('title');
-  }
+  for (const box of document.querySelectorAll('.room-locked')) box.classList.remove('room-locked');
 }
 
 /** createRoomStudent(hub, state, socket, code): call before the socket starts; `active` says whether the
@@ -61,7 +50,6 @@ export function createRoomStudent(hub, state, socket, code) {
   let nickname = '';
   let room = null; // the newest `room` message
   let active = true;
-  let configKey = '';
 
   const name = el('span', { class: 'room-name' });
   const challenge = el('span', { class: 'room-challenge', 'aria-label': 'Challenge' });
@@ -99,6 +87,13 @@ export function createRoomStudent(hub, state, socket, code) {
     socket.send('join', message);
   });
   hub.on('socket:open', () => active && socket.send('view', { speed: state.values.speed, density: state.values.density }));
+  // the server sets the session up (a join: the room's setup, a rejoin: the student's own; a push) and says so
+  // in a `state` of no command: the page takes that config as its own
+  let serverConfig = null; // the config the server runs, from the newest `state`
+  hub.on('state', (message) => {
+    serverConfig = message.config ?? serverConfig;
+    if (active && message.id === null && message.config) state.load(message.config, {}, { source: 'server' });
+  });
   hub.on('room', (message) => (message.ended ? leave(message) : enter(message)));
   hub.on('error', (message) => {
     if (!room && active) { // refused before the room answered: a bad or taken nickname
@@ -106,8 +101,8 @@ export function createRoomStudent(hub, state, socket, code) {
       if (!dialog.open) dialog.showModal();
       return;
     }
-    if (message.field && message.allowed !== undefined && room?.locked?.includes(message.field)) {
-      state.set({ [message.field]: message.allowed }, { source: 'server' }); // the page shows what the server kept
+    if (room?.locked?.includes(message.field) && serverConfig && message.field in serverConfig) {
+      state.set({ [message.field]: serverConfig[message.field] }, { source: 'server' }); // show what the server kept
     }
   });
   hub.on('socket:status', ({ status, detail }) => {
@@ -130,11 +125,6 @@ export function createRoomStudent(hub, state, socket, code) {
       sessionStorage.setItem(tokenKey, token);
     }
     if (dialog.open) dialog.close();
-    const key = JSON.stringify(message.config ?? null);
-    if (message.config && key !== configKey) {
-      configKey = key;
-      state.load(message.config, {}, { source: 'server' }); // the server has configured the session already
-    }
     if (message.notice && !first) hub.emit('notice', message.notice);
     show();
   }
@@ -161,7 +151,7 @@ export function createRoomStudent(hub, state, socket, code) {
     name.textContent = `Room ${room.code ?? code}${room.title ? ` · ${room.title}` : ''} · you are ${room.nickname ?? nickname}`;
     challenge.textContent = room.challenge ?? '';
     const locked = room.locked ?? [];
-    locks.textContent = locked.length ? `Locked by the lecturer: ${locked.map((f) => fieldLabel(options, f)).join(', ')}` : '';
+    locks.textContent = locked.length ? `Locked by the lecturer: ${locked.map((f) => fieldName(options, f)).join(', ')}` : '';
     paused.hidden = !room.paused;
     apply();
   }
@@ -169,7 +159,7 @@ export function createRoomStudent(hub, state, socket, code) {
   function apply() {
     releaseAll();
     if (!active || !room) return;
-    for (const field of room.locked ?? []) hold(controlsOf(field), `${fieldLabel(options, field)} is locked by the lecturer`);
+    for (const field of room.locked ?? []) hold(controlsOf(field), `${fieldName(options, field)} is locked by the lecturer`);
     if (room.paused) hold('.ui-playButton, .ui-stepButton', PAUSED);
   }
 
