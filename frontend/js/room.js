@@ -30,7 +30,7 @@ async function main() {
   resolvePresetLink(state, presets);
   const lessons = lessonMenu(state, presets);
   const root = document.getElementById('main');
-  const status = el('div', { class: 'connection', role: 'status', 'aria-label': 'Connection', 'data-status': 'closed' }, el('i'), el('span', { text: 'no room' }));
+  const status = el('div', { class: 'connection', role: 'status', 'aria-label': 'Connection', 'data-status': 'idle' }, el('i'), el('span', { text: 'no room yet' }));
   document.getElementById('tools').append(status);
   const page = { hub, state, options, notices };
   window.nnplay = page; // for tests and the console
