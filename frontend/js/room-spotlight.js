@@ -9,7 +9,8 @@ import { el, fmt3 } from './ui.js';
 const MAX_SNAPSHOTS = 12; // the tray keeps the newest; older ones drop off
 
 /** createSpotlight(hub, socket, options, {nameOf, fetchNetwork}): nameOf(student id) gives the name to show
- *  (anonymised or not); fetchNetwork(student id) resolves to the student's {config, weights, epoch} (or null). */
+ *  (anonymised or not); fetchNetwork(student id) resolves to the student's {config, weights, epoch} (or null),
+ *  asked only when an answer carries no config. */
 export function createSpotlight(hub, socket, options, { nameOf, fetchNetwork }) {
   let watching = null; // the student id on the spotlight
   let view = null;
@@ -53,16 +54,20 @@ export function createSpotlight(hub, socket, options, { nameOf, fetchNetwork }) 
 
   const factsOf = (h) => `epoch ${h.epoch} · test loss ${fmt3(h.test_loss)} · training loss ${fmt3(h.train_loss)}`;
 
-  hub.on('room:watch', (message) => {
+  /** The config a `watch` or `snapshot` answer was taken with: its `state`'s, else the student's network now. */
+  async function configOf(message) {
+    return message.state?.config ?? (await fetchNetwork(message.student))?.config ?? null;
+  }
+
+  hub.on('room:watch', async (message) => {
     if (!view || message.student !== watching) return;
     const shown = view;
-    fetchNetwork(message.student).then((network) => {
-      if (view !== shown || !network) return;
-      view.show(network.config);
-      requestAnimationFrame(() => {
-        view?.layout();
-        if (view?.lastFrame) view.frame(view.lastFrame);
-      });
+    const config = await configOf(message);
+    if (view !== shown || !config) return;
+    view.show(config);
+    requestAnimationFrame(() => {
+      view?.layout();
+      if (view?.lastFrame) view.frame(view.lastFrame);
     });
   });
   hub.on('room:frame', (frame) => {
@@ -72,19 +77,16 @@ export function createSpotlight(hub, socket, options, { nameOf, fetchNetwork }) 
     facts.textContent = factsOf(h);
   });
 
-  // a `snapshot` (JSON: the student and their state) is followed by its one frame; the config it was
-  // taken with is fetched at once (GET …/students/{id}.json), before the student changes it
+  // a `snapshot` (JSON: the student and their state) is followed by its one frame
   let pending = null;
-  hub.on('room:snapshot', (message) => {
-    pending = { ...message, network: fetchNetwork(message.student) };
-  });
+  hub.on('room:snapshot', (message) => (pending = { ...message, config: configOf(message) }));
   hub.on('room:frame', async (frame) => {
     const h = frame.header;
     if (h.purpose !== 'snapshot' || !pending || h.student !== pending.student) return;
     const taken = pending;
     pending = null;
-    const network = await taken.network;
-    if (network) keep({ student: taken.student, config: network.config, frame, taken: new Date() });
+    const config = await taken.config;
+    if (config) keep({ student: taken.student, config, frame, taken: new Date() });
   });
   hub.on('room:anonymous', () => {
     if (watching) title.textContent = nameOf(watching);
