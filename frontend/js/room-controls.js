@@ -3,11 +3,8 @@
 // the class, download the results, end the room. Each control sends one lecturer command (docs/protocol.md,
 // "Rooms"); what the room is now comes back in `room` messages and is shown from those only.
 
-import { fieldName, lockableFields } from './room-fields.js';
+import { fieldName, lockableFields, spaced } from './room-fields.js';
 import { checkControl, el } from './ui.js';
-
-/** "K7QMX3PA" -> "K7QM-X3PA": the code as it is read aloud. */
-export const spaced = (code) => code.replace(/-/g, '').replace(/^(.{4})(.+)$/, '$1-$2');
 
 /** One line about a setup: data, hidden layers, activation, learning rate, optimiser. */
 export function describeSetup(state) {

@@ -1,6 +1,6 @@
-// The config fields of a room's locks, in one place for both pages: which fields a lecturer may lock (every
-// field of the engine's config, GET /api/options `fields`), their names as the playground's controls say
-// them, and which controls of the playground set each field.
+// What both room pages share: a room code as it is read aloud, and the fields of a room's locks — which
+// config fields a lecturer may lock (every field of GET /api/options `fields`), their names as the
+// playground's controls say them, and which controls of the playground set each field.
 
 import { camelCase } from './state.js';
 import { fieldLabel } from './controls.js';
@@ -35,3 +35,6 @@ export const fieldName = (options, field) => LABELS[field] ?? fieldLabel(options
 
 /** A CSS selector of the playground's controls that set `field`. */
 export const controlsOf = (field) => CONTROLS[field] ?? `.ui-${camelCase(field)}`;
+
+/** "k7qmx3pa" -> "K7QM-X3PA": a room code as it is read aloud. */
+export const spaced = (code) => code.toUpperCase().replace(/-/g, '').replace(/^(.{4})(.+)$/, '$1-$2');

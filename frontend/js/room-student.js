@@ -4,14 +4,14 @@
 // banner: the room, the challenge, the locked fields, the class paused, the room ended. Locked controls and,
 // while the class is paused, Play and Step are disabled with a title saying why; the server enforces both.
 
-import { controlsOf, fieldName } from './room-fields.js';
+import { controlsOf, fieldName, spaced } from './room-fields.js';
 import { el, nextId } from './ui.js';
 
 /** The room code of the page's address (`/r/CODE`, or `?room=CODE`), or null. */
 export function roomCode(where = location) {
   const path = where.pathname.match(/\/r\/([A-Za-z0-9-]{4,20})\/?$/);
   const code = path ? path[1] : new URLSearchParams(where.search).get('room');
-  return code ? code.toUpperCase() : null;
+  return code ? spaced(code) : null;
 }
 
 const FORM = 'button, input, select, textarea';
