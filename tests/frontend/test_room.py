@@ -4,8 +4,10 @@ anonymise, spotlight and snapshots, end."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from page_helpers import ARTIFACTS, canvas_colours, settle, wait_ready
+from page_helpers import ARTIFACTS, Server, canvas_colours, settle, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +69,25 @@ def join(browser, join_url: str, nickname: str, alerts: list):
 
 
 @pytest.fixture(scope="module")
-def room(browser, server):
+def room_server():
+    """A server of its own (the room's join limits count per server), whose nicknames are long enough for the
+    script-tag test nickname (28 characters)."""
+    saved = os.environ.get("NNPLAY_ROOM_NICKNAME_LENGTH")
+    os.environ["NNPLAY_ROOM_NICKNAME_LENGTH"] = "32"
+    try:
+        running = Server().start()
+    finally:
+        if saved is None:
+            del os.environ["NNPLAY_ROOM_NICKNAME_LENGTH"]
+        else:
+            os.environ["NNPLAY_ROOM_NICKNAME_LENGTH"] = saved
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def room(browser, room_server):
+    server = room_server
     alerts: list[str] = []
     lecturer = open_lecturer(browser, server, alerts)
     lecturer.get_by_role("button", name="Start a room").click()
