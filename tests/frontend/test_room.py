@@ -170,6 +170,12 @@ def test_the_leaderboard_orders_by_loss_and_by_size(room):
     shown = [t["name"] for t in room.tiles()]
     assert shown == sorted(shown, key=lambda n: entries[n]["test_loss"]), "lowest test loss first"
 
+    grace.reload()  # a reload rejoins as the same student, with her network where it was
+    wait_ready(grace)
+    assert "you are Grace" in grace.get_by_role("region", name="Room").inner_text()
+    assert grace.evaluate("window.nnplay.session.epoch") >= 1000
+    assert len(room.tile_entries()) == 3, "no second Grace"
+
     other.evaluate("window.nnplay.state.set({hidden: [1]})")  # the smallest network in the room
     room.wait_tiles(f"students.find((s) => s.nickname === {NICKNAMES[2]!r}).params < "
                     "students.find((s) => s.nickname === 'Ada').params")
