@@ -12,6 +12,17 @@ import { el } from './ui.js';
 /** Storage that keeps nothing: a watched student's custom points must not replace the lecturer's. */
 const NO_STORAGE = { getItem: () => null, setItem: () => {}, removeItem: () => {} };
 
+/** The points of a config's data, as a `data` message for the plot: the live frames carry no points, so they
+ *  are drawn from POST /api/train's `data` (one epoch; the data follow from the config's seed alone). */
+async function fetchPoints(config, state) {
+  const response = await fetch('api/train', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ config, epochs: 1, include: ['data'] }) });
+  if (!response.ok) return null;
+  const body = await response.json();
+  const rows = (list) => Float32Array.from((list ?? []).flat());
+  return { header: { type: 'data', task: state.task(), dims: state.dims() }, arrays: { train: rows(body.data?.train), test: rows(body.data?.test) } };
+}
+
 /** createNetworkView(options, {label}) -> {element, show(config), frame(frame), data(data), layout()}. */
 export function createNetworkView(options, { label = 'Output of the student\'s network' } = {}) {
   const hub = createHub();
@@ -31,6 +42,7 @@ export function createNetworkView(options, { label = 'Output of the student\'s n
       if (key === configKey) return;
       configKey = key;
       state.load(config, {}, { source: 'server' });
+      fetchPoints(config, state).then((data) => data && key === configKey && plot.onData(data)).catch(() => {});
     },
     frame(frame) {
       plot.onFrame(frame);
