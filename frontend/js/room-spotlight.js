@@ -22,9 +22,16 @@ export function createSpotlight(hub, socket, options, { nameOf, fetchNetwork }) 
   const body = el('div', { class: 'spot-body' });
   const snap = el('button', { type: 'button', class: 'room-button', text: 'Snapshot', title: 'Keep this network as it is now, to compare later',
     onclick: () => watching && socket.send('snapshot', { student: watching }) });
+  const kick = el('button', { type: 'button', class: 'room-button danger', text: 'Remove from the room',
+    title: 'The student leaves the room (their network stays with them) and cannot rejoin with this name', onclick: () => {
+      if (watching && confirm(`Remove ${nameOf(watching)} from the room?`)) {
+        socket.send('kick', { student: watching });
+        dialog.close();
+      }
+    } });
   const close = el('button', { type: 'button', class: 'room-button quiet', text: 'Close', onclick: () => dialog.close() });
   const dialog = el('dialog', { class: 'spotlight', 'aria-label': 'Spotlight' },
-    el('header', { class: 'spot-head' }, title, facts, snap, close), body);
+    el('header', { class: 'spot-head' }, title, facts, snap, kick, close), body);
   dialog.addEventListener('close', () => {
     if (watching) socket.send('unwatch');
     watching = null;

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from page_helpers import ARTIFACTS, Server, canvas_colours, settle, wait_ready
+from page_helpers import ARTIFACTS, Server, canvas_colours, contrast_failures, settle, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -116,6 +116,7 @@ def test_students_join_with_the_lecturers_setup_and_show_as_tiles(room):
     assert names == sorted(NICKNAMES), "nicknames are shown as the text typed"
     assert lecturer.locator(".tile-grid img").count() == 0, "a nickname is never parsed as HTML"
     assert canvas_colours(lecturer, ".tile-grid .tile-map") > 1, "the tile shows the student's boundary"
+    assert contrast_failures(lecturer) == [] and contrast_failures(room.students[0]) == []
     ARTIFACTS.mkdir(exist_ok=True)
     lecturer.set_viewport_size({"width": 1280, "height": 800})
     lecturer.screenshot(path=str(ARTIFACTS / "room-1280.png"))
