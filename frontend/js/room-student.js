@@ -41,6 +41,32 @@ function releaseAll() {
   for (const box of document.querySelectorAll('.room-locked')) box.classList.remove('room-locked');
 }
 
+/** The nickname prompt (a modal dialog; Esc does not skip it): `onJoin(nickname)` on submit; `say(text)` shows
+ *  why a join was refused (and the prompt again), `about(text)` what the room is. */
+function createJoinPrompt(code, options, onJoin) {
+  const inputId = nextId('txt');
+  const input = el('input', { id: inputId, type: 'text', autocomplete: 'nickname', required: true,
+    maxlength: options.server_limits.room_nickname_length ?? 24, 'aria-label': 'Nickname' });
+  const about = el('p', { class: 'room-hint' });
+  const error = el('p', { class: 'message diverged', role: 'alert' });
+  const form = el('form', { method: 'dialog', onsubmit: (event) => {
+    event.preventDefault();
+    onJoin(input.value.trim());
+  } }, el('h2', { text: `Join room ${code}` }), about, el('label', { for: inputId, text: 'Your nickname (no account needed)' }), input, error,
+  el('div', { class: 'room-row' }, el('button', { type: 'submit', class: 'room-button primary', text: 'Join' }),
+    el('a', { class: 'room-button quiet', href: './', text: 'Play on your own instead' })));
+  const dialog = el('dialog', { class: 'room-join', 'aria-label': 'Join the room' }, form);
+  dialog.addEventListener('cancel', (event) => event.preventDefault());
+  return {
+    dialog,
+    about: (text) => (about.textContent = text),
+    say(text) {
+      error.textContent = text;
+      if (text && !dialog.open) dialog.showModal();
+    },
+  };
+}
+
 /** createRoomStudent(hub, state, socket, code): call before the socket starts; `active` says whether the
  *  page is (still) in the room. */
 export function createRoomStudent(hub, state, socket, code) {
@@ -57,24 +83,13 @@ export function createRoomStudent(hub, state, socket, code) {
   const paused = el('span', { class: 'room-paused', role: 'status', text: `${PAUSED}.`, hidden: true });
   const banner = el('div', { class: 'room-banner', role: 'region', 'aria-label': 'Room' }, name, challenge, locks, paused);
 
-  const inputId = nextId('txt');
-  const input = el('input', { id: inputId, type: 'text', autocomplete: 'nickname', required: true,
-    maxlength: options.server_limits.room_nickname_length ?? 24, 'aria-label': 'Nickname' });
-  const about = el('p', { class: 'room-hint' });
-  const error = el('p', { class: 'message diverged', role: 'alert' });
-  const form = el('form', { method: 'dialog', onsubmit: (event) => {
-    event.preventDefault();
-    join(input.value.trim());
-  } }, el('h2', { text: `Join room ${code}` }), about, el('label', { for: inputId, text: 'Your nickname (no account needed)' }), input, error,
-  el('div', { class: 'room-row' }, el('button', { type: 'submit', class: 'room-button primary', text: 'Join' }),
-    el('a', { class: 'room-button quiet', href: './', text: 'Play on your own instead' })));
-  const dialog = el('dialog', { class: 'room-join', 'aria-label': 'Join the room' }, form);
-  dialog.addEventListener('cancel', (event) => event.preventDefault()); // Esc does not skip the nickname
+  const prompt = createJoinPrompt(code, options, (text) => join(text));
+  const { dialog } = prompt;
 
   function join(text) {
     if (!text) return;
     nickname = text;
-    error.textContent = '';
+    prompt.say('');
     if (!socket.started) socket.start();
     else socket.send('join', { nickname });
   }
@@ -97,8 +112,7 @@ export function createRoomStudent(hub, state, socket, code) {
   hub.on('room', (message) => (message.ended ? leave(message) : enter(message)));
   hub.on('error', (message) => {
     if (!room && active) { // refused before the room answered: a bad or taken nickname
-      error.textContent = message.message ?? 'the room refused that nickname';
-      if (!dialog.open) dialog.showModal();
+      prompt.say(message.message ?? 'the room refused that nickname');
       return;
     }
     if (room?.locked?.includes(message.field) && serverConfig && message.field in serverConfig) {
@@ -112,8 +126,7 @@ export function createRoomStudent(hub, state, socket, code) {
       active = false;
       showEnded('You joined this room from another page; this one is no longer in it');
     } else if (!room) { // refused at the door (room full, too many attempts): say so while it tries again
-      error.textContent = `Not in yet: ${detail}. Trying again…`;
-      if (!dialog.open) dialog.showModal();
+      prompt.say(`Not in yet: ${detail}. Trying again…`);
     }
   });
 
@@ -185,8 +198,7 @@ export function createRoomStudent(hub, state, socket, code) {
       return;
     }
     const info = await answer.json();
-    about.textContent = `${info.title ? `${info.title}. ` : ''}${info.students} of ${info.max_students} students are in.`;
-    if (info.challenge) about.textContent += ` Challenge: ${info.challenge}`;
+    prompt.about(`${info.title ? `${info.title}. ` : ''}${info.students} of ${info.max_students} students are in.${info.challenge ? ` Challenge: ${info.challenge}` : ''}`);
     name.textContent = `Room ${info.code}`;
     if (token) socket.start(); // rejoin as the same student
     else dialog.showModal();
