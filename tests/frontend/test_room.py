@@ -150,6 +150,7 @@ def test_push_lock_and_pause_reach_every_student(room):
     lecturer.get_by_role("button", name="Pause the class").click()
     banner.filter(has_text="paused the class").wait_for()
     ada.wait_for_function("document.querySelector('.ui-playButton').disabled")
+    ada.screenshot(path=str(ARTIFACTS / "room-student-1280.png"))
     lecturer.get_by_role("button", name="Play everyone").click()
     ada.wait_for_function("!document.querySelector('.ui-playButton').disabled")
     ada.wait_for_function("window.nnplay.session.playing")
