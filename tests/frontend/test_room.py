@@ -124,6 +124,30 @@ def test_students_join_with_the_lecturers_setup_and_show_as_tiles(room):
     assert room.alerts == [] and lecturer.errors == []
 
 
+def test_tiles_are_painted_with_the_servers_palette(room):
+    """A tile's bytes as the protocol gives them: `output` codes on [lo, hi] on the diverging scale, `classes`
+    as the palette's class colours (as the playground draws them, at alpha 160 over white)."""
+    painted = room.lecturer.evaluate("""async () => {
+        const modules = ['room-tiles', 'output-heatmap', 'colors'].map((m) => import(`/js/${m}.js`));
+        const [tiles, heat, colors] = await Promise.all(modules);
+        const pixels = (bytes, student) => {
+            const thumb = heat.gridCanvas(1, 1);
+            tiles.paintTile(thumb, Uint8Array.from(bytes), 2, student);
+            const d = thumb.ctx.getImageData(0, 0, 2, 2).data;
+            return [0, 1, 2, 3].map((i) => Array.from(d.slice(4 * i, 4 * i + 3)));
+        };
+        const faded = (rgb) => colors.overWhite(rgb);
+        return {
+            output: pixels([0, 127, 254, 255], {kind: 'output', lo: -1, hi: 1}),
+            outputWanted: [colors.SHADES[0], colors.SHADES[15], colors.SHADES[30]].map(faded).concat([colors.NAN_GREY]),
+            classes: pixels([0, 1, 2, 0], {kind: 'classes'}),
+            classesWanted: [0, 1, 2, 0].map((c) => faded(colors.hexRgb(colors.CLASS_COLORS[c]))),
+        };
+    }""")
+    assert painted["output"] == painted["outputWanted"]
+    assert painted["classes"] == painted["classesWanted"]
+
+
 def test_push_lock_and_pause_reach_every_student(room):
     lecturer, students = room.lecturer, room.students
     lecturer.evaluate("window.nnplay.state.set({hidden: [4, 2]})")
