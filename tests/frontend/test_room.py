@@ -1,6 +1,6 @@
 """A classroom room in the browser: the lecturer's page (/room) and three students' playgrounds (/r/CODE) on one
-server. The tests share the pages and run in order: join, tiles and names, push, lock, pause, leaderboard,
-anonymise, spotlight and snapshots, end."""
+server. The tests share the pages and run in order: join, tiles and names, push, lock, pause, leaderboard and a
+student's reload, anonymise, spotlight and snapshots, the lecturer's reload, end."""
 
 from __future__ import annotations
 
@@ -246,8 +246,14 @@ def test_anonymise_spotlight_and_snapshots(room):
     lecturer.screenshot(path=str(ARTIFACTS / "room-1920.png"))
 
 
-def test_ending_the_room_frees_the_students(room):
+def test_a_reloaded_lecturer_page_finds_its_room_and_ends_it(room):
     lecturer, students = room.lecturer, room.students
+    code = lecturer.evaluate("window.nnplay.room.code")
+    lecturer.reload()  # the key is kept in this browser: the page opens the same room again
+    lecturer.wait_for_function("document.body.dataset.ready === 'true'")
+    lecturer.evaluate("() => window.nnplay.hub.on('room:tiles', (m) => (window.nnplay.lastTiles = m))")
+    assert lecturer.evaluate("window.nnplay.room.code") == code
+    room.wait_tiles("students.length === 3")
     lecturer.get_by_role("button", name="End the room").click()
     lecturer.get_by_role("alert").filter(has_text="The room has ended").wait_for()
     for page in students:
