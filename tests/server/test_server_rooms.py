@@ -108,8 +108,8 @@ def test_a_push_reconfigures_every_student_and_tiles_show_each_of_them(client, s
     for ws in students:
         assert wait_for(ws, "room")["notice"] == "The lecturer pushed a new setup"
         assert wait_for(ws, "state")["config"]["hidden"] == [5, 2]
-    header, arrays = wait_for(teacher, "tiles", lambda t: all(s["hidden"] == [5, 2] and s["epoch"] > 0
-                                                               for s in t[0]["students"]) and len(t[0]["students"]) == 2)
+    header, arrays = wait_for(teacher, "tiles", lambda t: len(t[0]["students"]) == 2 and all(
+        s["hidden"] == [5, 2] and s["epoch"] > 0 for s in t[0]["students"]))
     assert [s["nickname"] for s in header["students"]] == ["Ada", "Bo"]
     assert arrays["tiles"].shape == (2, 25, 25) and header["students"][0]["params"] == 2 * 5 + 5 + 5 * 2 + 2 + 2 * 1 + 1
     assert all("student" not in s or len(s["student"]) == 8 for s in header["students"])
@@ -184,7 +184,9 @@ def test_results_csv_and_end(client, sockets):
     assert rows[0]["nickname"] == "'=cmd|' /C calc'!A0" and rows[0]["epoch"] == "0"
     network = client.get(rows[0]["network"].split("testserver")[1], headers=HEADERS(made["key"])).json()
     assert [len(layer["b"]) for layer in network["weights"]] == [3, 1]
-    assert client.get(f"/api/rooms/{made['code']}/qr.svg").text.startswith("<svg")
+    svg, head = client.get(f"/api/rooms/{made['code']}/qr.svg"), client.head(f"/api/rooms/{made['code']}/qr.svg")
+    assert svg.text.startswith("<svg") and head.content == b"" and head.headers["content-type"] == "image/svg+xml"
+    assert client.get(f"/api/rooms/{made['code']}/qr.png").content[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.delete(f"/api/rooms/{made['code']}", headers=HEADERS(made["key"])).status_code == 204
     ended = wait_for(ws, "room")
     assert ended["ended"] is True and ended["locked"] == []
