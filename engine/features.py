@@ -1,9 +1,10 @@
 """Input features computed from the point (x1, x2): the playground's seven, cosines, and powers for 1-D data.
 
 ``dims`` says which data a feature applies to: 2 = needs x2 (plane only), 1 = 1-D data only (the
-powers), 0 = both. Powers are scaled as x1^k / 6^(k−1) so that every power spans [−6, 6] like x1 itself;
-unscaled, x1⁹ reaches 10⁷ on [−6, 6] and no usable learning rate trains it. With them a network with no
-hidden layer is exactly the lecture's polynomial regression (in a rescaled basis).
+powers), 0 = both. Powers are scaled as x1^k / 6^(k−1) so that every power spans [−6, 6] like x1 itself
+(their labels say so: X₁³/6²); unscaled, x1⁹ reaches 10⁷ on [−6, 6] and no usable learning rate trains
+it. With them a network with no hidden layer is exactly the lecture's polynomial regression (in a rescaled
+basis).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")  # lab
 
 def _power(k: int) -> Feature:
     scale = GRID_EXTENT ** (k - 1)
-    return Feature(f"x1_pow{k}", f"X₁{str(k).translate(SUPERSCRIPTS)}", f"x1Pow{k}", 1, lambda xp, x1, x2: x1**k / scale)
+    label = f"X₁{str(k).translate(SUPERSCRIPTS)}/6{str(k - 1).translate(SUPERSCRIPTS)}"  # says the scaling it has
+    return Feature(f"x1_pow{k}", label, f"x1Pow{k}", 1, lambda xp, x1, x2: x1**k / scale)
 
 
 FEATURES: dict[str, Feature] = {

@@ -61,6 +61,14 @@ PALETTE = {
 }
 
 
+GIF_SIZES = (300, 600, 900)  # the GIF widths the page offers (those up to the max_gif_size setting)
+
+
+def gif_sizes(settings: Settings) -> list[int]:
+    """The GIF widths the page offers: those of :data:`GIF_SIZES` the server draws (max_gif_size)."""
+    return [size for size in GIF_SIZES if size <= settings.max_gif_size] or [settings.max_gif_size]
+
+
 def server_limits(settings: Settings) -> dict[str, Any]:
     """Limits of the server itself (the engine's limits are in ``limits``)."""
     return {
@@ -74,6 +82,7 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_background_runs": settings.max_background_runs,
         "max_renders": settings.max_renders,
         "max_gif_frames": settings.max_gif_frames,
+        "max_gif_size": settings.max_gif_size,
         "idle_timeout": settings.idle_timeout,
         "min_speed": MIN_SPEED,
         "max_speed": MAX_SPEED,
@@ -171,7 +180,7 @@ def build_options(settings: Settings, gpu: bool = False) -> dict[str, Any]:
         "limits": settings.limits().model_dump(),
         "server_limits": server_limits(settings),
         "live_fields": [name for name in Config.model_fields if name in LIVE_FIELDS],
-        "menus": MENUS,
+        "menus": {**MENUS, "gif_size": gif_sizes(settings)},
         "view": view_defaults(),
         "output_units": OUTPUT_UNITS,
         "palette": PALETTE,

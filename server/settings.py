@@ -47,6 +47,8 @@ class Settings(BaseSettings, Limits):
     # server-rendered pictures (POST /api/render, /api/render/gif)
     max_renders: int = Field(2, ge=1, description="pictures drawn at once; one more is answered 429")
     max_gif_frames: int = Field(300, ge=2, description="frames of one GIF")
+    max_gif_size: int = Field(900, ge=64, le=2000, description="pixels across one GIF (the page offers 300, 600 "
+                              "and 900 up to it)")
 
     # live sessions
     max_sessions: int = Field(64, ge=1)
@@ -84,7 +86,7 @@ class Settings(BaseSettings, Limits):
 
     # what users asked the server to keep (server/store): one SQLite file, which instances may share
     data_dir: Path = Field(default_factory=default_data_dir, description="folder of the server's SQLite store "
-                           "(sweeps, runs, short links); instances behind one proxy may share it")
+                           "(sweeps, runs, short links); instances on one machine may share it")
     store_ttl: float = Field(90 * 86400.0, gt=0, description="seconds a stored entry is kept after it was last "
                              "used (default 90 days)")
 

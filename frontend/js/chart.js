@@ -2,6 +2,8 @@
 // draws any columns of any stores, each as a line (colour, dash, width), on a linear or log10 y scale,
 // with x mapped by epoch so stores of different lengths line up. Drawing decimates to the pixel width.
 // `createChart()` is the playground's loss chart: training loss (#777) and test loss (black), 55 px tall.
+// A chart with nothing to draw is marked `data-empty` and takes no room (style.css): no blank strip before
+// the first epoch.
 
 import { el } from './ui.js';
 
@@ -44,12 +46,12 @@ export function createStore(columns) {
 }
 
 /** A chart of `lines` ([{store, column, color, dash?, width?}]). `log`: log10 y (values ≤ 0 are gaps). */
-export function createLineChart({ label, height = 55, log = false, className = '', axis = false, empty = '' }) {
+export function createLineChart({ label, height = 55, log = false, className = '', axis = false }) {
   let lines = [];
   let width = 0; // the canvas's width in CSS pixels when it was last sized
   let cssWidth = 260; // kept by a ResizeObserver, so drawing never forces a layout
   const canvas = el('canvas', { class: `line-chart ${className}`, role: 'img', 'aria-label': label, style: `height:${height}px` });
-  const element = el('div', { class: 'chart', style: `height:${height}px` }, canvas);
+  const element = el('div', { class: 'chart', style: `height:${height}px`, 'data-empty': '' }, canvas);
   new ResizeObserver(([entry]) => {
     cssWidth = Math.max(40, Math.round(entry.contentRect.width));
     draw();
@@ -80,7 +82,9 @@ export function createLineChart({ label, height = 55, log = false, className = '
         if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
       }
     }
-    if (!Number.isFinite(lo) || !Number.isFinite(x0)) return drawEmpty(ctx);
+    const empty = !Number.isFinite(lo) || !Number.isFinite(x0);
+    element.toggleAttribute('data-empty', empty);
+    if (empty) return;
     if (hi - lo < 1e-12) (hi += log ? 0.5 : 1e-12), (lo -= log ? 0.5 : 0);
     const left = axis ? 34 : 0;
     const plotWidth = cssWidth - left;
@@ -107,20 +111,6 @@ export function createLineChart({ label, height = 55, log = false, className = '
       ctx.stroke();
     }
     ctx.setLineDash([]);
-  }
-
-  /** Before the first epoch: a baseline and what the chart will show, instead of a blank strip. */
-  function drawEmpty(ctx) {
-    if (!empty) return;
-    ctx.strokeStyle = '#ddd';
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    ctx.moveTo(0, height - 1.5);
-    ctx.lineTo(cssWidth, height - 1.5);
-    ctx.stroke();
-    ctx.font = '11px Helvetica, Arial, sans-serif';
-    ctx.fillStyle = '#666';
-    ctx.fillText(empty, 0, height - 8);
   }
 
   /** Labels of the y range at the left (powers of ten on a log chart). */
@@ -160,8 +150,7 @@ function range(lo, hi) {
 /** The loss chart: rows [epoch, train_loss, test_loss] from each frame's `history`. */
 export function createChart() {
   const store = createStore(2);
-  const chart = createLineChart({ label: 'Loss chart: training loss (grey) and test loss (black)', className: 'loss-chart',
-    empty: 'Loss per epoch' });
+  const chart = createLineChart({ label: 'Loss chart: training loss (grey) and test loss (black)', className: 'loss-chart' });
   chart.setLines([{ store, column: 1, color: 'black' }, { store, column: 0, color: '#777' }]);
 
   /** Append rows [epoch, train_loss, test_loss] (a Float32Array of m × 3). */

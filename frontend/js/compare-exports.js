@@ -1,9 +1,13 @@
 // The compare page's Export menu: a picture of the comparison (every variant's plot, titled, in the grid
-// the page shows: 2×2 for four) and the loss histories of all variants as one CSV (a row per epoch).
+// the page shows: 2×2 for four), an animated GIF of it (POST /api/render/compare-gif: the variants trained
+// side by side from their shared initial weights, the fields exports-gif.js's, as the playground's) and the
+// loss histories of all variants as one CSV (a row per epoch).
 
 import { INK } from './colors.js';
 import { CAPTION, PAD, pictureCanvas } from './exports-compose.js';
+import { post } from './exports.js';
 import { download, toCsv } from './exports-files.js';
+import { createGifFields } from './exports-gif.js';
 import { el } from './ui.js';
 
 const TITLE = 22; // a panel's title line
@@ -29,8 +33,8 @@ export async function composeComparison(panels, caption, columns) {
   return new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
 }
 
-/** createCompareExports(hub, state, session, view) -> {element}: the menu. */
-export function createCompareExports(hub, state, session, view) {
+/** createCompareExports(hub, state, session, view, presets) -> {element}: the menu. */
+export function createCompareExports(hub, state, session, view, presets = []) {
   const labels = () => view.message().labels;
   const name = (ext) => `nnplay-compare-${state.datasetName()}-epoch${session.epoch}.${ext}`;
 
@@ -54,10 +58,34 @@ export function createCompareExports(hub, state, session, view) {
     download(name('loss.csv'), toCsv(header, rows), 'text/csv');
   }
 
+  async function gif({ epochs, frame_step, size }) {
+    const { variants, labels: names } = view.message();
+    const body = { config: state.config(), variants, labels: names, epochs, frame_step, size, frame_ms: 100,
+      density: state.values.density, show_test: state.values.showTestData, discretize: state.values.discretize };
+    gifFields.info.textContent = 'rendering…';
+    try {
+      const response = await post('api/render/compare-gif', body);
+      download(`nnplay-compare-${state.datasetName()}-${epochs}epochs.gif`, await response.blob());
+      gifFields.info.textContent = `${response.headers.get('X-Frame-Count') ?? '?'} frames`;
+    } catch (error) {
+      gifFields.info.textContent = 'failed';
+      hub.emit('notice', error.message);
+    }
+  }
+
+  const gifFields = createGifFields(state, gif);
+  const suggest = () => {
+    const preset = presets.find((p) => p.name === state.values.preset);
+    if (preset?.epochs) gifFields.suggest(preset.epochs);
+  };
+  hub.on('state:change', ({ changed }) => changed.has('preset') && suggest());
+  suggest();
+
   const item = (text, label, task) => el('button', { type: 'button', class: 'menu-item', 'aria-label': label, onclick: () => task() }, text);
   const summary = el('summary', { text: 'Export' });
   const element = el('details', { class: 'menu exports ui-exports' }, summary, el('div', { class: 'menu-panel' },
     item('Picture of the comparison (PNG)', 'Export a PNG of the comparison', picture),
+    gifFields.element,
     item('Loss histories (CSV)', 'Export the loss histories as CSV', losses)));
   element.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape' || !element.open) return;

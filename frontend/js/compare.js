@@ -65,7 +65,7 @@ async function main() {
   const socket = createSocket(hub, { lazy: true });
   const session = createSession(hub, state, socket, view.renderer, { compare: () => view.message() });
   createEpochRun(hub, state, session);
-  const exports = createCompareExports(hub, state, session, view);
+  const exports = createCompareExports(hub, state, session, view, presetList);
   document.getElementById('tools').append(exports.element);
   const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay });
 

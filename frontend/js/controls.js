@@ -65,7 +65,8 @@ export function createTopBar(hub, state) {
   const optimizer = selectControl({ label: 'Optimizer', name: 'optimizer', items: options.optimizers.map((o) => ({ value: o.name, label: o.label })), value: values.optimizer, onChange: (v) => state.set({ optimizer: v }) });
   const speed = selectControl({ label: 'Speed', name: 'speed', items: speedItems(options.server_limits, options.view.speed), value: values.speed, onChange: (v) => state.set({ speed: v === 'max' ? 'max' : Number(v) }) });
 
-  const element = el('header', { class: 'top-bar', 'aria-label': 'Training controls' },
+  // a section, not a <header>: the page's one banner landmark is its site header
+  const element = el('section', { class: 'top-bar', 'aria-label': 'Training controls' },
     el('div', { class: 'buttons' }, reset, play, step),
     el('div', { class: 'control epoch ui-epoch' }, el('span', { class: 'label', text: 'Epoch', 'aria-hidden': 'true' }), epoch),
     lr.element, activation.element, regularization.element, regRate.element, problem.element, optimizer.element, speed.element,

@@ -1,5 +1,6 @@
-// Custom data: click the output plot to add a point (class from the selector, shift-click for the other
-// class), click a point to remove it, or upload a CSV of x1,x2,label rows. The points are kept by the
+// Custom data: click or tap the output plot to add a point (class from the selector, which data-draw.js
+// mirrors as a toggle by the plot; shift-click for the other class), click a point to remove it, or upload
+// a CSV of x1,x2,label rows. The points are kept by the
 // state module (localStorage), so a reload keeps them.
 
 import { CLASS_COLORS } from './colors.js';
@@ -99,7 +100,7 @@ export function createCustomPanel(hub, state) {
   const valueRow = el('div', { class: 'control' }, el('label', { for: valueId, text: 'Value of new points' }), valueInput);
   const kindRow = el('div', { class: 'control' }, el('label', { for: kindId, text: 'Classes' }), kind);
   const element = el('div', { class: 'custom-panel ui-custom', hidden: true },
-    el('p', { class: 'column-text', text: 'Click the plot to add a point (shift-click: the other class); click a point to remove it.' }),
+    el('p', { class: 'column-text', text: 'Tap or click the plot to add a point (of the class pressed above the plot, or the value below); tap a point to remove it. Keyboard: focus the plot, arrows move a cross, Enter adds.' }),
     kindRow, labelRow, valueRow,
     el('div', { class: 'control file' }, el('label', { for: fileId, text: 'CSV x1,x2,label' }), file),
     el('div', { class: 'custom-row' }, count, clear), errors);
@@ -158,12 +159,16 @@ export function createCustomPanel(hub, state) {
     file.value = '';
   });
 
-  /** A click on the output plot (only while the custom dataset is shown). */
+  /** A click or tap on the output plot (only while the custom dataset is shown). */
   function onPlotClick(event, size) {
-    if (state.datasetName() !== 'custom') return;
     const rect = event.currentTarget.getBoundingClientRect();
-    const px = event.clientX - rect.left;
-    const py = event.clientY - rect.top;
+    editAt(event.clientX - rect.left, event.clientY - rect.top, size, { otherClass: event.shiftKey });
+  }
+
+  /** At pixel (px, py) of a size-pixel plot: remove the point there, or add one of the chosen class (the
+   *  other class with `otherClass`). The pointer and the keyboard (data-draw.js) both edit through here. */
+  function editAt(px, py, size, { otherClass = false } = {}) {
+    if (state.datasetName() !== 'custom') return;
     const extent = options.view.extent;
     const scale = size / (2 * extent);
     const points = state.customPoints();
@@ -182,7 +187,7 @@ export function createCustomPanel(hub, state) {
     if (regression()) label = Number(valueInput.value) || 0;
     else {
       label = Number(labelSelect.value);
-      if (event.shiftKey) label = classesNow() === 2 ? -label : (label + 1) % classesNow();
+      if (otherClass) label = classesNow() === 2 ? -label : (label + 1) % classesNow();
     }
     setPoints([...points, [x1, x2, label]]);
   }
@@ -201,8 +206,9 @@ export function createCustomPanel(hub, state) {
   }
 
   hub.on('state:change', ({ changed }) => {
+    if (changed.has('problem')) errors.replaceChildren(); // a CSV's errors belong to the problem it was read for
     if (['dataset', 'reg_dataset', 'problem', 'n_classes', 'custom_points'].some((k) => changed.has(k))) sync();
   });
   sync();
-  return { element, onPlotClick, sync };
+  return { element, onPlotClick, editAt, labelSelect, sync };
 }

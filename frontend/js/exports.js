@@ -1,17 +1,19 @@
 // The "Export" menu: a PNG of the view (composed in the page) or of the plot (server-rendered,
 // POST /api/render, of the current weights at the current epoch), an animated GIF of this setup
-// (POST /api/render/gif: from the weights and epoch the current run started at, a frame every k epochs),
+// (POST /api/render/gif: from the weights and epoch the current run started at, a frame every k epochs, at
+// the width chosen; the fields are exports-gif.js's),
 // the network as JSON (config + weights + epoch; importing it sends `configure` with both, so the exact
 // network comes back), the loss history and the data as CSV.
 
 import { composeView } from './exports-compose.js';
 import { download, fileName, toCsv } from './exports-files.js';
+import { createGifFields } from './exports-gif.js';
 import { fmt3, el, nextId } from './ui.js';
 
 const FORMAT = 'nnplay-network';
 
 /** POST JSON, answer the Response (throws with the server's message on an error status). */
-async function post(path, body) {
+export async function post(path, body) {
   const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) {
     let detail = `${response.status}`;
@@ -46,30 +48,13 @@ export function createExports(hub, state, session, { output, network, chart, pre
   // or an import (the session clears the history just before that frame reaches us).
   let start = null;
   const item = (text, label, onclick) => el('button', { type: 'button', class: 'menu-item', 'aria-label': label, onclick }, text);
-  const number = (label, value, min, max) => {
-    const id = nextId('num');
-    const input = el('input', { id, type: 'number', min, max, step: 1, value, 'aria-label': label });
-    return { input, element: el('div', { class: 'control number' }, el('label', { for: id, text: label }), input) };
-  };
-  const gifEpochs = number('GIF epochs', 200, 1, state.options.server_limits.max_epochs);
-  const gifStep = number('Frame every (epochs)', 10, 1, 1000);
-  const gifInfo = el('output', { class: 'gif-info', 'aria-label': 'GIF status' });
-  const gifButton = item('Animated GIF', 'Export an animated GIF', () => run(gif));
-  // the fields take only what the server accepts (whole numbers in their ranges): say so before a request
-  const checkGif = () => {
-    const bad = [gifEpochs, gifStep].find(({ input }) => !input.checkValidity() || input.value.trim() === '');
-    for (const { input } of [gifEpochs, gifStep]) input.setAttribute('aria-invalid', String(!input.checkValidity() || input.value.trim() === ''));
-    gifButton.disabled = Boolean(bad);
-    gifInfo.textContent = bad ? `${bad.input.getAttribute('aria-label')}: a whole number from ${bad.input.min} to ${bad.input.max}` : '';
-  };
-  for (const { input } of [gifEpochs, gifStep]) input.addEventListener('input', checkGif);
+  const gifFields = createGifFields(state, (values) => run(() => gif(values)));
   const fileId = nextId('file');
   const file = el('input', { id: fileId, type: 'file', accept: '.json,application/json', class: 'visually-hidden', 'aria-label': 'Import network (JSON)' });
   const panel = el('div', { class: 'menu-panel' },
     item('Picture of this view (PNG)', 'Export a PNG of the view', () => run(viewPng)),
     item('Plot, server-rendered (PNG)', 'Export a server-rendered PNG of the plot', () => run(plotPng)),
-    el('div', { class: 'menu-group', role: 'group', 'aria-label': 'Animated GIF' }, gifEpochs.element, gifStep.element,
-      gifButton, gifInfo),
+    gifFields.element,
     item('Network (JSON)', 'Export the network as JSON', () => run(networkJson)),
     el('label', { class: 'menu-item file-item', for: fileId }, 'Import network (JSON)…', file),
     item('Loss history (CSV)', 'Export the loss history as CSV', () => run(lossCsv)),
@@ -115,20 +100,18 @@ export function createExports(hub, state, session, { output, network, chart, pre
     download(name('png'), await (await post('api/render', body)).blob());
   }
 
-  async function gif() {
-    const epochs = Number(gifEpochs.input.value);
-    const step = Number(gifStep.input.value);
-    if (!(Number.isInteger(epochs) && epochs > 0 && Number.isInteger(step) && step > 0)) throw new Error('GIF: whole numbers of epochs and frame step, please');
-    gifInfo.textContent = 'rendering…';
-    const body = { ...pictureBody(), epochs, frame_step: step, size: 300, frame_ms: 100 };
+  async function gif({ epochs, frame_step, size }) {
+    const info = gifFields.info;
+    info.textContent = 'rendering…';
+    const body = { ...pictureBody(), epochs, frame_step, size, frame_ms: 100 };
     if (start?.weights) Object.assign(body, { weights: start.weights, start_epoch: start.epoch });
     try {
       const response = await post('api/render/gif', body);
       const frames = response.headers.get('X-Frame-Count');
       download(`nnplay-${state.datasetName()}-${epochs}epochs.gif`, await response.blob());
-      gifInfo.textContent = `${frames ?? '?'} frames`;
+      info.textContent = `${frames ?? '?'} frames`;
     } catch (error) {
-      gifInfo.textContent = 'failed';
+      info.textContent = 'failed';
       throw error;
     }
   }
@@ -173,7 +156,7 @@ export function createExports(hub, state, session, { output, network, chart, pre
   // a lesson preset suggests how long its GIF should run
   function suggestEpochs() {
     const preset = presets.find((p) => p.name === state.values.preset);
-    if (preset?.epochs) gifEpochs.input.value = String(preset.epochs);
+    if (preset?.epochs) gifFields.suggest(preset.epochs);
   }
   hub.on('state:change', ({ changed }) => changed.has('preset') && suggestEpochs());
   suggestEpochs();

@@ -15,7 +15,7 @@ export function verdict(error) {
 export function createGradCheck(hub, session) {
   let pending = null; // the id of the check in flight
   const result = el('output', { class: 'gradcheck-result', 'aria-label': 'Gradient check result', 'aria-live': 'polite' });
-  const run = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Run the gradient check', onclick: () => start() }, 'Check gradients');
+  const run = el('button', { type: 'button', class: 'text-button', 'aria-label': 'Check gradients: run the gradient check', onclick: () => start() }, 'Check gradients');
   const element = el('div', { class: 'insight gradcheck', hidden: true },
     el('h3', { text: 'Gradient check' }),
     el('p', { class: 'column-text', text: 'Compares every backprop gradient (up to 1,000) with the central difference (F(w + ε) − F(w − ε)) / 2ε.' }),

@@ -20,8 +20,9 @@ import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
 import { createEpochRun } from './presets-epoch-run.js';
+import { createDrawTools } from './data-draw.js';
 import { createRoomStudent, roomCode } from './room-student.js';
-import { el } from './ui.js';
+import { el, placeByWidth } from './ui.js';
 import { usePalette } from './colors.js';
 
 export const PAGE_KEYS = { preset: 'text', insights: 'list' };
@@ -48,7 +49,8 @@ async function main() {
   const advanced = createAdvanced(hub, state);
   const presets = createPresets(hub, state, presetList, { page: 'main' });
 
-  document.getElementById('top').append(topBar.element, advanced.element);
+  // the lesson note above Play: its "Train N epochs" and the epoch counter on the first screen of a projector
+  document.getElementById('top').append(presets.note, topBar.element, advanced.element);
   document.getElementById('main').append(data.element, network.element, output.element);
   network.build();
 
@@ -71,8 +73,11 @@ async function main() {
     { name: 'gradcheck', label: 'Gradient check', title: 'Compare backprop with numerical gradients', view: gradcheck },
   ]);
   output.chartSlot.append(gradients.element);
-  output.after.append(presets.note, insights.element, metrics.element, gradcheck.element);
-  network.element.append(walkthrough.element);
+  output.after.append(insights.element, metrics.element, gradcheck.element);
+  // on a phone (the output column above the network) the walk-through opens under its toggle, not a screen below
+  placeByWidth(walkthrough.element, '(max-width: 720px)', output.after, network.element);
+  const draw = createDrawTools(hub, state, custom, output.plot);
+  output.plot.element.before(draw.element);
   output.plot.plot.addEventListener('click', (event) => (walkthrough.active ? walkthrough.onPlotClick(event) : custom.onPlotClick(event, output.size)));
 
   const exports = createExports(hub, state, session, { output, network, chart, presets: presetList });

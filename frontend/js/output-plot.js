@@ -143,9 +143,15 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     return best;
   }
 
-  function updateTicks() {
+  /** x1 of the network's inputs in the units of the x axis: the data's own units (x_units, the lecture's
+   *  polynomial points) spread over [−extent, extent], or x1 itself. */
+  function axisX(x1) {
     const units = data?.header.x_units;
-    const xs = units ? [units[0], (units[0] + units[1]) / 2, units[1]] : [-extent, 0, extent];
+    return units ? units[0] + ((x1 + extent) / (2 * extent)) * (units[1] - units[0]) : x1;
+  }
+
+  function updateTicks() {
+    const xs = [-extent, 0, extent].map(axisX);
     xTicks.replaceChildren(...xs.map((v) => el('span', { text: String(+v.toFixed(2)) })));
     const ys = oneD() ? (range ? [range[1], (range[0] + range[1]) / 2, range[0]] : []) : [extent, 0, -extent];
     yTicks.replaceChildren(...ys.map((v) => el('span', { text: String(+v.toPrecision(3)) })));
@@ -192,6 +198,7 @@ export function createPlot(hub, state, { primary = true, label = 'Output heatmap
     onData,
     drawFrame,
     pickPoint,
+    axisX,
     /** Ring one point ([x1, x2, label]) or none (null). */
     setMarker(row) {
       marker = row;

@@ -1,5 +1,5 @@
 // Lesson presets (GET /api/presets): a menu that loads one (its config into the page state; a comparison
-// preset opens the compare view, a single-network one the playground) and its note beside the plot, with
+// preset opens the compare view, a single-network one the playground) and its note above the controls, with
 // the suggested number of epochs and a way to dismiss it. A link with only `preset=<name>` loads it.
 
 import { el, nextId } from './ui.js';
@@ -73,11 +73,12 @@ export function createPresets(hub, state, presets, { page = 'main' } = {}) {
       ...list.map((p) => el('option', { value: p.name, text: isCompare(p) ? `${p.title} (comparison)` : p.title })))));
   const menu = el('div', { class: 'control lessons ui-lessons' }, el('label', { for: id, text: 'Lessons' }), select);
 
-  const title = el('h3');
+  const title = el('h2'); // the page's second level: the note sits under the h1, above the columns' h2s
   const text = el('p');
   const epochs = el('p', { class: 'lesson-epochs' });
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss the lesson note', title: 'Dismiss', onclick: () => state.set({ preset: '' }) }, '×');
-  const note = el('aside', { class: 'lesson-note ui-note', 'aria-label': 'Lesson note', hidden: true }, close, title, text, epochs);
+  // Train comes before × in the tab order: from the lesson menu it is a few Tab presses away
+  const note = el('aside', { class: 'lesson-note ui-note', 'aria-label': 'Lesson note', hidden: true }, title, text, epochs, close);
 
   // "Train N epochs" plays the suggested run at the session's pace (presets-epoch-run.js); while it runs it stops it
   const trainButton = el('button', { type: 'button', class: 'text-button' });

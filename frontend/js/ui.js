@@ -113,3 +113,11 @@ export function fmt3(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   return Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(3);
 }
+
+/** Keep `element` at the end of `narrowParent` while the media `query` matches, else of `wideParent`. */
+export function placeByWidth(element, query, narrowParent, wideParent) {
+  const media = window.matchMedia(query);
+  const place = () => (media.matches ? narrowParent : wideParent).append(element);
+  media.addEventListener('change', place);
+  place();
+}

@@ -26,10 +26,10 @@ export function createWalkthrough(hub, state, session, network, plot) {
   const stepText = el('p', { class: 'wt-step', role: 'status', 'aria-live': 'polite', 'aria-label': 'Walk-through step' });
   const chain = el('p', { class: 'wt-chain-text', 'aria-live': 'polite', 'aria-label': 'Chain rule', text: 'Hover a link for its chain rule.' });
   const button = (text, label, onclick) => el('button', { type: 'button', class: 'text-button', 'aria-label': label, onclick }, text);
-  const prev = button('◀ Back', 'Previous step', () => go(step - 1));
+  const prev = button('◀ Back', 'Back: previous step', () => go(step - 1));
   const next = button('Next ▶', 'Next step', () => go(step + 1));
   const animate = button('Animate', 'Animate the steps', () => toggleAnimation());
-  const pickNext = button('Next point', 'Pick the next training point', () => pickIndex(pointIndex + 1));
+  const pickNext = button('Next point', 'Next point: pick the next training point', () => pickIndex(pointIndex + 1));
   const element = el('section', { class: 'walkthrough', 'aria-label': 'Backprop walk-through', hidden: true },
     el('h3', { text: 'Backprop walk-through' }), info,
     el('div', { class: 'wt-buttons' }, pickNext, prev, next, animate), stepText, chain, key);
@@ -44,7 +44,7 @@ export function createWalkthrough(hub, state, session, network, plot) {
     pointIndex = index;
     traceId = session.send('inspect', { point: [row[0], row[1]], label: row[2] });
     plot.setMarker(row);
-    info.textContent = `Tracing the point (${fmtValue(row[0])}, ${fmtValue(row[1])})…`;
+    info.textContent = `Tracing: ${describePoint(row)}…`;
   }
 
   function pickIndex(index) {
@@ -67,9 +67,18 @@ export function createWalkthrough(hub, state, session, network, plot) {
     trace = message;
     const label = state.task() === 'multiclass' ? `class ${message.label}` : fmtValue(message.label);
     const out = message.output.map(fmtValue).join(', ');
-    info.textContent = `Point (${message.point.map(fmtValue).join(', ')}), label ${label}: output ${out}, loss ${fmtValue(message.loss)}.`;
+    info.textContent = `${describePoint(message.point)}, label ${label}: output ${out}, loss ${fmtValue(message.loss)}.`;
     go(0);
   });
+
+  /** The point in the plot's units; where the x axis has units of its own (the lecture's polynomial), also
+   *  the network's input x₁ they map to, so the input column's values are not a second, silent scale. */
+  function describePoint([x1, x2]) {
+    if (state.dims() !== 1) return `Point (${fmtValue(x1)}, ${fmtValue(x2)})`;
+    const x = plot.axisX(x1);
+    const e = state.options.view.extent;
+    return x === x1 ? `Point x₁ = ${fmtValue(x1)}` : `Point x = ${fmtValue(x)} (on the axis; the network's input X₁ = ${fmtValue(x1)}, x mapped onto [−${e}, ${e}])`;
+  }
 
   // ------------------------------------------------------------------------------------------- stepping
   function go(to) {
@@ -159,8 +168,10 @@ export function createWalkthrough(hub, state, session, network, plot) {
   }
 
   function show(on) {
+    const opened = on && !active && document.body.dataset.ready === 'true'; // by its toggle, not by the link
     active = on;
     element.hidden = !on;
+    if (opened) element.scrollIntoView({ block: 'nearest' });
     document.body.classList.toggle('walkthrough-on', on);
     if (!on) clear();
     else if (!trace) clear();

@@ -31,6 +31,7 @@ EXTENT = GRID_EXTENT  # the engine owns the input domain; /api/options sends it 
 SHADES = PALETTE["shades"]
 BAND_PIXELS = 1 << 17  # pixels of a heatmap coloured at once (see band_rows)
 ALPHA = PALETTE["heatmap_alpha"] / 255
+MIN_CAPTION_PX = 14  # the smallest caption font: legible on a 300-pixel GIF shown on a slide
 
 
 def rgb(hex_colour: str) -> np.ndarray:
@@ -222,8 +223,8 @@ class Inks:
     def image(self, pixels: np.ndarray) -> Image.Image:
         return self._on_palette(Image.fromarray(pixels, self.mode))
 
-    def blank(self, size: int, colour) -> Image.Image:
-        return self._on_palette(Image.new(self.mode, (size, size), self(colour)))
+    def blank(self, size: int, colour, height: Optional[int] = None) -> Image.Image:
+        return self._on_palette(Image.new(self.mode, (size, height or size), self(colour)))
 
     def _on_palette(self, image: Image.Image) -> Image.Image:
         if self.palette is not None:
@@ -322,11 +323,22 @@ class Picture:
         return image
 
     def _caption(self, draw: ImageDraw.ImageDraw, text: str, ink: Inks) -> None:
-        """The caption on a white band along the top, large enough to read on a projector."""
-        font = ImageFont.load_default(size=max(11, self.size // 36))
+        """The caption on a white band along the top (:func:`caption_font`)."""
+        font = caption_font(text, self.size)
         height = font.getbbox("Ag")[3] + 6
         draw.rectangle((0, 0, self.size, height), fill=ink(WHITE))
         draw.text((4, 3), text, fill=ink(BLACK), font=font)
+
+
+def caption_font(text: str, width: int) -> ImageFont.FreeTypeFont:
+    """A font for ``text`` along a picture ``width`` pixels wide that reads on a projector: a twentieth of the
+    width (at least :data:`MIN_CAPTION_PX`), smaller only as far as the whole text needs to fit."""
+    size = max(MIN_CAPTION_PX, width // 20)
+    font = ImageFont.load_default(size=size)
+    while size > MIN_CAPTION_PX // 2 and font.getlength(text) > width - 8:
+        size -= 1
+        font = ImageFont.load_default(size=size)
+    return font
 
 
 def caption_for(trainer: Trainer) -> str:
@@ -350,20 +362,20 @@ class GifWriter:
     ``palette`` (the GIF's global colour table), is LZW-encoded by Pillow, written
     and dropped."""
 
-    def __init__(self, out: BinaryIO, size: int, frame_ms: int, palette: GifPalette):
+    def __init__(self, out: BinaryIO, size: int, frame_ms: int, palette: GifPalette, height: Optional[int] = None):
         self.out = out
-        self.size = size
+        self.size = (size, height or size)  # width, height
         self.frame_ms = frame_ms
         self.palette = palette
         self.frames = 0
-        header, _ = GifImagePlugin.getheader(Inks(palette).blank(size, WHITE), None, {"loop": 0})
+        header, _ = GifImagePlugin.getheader(Inks(palette).blank(self.size[0], WHITE, self.size[1]), None, {"loop": 0})
         out.writelines(header)
 
     def add(self, image: Image.Image) -> None:
         """Encode and write one frame: a "P" image of this GIF's size on its palette."""
-        if image.size != (self.size, self.size) or image.mode != "P":
+        if image.size != self.size or image.mode != "P":
             raise ValueError(f"frame: a {image.mode} image of {image.size} pixels; this GIF takes P images of "
-                             f"{self.size}×{self.size} on its palette")
+                             f"{self.size[0]}×{self.size[1]} on its palette")
         self.out.writelines(GifImagePlugin.getdata(image, duration=self.frame_ms, disposal=1))
         self.frames += 1
 

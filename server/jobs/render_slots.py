@@ -4,7 +4,8 @@ the engine pool at a time, and only while someone waits for them.
 * At most ``max_renders`` (``NNPLAY_MAX_RENDERS``) run at once; one more is answered 429 at once rather than
   queued (a render of the largest GIF trains and draws for about a minute, and holds a frame and its
   encoder while it does).
-* A :class:`~nnplay.server.jobs.pictures.Film` advances in the pool like any other engine work (``EnginePool.turn_over``
+* A :class:`~nnplay.server.jobs.pictures.Film` (or a comparison's :class:`~nnplay.server.jobs.mosaic.Mosaic`)
+  advances in the pool like any other engine work (``EnginePool.turn_over``
   decides how long a turn lasts); between two turns the route asks the server whether the client is still
   connected, so an abandoned render stops within one turn (one slice, one epoch or one frame).
 """
@@ -12,14 +13,17 @@ the engine pool at a time, and only while someone waits for them.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, Protocol
 
 from fastapi import HTTPException, Request
 
 from ..deps import ServerState
-from .pictures import Film
 
 BUSY_STATUS = 429
+
+
+class Playable(Protocol):
+    def advance(self, turn_over: Callable[[float], bool]) -> bool: ...
 
 
 class ClientGone(Exception):
@@ -40,7 +44,7 @@ def render_slot(state: ServerState) -> Iterator[None]:
         state.renders -= 1
 
 
-async def run_film(state: ServerState, request: Request, film: Film) -> None:
+async def run_film(state: ServerState, request: Request, film: Playable) -> None:
     """Advance ``film`` in the engine pool until it is finished; :class:`ClientGone` when the client leaves."""
     while not await state.pool.run(film.advance, state.pool.turn_over):
         if await request.is_disconnected():

@@ -2,8 +2,9 @@
 
 ``GET /api/presets`` lists the engine's presets; ``POST /api/compare`` trains 2–4 variants of one setup on
 the same data from the same initial weights; ``POST /api/render`` answers a PNG of the output plot and
-``POST /api/render/gif`` an animated GIF of a run. All training and drawing runs in the engine pool, a
-slice at a time, never on the event loop.
+``POST /api/render/gif`` an animated GIF of a run, ``POST /api/render/compare-gif`` one of a comparison
+(its variants side by side). All training and drawing runs in the engine pool, a slice at a time, never on
+the event loop.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..deps import StateDep
 from ..http.bodies import ThreadedBodyRoute
 from ..http.disconnect import cancelled_on_disconnect, client_gone
 from ..http.schemas import ConfigJSON, LayerWeights, Request
+from ..jobs.mosaic import Layout, Mosaic
 from ..jobs.pictures import Film, GifPalette, GifWriter, Picture, Sink, StillWriter, gif_frame_count
 from ..jobs.render_slots import ClientGone, render_slot, run_film
 from ..jobs.results import Progress
@@ -98,8 +100,24 @@ class RenderRequest(PictureRequest):
 class GifRequest(PictureRequest):
     epochs: int = Field(ge=1)
     frame_step: int = Field(10, ge=1, description="epochs between frames")
-    size: int = Field(300, ge=64, le=800, description="pixels per side")
+    size: int = Field(300, ge=64, description="pixels per side (at most the server's max_gif_size)")
     frame_ms: int = Field(100, ge=20, le=5000, description="milliseconds a frame is shown")
+
+
+class CompareGifRequest(Request):
+    """A comparison's GIF: the variants trained from the base config's initial weights, side by side."""
+
+    config: ConfigJSON = Field(default_factory=dict, description="the base config")
+    variants: list[dict[str, Any]] = Field(min_length=MIN_VARIANTS, max_length=MAX_VARIANTS,
+                                           description="each variant's overrides of the base config")
+    labels: Optional[list[str]] = None
+    epochs: int = Field(ge=1)
+    frame_step: int = Field(10, ge=1, description="epochs between frames")
+    size: int = Field(600, ge=64, description="the GIF's width in pixels (at most the server's max_gif_size)")
+    frame_ms: int = Field(100, ge=20, le=5000, description="milliseconds a frame is shown")
+    density: int = Field(DEFAULT_DENSITY, description="grid cells per side, as the page's density")
+    show_test: bool = True
+    discretize: bool = False
 
 
 def _check_epochs(epochs: int, cap: int) -> None:
@@ -156,7 +174,22 @@ async def compare(body: CompareRequest, state: StateDep, request: FastAPIRequest
 RENDER_RESPONSES = {429: {"description": "as many renders as NNPLAY_MAX_RENDERS allows are running"}}
 
 
-def _check_picture(body: PictureRequest, state) -> None:
+def _check_gif(body: GifRequest | CompareGifRequest, state) -> None:
+    """Caps of a GIF known only at run time: its size and its number of frames."""
+    top = state.settings.max_gif_size
+    if body.size > top:
+        raise InvalidInput.single("size", body.size, f"at most {top} pixels (the server's max_gif_size)",
+                                  f"64 to {top}", loc=("body", "size"))
+    cap = state.settings.max_gif_frames
+    frames_needed = gif_frame_count(body.epochs, body.frame_step)
+    if frames_needed > cap:
+        raise InvalidInput.single("frame_step", body.frame_step,
+                                  f"{body.epochs} epochs every {body.frame_step} give {frames_needed} frames",
+                                  f"at least {-(-body.epochs // (cap - 2))} (at most {cap} frames)",
+                                  loc=("body", "frame_step"))
+
+
+def _check_picture(body: PictureRequest | CompareGifRequest, state) -> None:
     """Caps known only at run time: epochs and grid density."""
     _check_epochs(body.epochs, state.settings.max_epochs)
     lo, hi = state.limits.min_grid_density, state.limits.max_grid_density
@@ -202,13 +235,7 @@ async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep)
     are drawn (memory does not grow with their number) and a large GIF waits for its client in a temporary
     file. ``X-Frame-Count`` says how many frames."""
     _check_picture(body, state)
-    cap = state.settings.max_gif_frames
-    frames_needed = gif_frame_count(body.epochs, body.frame_step)
-    if frames_needed > cap:
-        raise InvalidInput.single("frame_step", body.frame_step,
-                                  f"{body.epochs} epochs every {body.frame_step} give {frames_needed} frames",
-                                  f"at least {-(-body.epochs // (cap - 2))} (at most {cap} frames)",
-                                  loc=("body", "frame_step"))
+    _check_gif(body, state)
     with render_slot(state):
         out = tempfile.SpooledTemporaryFile(max_size=GIF_SPOOL_BYTES)
 
@@ -224,6 +251,49 @@ async def render_gif(body: GifRequest, request: FastAPIRequest, state: StateDep)
             out.close()
             raise
         headers = {"X-Frame-Count": str(film.sink.frames), "Content-Length": str(out.tell())}
+        return StreamingResponse(_chunks(out), media_type="image/gif", headers=headers)
+
+
+@router.post("/api/render/compare-gif", response_class=Response,
+             responses={200: {"content": {"image/gif": {}}}, **RENDER_RESPONSES})
+async def render_compare_gif(body: CompareGifRequest, request: FastAPIRequest, state: StateDep) -> Response:
+    """An animated GIF of a comparison, as the compare page shows it: every variant's plot (2 × 2 for four)
+    under its label and test loss, trained ``epochs`` epochs from the shared initial weights, a frame every
+    ``frame_step`` epochs; ``size`` is the GIF's width. ``X-Frame-Count`` says how many frames."""
+    _check_picture(body, state)
+    _check_gif(body, state)
+
+    def build() -> Comparison:
+        try:
+            return Comparison(with_device(body.config, state.settings.device), body.variants, body.labels,
+                              limits=state.limits)
+        except ValidationError as exc:
+            raise InvalidInput(describe(exc, ("config",), config_level=True)) from None
+        except ValueError as exc:
+            raise InvalidInput(describe(exc)) from None
+
+    with render_slot(state):
+        comparison = await state.pool.run(build)
+        out = tempfile.SpooledTemporaryFile(max_size=GIF_SPOOL_BYTES)
+
+        def start() -> Mosaic:
+            first = comparison.trainers[0]
+            layout = Layout(len(comparison.trainers), body.size)
+            writer = GifWriter(out, layout.width, body.frame_ms, GifPalette(first.task, first.config.n_classes),
+                               height=layout.height)
+            picture = Picture(layout.tile, body.density, body.show_test, body.discretize, caption=False)
+            return Mosaic(comparison.trainers, comparison.labels, picture, body.epochs, body.frame_step, writer, layout)
+
+        try:
+            mosaic = await state.pool.run(start)
+            await run_film(state, request, mosaic)
+        except ClientGone:
+            out.close()
+            return Response(status_code=CLIENT_GONE)
+        except BaseException:
+            out.close()
+            raise
+        headers = {"X-Frame-Count": str(mosaic.writer.frames), "Content-Length": str(out.tell())}
         return StreamingResponse(_chunks(out), media_type="image/gif", headers=headers)
 
 

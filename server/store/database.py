@@ -5,8 +5,9 @@ schema version and the column that dates a row) and calls :meth:`Store.define` a
 what is missing and refuses a file written by a newer schema. Rows older than the store's ``ttl`` (by their
 dating column) are deleted by :meth:`Store.expire`, which the app runs at start-up and every hour.
 
-Several instances behind one proxy may share the file (WAL journal, a busy timeout): a short link made on one
-instance opens on every other. Calls are short and serialised by one lock per :class:`Store`; a caller that
+Instances on one machine may share the file (WAL journal, a busy timeout): a short link made on one opens on
+every other. Instances on different machines each keep their own (SQLite over a network file system is not
+safe); the proxy finds an entry by passing a 404 on to the next instance (deploy/nginx). Calls are short and serialised by one lock per :class:`Store`; a caller that
 writes many rows at once does it in one :meth:`transaction`.
 """
 

@@ -64,7 +64,7 @@ def test_exports_ask_for_the_real_epoch_and_a_gif_from_the_setups_start(make_pag
     # the first frame is this setup at epoch 0, as the server draws it from the setup's own config
     still = {key: value for key, value in gif_body.items() if key not in ("frame_step", "frame_ms")}
     at_start = pixels(post(server.url + "/api/render", {**still, "epochs": 0}))
-    below_caption = slice(20, None)
+    below_caption = slice(32, None)  # under the caption band (its font is at least 14 px)
     assert (first[below_caption] == at_start[below_caption]).all()
     assert page.errors == []
 

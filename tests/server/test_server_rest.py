@@ -41,7 +41,7 @@ def test_options_are_generated_from_the_engine_registries(client):
     assert {"min_speed": 1, "max_speed": 1000, "max_fps": 60}.items() <= body["server_limits"].items()
     assert body["menus"]["learning_rate"][0] == 0.00001 and body["menus"]["reg_rate"][0] == 0
     labels = {f["name"]: f["label"] for f in body["features"]}
-    assert (labels["x1_sq"], labels["x1_pow3"], labels["x1_pow9"]) == ("X₁²", "X₁³", "X₁⁹")  # one notation
+    assert (labels["x1_sq"], labels["x1_pow3"], labels["x1_pow9"]) == ("X₁²", "X₁³/6²", "X₁⁹/6⁸")  # one notation, scaling shown
     custom = next(d for d in body["datasets"] if d["name"] == "custom")
     assert custom["task"] is None
     for key in ("version", "regularizations", "initializers"):
