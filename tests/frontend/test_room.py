@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from npm_packages import npm_package
 from page_helpers import ARTIFACTS, Server, canvas_colours, contrast_failures, settle, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -40,6 +41,15 @@ class Classroom:
             const students = window.nnplay.lastTiles?.header.students ?? [];
             return {condition};
         }}""", timeout=timeout)
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's violations above minor impact on the page as it is now (as test_page_lecture_a11y.py)."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(content=(npm_package("axe-core", "4.10") / "axe.min.js").read_text())
+    return page.evaluate("""async () => (await axe.run()).violations
+        .filter((v) => v.impact !== 'minor')
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)""")
 
 
 def open_lecturer(browser, server, alerts: list):
@@ -117,6 +127,7 @@ def test_students_join_with_the_lecturers_setup_and_show_as_tiles(room):
     assert lecturer.locator(".tile-grid img").count() == 0, "a nickname is never parsed as HTML"
     assert canvas_colours(lecturer, ".tile-grid .tile-map") > 1, "the tile shows the student's boundary"
     assert contrast_failures(lecturer) == [] and contrast_failures(room.students[0]) == []
+    assert axe_violations(lecturer) == [] and axe_violations(room.students[0]) == []
     ARTIFACTS.mkdir(exist_ok=True)
     lecturer.set_viewport_size({"width": 1280, "height": 800})
     lecturer.screenshot(path=str(ARTIFACTS / "room-1280.png"))
@@ -228,6 +239,7 @@ def test_anonymise_spotlight_and_snapshots(room):
     lecturer.wait_for_function("document.querySelectorAll('.spotlight .network-view .node.neuron').length === 1")
     assert canvas_colours(lecturer, ".spotlight .plot canvas.heatmap") > 1
     lecturer.screenshot(path=str(ARTIFACTS / "room-spotlight-1920.png"))
+    assert axe_violations(lecturer) == []
     spot.get_by_role("button", name="Snapshot").click()
     lecturer.locator(".snapshot").first.wait_for()
     spot.get_by_role("button", name="Close").click()
