@@ -102,12 +102,13 @@ export function createRoomStudent(hub, state, socket, code) {
     socket.send('join', message);
   });
   hub.on('socket:open', () => active && socket.send('view', { speed: state.values.speed, density: state.values.density }));
-  // the server sets the session up (a join: the room's setup, a rejoin: the student's own; a push) and says so
-  // in a `state` of no command: the page takes that config as its own
-  let serverConfig = null; // the config the server runs, from the newest `state`
+  // the server sets the session up (a join: the room's setup, a rejoin: the student's own; a push, maybe
+  // between a change of the student's and its answer): the page shows the config of the newest `state`, so
+  // it ends where the server is (loading the config the page has already changes nothing)
+  let serverConfig = null;
   hub.on('state', (message) => {
     serverConfig = message.config ?? serverConfig;
-    if (active && message.id === null && message.config) state.load(message.config, {}, { source: 'server' });
+    if (active && message.config) state.load(message.config, {}, { source: 'server' });
   });
   hub.on('room', (message) => (message.ended ? leave(message) : enter(message)));
   hub.on('error', (message) => {
