@@ -196,3 +196,12 @@ class RoomPublic(BaseModel):
 
 
 SERVER_MODELS = (Join, Lecturer, *LECTURER_COMMANDS.values(), RoomInfo, Watching, SnapshotTaken)
+
+
+def room_schemas() -> dict[str, Any]:
+    """JSON schemas of the room messages (both directions), for the OpenAPI document's components."""
+    from pydantic.json_schema import models_json_schema
+
+    _, schema = models_json_schema([(m, "validation") for m in SERVER_MODELS],
+                                   ref_template="#/components/schemas/{model}")
+    return schema.get("$defs", {})

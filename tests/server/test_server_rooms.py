@@ -205,3 +205,57 @@ def test_a_full_room_refuses_the_next_student(client, sockets):
         while True:
             ws.receive_text()
     assert closed.value.code == 1013 and "full" in closed.value.reason
+
+
+def test_watch_and_snapshot_send_that_students_frames_tagged_with_their_id(client, sockets):
+    made = open_room(client)
+    teacher, _ = lecturer(client, sockets, made["code"], made["key"])
+    join(client, sockets, made["code"], "Ada")
+    bo, _, _ = join(client, sockets, made["code"], "Bo")
+    header, _ = wait_for(teacher, "tiles", lambda t: len(t[0]["students"]) == 2)
+    bo_id = next(s["student"] for s in header["students"] if s["nickname"] == "Bo")
+    send(teacher, type="watch", id="w", student=bo_id)
+    watching = wait_for(teacher, "watch")
+    assert watching["id"] == "w" and watching["nickname"] == "Bo" and watching["state"]["config"]["dataset"] == "xor"
+    first, _ = wait_for(teacher, "frame")
+    assert first["student"] == bo_id and first["purpose"] == "watch"
+    send(bo, type="step", id="s", n=3)
+    wait_for(teacher, "frame", lambda f: f[0]["epoch"] == 3 and f[0]["student"] == bo_id)
+    send(teacher, type="snapshot", id="snap", student=bo_id)
+    taken = wait_for(teacher, "snapshot")
+    frame, arrays = wait_for(teacher, "frame", lambda f: f[0]["purpose"] == "snapshot")
+    assert taken["state"]["epoch"] == 3 and frame["epoch"] == 3 and arrays["output"].shape == (100, 100)
+    send(teacher, type="watch", id="nobody", student="ffffffff")
+    assert wait_for(teacher, "error", lambda e: e["id"] == "nobody")["field"] == "student"
+
+
+def test_a_second_page_of_one_student_replaces_the_first_and_a_kick_ends_their_membership(client, sockets):
+    made = open_room(client)
+    teacher, _ = lecturer(client, sockets, made["code"], made["key"])
+    first, room, _ = join(client, sockets, made["code"], "Ada")
+    join(client, sockets, made["code"], None, token=room["student"])
+    closed = wait_for(first, "close")
+    assert closed["code"] == 4409
+    header, _ = wait_for(teacher, "tiles", lambda t: t[0]["students"][0]["connected"])
+    assert len(header["students"]) == 1
+    third, _, _ = join(client, sockets, made["code"], "Bo")
+    bo_id = wait_for(teacher, "tiles", lambda t: len(t[0]["students"]) == 2)[0]["students"][1]["student"]
+    send(teacher, type="lock", fields=["hidden"])
+    send(teacher, type="kick", id="k", student=bo_id)
+    wait_for(teacher, "room", lambda r: r["id"] == "k")
+    kicked = wait_for(third, "room", lambda r: r["ended"])
+    assert "removed" in kicked["notice"]
+    send(third, type="configure", id="free", config={**SMALL, "hidden": [2]})  # nothing locked for them now
+    assert wait_for(third, "state", lambda s: s["id"] == "free")["config"]["hidden"] == [2]
+
+
+def test_idle_rooms_expire_and_a_room_with_a_lecturer_does_not():
+    from nnplay.server.rooms.registry import Rooms
+
+    rooms = Rooms(make_settings(room_idle_timeout=60.0))
+    idle, watched = rooms.create("", SMALL), rooms.create("", SMALL)
+    watched.add_lecturer(type("Screen", (), {"watching": None, "room_changed": lambda self: None})())
+    start = idle.idle_since
+    assert rooms.expire(now=start + 59) == [] and rooms.get(idle.code) is idle
+    assert rooms.expire(now=start + 61) == [idle]
+    assert rooms.get(idle.code) is None and idle.ended and rooms.get(watched.code) is watched
