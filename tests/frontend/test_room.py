@@ -4,8 +4,6 @@ student's reload, anonymise, spotlight and snapshots, the lecturer's reload, end
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from npm_packages import npm_package
 from page_helpers import ARTIFACTS, Server, canvas_colours, contrast_failures, settle, wait_ready
@@ -80,17 +78,8 @@ def join(browser, join_url: str, nickname: str, alerts: list):
 
 @pytest.fixture(scope="module")
 def room_server():
-    """A server of its own (the room's join limits count per server), whose nicknames are long enough for the
-    script-tag test nickname (28 characters)."""
-    saved = os.environ.get("NNPLAY_ROOM_NICKNAME_LENGTH")
-    os.environ["NNPLAY_ROOM_NICKNAME_LENGTH"] = "32"
-    try:
-        running = Server().start()
-    finally:
-        if saved is None:
-            del os.environ["NNPLAY_ROOM_NICKNAME_LENGTH"]
-        else:
-            os.environ["NNPLAY_ROOM_NICKNAME_LENGTH"] = saved
+    """A server of its own: the room limits (join attempts per address, rooms) count per server."""
+    running = Server().start()
     yield running
     running.stop()
 
