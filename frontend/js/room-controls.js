@@ -59,12 +59,6 @@ export function createRoomControls(hub, state, socket, room, { onEnd }) {
   const reset = el('button', { type: 'button', class: 'room-button', text: 'Reset everyone', onclick: () => socket.send('reset_all') });
   const results = el('a', { class: 'room-button', text: 'Download results (CSV)', download: `room-${room.code}.csv`,
     href: `${base}/results.csv?key=${encodeURIComponent(room.key)}` });
-  const shrink = el('button', { type: 'button', class: 'room-button', text: 'Smaller join code', 'aria-pressed': 'false',
-    title: 'Once everyone is in: the code in one line, the QR code hidden, more room for the tiles', onclick: () => {
-      const small = join.classList.toggle('compact');
-      shrink.setAttribute('aria-pressed', String(small));
-      shrink.textContent = small ? 'Larger join code' : 'Smaller join code';
-    } });
   const end = el('button', { type: 'button', class: 'room-button danger', text: 'End the room', onclick: () => {
     if (confirm('End the room? Students keep their networks but leave the room.')) socket.send('end');
   } });
@@ -74,7 +68,7 @@ export function createRoomControls(hub, state, socket, room, { onEnd }) {
     group('Setup', setup, el('div', { class: 'room-row' }, push, playToo.element, edit)),
     group('Challenge', challenge, el('div', { class: 'room-row' }, sendChallenge)),
     group('Class', el('div', { class: 'room-row' }, pause, play, reset, classState), lockList),
-    group('Room', el('div', { class: 'room-row' }, shrink, results, end)));
+    group('Room', el('div', { class: 'room-row' }, results, end)));
 
   /** Show the room as the server says it is (`room` messages). */
   function show(message) {

@@ -57,6 +57,13 @@ async function main() {
     });
     root.replaceChildren(el('div', { class: 'room-top' }, controls.join, controls.panel), dashboard.element, spotlight.element,
       spotlight.dialog, spotlight.compare);
+    // for the projector once everyone is in: the code in one line, the controls out of the way, the tiles up
+    const projector = el('button', { type: 'button', class: 'tool-button', 'aria-pressed': 'false', text: 'Projector view',
+      title: 'Show the tiles with the join code in one line; press again for the controls', onclick: () => {
+        const on = document.body.classList.toggle('projector');
+        projector.setAttribute('aria-pressed', String(on));
+      } });
+    status.before(projector);
     document.body.dataset.room = 'open';
 
     function ended(detail = 'the room ended') {
