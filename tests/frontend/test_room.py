@@ -245,6 +245,12 @@ def test_anonymise_spotlight_and_snapshots(room):
     pair.get_by_role("button", name="Close").click()
     lecturer.get_by_label("Anonymise names").uncheck()
     lecturer.screenshot(path=str(ARTIFACTS / "room-1920.png"))
+    projector = lecturer.get_by_role("button", name="Projector view")
+    projector.click()
+    assert lecturer.get_by_role("region", name="Room controls").is_hidden()
+    assert lecturer.get_by_label("Join code").is_visible(), "the code stays on screen for latecomers"
+    lecturer.screenshot(path=str(ARTIFACTS / "room-projector-1920.png"))
+    projector.click()
 
 
 def test_a_reloaded_lecturer_page_finds_its_room_and_ends_it(room):
