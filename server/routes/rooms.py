@@ -38,9 +38,10 @@ from .pages import PLACEHOLDER
 from .ws import origin_refusal
 
 router = APIRouter(tags=["rooms"])
-NOT_HELD: dict[int | str, dict[str, Any]] = {404: {"description": "no such room on this instance (it ended, expired, or never was)"}}
-KEYED: dict[int | str, dict[str, Any]] = {401: {"description": "no room key given"}, 403: {"description": "wrong room key"},
-         429: {"description": "too many join attempts from this address"}, **NOT_HELD}
+Responses = dict[int | str, dict[str, Any]]
+NOT_HELD: Responses = {404: {"description": "no such room on this instance (it ended, expired, or never was)"}}
+KEYED: Responses = {401: {"description": "no room key given"}, 403: {"description": "wrong room key"},
+                    429: {"description": "too many join attempts from this address"}, **NOT_HELD}
 QR_SCALE = 10  # pixels a module in the PNG: a 33-module code with its quiet zone is 410 px
 LECTURER_WAIT = 10.0  # seconds the lecturer socket's first message may take
 
