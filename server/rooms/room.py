@@ -66,7 +66,6 @@ class Student:
     session: Optional["Session"] = None
     frame: Optional[bytes] = None  # the latest frame their session sent
     state: Optional[dict[str, Any]] = None  # the trainer's facts of their latest state (config, epoch, ...)
-    changed: bool = True  # a frame or connection change the dashboard has not shown yet
     kicked: bool = False
 
     @property
@@ -84,7 +83,6 @@ class Room:
     challenge: str = ""
     locked: list[str] = field(default_factory=list)
     state: RoomState = RoomState.OPEN
-    notice: Optional[str] = None
     created: float = field(default_factory=time.time)
     idle_since: Optional[float] = field(default_factory=time.monotonic)  # no lecturer and no student since
     students: dict[str, Student] = field(default_factory=dict)  # by id, in joining order
@@ -153,7 +151,6 @@ class Room:
         old, student.session = student.session, session
         if old is not None:
             student.state = dict(old.facts) or student.state
-        student.changed = True
         self.idle_since = None
         self.tell_lecturers()
         return old
@@ -162,7 +159,7 @@ class Room:
         if student.session is not session:
             return  # replaced by a newer page of theirs
         student.state = dict(session.facts) or student.state
-        student.session, student.changed = None, True
+        student.session = None
         self._maybe_idle()
         self.tell_lecturers()
 
@@ -223,7 +220,7 @@ class Room:
         self._tell_students("The lecturer reset every network", msg.Reset(type="reset", seed=seed))
 
     def kick(self, student: Student) -> None:
-        student.kicked, student.changed = True, True
+        student.kicked = True
         if student.session is not None:
             student.session.for_room(self.info(student=student, notice="The lecturer removed you from the room"))
             student.session.membership, student.session = None, None
@@ -244,7 +241,6 @@ class Room:
             lecturer.ended()
 
     def _tell_students(self, notice: str, command: Any = None) -> None:
-        self.notice = notice
         for student in self.students.values():
             if student.session is not None and not student.kicked:
                 student.session.for_room(self.info(student=student, notice=notice), command)
@@ -304,7 +300,7 @@ class Seat:
         """A binary message the session sent: a frame becomes the student's latest (tile, watch, rejoin)."""
         if not is_frame(message):
             return
-        self.student.frame, self.student.changed = message, True
+        self.student.frame = message
         for lecturer in self.room.lecturers:
             if lecturer.watching == self.student.id:
                 lecturer.frame_of_watched(message)

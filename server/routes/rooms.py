@@ -13,7 +13,7 @@ import csv
 import io
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import anyio
 import segno
@@ -38,9 +38,10 @@ from .pages import PLACEHOLDER
 from .ws import origin_refusal
 
 router = APIRouter(tags=["rooms"])
-NOT_HELD = {404: {"description": "no such room on this instance (it ended, expired, or never was)"}}
-KEYED = {401: {"description": "no room key given"}, 403: {"description": "wrong room key"},
-         429: {"description": "too many join attempts from this address"}, **NOT_HELD}
+Responses = dict[int | str, dict[str, Any]]
+NOT_HELD: Responses = {404: {"description": "no such room on this instance (it ended, expired, or never was)"}}
+KEYED: Responses = {401: {"description": "no room key given"}, 403: {"description": "wrong room key"},
+                    429: {"description": "too many join attempts from this address"}, **NOT_HELD}
 QR_SCALE = 10  # pixels a module in the PNG: a 33-module code with its quiet zone is 410 px
 LECTURER_WAIT = 10.0  # seconds the lecturer socket's first message may take
 
@@ -91,7 +92,7 @@ def keyed(state: ServerState, code: str, request: Request, key: Optional[str]) -
              responses={429: {"description": "max_rooms rooms are open"}})
 async def create_room(request: Request, state: StateDep, body: Annotated[Optional[CreateRoom], Body()] = None) -> dict:
     """Open a room; the answer's ``key`` is the lecturer's secret (shown once)."""
-    body = body or CreateRoom()
+    body = body or CreateRoom(title="")
     try:
         room = state.rooms.create(body.title, body.config)
     except TooManyRooms as exc:

@@ -60,6 +60,12 @@ def test_a_room_is_created_looked_up_and_joined_with_the_rooms_setup(client, soc
     public = client.get(f"/api/rooms/{made['code'].lower().replace('-', '')}").json()
     assert public == {"code": made["code"], "title": "Spirals", "students": 0, "max_students": 3, "challenge": "",
                       "locked": [], "paused": False, "state": "open"}
+    assert client.get("/api/options").json()["server_limits"]["max_room_students"] == 3
+    ws = sockets.enter_context(client.websocket_connect(f"/ws?room={made['code']}"))
+    for nickname in ("x" * 33, "  ", "tab\there"):
+        send(ws, type="join", id="n", nickname=nickname)
+        error = wait_for(ws, "error")
+        assert error["field"] == "nickname" and "1 to 32 characters" in error["allowed"]
     ws, room, greeting = join(client, sockets, made["code"], "<img src=x onerror=alert(1)>")
     assert room["nickname"] == "<img src=x onerror=alert(1)>" and room["code"] == made["code"]
     assert greeting["state"]["config"]["hidden"] == SMALL["hidden"] and greeting["state"]["config"]["dataset"] == "xor"
