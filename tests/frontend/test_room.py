@@ -142,10 +142,20 @@ def test_tiles_are_painted_with_the_servers_palette(room):
             outputWanted: [colors.SHADES[0], colors.SHADES[15], colors.SHADES[30]].map(faded).concat([colors.NAN_GREY]),
             classes: pixels([0, 1, 2, 0], {kind: 'classes'}),
             classesWanted: [0, 1, 2, 0].map((c) => faded(colors.hexRgb(colors.CLASS_COLORS[c]))),
+            curve: (() => { // 1-D data: row 0 holds the curve (here flat at 0), drawn as the playground's 1-D view
+                const thumb = heat.gridCanvas(1, 1);
+                tiles.paintTile(thumb, Uint8Array.from([127, 127, 0, 0]), 2, {kind: "curve", lo: -1, hi: 1});
+                const d = thumb.ctx.getImageData(0, 0, thumb.canvas.width, thumb.canvas.height).data;
+                const seen = new Set();
+                for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+                return {width: thumb.canvas.width, line: seen.has(colors.hexRgb(colors.CURVE.line).join(',')),
+                        background: seen.has(colors.hexRgb(colors.CURVE.background).join(','))};
+            })(),
         };
     }""")
     assert painted["output"] == painted["outputWanted"]
     assert painted["classes"] == painted["classesWanted"]
+    assert painted["curve"] == {"width": 8, "line": True, "background": True}
 
 
 def test_push_lock_and_pause_reach_every_student(room):
