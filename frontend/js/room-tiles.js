@@ -141,8 +141,23 @@ export function createDashboard(hub, { onSpotlight }) {
     arrange();
   }
 
-  /** Put the tiles in leaderboard order (moved only when the order changed) and number them. */
+  // tiles stay where they are for a moment after the pointer moves over them (a tile that moves between press
+  // and release would miss the lecturer's click); a pointer parked on the grid holds nothing
+  const HOLD_MS = 1500;
+  let heldUntil = 0;
+  let release = null;
+  const hold = () => {
+    heldUntil = performance.now() + HOLD_MS;
+    clearTimeout(release);
+    release = setTimeout(arrange, HOLD_MS);
+  };
+  for (const type of ['pointermove', 'pointerdown']) grid.addEventListener(type, hold);
+
+  /** Put the tiles in leaderboard order (moved only when the order changed) and number them; held for a moment
+   *  after the pointer moves over the grid, unless a newcomer's tile must come in. */
   function arrange() {
+    const held = performance.now() < heldUntil;
+    if (held && students.every((s) => tiles.get(s.student).element.isConnected)) return;
     const ranked = rank(students, sort, threshold);
     ranked.forEach((s, i) => {
       const tile = tiles.get(s.student);
