@@ -106,8 +106,10 @@ class LecturerSocket:
         interval = 1.0 / self.room.settings.room_tile_rate
         shown: Any = None
         last = 0.0
-        while True:
-            await anyio.sleep(interval)
+        tick = time.monotonic()
+        while True:  # ticks on a fixed schedule, so the time a message takes does not lower the rate
+            tick = max(tick + interval, time.monotonic())
+            await anyio.sleep(tick - time.monotonic())
             seen = [(s.id, id(s.frame), s.connected, s.kicked) for s in self.room.students.values()]
             if seen == shown and time.monotonic() - last < QUIET_TILES:
                 continue

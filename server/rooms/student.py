@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+import anyio
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocket
 
@@ -40,14 +41,18 @@ async def deny(websocket: WebSocket, code: str) -> None:
 
 async def join(websocket: WebSocket, room: Room, rooms: Rooms, address: str) -> Optional[Student]:
     """Read messages until a valid ``join`` (a bad one is answered with ``error``); the student it seats, or
-    None when the socket was closed instead (the client left, the room ended, was full, or the address is
-    over the join rate)."""
+    None when the socket was closed instead (the client left, the room ended, was full, the address is over
+    the join rate, or no join came within ``idle_timeout``)."""
     settings = rooms.settings
     while True:
-        try:
-            message = await websocket.receive()
-        except CLOSED_ERRORS:
-            return None
+        message = None
+        with anyio.move_on_after(settings.idle_timeout):  # a socket that never joins holds no place for ever
+            try:
+                message = await websocket.receive()
+            except CLOSED_ERRORS:
+                return None
+        if message is None:
+            return await _close(websocket, 1000, "idle timeout")
         if message["type"] == "websocket.disconnect":
             return None
         if room.ended:
