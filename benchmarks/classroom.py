@@ -1,6 +1,6 @@
 """Classroom capacity: the largest number K of students one ``nnplay serve`` (its defaults) holds live.
 
-    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed] [--python PATH]
+    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed room] [--python PATH]
 
 Each student is one WebSocket session, as a browser tab would be: it configures its setup with its own seed,
 plays at the server's default pace (speed and fps untouched, so the defaults are what is measured) and
@@ -8,7 +8,13 @@ decodes every frame. Two classrooms:
 
 * ``c2`` — every student trains C2: the spiral with the playground's seven features, six layers of 8;
 * ``mixed`` — half the students train C2, the rest a spread of the lesson presets from ``/api/presets``
-  (those whose training does not stop by itself: early stopping and divergence end a run, not a lesson).
+  (those whose training does not stop by itself: early stopping and divergence end a run, not a lesson);
+* ``room`` — a classroom room (server/rooms): K students join one room whose setup is the lecturer's C2 and
+  play at the default pace, while the lecturer's dashboard (its socket, decoding every ``tiles`` message)
+  watches. A K holds when every student gets ≥ 58 epochs/s (60, less the measuring's jitter) and ≥ 20
+  frames/s and the dashboard ≥ 2 updates/s; its rows add the dashboard's updates/s and bytes/s. The room's
+  server raises the session and room limits (``ROOM_ENV``) so that K may reach 64 and more. Only for a server
+  that has rooms (not for a ``--python`` of the code before them).
 
 A K holds when, over a window after warm-up, every session gets ≥ 50 epochs/s and ≥ 20 frames/s,
 ``GET /api/health`` (polled every 20 ms by a separate process) answers with p99 ≤ 50 ms, and a ``pause`` is
@@ -31,18 +37,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 from typing import Optional
 
-from harness import (CONFIGS, PYTHON_HELP, Probe, Server, Student, Window, engine_rates, load_average, measure, median,
-                     percentile, server_code)
+from harness import (CONFIGS, PYTHON_HELP, Probe, Server, Student, Window, cpu_seconds, engine_rates, load_average,
+                     measure, median, percentile, process_tree, server_code)
 
 MIN_EPOCHS_PER_S, MIN_FRAMES_PER_S, MAX_HEALTH_P99_MS, MAX_PAUSE_MS = 50.0, 20.0, 50.0, 100.0
-CLASSROOMS = ("c2", "mixed")
-TARGETS = {"c2": 32, "mixed": 16}  # the students one 2-core server must hold (the aim for c2 is 64)
+CLASSROOMS = ("c2", "mixed", "room")
+TARGETS = {"c2": 32, "mixed": 16, "room": 48}  # the students one 2-core server must hold (the aim for c2, room: 64)
+MIN_ROOM_EPOCHS_PER_S, MIN_DASHBOARD_PER_S = 58.0, 2.0
+ROOM_ENV = {"NNPLAY_MAX_SESSIONS": "200", "NNPLAY_MAX_ROOM_STUDENTS": "200", "NNPLAY_ROOM_JOIN_RATE": "100000"}
 
 
 # ---- who is in the class -----------------------------------------------------------------------------------
@@ -144,6 +154,120 @@ def run_trial(server: Server, kind: str, k: int, spread: list[dict], view: Optio
     return trial
 
 
+# ---- a room: K students and the lecturer's dashboard ------------------------------------------------------
+@dataclass
+class Dashboard:
+    updates: int = 0
+    bytes: int = 0
+    listed: int = 0  # students in the last tiles message
+
+
+@dataclass
+class RoomTrial:
+    kind: str
+    k: int
+    window: Window
+    dashboard: Dashboard
+
+    epochs = Trial.epochs
+    frames = Trial.frames
+    students_per_core = Trial.students_per_core
+
+    def shortfalls(self) -> list[str]:
+        failed = [s.error or s.stopped for s in self.window.students if s.error or s.stopped]
+        reasons = [f"{len(failed)} session(s) failed or stopped: {failed[0]}"] if failed else []
+        if min(self.epochs) < MIN_ROOM_EPOCHS_PER_S:
+            reasons.append(f"epochs/s {min(self.epochs):.1f} < {MIN_ROOM_EPOCHS_PER_S:.0f}")
+        if min(self.frames) < MIN_FRAMES_PER_S:
+            reasons.append(f"frames/s {min(self.frames):.1f} < {MIN_FRAMES_PER_S:.0f}")
+        if self.dashboard.updates / self.window.seconds < MIN_DASHBOARD_PER_S:
+            reasons.append(f"dashboard {self.dashboard.updates / self.window.seconds:.1f} updates/s "
+                           f"< {MIN_DASHBOARD_PER_S:.0f}")
+        if self.dashboard.listed != self.k:
+            reasons.append(f"the dashboard lists {self.dashboard.listed} of {self.k} students")
+        return reasons
+
+
+async def room_student(url: str, code: str, student: Student, measuring: asyncio.Event, stop: asyncio.Event,
+                       name: str) -> None:
+    """Join the room, play at the room's setup and pace, then follow the session as :func:`harness.follow`."""
+    import websockets
+
+    from harness import follow
+
+    try:
+        async with websockets.connect(f"{url}?room={code}", max_size=2**24, compression=None, open_timeout=60) as ws:
+            await ws.send(json.dumps({"type": "join", "nickname": name}))
+            await ws.send(json.dumps({"type": "play", "id": "go"}))
+            await follow(ws, student, measuring, stop)
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:
+        student.error = f"{type(exc).__name__}: {exc}"
+        student.started.set()
+
+
+async def lecturer_dashboard(url: str, made: dict, dashboard: Dashboard, measuring: asyncio.Event,
+                             stop: asyncio.Event) -> None:
+    import websockets
+
+    from nnplay.server.live.frames import decode
+
+    async with websockets.connect(f"{url}/rooms/{made['code']}", max_size=2**24, compression=None) as ws:
+        await ws.send(json.dumps({"type": "lecturer", "key": made["key"]}))
+        while not stop.is_set():
+            try:
+                message = await asyncio.wait_for(ws.recv(), 0.5)
+            except asyncio.TimeoutError:
+                continue
+            if isinstance(message, bytes):
+                header, _ = decode(message)
+                dashboard.listed = len(header["students"])
+                if measuring.is_set():
+                    dashboard.updates += 1
+                    dashboard.bytes += len(message)
+
+
+async def measure_room(server: Server, k: int, seconds: float, warmup: float) -> tuple[Window, Dashboard]:
+    """A room on C2, the dashboard, and ``k`` students joining it; measured as :func:`harness.measure`."""
+    made = server.post("/api/rooms", {"config": CONFIGS["C2"], "title": "benchmark"})
+    students = [Student({}, None, label="C2 room") for _ in range(k)]
+    measuring, stop, dashboard = asyncio.Event(), asyncio.Event(), Dashboard()
+    tasks = [asyncio.create_task(lecturer_dashboard(server.ws_url, made, dashboard, measuring, stop))]
+    tasks += [asyncio.create_task(room_student(server.ws_url, made["code"], s, measuring, stop, f"student {i}"))
+              for i, s in enumerate(students)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(s.started.wait() for s in students)), 60 + k)
+    except asyncio.TimeoutError:
+        pass
+    await asyncio.sleep(warmup)
+    cpu0, client0, t0 = cpu_seconds(process_tree(server.pid)), time.process_time(), time.perf_counter()
+    measuring.set()
+    await asyncio.sleep(seconds)
+    measuring.clear()
+    cpu1, client1, t1 = cpu_seconds(process_tree(server.pid)), time.process_time(), time.perf_counter()
+    stop.set()
+    await asyncio.gather(*tasks)
+    server.delete(f"/api/rooms/{made['code']}", made["key"])
+    window = t1 - t0
+    return Window(students, None, window, (cpu1 - cpu0) / window, (client1 - client0) / window, []), dashboard
+
+
+def run_room_trial(server: Server, k: int, args: argparse.Namespace) -> RoomTrial:
+    server.wait_idle()
+    window, dashboard = asyncio.run(measure_room(server, k, args.seconds, args.warmup))
+    trial = RoomTrial("room", k, window, dashboard)
+    print(room_row(trial), flush=True)
+    return trial
+
+
+def room_row(trial: RoomTrial) -> str:
+    w, d = trial.window, trial.dashboard
+    verdict = "; ".join(trial.shortfalls()) or "holds"
+    return (f"{trial.kind:9} {trial.k:>3}  {min(trial.epochs):8.1f} / {median(trial.epochs):8.1f}  "
+            f"{min(trial.frames):8.1f} / {median(trial.frames):8.1f}  dashboard {d.updates / w.seconds:5.1f} "
+            f"updates/s, {d.bytes / w.seconds / 1000:7.1f} kB/s  {w.server_cpu:10.0%}  "
+            f"{trial.students_per_core():13.1f}  {w.client_cpu:10.0%}  {verdict}")
+
+
 # ---- the search ----------------------------------------------------------------------------------------------
 def search(try_k, start: int, limit: int, trials: int) -> tuple[int, list[Trial]]:
     """The largest K that holds: double from ``start`` until one fails (or ``limit``), then bisect between
@@ -224,6 +348,8 @@ def main() -> None:
     rates = engine_rates("C2")
     view = {"speed": args.speed} if args.speed else None
     summaries = []
+    rooms = "room" in args.classroom
+    args.classroom = [kind for kind in args.classroom if kind != "room"]
     with Server(args.python) as server:
         spread = lesson_spread(server) if "mixed" in args.classroom else []
         limit = int(server.get("/api/options")["server_limits"]["max_sessions"]) - 1  # one is the probe's
@@ -238,6 +364,16 @@ def main() -> None:
             else:
                 held, trials = search(try_k, args.start, limit, args.trials)
             summaries.append((kind, held, trials, limit))
+    if rooms:
+        with Server(args.python, ROOM_ENV) as server:
+            limit = int(server.get("/api/options")["server_limits"]["max_room_students"])
+            print(HEAD.replace("health p50/p99 ms", "dashboard").replace("  pause/set/resume max ms", ""), flush=True)
+            if args.k:
+                trials = [run_room_trial(server, args.k, args)]
+                held = 0 if trials[0].shortfalls() else args.k
+            else:
+                held, trials = search(lambda k: run_room_trial(server, k, args), args.start, limit, args.trials)
+            summaries.append(("room", held, trials, limit))
     for summary in summaries:
         print_summary(*summary)
     paces = (s.pace for _, _, trials, _ in summaries for t in trials for s in t.window.students if s.pace)

@@ -185,6 +185,26 @@ class Server:
         finally:
             conn.close()
 
+    def post(self, path: str, body: dict) -> Any:
+        """The JSON answer of a POST (an OSError for any status but 200 and 201)."""
+        return self._request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    def delete(self, path: str, key: str) -> None:
+        """DELETE with a bearer key (a room's); an OSError for a status other than 204."""
+        self._request("DELETE", path, None, {"Authorization": f"Bearer {key}"})
+
+    def _request(self, method: str, path: str, body: Optional[bytes], headers: dict[str, str]) -> Any:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body, headers)
+            response = conn.getresponse()
+            answer = response.read()
+            if response.status not in (200, 201, 204):
+                raise OSError(f"{method} {path}: HTTP {response.status} {answer[:200]!r}")
+            return json.loads(answer) if answer else None
+        finally:
+            conn.close()
+
     def wait_idle(self, timeout: float = 20.0) -> None:
         """Wait until the server holds no live session (the previous trial's have closed)."""
         deadline = time.monotonic() + timeout

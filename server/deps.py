@@ -15,6 +15,7 @@ from .jobs.pool import EnginePool
 from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, OpenSessions
 from .live.supervisor import EngineWorkers
+from .rooms.registry import Rooms
 from .settings import Settings
 from .store import Store
 
@@ -32,6 +33,7 @@ class ServerState:
     runs: Optional[RunStore] = None
     workers: Optional[EngineWorkers] = None
     store: Optional[Store] = None
+    rooms: Optional[Rooms] = None  # the classroom rooms open on this instance (server/rooms)
     sessions: OpenSessions = field(default_factory=OpenSessions)
     addresses: Counter[str] = field(default_factory=Counter)  # live sessions per client address (routes/ws.py)
     renders: int = 0  # pictures being drawn now (server/jobs/render_slots.py)

@@ -29,7 +29,8 @@ from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
-from .routes import health, lessons, options, pages, setups, train, ws
+from .rooms.registry import Rooms
+from .routes import health, lessons, options, pages, rooms, setups, train, ws
 from .settings import Settings
 from .store import Store
 
@@ -56,6 +57,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
+        state.rooms = Rooms(settings)
         state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()
@@ -63,6 +65,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             async with anyio.create_task_group() as tg:
                 state.runs.task_group = tg
                 tg.start_soon(expire_hourly, state.store)
+                tg.start_soon(state.rooms.expire_now_and_then)
                 with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
                     yield
                 tg.cancel_scope.cancel()
@@ -82,9 +85,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
-    for module in (health, options, train, lessons, setups, ws):
+    for module in (health, options, train, lessons, setups, ws, rooms):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
+    app.include_router(rooms.page_routes(settings.frontend_dir))
     app.router.routes.append(PageMount(app.router, settings.frontend_dir))
     app.openapi = lambda: openapi.document(app, settings)
     return app

@@ -92,6 +92,14 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "min_thumb": MIN_THUMB,
         "max_thumb": MAX_THUMB,
         "max_step": MAX_STEP,
+        "max_rooms": settings.max_rooms,
+        "max_room_students": settings.max_room_students,
+        "room_join_rate": settings.room_join_rate,
+        "room_idle_timeout": settings.room_idle_timeout,
+        "room_challenge_length": settings.room_challenge_length,
+        "room_nickname_length": settings.room_nickname_length,
+        "room_tile_size": settings.room_tile_size,
+        "room_tile_rate": settings.room_tile_rate,
     }
 
 

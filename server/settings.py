@@ -94,6 +94,21 @@ class Settings(BaseSettings, Limits):
     max_setups: int = Field(20_000, ge=1, description="short links kept at once; one more is refused (507) until "
                             "old ones expire")
 
+    # classroom rooms (server/rooms): a lecturer's room links its students' live sessions
+    max_rooms: int = Field(16, ge=1, description="rooms open at once on this instance; one more is answered 429")
+    max_room_students: int = Field(100, ge=1, description="students in one room (each also takes one of "
+                                   "max_sessions)")
+    room_join_rate: int = Field(300, ge=1, description="room join attempts per client address per minute (joins, "
+                                "lookups of a code that is not open, lecturer keys tried); a hall behind one NAT "
+                                "address shares it")
+    room_idle_timeout: float = Field(3600.0, gt=0, description="seconds a room with no lecturer socket and no "
+                                     "student connected is kept before it ends")
+    room_challenge_length: int = Field(500, ge=1, le=10_000, description="characters of a room's challenge text")
+    room_nickname_length: int = Field(32, ge=1, le=200, description="characters of a student's nickname")
+    room_tile_size: int = Field(25, ge=4, le=100, description="side of a dashboard tile (its boundary sampled "
+                                "down to size x size cells)")
+    room_tile_rate: float = Field(3.0, ge=0.5, le=20, description="dashboard tile updates per second")
+
     # ---- connections and the process: slow clients, floods, proxies (server/http/connections.py, server/logs.py)
     head_timeout: float = Field(10.0, gt=0, le=300, description="seconds a connection may take to send a request "
                                 "head, from opening or from the request's first byte; then it is closed")

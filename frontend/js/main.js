@@ -2,7 +2,7 @@
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
-import { createSocket } from './session-socket.js';
+import { createSocket, defaultUrl } from './session-socket.js';
 import { createTopBar, createAdvanced } from './controls.js';
 import { createCustomPanel } from './data-custom.js';
 import { createDataPanel } from './data.js';
@@ -22,6 +22,7 @@ import { createEmbedDialog } from './embed-dialog.js';
 import { createShare } from './share.js';
 import { createEpochRun } from './presets-epoch-run.js';
 import { createDrawTools } from './data-draw.js';
+import { createRoomStudent, roomCode } from './room-student.js';
 import { el, placeByWidth } from './ui.js';
 import { usePalette } from './colors.js';
 
@@ -55,8 +56,11 @@ async function main() {
   network.build();
 
   const render = createRenderer({ output, network, chart });
-  const socket = createSocket(hub);
-  const session = createSession(hub, state, socket, render);
+  const code = roomCode(); // a student's page (/r/CODE): the room's setup, a banner, a nickname first
+  let room = null;
+  const socket = createSocket(hub, code ? { url: () => room.url(defaultUrl()), lazy: true } : {});
+  if (code) room = createRoomStudent(hub, state, socket, code);
+  const session = createSession(hub, state, socket, render, { serverSetup: () => Boolean(room?.active) });
   createEpochRun(hub, state, session);
 
   const gradients = createGradChart(hub);
@@ -84,11 +88,20 @@ async function main() {
   const linkCompare = () => (compareLink.href = `compare${state.hashText(['preset', 'insights'])}`);
   hub.on('state:change', linkCompare);
   linkCompare();
+  const roomLink = el('a', { class: 'tool-button ui-room', href: 'room', text: 'Room', title: 'Start a room for your class with this setup' });
+  const linkRoom = () => (roomLink.href = `room${state.hashText(['insights'])}`);
+  hub.on('state:change', linkRoom);
+  linkRoom();
   const tools = document.getElementById('tools');
-  tools.append(presets.menu, compareLink, embed.button, exports.element);
+  tools.append(presets.menu, compareLink, ...(code ? [] : [roomLink]), embed.button, exports.element);
   tools.before(share.element); // the header's top right; before the lessons in Tab order, so Train stays near them
+  if (room) {
+    document.getElementById('top').before(room.banner);
+    document.body.append(room.dialog);
+    room.begin();
+  }
 
-  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights, room }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 

@@ -37,9 +37,11 @@ export function dequantize(q, lo, hi) {
 }
 
 /** The connection. Emits on the hub: 'socket:status' ('waiting' | 'connecting' | 'open' | 'reconnecting' |
- *  'closed'), 'socket:open' (hello message), 'socket:message' (every JSON message), 'frame' and 'data'
- *  (decoded), and per JSON type: 'hello', 'state', 'error', 'trace', 'gradcheck'. With `lazy: true` nothing
- *  is opened until `start()` (an embed connects only once it is on screen). */
+ *  'closed'), 'socket:connected' (the socket is open, before the server's `hello`: a room's student sends
+ *  `join` then), 'socket:open' (hello message), 'socket:message' (every JSON message), 'frame' and 'data'
+ *  (decoded), and per JSON type: 'hello', 'state', 'error', 'trace', 'gradcheck', 'room'. With `lazy: true`
+ *  nothing is opened until `start()` (an embed connects only once it is on screen). `url` may be a function,
+ *  asked at every (re)connect. */
 export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
   let ws = null;
   let started = false;
@@ -57,9 +59,10 @@ export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
   function connect() {
     clearTimeout(timer);
     setStatus(attempt ? 'reconnecting' : 'connecting');
-    ws = new WebSocket(url);
+    ws = new WebSocket(typeof url === 'function' ? url() : url);
     ws.binaryType = 'arraybuffer';
     const current = ws;
+    ws.onopen = () => current === ws && hub.emit('socket:connected');
     ws.onmessage = (event) => {
       if (current !== ws) return;
       if (typeof event.data === 'string') onJson(JSON.parse(event.data));
@@ -142,8 +145,9 @@ export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
   };
 }
 
-function defaultUrl() {
+/** The live-session socket beside the page (`query`: e.g. `?room=K7QM-X3PA`). */
+export function defaultUrl(query = '') {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const base = new URL('.', location.href).pathname; // served under a prefix? keep it
-  return `${scheme}//${location.host}${base}ws`;
+  const base = new URL('.', document.baseURI).pathname; // served under a prefix? keep it
+  return `${scheme}//${location.host}${base}ws${query}`;
 }

@@ -55,9 +55,11 @@ function followHover(hub, state, socket) {
   return { reset: () => (now = small) };
 }
 
-/** createSession(hub, state, socket, render, {compare}): `compare()` returns {variants, labels} for a
- *  comparison session (the page state's config is the base every variant overrides). */
-export function createSession(hub, state, socket, render, { compare = null } = {}) {
+/** createSession(hub, state, socket, render, {compare, serverSetup}): `compare()` returns {variants, labels}
+ *  for a comparison session (the page state's config is the base every variant overrides). While
+ *  `serverSetup()` is true (a room's student) the server sets the session up on (re)connect, so the page
+ *  sends nothing then. */
+export function createSession(hub, state, socket, render, { compare = null, serverSetup = () => false } = {}) {
   const live = new Set(state.options.live_fields);
   const configFields = (k) => k in state.options.defaults || PAGE_CONFIG.has(k) || (compare && k === 'variants');
   const restore = createRestore();
@@ -130,6 +132,7 @@ export function createSession(hub, state, socket, render, { compare = null } = {
     const reconnect = connectedOnce;
     connectedOnce = true;
     thumbs.reset();
+    if (serverSetup()) return;
     sendView();
     const id = configure({ play: wantPlay, keepWeights: reconnect });
     restore.begin(reconnect && epoch > 0 ? id : null); // a run under way comes back with its chart

@@ -15,8 +15,9 @@ export const FRESH_SOURCES = new Set(['load', 'hash']);
 
 export { camelCase, fieldBounds, fieldSpec, seedFromString } from './state-link.js';
 
-/** createState(hub, options, {pageKeys: {name: 'flag' | 'list' | 'text' | 'json'}, storage}) */
-export function createState(hub, options, { pageKeys = {}, storage = safeStorage() } = {}) {
+/** createState(hub, options, {pageKeys: {name: 'flag' | 'list' | 'text' | 'json'}, storage, linked}): with
+ *  `linked: false` the state neither reads nor writes the page's URL hash (a second network on one page). */
+export function createState(hub, options, { pageKeys = {}, storage = safeStorage(), linked = true } = {}) {
   const datasets = Object.fromEntries(options.datasets.map((d) => [d.name, d]));
   const defaults = options.defaults;
   const view = { speed: options.view.speed, density: options.view.density };
@@ -109,6 +110,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   }
 
   function writeHash() {
+    if (!linked) return;
     const text = codec.hashText(hidden);
     if (location.hash !== text) history.replaceState(null, '', text);
   }
@@ -186,7 +188,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
     return c;
   }
 
-  const first = codec.readLink(location.hash);
+  const first = codec.readLink(linked ? location.hash : '');
   hidden = first.hidden;
   takeLinkData(first.changes, { ...values, ...first.changes });
   Object.assign(values, first.changes);
@@ -196,7 +198,7 @@ export function createState(hub, options, { pageKeys = {}, storage = safeStorage
   linkHasSetup = first.hasSetup;
   // a formula from a link or a preset, described now: dropped if it reads x2 and the data are 1-D
   hub.on('formulas:known', () => set({}, { source: 'formulas' }));
-  window.addEventListener('hashchange', () => {
+  if (linked) window.addEventListener('hashchange', () => {
     linkHasSetup = openLink(location.hash).hasSetup;
     hub.emit('link', { hasSetup: linkHasSetup });
   });

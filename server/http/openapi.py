@@ -1,5 +1,6 @@
 """The OpenAPI document: FastAPI's, plus the /ws message models, every status a route can answer, and the
-server's own limits (from its settings, so the schema says what this server accepts).
+server's own limits (from its settings, so the schema says what this server accepts); and the classroom
+rooms' socket messages.
 
 FastAPI knows only the limits written into the models. The epoch cap, the grid density range and the
 engine's :class:`~nnplay.engine.Limits` (layers, neurons, samples, batch size) are settings, checked by the
@@ -18,6 +19,7 @@ from nnplay.engine import Limits
 from nnplay.engine.config import FLOAT32_MAX
 
 from ..live.messages import socket_schemas
+from ..rooms.messages import room_schemas
 from ..settings import Settings
 
 MESSAGE = {"title": "Message", "type": "object", "required": ["detail"],
@@ -32,6 +34,7 @@ def document(app: FastAPI, settings: Settings) -> dict[str, Any]:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(socket_schemas())
+        components.update(room_schemas())  # /ws?room=CODE and /ws/rooms/CODE
         components["Message"] = MESSAGE
         add_statuses(schema)
         add_limits(components, settings)

@@ -23,6 +23,10 @@ worker dies) the others are cancelled and the session is freed:
 
 ``pause`` reaches the worker before any later command and is taken up before its next epoch; the answer
 waits for the epoch in flight at most ``PAUSE_GRACE``.
+
+A student's session in a classroom room has a ``membership`` (server/rooms/room.py, :class:`Seat`): its first
+``configure`` is the room's, the room checks every command before it is applied (locked fields, class pause),
+sees every frame sent, and gives commands of its own (:meth:`Session.for_room`), applied between the client's.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import anyio
 import anyio.abc
@@ -54,14 +58,19 @@ OFF_LOOP_PARSE = 16 << 10  # characters above which a message is parsed in a thr
 OFF_LOOP = anyio.CapacityLimiter(1)  # threads parsing and costing large messages: more only fight over the GIL
 CLOSE_GRACE = 1.0  # seconds a close may wait on a client that is not reading before the session ends anyway
 PAUSE_GRACE = 0.05  # seconds a pause waits for the running epoch before answering anyway
+if TYPE_CHECKING:
+    from ..rooms.room import Seat
+
 SETTABLE = ["speed", *(name for name in Config.model_fields if name in LIVE_FIELDS)]  # what `set` may change
 
 
 class Session:
     """The state and tasks of one connection. ``await Session(...).serve()`` after the socket is accepted."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings, workers: EngineWorkers):
+    def __init__(self, websocket: WebSocket, settings: Settings, workers: EngineWorkers,
+                 membership: Optional["Seat"] = None):
         self.id = secrets.token_hex(6)
+        self.membership = membership  # the student's seat in a classroom room, if any
         self.ws, self.settings, self.workers = websocket, settings, workers
         self.limits = settings.limits()
         self.worker = workers.place(self.id, self._on_news)
@@ -80,6 +89,7 @@ class Session:
         self._queued_bytes = 0  # of messages read and not yet applied
         self._room = anyio.Event()  # set when a queued message has been applied
         self._task_group: Optional[anyio.abc.TaskGroup] = None
+        self._applying = anyio.Lock()  # one command at a time, the client's or the room's
 
     def __repr__(self) -> str:
         return f"Session({self.id}, mode={self.mode.value}, speed={self.speed}, epoch={self.facts.get('epoch')})"
@@ -95,6 +105,9 @@ class Session:
                 tg.start_soon(self._send_watch)
                 tg.start_soon(self._commands)
         finally:
+            self._task_group = None
+            if self.membership is not None:
+                self.membership.left(self)
             self.workers.leave(self.worker, self.id)
 
     def _end(self) -> None:
@@ -113,6 +126,8 @@ class Session:
                         await self.ws.send_text(text)
                     else:
                         await self.ws.send_bytes(data)
+                        if self.membership is not None:
+                            self.membership.saw(data)
                 finally:
                     self._sending_since = None
         except CLOSED_ERRORS:
@@ -174,7 +189,7 @@ class Session:
         await self._send_text(msg.Hello(version=__version__, session=self.id, limits={
             **self.limits.model_dump(), **server_limits(self.settings)}).model_dump())
         try:
-            await self._configure(msg.Configure(type="configure", config={}))
+            await self._configure(self.membership.start() if self.membership else msg.Configure(type="configure"))
         except InvalidInput as exc:  # e.g. NNPLAY_DEVICE=gpu on a machine without one
             await self._send_error(exc)
             return await self._close(1011, exc.problems[0]["message"][:120])
@@ -185,7 +200,10 @@ class Session:
         async with queue_out:
             async for command, size in queue_out:
                 try:
-                    await self._apply(command)
+                    async with self._applying:
+                        if self.membership is not None:
+                            self._room_check(command)
+                        await self._apply(command)
                 except InvalidInput as exc:
                     await self._send_error(exc)
                 except EngineFailure as exc:  # a bug in the engine, or its worker died: the page reconnects
@@ -193,6 +211,41 @@ class Session:
                 finally:
                     self._queued_bytes -= size
                     self._room.set()
+
+    def _room_check(self, command: Any) -> None:
+        try:
+            self.membership.check(command)
+        except InvalidInput as exc:
+            exc.message_id = command.id
+            raise
+
+    def for_room(self, room_message: Optional[dict] = None, command: Any = None) -> None:
+        """Send ``room_message`` (the room's ``room``), then apply ``command`` (a push's ``configure``, a
+        ``pause`` ...) as if the client had sent it, without its ``id``, between the client's own commands."""
+        if self._task_group is not None:
+            self._task_group.start_soon(self._for_room, room_message, command)
+
+    async def send_room(self, room_message: dict) -> None:
+        """Send the room's ``room`` message now (before the session starts: the answer to a ``join``)."""
+        await self._send_text(room_message)
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close the socket with ``code`` and ``reason`` (a student who joined again from another page)."""
+        if self._task_group is not None:
+            self._task_group.start_soon(self._close, code, reason)
+
+    async def _for_room(self, room_message: Optional[dict], command: Any) -> None:
+        async with self._applying:
+            if room_message is not None:
+                await self._send_text(room_message)
+            if command is None:
+                return
+            try:
+                await self._apply(command)
+            except InvalidInput as exc:
+                await self._send_error(exc)
+            except EngineFailure as exc:
+                await self._close(faults.FAILED_CODE, faults.close_reason(str(exc)))
 
     async def _receiver(self, queue: anyio.abc.ObjectSendStream) -> None:
         """Read and validate messages. Bad ones are answered at once; good ones are queued for ``_commands``,

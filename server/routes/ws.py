@@ -8,6 +8,10 @@ browsers and are let in), the session count against ``max_sessions`` and the cou
 many sessions) and a reason, which browsers show, rather than an HTTP 403 that they do not. While the instance
 drains (server/lifecycle/drain.py), new sockets get an HTTP 503 before they reach this route and open ones are
 closed with 1012 (service restart).
+
+``/ws?room=CODE`` is a student's session in a classroom room (server/rooms/student.py): a code this instance
+does not hold is refused with HTTP 404 before the upgrade (so a proxy tries the next instance); otherwise the
+session starts once the student's ``join`` is accepted, seated in the room.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from fastapi import APIRouter, WebSocket
 
 from ..deps import ServerState, server_state
 from ..live.session import CLOSED_ERRORS, Session
+from ..rooms import student as room_student
+from ..rooms.room import Seat
 
 router = APIRouter()
 
@@ -86,14 +92,30 @@ def counted(addresses: Counter[str], address: str) -> Iterator[None]:
 @router.websocket("/ws")
 async def live_session(websocket: WebSocket) -> None:
     state: ServerState = server_state(websocket)
+    code = websocket.query_params.get("room")
+    room = state.rooms.get(code) if code is not None else None
+    if code is not None and room is None:
+        return await room_student.deny(websocket, code)
     refused = refusal(websocket, state)
     if refused is not None:
         await websocket.accept()
         await websocket.close(*refused)
         return
-    with counted(state.addresses, client_address(websocket)):  # counted before the first await: no race
+    address = client_address(websocket)
+    with counted(state.addresses, address):  # counted before the first await: no race
         await websocket.accept()
-        session = Session(websocket, state.settings, state.workers)
+        seat = None
+        if room is not None:
+            student = await room_student.join(websocket, room, state.rooms, address)
+            if student is None:
+                return
+            seat = Seat(room, student)
+        session = Session(websocket, state.settings, state.workers, seat)
+        if seat is not None:
+            replaced = room.connect(seat.student, session)
+            if replaced is not None:
+                replaced.close_soon(room_student.REPLACED_CODE, room_student.REPLACED)
+            await session.send_room(room.info(student=seat.student))
         with state.sessions.open(session.id) as entry:  # draining closes it from outside (server/lifecycle/drain.py)
             with entry.scope:
                 await session.serve()
