@@ -3,6 +3,8 @@
     nnplay serve [--host 127.0.0.1] [--port 8000] [--device cpu|gpu]
     nnplay train CONFIG.json --epochs N [--out results.json] [--csv history.csv] [--include grid data]
     nnplay options [--json]
+    nnplay sweep CONFIG.json --grid FIELD=V1,V2 [--seeds N] --epochs N [--out results.csv] [--plot sweep.png]
+                 [--server URL]   (server/sweeps/cli.py)
 
 ``CONFIG.json`` is either a bare engine config or a whole ``POST /api/train`` body (``{"config": ...,
 "epochs": ..., "data": ..., "weights": ...}``); ``train`` writes the same result shape as that endpoint.
@@ -78,13 +80,17 @@ def _parser() -> argparse.ArgumentParser:
 
     options = commands.add_parser("options", help="print every choice (datasets, activations, ...)")
     options.add_argument("--json", action="store_true", help="the full GET /api/options JSON")
+
+    from .sweeps.cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(commands)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``nnplay`` console script (importing ``server`` has set up single-threaded BLAS)."""
     args = _parser().parse_args(argv)
-    handler = {"serve": serve, "train": train, "options": options}[args.command]
+    handler = {"serve": serve, "train": train, "options": options, "sweep": sweep}[args.command]
     try:
         code = handler(args)
     except Failure as exc:
@@ -294,6 +300,13 @@ def write_csv(path: Path, history: list[dict]) -> None:
                 writer.writerow(["" if row.get(k) is None else row[k] for k in HISTORY_COLUMNS])
     except OSError as exc:
         raise Failure(f"cannot write the history to {path}: {exc.strerror or exc}") from None
+
+
+# ---- sweep -------------------------------------------------------------------------------------------------
+def sweep(args: argparse.Namespace) -> int:
+    from .sweeps.cli import sweep as run
+
+    return run(args)
 
 
 # ---- options ----------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { createGradCheck } from './insights-gradcheck.js';
 import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
+import { createSweepView } from './sweep-view.js';
 import { createEpochRun } from './presets-epoch-run.js';
 import { el } from './ui.js';
 import { usePalette } from './colors.js';
@@ -77,9 +78,10 @@ async function main() {
   const linkCompare = () => (compareLink.href = `compare${state.hashText(['preset', 'insights'])}`);
   hub.on('state:change', linkCompare);
   linkCompare();
-  document.getElementById('tools').append(presets.menu, compareLink, embed.button, exports.element);
+  const sweep = createSweepView(hub, state, options);
+  document.getElementById('tools').append(presets.menu, compareLink, sweep.button, embed.button, exports.element);
 
-  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights, sweep }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 
