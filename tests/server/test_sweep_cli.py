@@ -1,0 +1,84 @@
+"""``nnplay sweep``: its arguments as a POST /api/sweeps body, its failures in one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nnplay.server.cli import main
+
+
+def request_of(tmp_path, file_body, *options) -> dict:
+    """The body ``nnplay sweep`` would send for ``file_body`` and ``options`` (parsed as the command does)."""
+    from nnplay.server.cli import _parser
+    from nnplay.server.sweeps.cli import build_request
+
+    args = _parser().parse_args(["sweep", str(tmp_path / "c.json"), *options])
+    return build_request(args, file_body)
+
+
+def test_grid_values_are_json_where_they_parse_and_text_otherwise(tmp_path):
+    body = request_of(tmp_path, {"hidden": [4]}, "--grid", "learning_rate=0.003,0.01,0.03", "--grid", "reg_rate=0,1e-3",
+                      "--grid", "hidden=[4],[8, 8]", "--grid", "activation=relu,tanh", "--grid", "shuffle=true,false",
+                      "--seeds", "5", "--epochs", "300")
+    assert body == {"config": {"hidden": [4]}, "seeds": 5, "epochs": 300,
+                    "grid": {"learning_rate": [0.003, 0.01, 0.03], "reg_rate": [0, 0.001], "hidden": [[4], [8, 8]],
+                             "activation": ["relu", "tanh"], "shuffle": [True, False]}}
+
+
+def test_random_search_halving_and_a_seed_list(tmp_path):
+    body = request_of(tmp_path, {}, "--random", "learning_rate=log_uniform:1e-4:1", "--random", "reg_rate=uniform:0:0.01",
+                      "--random", "hidden=choice:[4],[8,8]", "--samples", "20", "--sampler-seed", "3",
+                      "--seeds", "1,2,3", "--halving", "test_loss:50:0.5", "--epochs", "100")
+    assert body["random"] == {"learning_rate": {"log_uniform": [1e-4, 1.0]}, "reg_rate": {"uniform": [0.0, 0.01]},
+                              "hidden": {"choice": [[4], [8, 8]]}}
+    assert (body["samples"], body["sampler_seed"], body["seeds"]) == (20, 3, [1, 2, 3])
+    assert body["halving"] == {"metric": "test_loss", "every": 50, "keep": 0.5}
+
+
+def test_a_whole_request_file_is_kept_and_the_options_go_over_it(tmp_path):
+    file_body = {"config": {"hidden": [2]}, "grid": {"learning_rate": [0.1], "reg_rate": [0, 0.1]}, "seeds": 2,
+                 "epochs": 50}
+    body = request_of(tmp_path, file_body, "--grid", "learning_rate=0.01,0.03", "--epochs", "20")
+    assert body == {"config": {"hidden": [2]}, "grid": {"learning_rate": [0.01, 0.03], "reg_rate": [0, 0.1]},
+                    "seeds": 2, "epochs": 20}
+
+
+def one_line_failure(argv: list[str], capsys) -> str:
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("option, words", [
+    (["--grid", "learning_rate"], ["--grid", "FIELD=V1,V2", "'learning_rate'"]),
+    (["--grid", "learning_rate=0.1,,0.3"], ["empty value", "'0.1,,0.3'"]),
+    (["--random", "learning_rate=normal:0:1"], ["distribution 'normal'", "log_uniform, uniform, choice"]),
+    (["--random", "learning_rate=uniform:0"], ["uniform:LOW:HIGH", "'uniform:0'"]),
+    (["--halving", "test_loss"], ["METRIC:EVERY[:KEEP]", "'test_loss'"]),
+    (["--seeds", "1,x"], ["--seeds", "'1,x'"]),
+    (["--epochs", "0"], ["epochs must be at least 1", "0"]),
+])
+def test_bad_options_fail_in_one_line(tmp_path, option, words, capsys):
+    err = one_line_failure(["sweep", str(tmp_path / "c.json"), *option], capsys)
+    assert all(word in err for word in words), err
+
+
+def test_missing_pieces_and_unwritable_outputs_fail_before_any_training(tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"hidden": [2]}))
+    err = one_line_failure(["sweep", str(config), "--grid", "learning_rate=0.1"], capsys)
+    assert "--epochs" in err
+    err = one_line_failure(["sweep", str(config), "--epochs", "5"], capsys)
+    assert "--grid" in err
+    grid = ["--grid", "learning_rate=0.1", "--epochs", "5"]
+    err = one_line_failure(["sweep", str(config), *grid, "--out", str(tmp_path / "no" / "r.csv")], capsys)
+    assert "cannot write" in err and "does not exist" in err
+    err = one_line_failure(["sweep", str(config), *grid, "--plot", str(tmp_path / "sweep.pdf")], capsys)
+    assert ".png or a .svg" in err
+    assert "cannot read" in one_line_failure(["sweep", str(tmp_path / "missing.json"), *grid], capsys)
