@@ -17,6 +17,7 @@ from .lifecycle.drain import Drain, OpenSessions
 from .live.supervisor import EngineWorkers
 from .settings import Settings
 from .store import Store
+from .sweeps.service import Sweeps
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ServerState:
     runs: Optional[RunStore] = None
     workers: Optional[EngineWorkers] = None
     store: Optional[Store] = None
+    sweeps: Optional[Sweeps] = None
     sessions: OpenSessions = field(default_factory=OpenSessions)
     addresses: Counter[str] = field(default_factory=Counter)  # live sessions per client address (routes/ws.py)
     renders: int = 0  # pictures being drawn now (server/jobs/render_slots.py)

@@ -29,9 +29,12 @@ from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
-from .routes import health, lessons, options, pages, train, ws
+from .routes import health, lessons, options, pages, sweeps, train, ws
 from .settings import Settings
 from .store import Store
+from .sweeps.executors import make_executor
+from .sweeps.plan import SweepLimits
+from .sweeps.service import Sweeps
 
 EXPIRY_INTERVAL = 3600.0  # seconds between deletions of expired stored entries
 
@@ -55,15 +58,19 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes)
+        state.sweeps = Sweeps(state.store, SweepLimits.of(settings), max_running=settings.max_running_sweeps,
+                              chunk_size=settings.sweep_chunk,
+                              executor=lambda: make_executor(settings.sweep_processes, settings.ray_address))
         state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
-                state.runs.task_group = tg
+                state.runs.task_group = state.sweeps.task_group = tg
                 tg.start_soon(expire_hourly, state.store)
                 with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
                     yield
+                state.sweeps.shutdown()  # before the cancel: sweeps stop as interrupted, resumable
                 tg.cancel_scope.cancel()
         finally:
             state.pool.stop()
@@ -81,7 +88,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
-    for module in (health, options, train, lessons, ws):
+    for module in (health, options, train, sweeps, lessons, ws):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
     app.router.routes.append(PageMount(app.router, settings.frontend_dir))
