@@ -29,7 +29,7 @@ from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
-from .routes import health, lessons, options, pages, sweeps, train, ws
+from .routes import health, lessons, options, pages, sweep_plots, sweeps, train, ws
 from .settings import Settings
 from .store import Store
 from .sweeps.executors import make_executor
@@ -88,7 +88,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
-    for module in (health, options, train, sweeps, lessons, ws):
+    for module in (health, options, train, sweeps, sweep_plots, lessons, ws):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
     app.router.routes.append(PageMount(app.router, settings.frontend_dir))

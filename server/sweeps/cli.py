@@ -199,11 +199,20 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _local(request: dict, bar) -> tuple[dict, str]:
-    """Run the sweep in this process."""
-    from . import run_sweep, to_csv
+    """Run the sweep here, in worker processes as a server would (``NNPLAY_SWEEP_PROCESSES``, ``_CHUNK``,
+    ``_RAY_ADDRESS`` and the limits apply)."""
+    from . import SweepLimits, make_plan, run_sweep, to_csv
+    from .executors import make_executor
 
     settings = load_settings()
-    result = _checked(lambda: run_sweep(request, limits=settings, progress=_updater(bar)))
+    limits = SweepLimits.of(settings)
+    _checked(lambda: make_plan(request, limits))  # a bad request fails before any worker starts
+    executor = make_executor(settings.sweep_processes, settings.ray_address)
+    try:
+        result = _checked(lambda: run_sweep(request, limits=limits, progress=_updater(bar), executor=executor,
+                                            chunk_size=settings.sweep_chunk))
+    finally:
+        executor.shutdown()
     return result, to_csv(result)
 
 

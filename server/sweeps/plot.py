@@ -76,7 +76,8 @@ def check_metric(sweep: dict, metric: Optional[str]) -> str:
     allowed = metrics_of(sweep)
     metric = metric or "test_loss"
     if metric not in allowed:
-        raise InvalidInput.single("metric", metric, f"{metric!r} is not a metric of this sweep", ", ".join(allowed))
+        raise InvalidInput.single("metric", metric, f"{metric!r} is not a metric of this sweep", ", ".join(allowed),
+                                  loc=("query", "metric"))
     return metric
 
 

@@ -110,7 +110,7 @@ def test_unknown_metric_names_it_and_the_allowed_ones():
     with pytest.raises(InvalidInput) as caught:
         plot.render(sweep_of({"learning_rate": [0.01, 0.1]}), "svg", "r2")
     message = caught.value.problems[0]["message"]
-    assert caught.value.problems[0]["field"] == "metric"
+    assert caught.value.problems[0]["field"] == "metric" and caught.value.problems[0]["value"] == "r2"
     assert "'r2'" in message and "test_loss, train_loss, accuracy" in message
 
 
@@ -119,3 +119,53 @@ def test_png_is_a_slide_sized_picture():
 
     picture = Image.open(io.BytesIO(plot.render(sweep_of({"learning_rate": [0.01, 0.1]}), "png")))
     assert picture.format == "PNG" and picture.size == (1400, 600)
+
+
+# ---- the route: GET /api/sweeps/{id}/plot.png|.svg ------------------------------------------------------------
+GRID = {"learning_rate": [0.01, 0.1], "reg_rate": [0, 0.001]}
+
+
+@pytest.fixture
+def finished(client_for):
+    """A client and a finished 2×2 sweep of 2 seeds (sweeps trained in the server's thread)."""
+    from server_helpers import SMALL, wait_until
+
+    with client_for(sweep_processes=0) as client:
+        body = {"config": {**SMALL, "regularization": "l2"}, "grid": GRID, "seeds": 2, "epochs": 6}
+        sweep_id = client.post("/api/sweeps", json=body).json()["id"]
+        wait_until(lambda: client.get(f"/api/sweeps/{sweep_id}").json()["status"] == "done", "the sweep finished")
+        yield client, sweep_id
+
+
+def test_the_route_draws_the_stored_sweep(finished):
+    client, sweep_id = finished
+    answer = client.get(f"/api/sweeps/{sweep_id}/plot.svg")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+    root = ET.fromstring(answer.content)
+    assert sum(g.get("id", "").startswith("cell-") for g in root.iter(f"{SVG}g")) == 4
+    sweep = client.get(f"/api/sweeps/{sweep_id}?history=1").json()
+    assert answer.content == plot.render(sweep, "svg")  # the route draws the sweep as GET gives it, histories too
+    png = client.get(f"/api/sweeps/{sweep_id}/plot.png?metric=accuracy")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_route_names_an_unknown_metric_and_sweep(finished):
+    client, sweep_id = finished
+    answer = client.get(f"/api/sweeps/{sweep_id}/plot.svg?metric=rmse")  # a regression metric on a classification
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert detail["field"] == "metric" and detail["value"] == "rmse" and "accuracy" in detail["msg"]
+    missing = client.get("/api/sweeps/nope/plot.png")
+    assert missing.status_code == 404 and "'nope'" in missing.json()["detail"]
+
+
+def test_without_matplotlib_the_route_says_how_to_install_it(finished, monkeypatch):
+    import sys
+
+    client, sweep_id = finished
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
+    answer = client.get(f"/api/sweeps/{sweep_id}/plot.png")
+    assert answer.status_code == 501 and "pip install 'nnplay[plot]'" in answer.json()["detail"]
