@@ -10,6 +10,7 @@ curves) and draws, in fonts readable on a slide:
 * two swept fields: a heatmap with a cell per pair of values, coloured by the mean over seeds and labelled
   with the mean and its standard deviation (a pair never run is left blank);
 * more than two, or a random search: the combinations ranked by their mean, best first (top ``MAX_BARS``);
+* a field given one value is part of the setup, not an axis;
 * beside it, with history, the test-loss curves (mean over seeds) of the ``BEST_CURVES`` best combinations.
 
 Runs without a finite value of ``metric`` (diverged, not run yet) are left out and counted in the title.
@@ -106,9 +107,10 @@ def render(sweep: dict, fmt: Literal["png", "svg"], metric: Optional[str] = None
         figure = figure_module.Figure(figsize=SIZE, dpi=DPI, layout="constrained")
         with_curves = any(p.curve for p in found)
         axes = figure.subplots(1, 2, width_ratios=(3, 2)) if with_curves else [figure.subplots()]
-        _draw_main(axes[0], sweep, found, metric, figure)
+        fields = varying_fields(sweep) or sweep["fields"]
+        _draw_main(axes[0], sweep, fields, found, metric, figure)
         if with_curves:
-            _draw_curves(axes[1], sweep, found, metric)
+            _draw_curves(axes[1], fields, found, metric)
         runs = sum(len(p.scores) for p in found)
         note = f" ({left_out} runs without a value left out)" if left_out else ""
         figure.suptitle(f"{METRICS[metric]}, mean over seeds of {runs} runs, {sweep['epochs']} epochs{note}",
@@ -120,8 +122,7 @@ def render(sweep: dict, fmt: Literal["png", "svg"], metric: Optional[str] = None
 
 
 # ---- the panels -------------------------------------------------------------------------------------------------
-def _draw_main(ax, sweep: dict, found: list[Point], metric: str, figure) -> None:
-    fields = sweep["fields"]
+def _draw_main(ax, sweep: dict, fields: list[str], found: list[Point], metric: str, figure) -> None:
     if not found:
         ax.text(0.5, 0.5, "no run has a value yet", ha="center", va="center", fontsize=FONT + 2)
         ax.set_axis_off()
@@ -130,7 +131,7 @@ def _draw_main(ax, sweep: dict, found: list[Point], metric: str, figure) -> None
     elif len(fields) == 2 and not sweep["request"].get("random"):
         _draw_heatmap(ax, fields, found, metric, figure)
     else:
-        _draw_ranking(ax, found, metric)
+        _draw_ranking(ax, fields, found, metric)
 
 
 def _draw_line(ax, field: str, found: list[Point], metric: str) -> None:
@@ -181,22 +182,22 @@ def _draw_heatmap(ax, fields: list[str], found: list[Point], metric: str, figure
     ax.tick_params(labelsize=FONT)
 
 
-def _draw_ranking(ax, found: list[Point], metric: str) -> None:
+def _draw_ranking(ax, fields: list[str], found: list[Point], metric: str) -> None:
     """The best ``MAX_BARS`` combinations as horizontal bars (best at the top), the spread as error bars."""
     best = _ranked(found, metric)[:MAX_BARS]
     ys = list(range(len(best)))[::-1]
     ax.barh(ys, [p.mean for p in best], xerr=[p.spread for p in best], color="C0", alpha=0.8, capsize=4)
-    ax.set_yticks(ys, [_describe(p.values) for p in best], fontsize=max(FONT - 4, 10))
+    ax.set_yticks(ys, [_describe(p.values, fields) for p in best], fontsize=max(FONT - 4, 10))
     ax.set_xlabel(f"mean {METRICS[metric]}", fontsize=FONT + 2)
     ax.tick_params(axis="x", labelsize=FONT)
     ax.grid(axis="x", alpha=0.3)
 
 
-def _draw_curves(ax, sweep: dict, found: list[Point], metric: str) -> None:
+def _draw_curves(ax, fields: list[str], found: list[Point], metric: str) -> None:
     """The mean test-loss curves of the best few combinations by ``metric``."""
     for rank, p in enumerate([p for p in _ranked(found, metric) if p.curve][:BEST_CURVES]):
         epochs, losses = zip(*p.curve, strict=True)
-        ax.plot(epochs, losses, linewidth=3, color=f"C{rank}", label=_describe(p.values))
+        ax.plot(epochs, losses, linewidth=3, color=f"C{rank}", label=_describe(p.values, fields))
     ax.set_title(f"best {BEST_CURVES} by {METRICS[metric]}", fontsize=FONT + 2)
     ax.set_xlabel("epoch", fontsize=FONT + 2)
     ax.set_ylabel("test loss (mean over seeds)", fontsize=FONT + 2)
@@ -210,6 +211,11 @@ def _draw_curves(ax, sweep: dict, found: list[Point], metric: str) -> None:
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
+def varying_fields(sweep: dict) -> list[str]:
+    """The swept fields with more than one value (a field given one value is part of the setup, not an axis)."""
+    return [f for f in sweep["fields"] if len(_ordered_unique([c[f] for c in sweep["combinations"]])) > 1]
+
+
 def axis_scale(values: list[Any]) -> Literal["log", "linear", "category"]:
     """How a field's values go on an axis: ``log`` when all are positive numbers spanning a factor of 10 or
     more that are not evenly spaced (0.003, 0.01, 0.03), ``linear`` for other numbers, ``category`` else."""
@@ -266,8 +272,8 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _describe(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_label(v)}" for k, v in values.items())
+def _describe(values: dict[str, Any], fields: list[str]) -> str:
+    return ", ".join(f"{k}={_label(values[k])}" for k in fields)
 
 
 def _metadata(fmt: str) -> dict:

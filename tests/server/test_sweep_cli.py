@@ -82,3 +82,49 @@ def test_missing_pieces_and_unwritable_outputs_fail_before_any_training(tmp_path
     err = one_line_failure(["sweep", str(config), *grid, "--plot", str(tmp_path / "sweep.pdf")], capsys)
     assert ".png or a .svg" in err
     assert "cannot read" in one_line_failure(["sweep", str(tmp_path / "missing.json"), *grid], capsys)
+
+
+# ---- running: locally and with --server, the same table as REST ------------------------------------------------
+SWEEP_BODY = {"grid": {"learning_rate": [0.01, 0.1], "hidden": [[2], [3, 2]]}, "seeds": 2, "epochs": 5}
+
+
+def test_local_sweep_writes_the_table_rest_gives_and_the_figure(tmp_path, capsys, client_for, monkeypatch):
+    from server_helpers import SMALL, wait_until
+
+    monkeypatch.setenv("NNPLAY_SWEEP_PROCESSES", "0")  # trained in this process: no workers to start in a test
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(SMALL))
+    out, figure = tmp_path / "results.csv", tmp_path / "sweep.svg"
+    assert main(["sweep", str(config), "--grid", "learning_rate=0.01,0.1", "--grid", "hidden=[2],[3,2]",
+                 "--seeds", "2", "--epochs", "5", "--out", str(out), "--plot", str(figure)]) == 0
+    err = capsys.readouterr().err
+    assert "8/8" in err and "done: 8/8 runs of 5 epochs; best test loss" in err  # the bar, then the summary
+    with client_for(sweep_processes=0) as client:
+        sweep_id = client.post("/api/sweeps", json={"config": SMALL, **SWEEP_BODY}).json()["id"]
+        wait_until(lambda: client.get(f"/api/sweeps/{sweep_id}").json()["status"] == "done", "the sweep finished")
+        assert out.read_text() == client.get(f"/api/sweeps/{sweep_id}?format=csv").text
+    assert figure.read_text().startswith("<?xml") and "learning_rate" in figure.read_text()
+
+
+def test_server_sweep_posts_polls_and_writes_the_servers_table(tmp_path, capsys):
+    from server_helpers import SMALL, serving
+
+    config = tmp_path / "request.json"
+    config.write_text(json.dumps({"config": SMALL, **SWEEP_BODY}))
+    out = tmp_path / "results.json"
+    with serving({"NNPLAY_SWEEP_PROCESSES": "0", "NNPLAY_ENGINE_PROCESSES": "0"}) as server:
+        assert main(["sweep", str(config), "--server", server["http"], "--out", str(out), "--quiet"]) == 0
+        result = json.loads(out.read_text())
+        import urllib.request
+
+        with urllib.request.urlopen(f"{server['http']}/api/sweeps/{result['id']}?history=1", timeout=10) as answer:
+            assert result == json.loads(answer.read())
+        assert result["status"] == "done" and result["done"] == 8
+        assert [r["overrides"] for r in result["results"][::2]] == [
+            {"learning_rate": lr, "hidden": h} for lr in (0.01, 0.1) for h in ([2], [3, 2])]
+        capsys.readouterr()
+        bad = main(["sweep", str(config), "--server", server["http"], "--grid", "activation=nope", "--quiet"])
+        err = capsys.readouterr().err
+    assert bad == 2 and err.startswith("nnplay sweep: POST") and "422" in err and "'nope'" in err
+    assert main(["sweep", str(config), "--server", server["http"], "--quiet"]) == 2
+    assert "cannot reach" in capsys.readouterr().err

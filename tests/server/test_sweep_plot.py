@@ -81,7 +81,8 @@ def test_evenly_spaced_values_get_a_linear_axis_and_categories_even_steps():
 
 
 def test_two_fields_give_a_heatmap_with_a_cell_per_pair_showing_the_mean_over_seeds():
-    sweep = sweep_of({"learning_rate": [0.003, 0.01, 0.03], "reg_rate": [0, 0.001]}, seeds=3)
+    # a field given one value (regularization) is part of the setup, not a third axis
+    sweep = sweep_of({"learning_rate": [0.003, 0.01, 0.03], "regularization": ["l2"], "reg_rate": [0, 0.001]}, seeds=3)
     root = svg_of(sweep)
     cells = {g.get("id"): texts(g) for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("cell-")}
     assert len(cells) == 3 * 2
