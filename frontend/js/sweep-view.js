@@ -58,8 +58,8 @@ export function createSweepView(hub, state, options) {
   const starts = DEFAULT_FIELDS.map((name) => (fields.some((f) => f.name === name) ? name : fields[0]?.name));
   const first = createAxis(fields, state, { label: 'Sweep', initial: starts[0] });
   const second = createAxis(fields, state, { label: 'and', optional: true, initial: starts[1] });
-  const seeds = el('input', { type: 'number', min: 1, step: 1, value: 3, 'aria-label': 'Seeds', class: 'sweep-seeds' });
-  const epochs = el('input', { type: 'number', min: 1, max: options.server_limits.max_epochs, step: 1, value: DEFAULT_EPOCHS, 'aria-label': 'Epochs', class: 'sweep-epochs' });
+  const seeds = el('input', { type: 'number', min: 1, step: 1, value: 3, 'aria-label': 'Sweep seeds', class: 'sweep-seeds' });
+  const epochs = el('input', { type: 'number', min: 1, max: options.server_limits.max_epochs, step: 1, value: DEFAULT_EPOCHS, 'aria-label': 'Sweep epochs', class: 'sweep-epochs' });
   const run = el('button', { type: 'button', class: 'text-button sweep-run', onclick: () => start() }, 'Run sweep');
   const stop = el('button', { type: 'button', class: 'text-button sweep-stop', hidden: true, onclick: () => cancel() }, 'Stop');
   const progress = el('progress', { class: 'sweep-progress', max: 1, value: 0, 'aria-label': 'Sweep progress' });
