@@ -113,8 +113,9 @@ def render(sweep: dict, fmt: Literal["png", "svg"], metric: Optional[str] = None
             _draw_curves(axes[1], fields, found, metric)
         runs = sum(len(p.scores) for p in found)
         note = f" ({left_out} runs without a value left out)" if left_out else ""
-        figure.suptitle(f"{METRICS[metric]}, mean over seeds of {runs} runs, {sweep['epochs']} epochs{note}",
-                        fontsize=FONT + 4)
+        seeds = len(sweep["seeds"])
+        figure.suptitle(f"{METRICS[metric]}: mean over {seeds} seed{'s' * (seeds != 1)} ({runs} runs of "
+                        f"{sweep['epochs']} epochs){note}", fontsize=FONT + 4)
         out = io.BytesIO()
         canvas = (svg_backend if fmt == "svg" else agg_backend).FigureCanvas(figure)
         canvas.print_figure(out, format=fmt, metadata=_metadata(fmt))
