@@ -28,8 +28,9 @@ def test_grid_values_are_json_where_they_parse_and_text_otherwise(tmp_path):
 
 
 def test_random_search_halving_and_a_seed_list(tmp_path):
-    body = request_of(tmp_path, {}, "--random", "learning_rate=log_uniform:1e-4:1", "--random", "reg_rate=uniform:0:0.01",
-                      "--random", "hidden=choice:[4],[8,8]", "--samples", "20", "--sampler-seed", "3",
+    body = request_of(tmp_path, {}, "--random", "learning_rate=log_uniform:1e-4:1",
+                      "--random", "reg_rate=uniform:0:0.01", "--random", "hidden=choice:[4],[8,8]",
+                      "--samples", "20", "--sampler-seed", "3",
                       "--seeds", "1,2,3", "--halving", "test_loss:50:0.5", "--epochs", "100")
     assert body["random"] == {"learning_rate": {"log_uniform": [1e-4, 1.0]}, "reg_rate": {"uniform": [0.0, 0.01]},
                               "hidden": {"choice": [[4], [8, 8]]}}

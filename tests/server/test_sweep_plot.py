@@ -27,7 +27,8 @@ def sweep_of(grid: dict, seeds: int = 3, epochs: int = 6, loss=None) -> dict:
     for c, combination in enumerate(combinations):
         for s in range(seeds):
             value = loss(c, s)
-            history = [{"epoch": e, "train_loss": value + 1 / e, "test_loss": value + 1 / e} for e in range(1, epochs + 1)]
+            history = [{"epoch": e, "train_loss": value + 1 / e, "test_loss": value + 1 / e}
+                       for e in range(1, epochs + 1)]
             results.append({"index": c * seeds + s, "combination": c, "overrides": combination, "seed": s,
                             "status": "ok" if math.isfinite(value) else "diverged", "epochs_run": epochs,
                             "train_loss": value, "test_loss": value if math.isfinite(value) else None,
