@@ -75,3 +75,16 @@ def test_old_sweeps_and_their_runs_expire(tmp_path):
         assert client.get(f"/api/sweeps/{sweep_id}").status_code == 404
         assert store.read("SELECT COUNT(*) AS n FROM sweep_results")[0]["n"] == 0
         store.close()
+
+
+def test_a_finished_background_run_is_found_after_a_restart_until_deleted(tmp_path):
+    with app(tmp_path) as client:
+        run_id = client.post("/api/runs", json={"config": BASE, "epochs": 4}).json()["id"]
+        deadline = time.monotonic() + 30
+        while (run := client.get(f"/api/runs/{run_id}").json())["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    with app(tmp_path) as client:
+        after = client.get(f"/api/runs/{run_id}").json()
+        assert after == run and after["status"] == "done" and after["result"]["epochs_run"] == 4
+        assert client.delete(f"/api/runs/{run_id}").status_code == 200
+        assert client.get(f"/api/runs/{run_id}").status_code == 404
