@@ -61,6 +61,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.sweeps = Sweeps(state.store, SweepLimits.of(settings), max_running=settings.max_running_sweeps,
                               chunk_size=settings.sweep_chunk,
                               executor=lambda: make_executor(settings.sweep_processes, settings.ray_address))
+        if settings.ray_address:  # connect at start-up (in the main thread): a bad address stops it, named
+            state.sweeps.executor()
         state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()
