@@ -57,10 +57,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.store = Store(settings.data_dir, settings.store_ttl)  # first: a bad data folder stops start-up
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
-                              settings.max_finished_runs, settings.max_finished_run_bytes)
+                              settings.max_finished_runs, settings.max_finished_run_bytes, state.store)
         state.sweeps = Sweeps(state.store, SweepLimits.of(settings), max_running=settings.max_running_sweeps,
                               chunk_size=settings.sweep_chunk,
                               executor=lambda: make_executor(settings.sweep_processes, settings.ray_address))
+        if settings.ray_address:  # connect at start-up (in the main thread): a bad address stops it, named
+            state.sweeps.executor()
         state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()

@@ -51,7 +51,7 @@ class Settings(BaseSettings, Limits):
     sweep_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=256,
                                  description="worker processes training sweeps, at low priority (default: one per "
                                              "core; 0: a thread of the server process)")
-    sweep_chunk: int = Field(64, ge=1, le=4096, description="runs trained as one stacked group in a sweep")
+    sweep_chunk: int = Field(32, ge=1, le=4096, description="runs trained as one stacked group in a sweep")
     ray_address: Optional[str] = Field(None, description="train sweeps on this Ray cluster ('auto': the one this "
                                        "machine belongs to; 'local': start one here); needs nnplay[ray]")
 

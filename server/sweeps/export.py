@@ -78,6 +78,7 @@ def document(meta: dict[str, Any], rows: dict[int, dict[str, Any]], *, running: 
     ``running`` (indices in ``running``), ``cancelled`` (the sweep was) or ``pending``."""
     seeds, combinations, base = meta["seeds"], meta["combinations"], meta["request"].get("config", {})
     unfinished = "cancelled" if meta["status"] == "cancelled" else "pending"
+    running = running if meta["status"] == "running" else frozenset()
     results = []
     for index in range(len(combinations) * len(seeds)):
         combination, seed = divmod(index, len(seeds))

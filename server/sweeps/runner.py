@@ -96,37 +96,53 @@ def execute(plan: Plan, executor: Executor, *, limits: Limits, chunk_size: int,
     for until in rungs(plan):
         if not chunks:
             break
-        results = _train(executor, [Chunk(c.indices, until, limits, c.configs, c.trainers) for c in chunks],
-                         plan.request.epochs, started, cancelled)
-        if results is None:
-            return False
         going_on: list[tuple[list[int], bytes]] = []
-        for result in results:
+
+        def take(result: ChunkResult, going_on: list = going_on) -> None:
             for piece in result.pieces:
                 outcomes[piece.index].add(piece)
                 if not piece.going_on:
                     finished(outcomes[piece.index].row())
             if result.trainers is not None:
                 going_on.append((result.going_on, result.trainers))
+
+        if not _train(executor, [Chunk(c.indices, until, limits, c.configs, c.trainers) for c in chunks],
+                      plan.request.epochs, take, started, cancelled):
+            return False
         chunks = _next_rung(plan, outcomes, going_on, limits, chunk_size, finished)
     return True
 
 
-def _train(executor: Executor, chunks: list[Chunk], epochs: int, started: Callable[[list[int]], None],
-           cancelled: Callable[[], bool]) -> Optional[list[ChunkResult]]:
-    """Every chunk's result, or None when cancelled first (the futures not started are cancelled)."""
-    futures = []
+def _train(executor: Executor, chunks: list[Chunk], epochs: int, take: Callable[[ChunkResult], None],
+           started: Callable[[list[int]], None], cancelled: Callable[[], bool]) -> bool:
+    """Send every chunk and ``take`` each result as it arrives; False when cancelled first (the chunks not
+    started are cancelled, the answers of those training are dropped)."""
+    pending: set[Future] = set()
+
+    def collect(done: Iterable[Future]) -> None:
+        for future in done:
+            pending.discard(future)
+            take(future.result())
+
+    def stop() -> bool:
+        if not cancelled():
+            return False
+        for future in pending:
+            future.cancel()
+        return True
+
     for chunk in chunks:
-        futures.append(executor.submit(train_chunk, chunk, epochs))
+        if stop():
+            return False
         started(chunk.indices)
-    pending = set(futures)
+        pending.add(executor.submit(train_chunk, chunk, epochs))
+        collect([f for f in pending if f.done()])  # an executor in this thread has trained it already
     while pending:
-        if cancelled():
-            for future in pending:
-                future.cancel()
-            return None
-        _, pending = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
-    return [future.result() for future in futures]
+        if stop():
+            return False
+        done, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
+        collect(done)
+    return True
 
 
 def _next_rung(plan: Plan, outcomes: dict[int, Outcome], going_on: list[tuple[list[int], bytes]], limits: Limits,

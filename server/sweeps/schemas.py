@@ -31,12 +31,13 @@ class Distribution(Request):
     def _one_kind(self) -> "Distribution":
         given = [name for name in ("log_uniform", "uniform", "choice") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of log_uniform, uniform, choice, got {given or 'none'}")
+            raise ValueError(f"give exactly one distribution, got {given or 'none'}; allowed: log_uniform, uniform, "
+                             "choice")
         bounds = self.log_uniform or self.uniform
         if bounds is not None and not bounds[0] <= bounds[1]:
-            raise ValueError(f"[low, high] needs low <= high, got {bounds}")
+            raise ValueError(f"[low, high] needs low <= high, got {bounds}; allowed: low <= high")
         if self.log_uniform is not None and self.log_uniform[0] <= 0:
-            raise ValueError(f"log_uniform needs low > 0, got {self.log_uniform}")
+            raise ValueError(f"log_uniform needs low > 0, got {self.log_uniform}; allowed: 0 < low <= high")
         return self
 
 
@@ -69,11 +70,11 @@ class SweepRequest(Request):
     @model_validator(mode="after")
     def _one_search(self) -> "SweepRequest":
         if self.grid is not None and self.random is not None:
-            raise ValueError("give grid or random, not both")
+            raise ValueError("give grid or random, not both; allowed: one of them (or neither: one combination)")
         if self.random is not None and self.samples is None:
-            raise ValueError("random needs samples (how many combinations to draw)")
+            raise ValueError("random needs samples; allowed: a number of combinations to draw, at least 1")
         if self.random is None and self.samples is not None:
-            raise ValueError("samples goes with random (a grid runs every combination)")
+            raise ValueError("samples goes with random; allowed: samples with random (a grid runs every combination)")
         return self
 
 
