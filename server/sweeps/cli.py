@@ -295,11 +295,14 @@ def _draw(path: Path, result: dict, metric: Optional[str]) -> None:
 
 
 def summary(result: dict) -> str:
-    """One line: the status, the runs and the best combination by mean test loss (over its seeds)."""
+    """One line: the status, the runs and the best combination by mean test loss over its seeds (among those
+    that successive halving did not stop, when there are any)."""
     scores: dict[int, list[float]] = {}
+    halved = {row["combination"] for row in result["results"] if row["status"] == "halved"}
     for row in result["results"]:
         if row.get("test_loss") is not None:
             scores.setdefault(row["combination"], []).append(row["test_loss"])
+    scores = {c: s for c, s in scores.items() if c not in halved} or scores
     line = f"{result['status']}: {result['done']}/{result['total']} runs of {result['epochs']} epochs"
     if scores:
         best = min(scores, key=lambda c: sum(scores[c]) / len(scores[c]))

@@ -10,7 +10,8 @@ curves) and draws, in fonts readable on a slide:
 * two swept fields: a heatmap with a cell per pair of values, coloured by the mean over seeds and labelled
   with the mean and its standard deviation (a pair never run is left blank);
 * more than two, or a random search: the combinations ranked by their mean, best first (top ``MAX_BARS``);
-* a field given one value is part of the setup, not an axis;
+* a field given one value is part of the setup, not an axis; a combination that successive halving stopped
+  shows its metric at the epoch it stopped, marked "halved @N";
 * beside it, with history, the test-loss curves (mean over seeds) of the ``BEST_CURVES`` best combinations.
 
 Runs without a finite value of ``metric`` (diverged, not run yet) are left out and counted in the title.
@@ -51,11 +52,17 @@ class PlotUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Point:
-    """One combination: its swept values, its metric over seeds and its mean test-loss curve."""
+    """One combination: its swept values, its metric over seeds, its mean test-loss curve, and the epoch
+    successive halving stopped it at (None when it ran to the end)."""
 
     values: dict[str, Any]
     scores: list[float]
     curve: list[tuple[int, float]]
+    halved_at: Optional[int] = None
+
+    @property
+    def note(self) -> str:
+        return f"halved @{self.halved_at}" if self.halved_at is not None else ""
 
     @property
     def mean(self) -> float:
@@ -94,7 +101,8 @@ def points(sweep: dict, metric: str) -> tuple[list[Point], int]:
         scores = [row[metric] for row in runs if _finite(row.get(metric))]
         left_out += len(runs) - len(scores)
         if scores:
-            result.append(Point(values, scores, _mean_curve(runs)))
+            halved = [row["epochs_run"] for row in runs if row["status"] == "halved"]
+            result.append(Point(values, scores, _mean_curve(runs), max(halved) if halved else None))
     return result, left_out
 
 
@@ -148,6 +156,9 @@ def _draw_line(ax, field: str, found: list[Point], metric: str) -> None:
     ax.fill_between(xs_sorted, low, high, alpha=0.25, color="C0", label="mean ± std over seeds")
     for i in order:
         ax.scatter([xs[i]] * len(found[i].scores), found[i].scores, s=30, color="C0", alpha=0.5, zorder=3)
+        if found[i].note:
+            ax.annotate(found[i].note, (xs[i], found[i].mean), xytext=(8, 8), textcoords="offset points",
+                        fontsize=FONT - 4, color="dimgray")
     ax.plot(xs_sorted, means, "o-", color="C0", linewidth=3, markersize=9, label="mean", zorder=4)
     if scale == "log":
         ax.set_xscale("log")
@@ -169,6 +180,7 @@ def _draw_heatmap(ax, fields: list[str], found: list[Point], metric: str, figure
         r, c = _index(rows, p.values[fields[0]]), _index(cols, p.values[fields[1]])
         grid[r][c] = p.mean
         text = f"{_number(p.mean)}\n±{p.spread:.1g}" if len(p.scores) > 1 else _number(p.mean)
+        text += f"\n{p.note}" if p.note else ""
         ax.text(c, r, text, ha="center", va="center", fontsize=FONT, gid=f"cell-{r}-{c}",
                 color="black", bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 2})
     cmap = "viridis" if metric in HIGHER_IS_BETTER else "viridis_r"  # the better, the brighter
@@ -188,7 +200,8 @@ def _draw_ranking(ax, fields: list[str], found: list[Point], metric: str) -> Non
     best = _ranked(found, metric)[:MAX_BARS]
     ys = list(range(len(best)))[::-1]
     ax.barh(ys, [p.mean for p in best], xerr=[p.spread for p in best], color="C0", alpha=0.8, capsize=4)
-    ax.set_yticks(ys, [_describe(p.values, fields) for p in best], fontsize=max(FONT - 4, 10))
+    labels = [_describe(p.values, fields) + (f" ({p.note})" if p.note else "") for p in best]
+    ax.set_yticks(ys, labels, fontsize=max(FONT - 4, 10))
     ax.set_xlabel(f"mean {METRICS[metric]}", fontsize=FONT + 2)
     ax.tick_params(axis="x", labelsize=FONT)
     ax.grid(axis="x", alpha=0.3)

@@ -129,3 +129,14 @@ def test_server_sweep_posts_polls_and_writes_the_servers_table(tmp_path, capsys)
     assert bad == 2 and err.startswith("nnplay sweep: POST") and "422" in err and "'nope'" in err
     assert main(["sweep", str(config), "--server", server["http"], "--quiet"]) == 2
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_the_summary_names_the_best_combination_that_ran_to_the_end():
+    from nnplay.server.sweeps.cli import summary
+
+    rows = [(0, "ok", 0.30), (0, "ok", 0.34), (1, "halved", 0.10), (1, "halved", 0.12), (2, "ok", 0.40), (2, "ok", 0.5)]
+    result = {"status": "done", "done": 6, "total": 6, "epochs": 50,
+              "combinations": [{"learning_rate": lr} for lr in (0.01, 0.1, 1.0)],
+              "results": [{"combination": c, "status": s, "test_loss": loss} for c, s, loss in rows]}
+    assert summary(result) == ("done: 6/6 runs of 50 epochs; best test loss 0.32 (mean over 2 seeds) at "
+                               "learning_rate=0.01")

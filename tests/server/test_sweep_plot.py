@@ -108,6 +108,16 @@ def test_runs_without_a_value_are_left_out_and_counted():
     assert "test loss: mean over 2 seeds (2 runs of 6 epochs) (2 runs without a value left out)" in words
 
 
+def test_combinations_stopped_by_halving_are_marked_with_their_epoch():
+    sweep = sweep_of({"learning_rate": [0.003, 0.01], "reg_rate": [0, 0.001]}, seeds=2, epochs=6)
+    for row in sweep["results"]:
+        if row["combination"] >= 2:  # learning rate 0.01: stopped at the first rung
+            row.update(status="halved", epochs_run=3, history=row["history"][:3])
+    cells = {g.get("id"): texts(g) for g in svg_of(sweep).iter(f"{SVG}g") if g.get("id", "").startswith("cell-")}
+    assert [cells[f"cell-1-{c}"][-1] for c in (0, 1)] == ["halved @3", "halved @3"]
+    assert all("halved" not in cells[f"cell-0-{c}"][-1] for c in (0, 1))
+
+
 def test_unknown_metric_names_it_and_the_allowed_ones():
     with pytest.raises(InvalidInput) as caught:
         plot.render(sweep_of({"learning_rate": [0.01, 0.1]}), "svg", "r2")
