@@ -7,7 +7,7 @@ import json
 import urllib.request
 
 import pytest
-from page_helpers import screenshot, wait_ready
+from page_helpers import contrast_failures, screenshot, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +67,7 @@ def test_a_sweep_runs_through_the_page_and_a_row_opens_its_run(make_page, server
     # the figure: the server's SVG, drawn
     page.wait_for_function("document.querySelector('.sweep-plot')?.naturalWidth > 0", timeout=30_000)
     screenshot(page, "page-sweep.png")
+    assert contrast_failures(page) == []  # the view and its table, as every text of the page
 
     # a row opens its run: learning rate 0.1, L2 rate 0.001, the run's seed, in the playground
     rows.nth(3).click()
