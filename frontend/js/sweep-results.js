@@ -12,8 +12,10 @@ const show = (value) => (Array.isArray(value) ? `[${value.join(', ')}]` : String
 export function createSweepResults({ onOpen }) {
   const table = el('table', { class: 'sweep-table', 'aria-label': 'Sweep results' });
   const figure = el('figure', { class: 'sweep-figure', hidden: true });
+  const metric = el('select', { 'aria-label': 'Figure metric', class: 'sweep-metric', onchange: () => drawFigure(drawnFor) });
   const element = el('div', { class: 'sweep-results' }, figure, el('div', { class: 'sweep-table-wrap' }, table));
   let drawnFor = null;
+  let objectUrl = null; // the figure's blob: URL, freed when another replaces it
 
   function update(sweep) {
     const metrics = METRICS.filter(([key]) => key.endsWith('loss') || sweep.results.some((r) => r[key] !== null && r[key] !== undefined));
@@ -31,20 +33,29 @@ export function createSweepResults({ onOpen }) {
       ...metrics.map(([key]) => el('td', { class: 'number', text: fmt3(r[key]) })));
     });
     table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...rows));
-    if (sweep.status === 'done' && drawnFor !== sweep.id) drawFigure(sweep.id);
+    if (sweep.status === 'done' && drawnFor !== sweep.id) {
+      metric.replaceChildren(...metrics.map(([key, label]) => el('option', { value: key, text: label })));
+      metric.value = 'test_loss';
+      drawFigure(sweep.id);
+    }
   }
 
+  /** The server's figure of sweep `id` by the chosen metric, with links to its PNG, SVG and the CSV. */
   async function drawFigure(id) {
     drawnFor = id;
-    const response = await fetch(`api/sweeps/${encodeURIComponent(id)}/plot.svg`);
+    const base = `api/sweeps/${encodeURIComponent(id)}`;
+    const query = `?metric=${encodeURIComponent(metric.value)}`;
+    const response = await fetch(`${base}/plot.svg${query}`);
     if (drawnFor !== id) return;
     figure.hidden = false;
     if (response.ok) {
-      const url = URL.createObjectURL(await response.blob());
-      figure.replaceChildren(el('img', { src: url, alt: 'The sweep: its metric against the swept values, and the best learning curves', class: 'sweep-plot' }),
-        el('figcaption', {}, el('a', { href: `api/sweeps/${encodeURIComponent(id)}/plot.png`, download: `sweep-${id}.png`, text: 'Download PNG' }), ' · ',
-          el('a', { href: `api/sweeps/${encodeURIComponent(id)}/plot.svg`, download: `sweep-${id}.svg`, text: 'SVG' }), ' · ',
-          el('a', { href: `api/sweeps/${encodeURIComponent(id)}?format=csv`, download: `sweep-${id}.csv`, text: 'CSV' })));
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      objectUrl = URL.createObjectURL(await response.blob());
+      figure.replaceChildren(el('img', { src: objectUrl, alt: `The sweep's ${metric.selectedOptions[0]?.text ?? 'metric'} against the swept values, and the best learning curves`, class: 'sweep-plot' }),
+        el('figcaption', {}, el('label', {}, 'Metric ', metric), ' · ',
+          el('a', { href: `${base}/plot.png${query}`, download: `sweep-${id}.png`, text: 'Download PNG' }), ' · ',
+          el('a', { href: `${base}/plot.svg${query}`, download: `sweep-${id}.svg`, text: 'SVG' }), ' · ',
+          el('a', { href: `${base}?format=csv`, download: `sweep-${id}.csv`, text: 'CSV' })));
     } else {
       const detail = await response.json().then((j) => j.detail, () => response.statusText);
       figure.replaceChildren(el('p', { class: 'sweep-error', role: 'alert', text: `No figure: ${typeof detail === 'string' ? detail : JSON.stringify(detail)}` }));

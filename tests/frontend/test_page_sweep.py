@@ -66,6 +66,12 @@ def test_a_sweep_runs_through_the_page_and_a_row_opens_its_run(make_page, server
         assert cells[6] == f"{result['test_loss']:.3f}"
     # the figure: the server's SVG, drawn
     page.wait_for_function("document.querySelector('.sweep-plot')?.naturalWidth > 0", timeout=30_000)
+    with page.expect_response(f"**/api/sweeps/{sweep_id}/plot.svg?metric=accuracy") as drawn:
+        page.get_by_label("Figure metric").select_option("accuracy")
+    assert drawn.value.status == 200
+    page.wait_for_function("document.querySelector('.sweep-plot')?.alt.includes('Accuracy')")
+    shown = page.evaluate("fetch(document.querySelector('.sweep-plot').src).then((r) => r.text())")
+    assert "test accuracy: mean over 1 seed (4 runs of 20 epochs)" in shown  # the image is the accuracy figure
     screenshot(page, "page-sweep.png")
     assert contrast_failures(page) == []  # the view and its table, as every text of the page
 
