@@ -33,17 +33,19 @@ export function sweepableFields(options) {
 const round3 = (v) => Number(v.toPrecision(3));
 
 /** Values to start from, around the current one: a number ÷3, itself, ×3 (0 gets 0, 0.001, 0.01), an
- *  integer halved and doubled, layers as they are and twice as wide, and the current choice with the next. */
+ *  integer halved and doubled, layers as they are and twice as wide, the current choice with the next; none
+ *  for a number left unset (the server's default), which the user types. */
 export function suggestValues(field, current) {
   const within = (v) => (field.spec.min === undefined || v > field.spec.min || (!field.spec.exclusiveMin && v === field.spec.min))
     && (field.spec.max === undefined || v < field.spec.max || (!field.spec.exclusiveMax && v === field.spec.max));
+  if ((field.kind === 'number' || field.kind === 'integer') && typeof current !== 'number') return []; // unset: typed in
   if (field.kind === 'number') {
-    const base = typeof current === 'number' ? current : 0;
+    const base = current;
     const list = base === 0 ? [0, 0.001, 0.01] : [round3(base / 3), base, round3(base * 3)];
     return [...new Set(list.filter(within))];
   }
   if (field.kind === 'integer') {
-    const base = typeof current === 'number' ? current : 1;
+    const base = current;
     return [...new Set([Math.max(1, Math.round(base / 2)), base, base * 2].filter(within))];
   }
   if (field.kind === 'layers') {
