@@ -82,6 +82,8 @@ def test_missing_pieces_and_unwritable_outputs_fail_before_any_training(tmp_path
     assert "cannot write" in err and "does not exist" in err
     err = one_line_failure(["sweep", str(config), *grid, "--plot", str(tmp_path / "sweep.pdf")], capsys)
     assert ".png or a .svg" in err
+    err = one_line_failure(["sweep", str(config), *grid, "--plot", str(tmp_path / "s.png"), "--metric", "f1"], capsys)
+    assert "--metric 'f1' is not a metric; allowed: test_loss, train_loss, accuracy, r2, rmse" in err
     assert "cannot read" in one_line_failure(["sweep", str(tmp_path / "missing.json"), *grid], capsys)
 
 
