@@ -188,7 +188,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
             reason = "it is a directory" if path.is_dir() else f"the directory {path.parent} does not exist"
             raise Failure(f"cannot write {path}: {reason}")
     if args.plot is not None:
-        from .plot import METRICS, PlotUnavailable, _matplotlib
+        from .plot import METRICS, PlotUnavailable, require_matplotlib
 
         if args.plot.suffix not in (".png", ".svg"):
             raise Failure(f"--plot {args.plot}: the figure is a .png or a .svg file")
@@ -196,7 +196,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise Failure(f"--metric {args.metric!r} is not a metric; allowed: {', '.join(METRICS)}")
 
         try:
-            _matplotlib()
+            require_matplotlib()
         except PlotUnavailable as exc:
             raise Failure(str(exc)) from None
 

@@ -109,7 +109,7 @@ def points(sweep: dict, metric: str) -> tuple[list[Point], int]:
 def render(sweep: dict, fmt: Literal["png", "svg"], metric: Optional[str] = None) -> bytes:
     """The sweep's figure as PNG or SVG bytes (see the module's docstring); SVG text stays text."""
     metric = check_metric(sweep, metric)
-    figure_module, svg_backend, agg_backend = _matplotlib()
+    figure_module, svg_backend, agg_backend = require_matplotlib()
     found, left_out = points(sweep, metric)
     with _LOCK:
         figure = figure_module.Figure(figsize=SIZE, dpi=DPI, layout="constrained")
@@ -295,7 +295,7 @@ def _metadata(fmt: str) -> dict:
     return {"Date": None} if fmt == "svg" else {"Software": None}
 
 
-def _matplotlib():
+def require_matplotlib():
     """matplotlib's Figure and its SVG and Agg canvases, imported on first use (about half a second);
     :class:`PlotUnavailable` when the extra is not installed."""
     try:
