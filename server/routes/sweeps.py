@@ -15,7 +15,7 @@ from ..sweeps.export import to_csv
 from ..sweeps.schemas import SweepAccepted, SweepInfo, SweepList, SweepRequest
 
 router = APIRouter(tags=["sweeps"], route_class=ThreadedBodyRoute)
-UNKNOWN = {404: {"description": "unknown or expired"}}
+UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "unknown or expired"}}
 CSV = {"text/csv": {"schema": {"type": "string"}, "example": "learning_rate,index,combination,seed,status,..."}}
 
 

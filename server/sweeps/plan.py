@@ -81,7 +81,8 @@ def make_plan(request: SweepRequest | dict, limits: SweepLimits) -> Plan:
     combinations = _combinations(request)
     _check_counts(request, len(combinations) * len(seeds), limits)
     base = with_device(request.config, limits.device)
-    _check_values(base, request, combinations, limits.engine)
+    tasks = _check_values(base, request, combinations, limits.engine)
+    _check_metric(request, tasks)
     configs = [{**base, **combo, "seed": seed} for combo in combinations for seed in seeds]
     return Plan(request, list(swept), combinations, seeds, configs)
 
@@ -151,17 +152,18 @@ def _check_counts(request: SweepRequest, runs: int, limits: SweepLimits) -> None
 
 
 def _check_values(base: dict[str, Any], request: SweepRequest, combinations: list[dict[str, Any]],
-                  limits: Limits) -> None:
+                  limits: Limits) -> set[str]:
     """Each combination's config through the engine's validation (a seed stands in: seeds never make a
-    config invalid). The first refusal names the combination's values."""
+    config invalid); the tasks they are. The first refusal names the combination's values."""
     seen: set[str] = set()
+    tasks: set[str] = set()
     for combo in combinations:
         key = repr(sorted(combo.items(), key=lambda item: item[0]))
         if key in seen:
             continue
         seen.add(key)
         try:
-            validate_config({**base, **combo, "seed": 0}, limits)
+            tasks.add(validate_config({**base, **combo, "seed": 0}, limits).task)
         except ValidationError as exc:
             problems = describe(exc, ("body", "config"), config_level=True)
             where = ", ".join(f"{name}={value!r}" for name, value in combo.items())
@@ -171,3 +173,19 @@ def _check_values(base: dict[str, Any], request: SweepRequest, combinations: lis
                     else item["loc"]
                 item["message"] = f"{item['message']} (in the combination {where})" if where else item["message"]
             raise InvalidInput(problems) from None
+    return tasks
+
+
+METRIC_TASKS = {"accuracy": {"binary", "multiclass"}, "r2": {"regression"}, "rmse": {"regression"}}
+
+
+def _check_metric(request: SweepRequest, tasks: set[str]) -> None:
+    """Halving's metric must exist for every run (accuracy for classification, r2 and rmse for regression)."""
+    if request.halving is None or request.halving.metric not in METRIC_TASKS:
+        return
+    metric, fits = request.halving.metric, METRIC_TASKS[request.halving.metric]
+    if not tasks <= fits:
+        allowed = ["test_loss", "train_loss", *(m for m, t in METRIC_TASKS.items() if tasks <= t)]
+        raise InvalidInput.single("metric", metric, f"halving.metric: {metric} is not reported for "
+                                  f"{', '.join(sorted(tasks - fits))} runs", ", ".join(allowed),
+                                  loc=("body", "halving", "metric"))

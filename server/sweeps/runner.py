@@ -57,6 +57,13 @@ class Outcome:
         if piece.final is not None:
             self.final = piece.final
 
+    def done(self) -> dict[str, Any]:
+        """The run is over: its :meth:`row`, after which the history is dropped (the row holds it; a large sweep
+        keeps only each finished run's metrics in memory, which halving ranks by)."""
+        row = self.row()
+        self.history = []
+        return row
+
     def row(self) -> dict[str, Any]:
         """The stored form: status, epochs_run, the metrics of the result table, the history."""
         final = self.final or {}
@@ -102,7 +109,7 @@ def execute(plan: Plan, executor: Executor, *, limits: Limits, chunk_size: int,
             for piece in result.pieces:
                 outcomes[piece.index].add(piece)
                 if not piece.going_on:
-                    finished(outcomes[piece.index].row())
+                    finished(outcomes[piece.index].done())
             if result.trainers is not None:
                 going_on.append((result.going_on, result.trainers))
 
@@ -156,7 +163,7 @@ def _next_rung(plan: Plan, outcomes: dict[int, Outcome], going_on: list[tuple[li
         trainers.update(zip(indices, transfer.loads(data), strict=True))
     for index in sorted(set(trainers) - survivors):
         outcomes[index].status = "halved"
-        finished(outcomes[index].row())
+        finished(outcomes[index].done())
     groups: dict[Any, list[int]] = {}
     for index in sorted(survivors):
         groups.setdefault(signature(trainers[index]), []).append(index)

@@ -165,8 +165,8 @@ class Sweeps:
         self.tables.touch(sweep_id)
         active = self.active.get(sweep_id)
         meta["status"] = self._status(meta)
-        return document(meta, self.tables.rows(sweep_id), running=frozenset(active.running) if active else frozenset(),
-                        history=history)
+        running = frozenset(active.running) if active else frozenset()
+        return document(meta, self.tables.rows(sweep_id, history), running=running, history=history)
 
     def listing(self) -> list[dict[str, Any]]:
         return [{"id": m["id"], "status": self._status(m), "done": m["done"], "total": len(m["combinations"]) *

@@ -33,7 +33,8 @@ SWEEP_RESULTS = Table("sweep_results", """
 CREATE TABLE IF NOT EXISTS sweep_results (
     sweep_id TEXT NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
     idx INTEGER NOT NULL,
-    row TEXT NOT NULL,           -- JSON: status, epochs_run, metrics, history
+    row TEXT NOT NULL,           -- JSON: status, epochs_run, metrics
+    history TEXT NOT NULL,       -- JSON: [[epoch, train_loss, test_loss], ...], read only when asked
     PRIMARY KEY (sweep_id, idx)
 )
 """, dated_by=None)
@@ -59,8 +60,9 @@ class SweepTables:
         """Store finished runs' rows (in one transaction)."""
         now = time.time()
         with self.store.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO sweep_results VALUES (?, ?, ?)",
-                           [(sweep_id, row["index"], json.dumps(row, separators=(",", ":"))) for row in rows])
+            db.executemany("INSERT OR REPLACE INTO sweep_results VALUES (?, ?, ?, ?)",
+                           [(sweep_id, row["index"], _compact({k: v for k, v in row.items() if k != "history"}),
+                             _compact(row.get("history", []))) for row in rows])
             db.execute("UPDATE sweeps SET beat_at = ?, used_at = ? WHERE id = ?", (now, now, sweep_id))
 
     def set_status(self, sweep_id: str, status: str, *, owner: Optional[str] = None, error: Optional[str] = None,
@@ -88,9 +90,13 @@ class SweepTables:
         rows = self.store.read("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
         return _meta(rows[0]) if rows else None
 
-    def rows(self, sweep_id: str) -> dict[int, dict[str, Any]]:
-        return {row["idx"]: json.loads(row["row"])
-                for row in self.store.read("SELECT idx, row FROM sweep_results WHERE sweep_id = ?", (sweep_id,))}
+    def rows(self, sweep_id: str, history: bool = False) -> dict[int, dict[str, Any]]:
+        """The finished runs' rows by index, with their histories when asked (they are most of the bytes)."""
+        if not history:
+            return {row["idx"]: json.loads(row["row"]) for row in
+                    self.store.read("SELECT idx, row FROM sweep_results WHERE sweep_id = ?", (sweep_id,))}
+        return {row["idx"]: {**json.loads(row["row"]), "history": json.loads(row["history"])} for row in
+                self.store.read("SELECT idx, row, history FROM sweep_results WHERE sweep_id = ?", (sweep_id,))}
 
     def listing(self) -> list[dict[str, Any]]:
         """Every sweep kept, newest first, with the number of its finished runs as ``done``."""
@@ -100,6 +106,10 @@ class SweepTables:
 
     def touch(self, sweep_id: str) -> None:
         self.store.write("UPDATE sweeps SET used_at = ? WHERE id = ?", (time.time(), sweep_id))
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _meta(row: Any) -> dict[str, Any]:

@@ -20,9 +20,10 @@ def test_a_wrong_method_on_an_api_route_is_405_with_every_allowed_method(client,
     assert response.json()["detail"] == f"{method} is not allowed on {path}; allowed: {allow}"
 
 
-def get_paths(app, run_id: str) -> list[str]:
+def get_paths(app, run_id: str, ids: dict[str, str] | None = None) -> list[str]:
     """A path for every GET route of the app, read from the app itself (a new route is covered without
-    listing it here), and a file of the page's static mount."""
+    listing it here), and a file of the page's static mount. A path parameter named in ``ids`` takes its
+    value there, any other ``run_id``."""
     from fastapi import routing
 
     from nnplay.server.http.methods import PageMount
@@ -35,7 +36,8 @@ def get_paths(app, run_id: str) -> list[str]:
         if isinstance(route, PageMount):
             paths.append("/" + next(p.name for p in Path(route.app.directory).iterdir() if p.is_file()))
         elif "GET" in (getattr(route, "methods", None) or ()):
-            paths.append(context.path_format.format(**{name: run_id for name in route.param_convertors}))
+            paths.append(context.path_format.format(**{name: (ids or {}).get(name, run_id)
+                                                       for name in route.param_convertors}))
     return paths
 
 
@@ -44,7 +46,8 @@ def test_head_answers_every_get_route_with_its_headers_and_no_body(client_for, t
     (tmp_path / "app.js").write_text("export const answer = 42;")
     with client_for(frontend_dir=tmp_path) as c:
         run_id = c.post("/api/runs", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
-        paths = get_paths(c.app, run_id)
+        sweep_id = c.post("/api/sweeps", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
+        paths = get_paths(c.app, run_id, {"sweep_id": sweep_id})
         assert {"/", "/api/health", "/api/options", f"/api/runs/{run_id}", "/app.js"} <= set(paths)
         for path in paths:
             got, head = c.get(path), c.head(path)

@@ -116,6 +116,8 @@ def test_a_random_search_reports_its_draws_and_repeats_them_with_the_same_sample
     ({"random": {"learning_rate": {"log_uniform": [0, 1]}}, "samples": 2}, "random", None),
     ({"grid": {"learning_rate": [0.1]}, "seeds": 0}, "seeds", 0),
     ({"grid": {"learning_rate": [0.1]}, "epochs": 501}, "epochs", 501),
+    ({"config": {"problem": "regression", "dataset": "plane"}, "halving": {"metric": "accuracy", "every": 1}},
+     "metric", "accuracy"),
 ])
 def test_a_bad_request_is_a_422_naming_the_field_and_value_and_starts_nothing(client, body, field, value):
     answer = client.post("/api/sweeps", json={"config": BASE, "epochs": 3, **body})
