@@ -287,7 +287,8 @@ def _number(value: float) -> str:
 
 
 def _describe(values: dict[str, Any], fields: list[str]) -> str:
-    return ", ".join(f"{k}={_label(values[k])}" for k in fields)
+    """``lr=0.01, reg_rate=0``; a sweep of seeds alone (no field) has one combination: the setup itself."""
+    return ", ".join(f"{k}={_label(values[k])}" for k in fields) or "the setup"
 
 
 def _metadata(fmt: str) -> dict:

@@ -102,6 +102,14 @@ def test_the_best_learning_curves_are_beside_the_main_panel():
     assert "learning_rate=0.1" not in words and "best 3 by test accuracy" in words
 
 
+def test_a_sweep_of_seeds_alone_is_one_labelled_bar():
+    sweep = sweep_of({}, seeds=4)
+    sweep["fields"] = []
+    words = texts(svg_of(sweep))
+    assert words.count("the setup") == 2  # its bar and its learning curve
+    assert "test loss: mean over 4 seeds (4 runs of 6 epochs)" in words
+
+
 def test_runs_without_a_value_are_left_out_and_counted():
     sweep = sweep_of({"learning_rate": [0.01, 10.0]}, seeds=2, loss=lambda c, s: math.inf if c == 1 else 0.2)
     words = texts(svg_of(sweep))
