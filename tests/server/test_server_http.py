@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from server_helpers import wait_until
 
 
 @pytest.mark.parametrize("method,path,allow", [
@@ -47,6 +48,8 @@ def test_head_answers_every_get_route_with_its_headers_and_no_body(client_for, t
     with client_for(frontend_dir=tmp_path) as c:
         run_id = c.post("/api/runs", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
         sweep_id = c.post("/api/sweeps", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
+        # finished first: a sweep's JSON and its figure change as its runs end, between a GET and its HEAD
+        wait_until(lambda: c.get(f"/api/sweeps/{sweep_id}").json()["status"] == "done", "the sweep finished")
         paths = get_paths(c.app, run_id, {"sweep_id": sweep_id})
         assert {"/", "/api/health", "/api/options", f"/api/runs/{run_id}", "/app.js"} <= set(paths)
         for path in paths:
