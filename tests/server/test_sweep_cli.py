@@ -109,28 +109,65 @@ def test_local_sweep_writes_the_table_rest_gives_and_the_figure(tmp_path, capsys
     assert figure.read_text().startswith("<?xml") and "learning_rate" in figure.read_text()
 
 
-def test_server_sweep_posts_polls_and_writes_the_servers_table(tmp_path, capsys):
-    from server_helpers import SMALL, serving
+@pytest.fixture(scope="module")
+def sweep_server():
+    """``nnplay serve`` training sweeps in its own thread, one run per chunk (so a cancel lands between runs)."""
+    from server_helpers import serving
+
+    with serving({"NNPLAY_SWEEP_PROCESSES": "0", "NNPLAY_ENGINE_PROCESSES": "0", "NNPLAY_SWEEP_CHUNK": "1"}) as server:
+        yield server["http"]
+
+
+def get_json(url: str):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_server_sweep_posts_polls_and_writes_the_servers_table(tmp_path, capsys, sweep_server):
+    from server_helpers import SMALL, free_port
 
     config = tmp_path / "request.json"
     config.write_text(json.dumps({"config": SMALL, **SWEEP_BODY}))
     out = tmp_path / "results.json"
-    with serving({"NNPLAY_SWEEP_PROCESSES": "0", "NNPLAY_ENGINE_PROCESSES": "0"}) as server:
-        assert main(["sweep", str(config), "--server", server["http"], "--out", str(out), "--quiet"]) == 0
-        result = json.loads(out.read_text())
-        import urllib.request
-
-        with urllib.request.urlopen(f"{server['http']}/api/sweeps/{result['id']}?history=1", timeout=10) as answer:
-            assert result == json.loads(answer.read())
-        assert result["status"] == "done" and result["done"] == 8
-        assert [r["overrides"] for r in result["results"][::2]] == [
-            {"learning_rate": lr, "hidden": h} for lr in (0.01, 0.1) for h in ([2], [3, 2])]
-        capsys.readouterr()
-        bad = main(["sweep", str(config), "--server", server["http"], "--grid", "activation=nope", "--quiet"])
-        err = capsys.readouterr().err
-    assert bad == 2 and err.startswith("nnplay sweep: POST") and "422" in err and "'nope'" in err
-    assert main(["sweep", str(config), "--server", server["http"], "--quiet"]) == 2
+    assert main(["sweep", str(config), "--server", sweep_server, "--out", str(out), "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert result == get_json(f"{sweep_server}/api/sweeps/{result['id']}?history=1")
+    assert result["status"] == "done" and result["done"] == 8
+    assert [r["overrides"] for r in result["results"][::2]] == [
+        {"learning_rate": lr, "hidden": h} for lr in (0.01, 0.1) for h in ([2], [3, 2])]
+    capsys.readouterr()
+    assert main(["sweep", str(config), "--server", sweep_server, "--grid", "activation=nope", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnplay sweep: POST") and "422" in err and "'nope'" in err
+    assert main(["sweep", str(config), "--server", f"http://127.0.0.1:{free_port()}", "--quiet"]) == 2
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_ctrl_c_on_a_server_sweep_cancels_it_there(tmp_path, sweep_server):
+    import signal
+    import subprocess
+    import sys
+
+    from server_helpers import SMALL, wait_until
+
+    config = tmp_path / "request.json"  # long enough to be interrupted: 64 runs of 1000 epochs, in one thread
+    config.write_text(json.dumps({"config": SMALL, "grid": {"learning_rate": [0.001 * (i + 1) for i in range(32)]},
+                                  "seeds": 2, "epochs": 1000}))
+    newest = lambda: (get_json(f"{sweep_server}/api/sweeps")["sweeps"] or [{}])[0]  # noqa: E731
+    command = [sys.executable, "-m", "nnplay", "sweep", str(config), "--server", sweep_server, "--quiet"]
+    client = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: newest().get("total") == 64, "the sweep was posted")
+        client.send_signal(signal.SIGINT)
+        code, err = client.wait(30), client.stderr.read()
+        assert code == 130 and "interrupted" in err, err
+    finally:
+        client.kill()
+        client.stderr.close()
+    wait_until(lambda: newest()["status"] == "cancelled", "the server cancelled the sweep")
+    assert newest()["done"] < 64
 
 
 def test_the_summary_names_the_best_combination_that_ran_to_the_end():
