@@ -61,7 +61,8 @@ async def get_sweep(sweep_id: str, state: StateDep, request: Request, history: b
 
 @router.delete("/api/sweeps/{sweep_id}", response_model=SweepInfo, responses=UNKNOWN)
 async def cancel_sweep(sweep_id: str, state: StateDep) -> dict:
-    """Cancel a sweep: training stops between chunks; the runs that finished are kept."""
+    """Cancel a sweep (training stops between chunks; the runs that finished are kept), or forget one that is
+    over (done, cancelled or failed) with its runs."""
     sweep = state.sweeps.cancel(sweep_id)
     if sweep is None:
         raise _missing(sweep_id)

@@ -109,7 +109,9 @@ class Sweeps:
     # ---- training -------------------------------------------------------------------------------------------
     async def _train(self, sweep_id: str, skip: tuple[int, ...]) -> None:
         active = self.active[sweep_id]
-        self.tables.set_status(sweep_id, "running", owner=self.owner)
+        if not self.tables.set_status(sweep_id, "running", owner=self.owner, only_from=("queued",)):
+            self.active.pop(sweep_id, None)  # cancelled before it began
+            return
         try:
             completed = await anyio.to_thread.run_sync(self._execute, sweep_id, active, skip, abandon_on_cancel=True)
             if completed:
@@ -173,10 +175,15 @@ class Sweeps:
                  len(m["seeds"]), "created": m["created"], "fields": m["fields"]} for m in self.tables.listing()]
 
     def cancel(self, sweep_id: str) -> Optional[dict[str, Any]]:
-        """Stop a sweep (its finished runs are kept; an owner elsewhere stops within ``BEAT`` s); None if unknown."""
+        """Stop a sweep that trains or waits to (its finished runs are kept; an owner elsewhere stops within
+        ``BEAT`` s), or forget one that is over; its last state, or None if unknown."""
         meta = self.tables.meta(sweep_id)
         if meta is None:
             return None
+        if self._status(meta) not in (*UNFINISHED, "interrupted"):
+            sweep = self.get(sweep_id)
+            self.tables.delete(sweep_id)
+            return sweep
         active = self.active.get(sweep_id)
         if active is not None:
             active.stop = "cancelled"

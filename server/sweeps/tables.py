@@ -104,6 +104,10 @@ class SweepTables:
                                "FROM sweeps s ORDER BY created DESC")
         return [{**_meta(row), "done": row["done"]} for row in rows]
 
+    def delete(self, sweep_id: str) -> None:
+        """Forget a sweep and its runs."""
+        self.store.write("DELETE FROM sweeps WHERE id = ?", (sweep_id,))
+
     def touch(self, sweep_id: str) -> None:
         self.store.write("UPDATE sweeps SET used_at = ? WHERE id = ?", (time.time(), sweep_id))
 

@@ -179,6 +179,8 @@ def test_delete_cancels_and_keeps_the_runs_already_finished(client):
     statuses = [r["status"] for r in sweep["results"]]
     assert sweep["status"] == "cancelled" and 3 <= sweep["done"] < 12
     assert statuses.count("ok") == sweep["done"] and statuses.count("cancelled") == 12 - sweep["done"]
+    assert client.delete(f"/api/sweeps/{sweep_id}").json()["status"] == "cancelled"  # a second DELETE forgets it
+    assert client.get(f"/api/sweeps/{sweep_id}").status_code == 404
     assert client.delete("/api/sweeps/nope").status_code == 404
 
 
