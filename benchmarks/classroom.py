@@ -1,6 +1,6 @@
 """Classroom capacity: the largest number K of students one ``nnplay serve`` (its defaults) holds live.
 
-    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed room] [--python PATH]
+    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed room] [--sweep-beside EPOCHS] [--python PATH]
 
 Each student is one WebSocket session, as a browser tab would be: it configures its setup with its own seed,
 plays at the server's default pace (speed and fps untouched, so the defaults are what is measured) and
@@ -42,8 +42,10 @@ import math
 import os
 import sys
 import time
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 from harness import (CONFIGS, PYTHON_HELP, Probe, Server, Student, Window, cpu_seconds, engine_rates, load_average,
                      measure, median, percentile, process_tree, server_code)
@@ -328,6 +330,29 @@ def print_reference(rates: dict[str, float], pace: dict) -> None:
           f"-> one core carries about {1 / cost:.1f} C2 students at {pace['speed']} epochs/s, {pace['fps']} frames/s")
 
 
+@contextmanager
+def sweep_beside(server: Server, epochs: Optional[int]) -> Iterator[None]:
+    """With ``epochs``: a sweep of 256 C2 runs trains on ``server`` in the block (cancelled at its end, its
+    progress printed), so the students are measured beside it. Without: nothing."""
+    if not epochs:
+        yield
+        return
+    from sweep import request  # noqa: PLC0415 - benchmarks/sweep.py
+
+    url = f"http://127.0.0.1:{server.port}/api/sweeps"
+    post = urllib.request.Request(url, data=json.dumps(request(epochs)).encode(),
+                                  headers={"Content-Type": "application/json"})
+    sweep_id = json.loads(urllib.request.urlopen(post, timeout=60).read())["id"]
+    print(f"a sweep of 256 C2 runs x {epochs} epochs trains beside the students ({sweep_id})", flush=True)
+    try:
+        yield
+    finally:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/{sweep_id}", method="DELETE"), timeout=60).read()
+        state = server.get(f"/api/sweeps/{sweep_id}")
+        print(f"the sweep: {state['done']} of {state['total']} runs done, {state['model_epochs']} model-epochs "
+              f"while the students were measured", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short look: 4 s windows, at most 4 trials each")
@@ -338,6 +363,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="measuring window per trial (default 10)")
     parser.add_argument("--warmup", type=float, help="seconds after every session has its first frame (default 3)")
     parser.add_argument("--speed", type=float, help="play at this speed instead of the server's default")
+    parser.add_argument("--sweep-beside", type=int, metavar="EPOCHS", help="train a sweep (benchmarks/sweep.py's 256 "
+                        "C2 runs, EPOCHS epochs each) on the server while the students are measured")
     parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     args = parser.parse_args()
     args.trials = args.trials or (4 if args.quick else 7)
@@ -350,7 +377,7 @@ def main() -> None:
     summaries = []
     rooms = "room" in args.classroom
     args.classroom = [kind for kind in args.classroom if kind != "room"]
-    with Server(args.python) as server:
+    with Server(args.python) as server, sweep_beside(server, args.sweep_beside):
         spread = lesson_spread(server) if "mixed" in args.classroom else []
         limit = int(server.get("/api/options")["server_limits"]["max_sessions"]) - 1  # one is the probe's
         print(HEAD, flush=True)

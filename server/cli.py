@@ -1,8 +1,10 @@
 """The ``nnplay`` command: ``serve`` the playground, ``train`` a config from a terminal, print the ``options``.
 
-    nnplay serve [--host 127.0.0.1] [--port 8000] [--device cpu|gpu]
+    nnplay serve [--host 127.0.0.1] [--port 8000] [--device cpu|gpu] [--ray ADDRESS]
     nnplay train CONFIG.json --epochs N [--out results.json] [--csv history.csv] [--include grid data]
     nnplay options [--json]
+    nnplay sweep CONFIG.json --grid FIELD=V1,V2 [--seeds N] --epochs N [--out results.csv] [--plot sweep.png]
+                 [--server URL]   (server/sweeps/cli.py)
 
 ``CONFIG.json`` is either a bare engine config or a whole ``POST /api/train`` body (``{"config": ...,
 "epochs": ..., "data": ..., "weights": ...}``); ``train`` writes the same result shape as that endpoint.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import socket
@@ -66,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", default=None, help=argparse.SUPPRESS)  # gone: a clear error (WORKERS_GONE)
     serve.add_argument("--device", choices=("cpu", "gpu"), default=None, help="default device for runs")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="uvicorn's log level")
+    serve.add_argument("--ray", dest="ray_address", metavar="ADDRESS", default=None,
+                       help="train sweeps on the Ray cluster at ADDRESS ('auto': the one this machine belongs to; "
+                            "'local': start one here); needs nnplay[ray] (NNPLAY_RAY_ADDRESS)")
 
     train = commands.add_parser("train", help="train a config and write the result (as POST /api/train)")
     train.add_argument("config", type=Path, help="a config JSON file, or a POST /api/train body")
@@ -78,13 +84,17 @@ def _parser() -> argparse.ArgumentParser:
 
     options = commands.add_parser("options", help="print every choice (datasets, activations, ...)")
     options.add_argument("--json", action="store_true", help="the full GET /api/options JSON")
+
+    from .sweeps.cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(commands)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``nnplay`` console script (importing ``server`` has set up single-threaded BLAS)."""
     args = _parser().parse_args(argv)
-    handler = {"serve": serve, "train": train, "options": options}[args.command]
+    handler = {"serve": serve, "train": train, "options": options, "sweep": sweep}[args.command]
     try:
         code = handler(args)
     except Failure as exc:
@@ -152,8 +162,8 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.workers is not None:
         raise Failure(WORKERS_GONE)
-    for name in ("host", "port", "device"):
-        if getattr(args, name) is not None:
+    for name in ("host", "port", "device", "ray_address"):
+        if getattr(args, name, None) is not None:
             os.environ[f"NNPLAY_{name.upper()}"] = str(getattr(args, name))
     settings = load_settings()
     if settings.device == "gpu":
@@ -163,6 +173,11 @@ def serve(args: argparse.Namespace) -> int:
             print("nnplay serve: --device gpu needs CuPy and a CUDA device (pip install 'nnplay[gpu]')",
                   file=sys.stderr)
             return 2
+    if settings.ray_address and importlib.util.find_spec("ray") is None:
+        from .sweeps.ray_tasks import RAY_MISSING
+
+        print(f"nnplay serve: {RAY_MISSING}", file=sys.stderr)
+        return 2
     check_listen(settings.host, settings.port)
     proxies = settings.forwarded_allow_ips
     config = uvicorn.Config("nnplay.server.main:create_app", factory=True, host=settings.host, port=settings.port,
@@ -294,6 +309,13 @@ def write_csv(path: Path, history: list[dict]) -> None:
                 writer.writerow(["" if row.get(k) is None else row[k] for k in HISTORY_COLUMNS])
     except OSError as exc:
         raise Failure(f"cannot write the history to {path}: {exc.strerror or exc}") from None
+
+
+# ---- sweep -------------------------------------------------------------------------------------------------
+def sweep(args: argparse.Namespace) -> int:
+    from .sweeps.cli import sweep as run
+
+    return run(args)
 
 
 # ---- options ----------------------------------------------------------------------------------------------

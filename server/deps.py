@@ -18,6 +18,7 @@ from .live.supervisor import EngineWorkers
 from .rooms.registry import Rooms
 from .settings import Settings
 from .store import Store
+from .sweeps.service import Sweeps
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ServerState:
     workers: Optional[EngineWorkers] = None
     store: Optional[Store] = None
     rooms: Optional[Rooms] = None  # the classroom rooms open on this instance (server/rooms)
+    sweeps: Optional[Sweeps] = None
     sessions: OpenSessions = field(default_factory=OpenSessions)
     addresses: Counter[str] = field(default_factory=Counter)  # live sessions per client address (routes/ws.py)
     renders: int = 0  # pictures being drawn now (server/jobs/render_slots.py)

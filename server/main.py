@@ -30,9 +30,12 @@ from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
 from .rooms.registry import Rooms
-from .routes import health, lessons, options, pages, rooms, setups, train, ws
+from .routes import health, lessons, options, pages, rooms, setups, sweep_plots, sweeps, train, ws
 from .settings import Settings
 from .store import Store
+from .sweeps.executors import make_executor
+from .sweeps.plan import SweepLimits
+from .sweeps.service import Sweeps
 
 EXPIRY_INTERVAL = 3600.0  # seconds between deletions of expired stored entries
 
@@ -56,18 +59,24 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.store.define(setups.TABLE)
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
-                              settings.max_finished_runs, settings.max_finished_run_bytes)
+                              settings.max_finished_runs, settings.max_finished_run_bytes, state.store)
         state.rooms = Rooms(settings)
+        state.sweeps = Sweeps(state.store, SweepLimits.of(settings), max_running=settings.max_running_sweeps,
+                              chunk_size=settings.sweep_chunk,
+                              executor=lambda: make_executor(settings.sweep_processes, settings.ray_address))
+        if settings.ray_address:  # connect at start-up (in the main thread): a bad address stops it, named
+            state.sweeps.executor()
         state.workers = EngineWorkers(settings, state.drain)
         await state.workers.start()
         state.pool.start()
         try:
             async with anyio.create_task_group() as tg:
-                state.runs.task_group = tg
+                state.runs.task_group = state.sweeps.task_group = tg
                 tg.start_soon(expire_hourly, state.store)
                 tg.start_soon(state.rooms.expire_now_and_then)
                 with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
                     yield
+                state.sweeps.shutdown()  # before the cancel: sweeps stop as interrupted, resumable
                 tg.cancel_scope.cancel()
         finally:
             state.pool.stop()
@@ -85,7 +94,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
-    for module in (health, options, train, lessons, setups, ws, rooms):
+    for module in (health, options, train, sweeps, sweep_plots, lessons, setups, ws, rooms):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
     app.include_router(rooms.page_routes(settings.frontend_dir))

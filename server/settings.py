@@ -44,6 +44,17 @@ class Settings(BaseSettings, Limits):
                                         description="bytes of results of finished runs kept; the oldest go first")
     max_body_bytes: int = Field(4 << 20, ge=1 << 10, description="largest HTTP request body (413 beyond it)")
 
+    # sweeps (server/sweeps): many runs trained as stacked groups in a pool of worker processes, or on Ray
+    max_sweep_runs: int = Field(4096, ge=1, description="runs of one sweep (combinations × seeds)")
+    max_sweep_model_epochs: int = Field(1_000_000, ge=1, description="epochs of one sweep summed over its runs")
+    max_running_sweeps: int = Field(2, ge=1, description="sweeps training at once on one instance")
+    sweep_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=256,
+                                 description="worker processes training sweeps, at low priority (default: one per "
+                                             "core; 0: a thread of the server process)")
+    sweep_chunk: int = Field(32, ge=1, le=4096, description="runs trained as one stacked group in a sweep")
+    ray_address: Optional[str] = Field(None, description="train sweeps on this Ray cluster ('auto': the one this "
+                                       "machine belongs to; 'local': start one here); needs nnplay[ray]")
+
     # server-rendered pictures (POST /api/render, /api/render/gif)
     max_renders: int = Field(2, ge=1, description="pictures drawn at once; one more is answered 429")
     max_gif_frames: int = Field(300, ge=2, description="frames of one GIF")

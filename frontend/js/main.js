@@ -20,6 +20,7 @@ import { createInsights } from './insights.js';
 import { createExports } from './exports.js';
 import { createEmbedDialog } from './embed-dialog.js';
 import { createShare } from './share.js';
+import { createSweepView } from './sweep-view.js';
 import { createEpochRun } from './presets-epoch-run.js';
 import { createDrawTools } from './data-draw.js';
 import { createRoomStudent, roomCode } from './room-student.js';
@@ -92,8 +93,9 @@ async function main() {
   const linkRoom = () => (roomLink.href = `room${state.hashText(['insights'])}`);
   hub.on('state:change', linkRoom);
   linkRoom();
+  const sweep = createSweepView(hub, state, options);
   const tools = document.getElementById('tools');
-  tools.append(presets.menu, compareLink, ...(code ? [] : [roomLink]), embed.button, exports.element);
+  tools.append(presets.menu, compareLink, ...(code ? [] : [roomLink]), sweep.button, embed.button, exports.element);
   tools.before(share.element); // the header's top right; before the lessons in Tab order, so Train stays near them
   if (room) {
     document.getElementById('top').before(room.banner);
@@ -101,7 +103,7 @@ async function main() {
     room.begin();
   }
 
-  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights, room }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights, room, sweep }; // for tests
   document.body.dataset.ready = 'true';
 }
 

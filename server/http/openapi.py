@@ -70,6 +70,12 @@ def add_limits(components: dict[str, Any], settings: Settings) -> None:
             properties["epochs"]["maximum"] = settings.max_epochs
         if name == "SetupRequest":  # a valid link is ASCII: its bytes are its characters
             properties["link"]["maxLength"] = settings.max_setup_bytes
+        if name == "SweepRequest":
+            model["description"] += (f" Limits: at most {settings.max_sweep_runs} runs (max_sweep_runs), "
+                                     f"{settings.max_sweep_model_epochs} model-epochs (max_sweep_model_epochs), "
+                                     f"{settings.max_running_sweeps} sweeps training at once (max_running_sweeps).")
+            model["x-limits"] = {"max_sweep_runs": settings.max_sweep_runs, "max_running_sweeps":
+                                 settings.max_running_sweeps, "max_sweep_model_epochs": settings.max_sweep_model_epochs}
         if name in ("TrainRequest", "View"):
             _non_null(properties["density"]).update(minimum=limits.min_grid_density, maximum=limits.max_grid_density)
 

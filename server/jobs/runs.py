@@ -8,6 +8,8 @@ Memory stays bounded: when a run ends, its Trainer, its request (data, weights) 
 dropped and only the result is kept, as compact JSON bytes; finished runs are capped by count
 (``max_finished``) and by those bytes (``max_finished_bytes``), the oldest evicted first (the newest is
 always kept, so a poll finds it). Measurements: docs/decisions.md, "Finished runs kept as JSON bytes".
+Each finished run is also written to the server's store (table ``runs``), so a poll finds it after it left
+memory, after a restart, or on another instance sharing the data folder, until ``store_ttl``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import anyio.abc
 from nnplay.engine import Limits, Trainer
 
 from ..http.schemas import TrainRequest
+from ..store import Store, Table
 from .pool import EnginePool
 from .results import Progress, make_trainer, result_of
 
@@ -75,6 +78,15 @@ class Run:
                 "result": self.result if with_result else None}
 
 
+RUNS = Table("runs", """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    info TEXT NOT NULL,          -- JSON: the run's RunInfo fields, the result included
+    used_at REAL NOT NULL
+)
+""")
+
+
 def compact_json(result: dict[str, Any]) -> bytes:
     return json.dumps(result, separators=(",", ":"), allow_nan=False).encode()
 
@@ -97,8 +109,11 @@ class RunStore:
     """The background runs of one app."""
 
     def __init__(self, pool: EnginePool, max_running: int, ttl: float, max_finished: int = 100,
-                 max_finished_bytes: int = 64 << 20):
+                 max_finished_bytes: int = 64 << 20, store: Optional[Store] = None):
         self.pool = pool
+        self.store = store
+        if store is not None:
+            store.define(RUNS)
         self.max_running, self.ttl = max_running, ttl
         self.max_finished, self.max_finished_bytes = max_finished, max_finished_bytes
         self.runs: dict[str, Run] = {}
@@ -149,15 +164,37 @@ class RunStore:
                 status, run.error = "failed", f"{type(exc).__name__}: {exc}"
         if run.status == "running":  # (not when cancel() has ended it already)
             run.end("cancelled" if status == "running" else status)
+        if self.store is not None and run.id in self.runs:
+            info = compact_json(run.info())
+            await anyio.to_thread.run_sync(self.store.write, "INSERT OR REPLACE INTO runs VALUES (?, ?, ?)",
+                                           (run.id, info, time.time()))
         self._expire()
 
     def get(self, run_id: str) -> Optional[Run]:
         self._expire()
         return self.runs.get(run_id)
 
+    def stored(self, run_id: str) -> Optional[Run]:
+        """A finished run from the store (no longer in memory: evicted, or before a restart) within ``ttl`` of its
+        end, or None."""
+        if self.store is None:
+            return None
+        rows = self.store.read("SELECT info FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            return None
+        info = json.loads(rows[0]["info"])
+        if time.time() - info["finished"] > self.ttl:
+            return None
+        run = Run(run_id, None, status=info["status"], created=info["created"], finished=info["finished"],
+                  error=info["error"], epochs_total=info["epochs_total"], epochs_finished=info["epochs_done"],
+                  collected=True)
+        run.result = info["result"]
+        return run
+
     def read(self, run_id: str) -> Optional[Run]:
-        """:meth:`get` for a client's poll: once the run has ended, the answer counts as its result collected."""
-        run = self.get(run_id)
+        """:meth:`get` for a client's poll (or the stored run): once the run has ended, the answer counts as its
+        result collected."""
+        run = self.get(run_id) or self.stored(run_id)
         if run is not None and run.status != "running":
             run.collected = True
         return run
@@ -171,6 +208,10 @@ class RunStore:
     def cancel(self, run_id: str) -> Optional[Run]:
         """Cancel a running run (between slices) and forget it; returns it, or None if unknown."""
         run = self.runs.pop(run_id, None)
+        stored = self.stored(run_id)
+        if stored is not None and self.store is not None:
+            self.store.write("DELETE FROM runs WHERE id = ?", (run_id,))
+            run = run or stored
         if run is not None and run.status == "running":
             if run.progress is not None:
                 run.progress.cancelled = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from server_helpers import wait_until
 
 
 @pytest.mark.parametrize("method,path,allow", [
@@ -22,8 +23,8 @@ def test_a_wrong_method_on_an_api_route_is_405_with_every_allowed_method(client,
 
 def get_paths(app, run_id: str, ids: dict[str, str] | None = None) -> list[str]:
     """A path for every GET route of the app, read from the app itself (a new route is covered without
-    listing it here), and a file of the page's static mount. A path parameter takes its value from ``ids``
-    by name (e.g. ``setup_id``), else ``run_id``."""
+    listing it here), and a file of the page's static mount. A path parameter named in ``ids`` takes its
+    value there, any other ``run_id``."""
     from fastapi import routing
 
     from nnplay.server.http.methods import PageMount
@@ -50,7 +51,10 @@ def test_head_answers_every_get_route_with_its_headers_and_no_body(client_for, t
     with client_for(frontend_dir=tmp_path) as c:
         run_id = c.post("/api/runs", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
         setup_id = c.post("/api/setups", json={"link": "#dataset=xor"}).json()["id"]
-        paths = get_paths(c.app, run_id, {"setup_id": setup_id})
+        sweep_id = c.post("/api/sweeps", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
+        # finished first: a sweep's JSON and its figure change as its runs end, between a GET and its HEAD
+        wait_until(lambda: c.get(f"/api/sweeps/{sweep_id}").json()["status"] == "done", "the sweep finished")
+        paths = get_paths(c.app, run_id, {"setup_id": setup_id, "sweep_id": sweep_id})
         assert {"/", "/api/health", "/api/options", f"/api/runs/{run_id}", "/app.js", f"/s/{setup_id}"} <= set(paths)
         for path in (p for p in paths if not p.startswith(ROOM_PATHS)):  # a room's: test_server_rooms.py
             got, head = c.get(path), c.head(path)
