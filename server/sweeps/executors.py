@@ -2,10 +2,10 @@
 this machine (the default), the server's own thread (``sweep_processes = 0``), or a Ray cluster
 (``ray_address``, server/sweeps/ray_tasks.py). Each is a ``concurrent.futures.Executor``.
 
-The pool's processes are started with ``spawn`` (the server has threads; a fork would copy their locks), at
-nice ``work.NICE``, with one BLAS thread each: live sessions train in their own engine workers at normal
-priority, so a sweep takes the cores they leave free. Why processes, and how many: docs/decisions.md,
-"Sweeps: stacked chunks in a pool of processes".
+The pool's processes are started with ``spawn`` (the server has threads; a fork would copy their locks) as
+``SCHED_IDLE`` (``work.start_worker``), with one BLAS thread each: live sessions train in their own engine
+workers at normal priority, so a sweep takes only the CPU time they leave free. Why processes, and how many:
+docs/decisions.md, "Sweeps: stacked chunks in a pool of idle-priority processes".
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .plan import SweepLimits, make_plan
 from .runner import execute
 from .schemas import SweepRequest
 
-DEFAULT_CHUNK = 32  # runs per stacked group (docs/decisions.md, "Sweeps: stacked chunks in a pool of processes")
+DEFAULT_CHUNK = 32  # runs per stacked group (docs/decisions.md, "Sweeps: stacked chunks in a pool of …")
 
 
 def run_sweep(request: dict | SweepRequest, *, limits: SweepLimits,
