@@ -18,14 +18,16 @@ from .runner import Inline
 from .work import start_worker
 
 
-def process_pool(processes: int) -> Executor:
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker)
+def process_pool(processes: int, idle: bool = True) -> Executor:
+    """``processes`` workers, at idle priority unless ``idle`` is False (see ``work.start_worker``)."""
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
+                               initargs=(idle,))
 
 
-def make_executor(processes: int, ray_address: Optional[str] = None) -> Executor:
+def make_executor(processes: int, ray_address: Optional[str] = None, idle: bool = True) -> Executor:
     """The executor the settings ask for (Ray first, then a pool of ``processes``, then this process)."""
     if ray_address:
         from .ray_tasks import RayExecutor  # noqa: PLC0415 - ray is an optional extra
 
         return RayExecutor(ray_address)
-    return process_pool(processes) if processes > 0 else Inline()
+    return process_pool(processes, idle) if processes > 0 else Inline()

@@ -56,9 +56,13 @@ class ChunkResult:
 FINAL_KEYS = ("train_loss", "test_loss", "test_accuracy", "test_r2", "test_rmse")
 
 
-def start_worker() -> None:
-    """A sweep worker process's initializer: it runs only on CPU time nothing else wants (Linux's SCHED_IDLE,
-    else nice 19), so live sessions keep their frame rate beside a sweep; one BLAS thread."""
+def start_worker(idle: bool = True) -> None:
+    """A sweep worker process's initializer: one BLAS thread and, in a server (``idle``), only CPU time
+    nothing else wants (Linux's SCHED_IDLE, else nice 19), so live sessions keep their frame rate beside a
+    sweep. A sweep run without a server (the CLI, a notebook) keeps normal priority."""
+    limit_blas_threads(1)
+    if not idle:
+        return
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):  # not Linux, or not allowed: the lowest nice instead
@@ -66,7 +70,6 @@ def start_worker() -> None:
             os.nice(NICE)
         except OSError:  # not allowed either: normal priority
             pass
-    limit_blas_threads(1)
 
 
 def train_chunk(chunk: Chunk, total_epochs: int) -> ChunkResult:
