@@ -75,9 +75,9 @@ async def resume_sweep(sweep_id: str, state: StateDep) -> dict:
     """Train the runs an interrupted sweep (a restart, SIGTERM, a crash) had not finished; its finished runs
     are kept."""
     try:
-        sweep = state.sweeps.resume(sweep_id)
+        prepared = await anyio.to_thread.run_sync(state.sweeps.resume_plan, sweep_id)
+        if prepared is None:
+            raise _missing(sweep_id)
+        return state.sweeps.resume(sweep_id, *prepared)
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    if sweep is None:
-        raise _missing(sweep_id)
-    return sweep

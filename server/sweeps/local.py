@@ -1,8 +1,8 @@
 """A whole sweep in this process, without a server: the CLI's local mode, notebooks, the plot's tests.
 
 ``run_sweep(request, limits=...)`` checks the request as the server does, trains its chunks through an
-executor (by default a pool of ``os.cpu_count()`` worker processes) and returns the same JSON as ``GET
-/api/sweeps/{id}`` once done (history included), with the same numbers.
+executor (by default a pool of ``os.cpu_count()`` worker processes at normal priority) and returns the same
+JSON as ``GET /api/sweeps/{id}`` once done (history included), with the same numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .plan import SweepLimits, make_plan
 from .runner import execute
 from .schemas import SweepRequest
 
-DEFAULT_CHUNK = 32  # runs per stacked group (docs/decisions.md, "Sweeps: stacked chunks in a pool of processes")
+DEFAULT_CHUNK = 32  # runs per stacked group (docs/decisions.md, "Sweeps: stacked chunks in a pool of …")
 
 
 def run_sweep(request: dict | SweepRequest, *, limits: SweepLimits,
@@ -37,7 +37,7 @@ def run_sweep(request: dict | SweepRequest, *, limits: SweepLimits,
             progress(len(rows), plan.total)
 
     own = executor is None
-    pool = make_executor(os.cpu_count() or 1) if own else executor
+    pool = make_executor(os.cpu_count() or 1, idle=False) if own else executor  # no live sessions to yield to
     try:
         execute(plan, pool, limits=limits.engine, chunk_size=chunk_size, finished=finished)
     finally:

@@ -76,23 +76,29 @@ class Sweeps:
         self._launch(sweep_id, plan, ())
         return {"id": sweep_id, "status": "queued", "total": plan.total, "combinations": plan.combinations}
 
-    def resume(self, sweep_id: str) -> Optional[dict[str, Any]]:
-        """Train the runs an interrupted sweep has not finished (a halving sweep: all of them again, since its
-        rungs rank every combination; the same numbers come out). None when unknown; ValueError naming the
-        status when the sweep is not interrupted."""
+    def resume_plan(self, sweep_id: str) -> Optional[tuple[str, Plan]]:
+        """For :meth:`resume`: the stored status of an interrupted sweep and its plan, checked against this
+        server's limits (call in a worker thread). None when unknown; ValueError naming the status when the
+        sweep is not interrupted."""
         meta = self.tables.meta(sweep_id)
         if meta is None:
             return None
         status = self._status(meta)
         if status != "interrupted":
             raise ValueError(f"sweep {sweep_id} is {status}; only an interrupted sweep can be resumed")
-        plan = make_plan(meta["request"], self.limits)
+        return meta["status"], make_plan(meta["request"], self.limits)
+
+    def resume(self, sweep_id: str, stored_status: str, plan: Plan) -> dict[str, Any]:
+        """Train the runs an interrupted sweep has not finished (a halving sweep: all of them again, since its
+        rungs rank every combination; the same numbers come out). Call on the event loop."""
         self._check_room()
-        if not self.tables.set_status(sweep_id, "queued", owner=self.owner, only_from=(meta["status"],)):
+        if not self.tables.set_status(sweep_id, "queued", owner=self.owner, only_from=(stored_status,)):
             raise ValueError(f"sweep {sweep_id} was just resumed or cancelled elsewhere")
         skip = () if plan.request.halving is not None else tuple(self.tables.rows(sweep_id))
         self._launch(sweep_id, plan, skip)
-        return self.get(sweep_id)
+        sweep = self.get(sweep_id)
+        assert sweep is not None, "a sweep being resumed is in the store"
+        return sweep
 
     def _check_room(self) -> None:
         if len(self.active) >= self.max_running:

@@ -18,7 +18,7 @@ from nnplay.engine import EpochReport, Limits, Trainer, TrainerGroup, limit_blas
 
 from . import transfer
 
-NICE = 10  # sweep workers yield the cores to the live sessions' engine workers (nice 0) when both want them
+NICE = 19  # where SCHED_IDLE is missing: the lowest priority nice gives
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,20 @@ class ChunkResult:
 FINAL_KEYS = ("train_loss", "test_loss", "test_accuracy", "test_r2", "test_rmse")
 
 
-def start_worker() -> None:
-    """A sweep worker process's initializer: lower priority than the live sessions, one BLAS thread."""
-    try:
-        os.nice(NICE)
-    except OSError:  # not allowed here: run at normal priority
-        pass
+def start_worker(idle: bool = True) -> None:
+    """A sweep worker process's initializer: one BLAS thread and, in a server (``idle``), only CPU time
+    nothing else wants (Linux's SCHED_IDLE, else nice 19), so live sessions keep their frame rate beside a
+    sweep. A sweep run without a server (the CLI, a notebook) keeps normal priority."""
     limit_blas_threads(1)
+    if not idle:
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not allowed: the lowest nice instead
+        try:
+            os.nice(NICE)
+        except OSError:  # not allowed either: normal priority
+            pass
 
 
 def train_chunk(chunk: Chunk, total_epochs: int) -> ChunkResult:

@@ -1,11 +1,14 @@
-"""Sweeps kept in the store: a finished sweep survives a restart; one stopped by a shutdown (or whose instance
-vanished) keeps its finished runs, reads ``interrupted`` and resumes to the same numbers; old sweeps expire."""
+"""Sweeps kept in the store: a finished sweep survives a restart; one stopped by a shutdown or SIGTERM (or whose
+instance vanished) keeps its finished runs, reads ``interrupted`` and resumes to the same numbers; old sweeps
+expire; a finished background run is found after a restart."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
-from server_helpers import TestClient, make_settings
+from server_helpers import TestClient, make_settings, serving, wait_until
 from test_sweeps import BASE, finish
 
 from nnplay.server.main import create_app
@@ -88,3 +91,22 @@ def test_a_finished_background_run_is_found_after_a_restart_until_deleted(tmp_pa
         assert after == run and after["status"] == "done" and after["result"]["epochs_run"] == 4
         assert client.delete(f"/api/runs/{run_id}").status_code == 200
         assert client.get(f"/api/runs/{run_id}").status_code == 404
+
+
+def test_sigterm_leaves_a_sweep_interrupted_with_its_runs_kept(tmp_path):
+    env = {"NNPLAY_DATA_DIR": str(tmp_path), "NNPLAY_SWEEP_PROCESSES": "1", "NNPLAY_SWEEP_CHUNK": "1",
+           "NNPLAY_ENGINE_PROCESSES": "0", "NNPLAY_DRAIN_GRACE": "1"}
+
+    def get(server, path: str) -> dict:
+        return json.loads(urllib.request.urlopen(f"{server['http']}{path}", timeout=10).read())
+
+    with serving(env) as server:  # leaves with SIGTERM: the drain, then the lifespan's end
+        post = urllib.request.Request(f"{server['http']}/api/sweeps", data=json.dumps(LONG).encode(),
+                                      headers={"Content-Type": "application/json"})
+        sweep_id = json.loads(urllib.request.urlopen(post, timeout=30).read())["id"]
+        wait_until(lambda: get(server, f"/api/sweeps/{sweep_id}")["done"] >= 2, "two runs finished", timeout=60)
+    with serving(env) as server:
+        sweep = get(server, f"/api/sweeps/{sweep_id}")
+        assert sweep["status"] == "interrupted" and 2 <= sweep["done"] < 10
+        finished = [r for r in sweep["results"] if r["status"] != "pending"]
+        assert len(finished) == sweep["done"] and all(r["status"] == "ok" and r["epochs_run"] == 120 for r in finished)
