@@ -1,6 +1,7 @@
 """Classroom capacity: the largest number K of students one ``nnplay serve`` (its defaults) holds live.
 
-    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed room] [--sweep-beside EPOCHS] [--python PATH]
+    python benchmarks/classroom.py [--quick] [--k 32] [--classroom c2 mixed room] [--sweep-beside EPOCHS]
+                                   [--python PATH]
 
 Each student is one WebSocket session, as a browser tab would be: it configures its setup with its own seed,
 plays at the server's default pace (speed and fps untouched, so the defaults are what is measured) and

@@ -95,7 +95,8 @@ async function main() {
   linkRoom();
   const sweep = createSweepView(hub, state, options);
   const tools = document.getElementById('tools');
-  tools.append(presets.menu, compareLink, ...(code ? [] : [roomLink]), sweep.button, embed.button, exports.element);
+  // the lesson menu last: the lesson note's Train button follows it in Tab order (the next key press after choosing)
+  tools.append(compareLink, ...(code ? [] : [roomLink]), sweep.button, embed.button, exports.element, presets.menu);
   tools.before(share.element); // the header's top right; before the lessons in Tab order, so Train stays near them
   if (room) {
     document.getElementById('top').before(room.banner);

@@ -7,8 +7,10 @@ dating column) are deleted by :meth:`Store.expire`, which the app runs at start-
 
 Instances on one machine may share the file (WAL journal, a busy timeout): a short link made on one opens on
 every other. Instances on different machines each keep their own (SQLite over a network file system is not
-safe); the proxy finds an entry by passing a 404 on to the next instance (deploy/nginx). Calls are short and serialised by one lock per :class:`Store`; a caller that
-writes many rows at once does it in one :meth:`transaction`.
+safe); the proxy finds an entry by passing a 404 on to the next instance (deploy/nginx).
+
+Calls are short and serialised by one lock per :class:`Store`; a caller that writes many rows at once does it
+in one :meth:`transaction`.
 """
 
 from __future__ import annotations
