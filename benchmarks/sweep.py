@@ -45,10 +45,13 @@ SEEDS = 8
 CORES = os.cpu_count() or 1
 
 
-def request(epochs: int, halving: bool = False) -> dict:
+HALVINGS = [25, 20, 10]  # rung spacings (keep 0.5): the 25 first, then denser rungs
+
+
+def request(epochs: int, halving_every: int | None = None) -> dict:
     body = {"config": C2, "grid": GRID, "seeds": SEEDS, "epochs": epochs}
-    if halving:
-        body["halving"] = {"metric": "test_loss", "every": 25, "keep": 0.5}
+    if halving_every:
+        body["halving"] = {"metric": "test_loss", "every": halving_every, "keep": 0.5}
     return body
 
 
@@ -200,14 +203,15 @@ def main() -> None:
     print(f"(one at a time: timed on {len(sample)} runs and scaled by {scale:g}; 'one at a time' is one process, "
           f"as a script calling POST /api/train in a loop)")
 
-    start = time.perf_counter()
-    halved = run_sweep(request(args.epochs, halving=True), limits=limits, chunk_size=args.chunk)
-    seconds = time.perf_counter() - start
-    (best_full, loss_full), (best_halved, loss_halved) = best_combination(full), best_combination(halved)
-    print(f"halving (keep 0.5 every 25): {halved['model_epochs']} model-epochs = "
-          f"{halved['model_epochs'] / full['model_epochs']:.0%} of {full['model_epochs']}, {seconds:.1f} s; best "
-          f"{best_halved} (mean test loss {loss_halved:.4f}) vs without halving {best_full} ({loss_full:.4f}): "
-          f"{'same' if best_full == best_halved else 'DIFFERENT'}")
+    for every in HALVINGS:
+        start = time.perf_counter()
+        halved = run_sweep(request(args.epochs, halving_every=every), limits=limits, chunk_size=args.chunk)
+        seconds = time.perf_counter() - start
+        (best_full, loss_full), (best_halved, loss_halved) = best_combination(full), best_combination(halved)
+        print(f"halving (keep 0.5 every {every}): {halved['model_epochs']} model-epochs = "
+              f"{halved['model_epochs'] / full['model_epochs']:.0%} of {full['model_epochs']}, {seconds:.1f} s; best "
+              f"{best_halved} (mean test loss {loss_halved:.4f}) vs without halving {best_full} ({loss_full:.4f}): "
+              f"{'same' if best_full == best_halved else 'DIFFERENT'}")
     if not args.skip_memory:
         memory_growth(args.python, args.memory_epochs)
 
