@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from nnplay.engine import Trainer
 
-from .pictures import BLACK, WHITE, Film, GifPalette, GifWriter, Inks, Picture, caption_font
+from .pictures import BLACK, WHITE, Film, GifPalette, GifWriter, Inks, Picture, StillWriter, caption_font
 
 GAP = 6  # pixels between tiles and round the edge
 
@@ -26,20 +26,12 @@ def mosaic_columns(variants: int) -> int:
     return 2 if variants == 4 else variants
 
 
-class LastPicture:
-    """A film's sink that keeps only its newest picture (drawn on the mosaic's palette)."""
+class LastPicture(StillWriter):
+    """A film's sink that keeps only its newest picture, drawn on the mosaic's palette."""
 
     def __init__(self, palette: GifPalette):
-        self.palette: Optional[GifPalette] = palette
-        self.image: Optional[Image.Image] = None
-        self.frames = 0
-
-    def add(self, image: Image.Image) -> None:
-        self.image = image
-        self.frames += 1
-
-    def close(self) -> None:
-        pass
+        super().__init__()
+        self.palette = palette
 
 
 class Layout:

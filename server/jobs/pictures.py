@@ -386,7 +386,7 @@ class GifWriter:
 class StillWriter:
     """Keeps the last picture (RGB: ``palette`` is None); :meth:`png` encodes it."""
 
-    palette = None
+    palette: Optional[GifPalette] = None
 
     def __init__(self):
         self.image: Optional[Image.Image] = None
