@@ -20,6 +20,17 @@ export async function makeShortLink(hash) {
   return body;
 }
 
+/** Copy `text` to the clipboard; false where the page may not (an insecure page, a test browser): the caller
+ *  shows the text selected instead. */
+export async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createShare(hub, state) {
   const field = el('input', { class: 'share-link', readOnly: true, hidden: true, 'aria-label': 'Link to share',
     onfocus: () => field.select() });
@@ -28,15 +39,6 @@ export function createShare(hub, state) {
   const shortLink = el('button', { type: 'button', class: 'tool-button ui-share', title: 'A short link, kept by this server, to read aloud',
     onclick: () => share(true) }, 'Short link');
   const element = el('div', { class: 'share' }, copyLink, shortLink, field);
-
-  async function copy(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      return false; // no permission (an insecure page, a test browser): the field shows it, selected
-    }
-  }
 
   /** Show and copy the setup's link: the short one when asked, or when the long one is too long. */
   async function share(short) {
