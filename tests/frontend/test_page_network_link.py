@@ -29,7 +29,8 @@ def test_a_shared_network_opens_in_a_fresh_browser_with_its_epoch_and_weights(ma
     assert "/?network=" in opened.url
     opened.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 25")
     config = opened.evaluate("window.nnplay.state.config()")
-    assert (config["hidden"], config["learning_rate"], config["activation"], config["seed"]) == ([3, 2], 0.1, "relu", 11)
+    setup = (config["hidden"], config["learning_rate"], config["activation"], config["seed"])
+    assert setup == ([3, 2], 0.1, "relu", 11)
     assert opened.evaluate(WEIGHTS) == trained, "the very weights, not a retrained network"
     assert "network loaded (epoch 25)" in opened.get_by_label("Notices").inner_text()
     opened.wait_for_timeout(500)
