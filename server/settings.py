@@ -106,7 +106,7 @@ class Settings(BaseSettings, Limits):
                             "old ones expire")
     max_network_bytes: int = Field(1 << 20, ge=1 << 10, description="largest network kept for a link (POST "
                                    "/api/networks, a room's results.csv), as stored JSON: 10 layers of 32 neurons "
-                                   "take about 250 kB, custom points up to 65 kB more")
+                                   "take about 200 kB, custom points up to 65 kB more")
     max_networks: int = Field(20_000, ge=1, description="networks kept at once; one more is refused (507) until "
                               "old ones expire")
 
