@@ -1,2 +1,3 @@
 """One router module per resource: health, options, train (and background runs), lessons, short links (setups),
+stored networks (networks),
 the socket, the page."""
