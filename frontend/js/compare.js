@@ -60,7 +60,8 @@ async function main() {
   hub.on('state:change', linkBack);
   linkBack();
   document.getElementById('tools').append(presets.menu, back, embed.button);
-  const share = createShare(hub, state); // "Copy link" and "Short link", as on the playground (its /s/ID comes back here)
+  // "Copy link" and "Short link", as on the playground (its /s/ID comes back here; slides take the Embed dialog's link)
+  const share = createShare(hub, state, { slides: false });
   document.getElementById('tools').before(share.element);
   if (embedded) {
     document.body.classList.add('embedded');

@@ -31,7 +31,9 @@ export async function copy(text) {
   }
 }
 
-export function createShare(hub, state) {
+/** createShare(hub, state, {slides}): `slides` false where /s/ID/embed is not this page's embed (the compare
+ *  page, whose embed is itself: its Embed dialog gives the link for slides). */
+export function createShare(hub, state, { slides = true } = {}) {
   const field = el('input', { class: 'share-link', readOnly: true, hidden: true, 'aria-label': 'Link to share',
     onfocus: () => field.select() });
   const copyLink = el('button', { type: 'button', class: 'tool-button ui-share', title: 'Copy a link that opens this setup',
@@ -51,7 +53,7 @@ export function createShare(hub, state) {
       try {
         const made = await makeShortLink(hash);
         text = new URL(made.url, location.href).href;
-        embed = ` (in slides: ${new URL(made.embed_url, location.href).href})`;
+        if (slides) embed = ` (in slides: ${new URL(made.embed_url, location.href).href})`;
         what = short ? 'Short link' : `This link is ${long.length} characters long, so its short link`;
       } catch (error) {
         return hub.emit('notice', `No short link: ${error.message}`);

@@ -55,6 +55,7 @@ def test_the_compare_pages_short_link_opens_its_variants_again(make_page, server
     page.get_by_role("button", name="Short link").click()
     page.wait_for_function("document.querySelector('.share-link').value.includes('/s/')")
     short = page.get_by_label("Link to share").input_value()
+    assert "/embed" not in page.get_by_label("Notices").inner_text(), "its embed is the Embed dialog's, not /s/ID/embed"
     again = make_page(short)
     assert again.url.startswith(server.url + "/compare#"), again.url
     settle(again)
