@@ -120,6 +120,9 @@ async function sharedNetwork(hub, state) {
   try {
     const network = await fetchNetwork(id);
     state.load(network.config, {}, { source: 'import' });
+    // from here the page's link is its setup's, as after an Import: "Copy link" and a reload never bring the
+    // shared network back over the changes made since
+    history.replaceState(null, '', `${location.pathname}${location.hash}`);
     hub.emit('notice', `network loaded (epoch ${network.epoch})`);
     return network;
   } catch (error) {

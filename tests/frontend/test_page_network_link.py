@@ -26,7 +26,8 @@ def test_a_shared_network_opens_in_a_fresh_browser_with_its_epoch_and_weights(ma
     assert "Link to this network (epoch 25)" in page.get_by_label("Notices").inner_text()
 
     opened = make_page(link)  # a fresh context: nothing in its localStorage
-    assert "/?network=" in opened.url
+    assert opened.url.startswith(server.url + "/#") and "network=" not in opened.url, "the link is its setup's now"
+    assert "networkShape=3,2" in opened.url
     opened.wait_for_function("window.nnplay.session.lastFrame.header.epoch === 25")
     config = opened.evaluate("window.nnplay.state.config()")
     setup = (config["hidden"], config["learning_rate"], config["activation"], config["seed"])
