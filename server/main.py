@@ -30,7 +30,7 @@ from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
 from .rooms.registry import Rooms
-from .routes import health, lessons, options, pages, rooms, setups, sweep_plots, sweeps, train, ws
+from .routes import health, lessons, networks, options, pages, rooms, setups, sweep_plots, sweeps, train, ws
 from .settings import Settings
 from .store import Store
 from .sweeps.executors import make_executor
@@ -57,6 +57,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.store = Store(settings.data_dir, settings.store_ttl)  # first: a bad data folder stops start-up
         state.store.define(setups.TABLE)
+        state.store.define(networks.TABLE)
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes, state.store)
@@ -94,7 +95,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InvalidInput, invalid_input_handler)
     app.add_exception_handler(HTTPException, method_not_allowed)
-    for module in (health, options, train, sweeps, sweep_plots, lessons, setups, ws, rooms):
+    for module in (health, options, train, sweeps, sweep_plots, lessons, setups, networks, ws, rooms):
         app.include_router(module.router)
     app.include_router(pages.page_router(settings.frontend_dir))
     app.include_router(rooms.page_routes(settings.frontend_dir))

@@ -87,6 +87,7 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_gif_frames": settings.max_gif_frames,
         "max_gif_size": settings.max_gif_size,
         "max_setup_bytes": settings.max_setup_bytes,
+        "max_network_bytes": settings.max_network_bytes,
         "idle_timeout": settings.idle_timeout,
         "min_speed": MIN_SPEED,
         "max_speed": MAX_SPEED,

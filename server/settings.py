@@ -104,6 +104,11 @@ class Settings(BaseSettings, Limits):
                                  "(POST /api/setups): max_samples points of any CSV fit (5,000 take 20-65 kB)")
     max_setups: int = Field(20_000, ge=1, description="short links kept at once; one more is refused (507) until "
                             "old ones expire")
+    max_network_bytes: int = Field(1 << 20, ge=1 << 10, description="largest network kept for a link (POST "
+                                   "/api/networks, a room's results.csv), as stored JSON: 10 layers of 32 neurons "
+                                   "take about 200 kB, custom points up to 65 kB more")
+    max_networks: int = Field(20_000, ge=1, description="networks kept at once; one more is refused (507) until "
+                              "old ones expire")
 
     # classroom rooms (server/rooms): a lecturer's room links its students' live sessions
     max_rooms: int = Field(16, ge=1, description="rooms open at once on this instance; one more is answered 429")

@@ -12,6 +12,7 @@ import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
 import { createCompareView, defaultVariants, variantLimits } from './compare-variants.js';
 import { createEmbedDialog } from './embed-dialog.js';
+import { createShare } from './share.js';
 import { createEpochRun } from './presets-epoch-run.js';
 import { createCompareExports } from './compare-exports.js';
 import { keepOnly, keptNames } from './embed-keep.js';
@@ -59,6 +60,9 @@ async function main() {
   hub.on('state:change', linkBack);
   linkBack();
   document.getElementById('tools').append(presets.menu, back, embed.button);
+  // "Copy link" and "Short link", as on the playground (its /s/ID comes back here; slides take the Embed dialog's link)
+  const share = createShare(hub, state, { slides: false });
+  document.getElementById('tools').before(share.element);
   if (embedded) {
     document.body.classList.add('embedded');
     keepOnly(document.body, keptNames(state.values, state.hidden, true));
@@ -74,7 +78,7 @@ async function main() {
   const visibility = startWhenVisible(document.documentElement, { hub, socket, session, autoplay: state.values.autoplay, allowed: host ? () => host.allowsShow : undefined });
   host?.onChange(visibility.update);
 
-  window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility, exports }; // for tests and the console
+  window.nnplay = { hub, state, socket, session, view, options, presets, embed, visibility, exports, share }; // for tests and the console
   document.body.dataset.ready = 'true';
 }
 

@@ -3,11 +3,13 @@
 // (POST /api/render/gif: from the weights and epoch the current run started at, a frame every k epochs, at
 // the width chosen; the fields are exports-gif.js's),
 // the network as JSON (config + weights + epoch; importing it sends `configure` with both, so the exact
-// network comes back), the loss history and the data as CSV.
+// network comes back) or as a link (the same JSON kept by the server: POST /api/networks -> /n/ID, which
+// network-link.js opens), the loss history and the data as CSV.
 
 import { composeView } from './exports-compose.js';
 import { download, fileName, toCsv } from './exports-files.js';
 import { createGifFields } from './exports-gif.js';
+import { copy } from './share.js';
 import { fmt3, el, nextId } from './ui.js';
 
 const FORMAT = 'nnplay-network';
@@ -51,11 +53,15 @@ export function createExports(hub, state, session, { output, network, chart, pre
   const gifFields = createGifFields(state, (values) => run(() => gif(values)));
   const fileId = nextId('file');
   const file = el('input', { id: fileId, type: 'file', accept: '.json,application/json', class: 'visually-hidden', 'aria-label': 'Import network (JSON)' });
+  const linkField = el('input', { class: 'share-link network-link', readOnly: true, hidden: true, 'aria-label': 'Link to this network',
+    onfocus: () => linkField.select() });
   const panel = el('div', { class: 'menu-panel' },
     item('Picture of this view (PNG)', 'Export a PNG of the view', () => run(viewPng)),
     item('Plot, server-rendered (PNG)', 'Export a server-rendered PNG of the plot', () => run(plotPng)),
     gifFields.element,
     item('Network (JSON)', 'Export the network as JSON', () => run(networkJson)),
+    item('Share network (link)', 'Share the network as a link, kept by this server', () => run(networkLink)),
+    linkField,
     el('label', { class: 'menu-item file-item', for: fileId }, 'Import network (JSON)…', file),
     item('Loss history (CSV)', 'Export the loss history as CSV', () => run(lossCsv)),
     item('Data (CSV)', 'Export the data as CSV', () => run(dataCsv)));
@@ -116,12 +122,30 @@ export function createExports(hub, state, session, { output, network, chart, pre
     }
   }
 
-  function networkJson() {
+  /** The network as the Import reads it: {format, version, epoch, config, weights}. */
+  function networkData() {
     const w = weights();
     if (!w) throw new Error('no weights to export yet (connect, or Reset a diverged run)');
-    const data = { format: FORMAT, version: state.options.version, epoch: session.epoch, config: state.config(), weights: w };
-    download(name('json'), JSON.stringify(data, null, 1), 'application/json');
+    return { format: FORMAT, version: state.options.version, epoch: session.epoch, config: state.config(), weights: w };
   }
+
+  function networkJson() {
+    download(name('json'), JSON.stringify(networkData(), null, 1), 'application/json');
+  }
+
+  /** Keep the network on the server and show its link (/n/ID), selected and copied where the page may. */
+  async function networkLink() {
+    const data = networkData();
+    const made = await (await post('api/networks', data)).json();
+    const link = new URL(made.url, location.href).href;
+    linkField.value = link;
+    linkField.hidden = false;
+    linkField.size = Math.min(link.length, 40);
+    const copied = await copy(link);
+    linkField.focus();
+    hub.emit('notice', `Link to this network (epoch ${data.epoch}) ${copied ? 'copied' : 'is selected: copy it'}: ${link}`);
+  }
+  hub.on('state:change', () => (linkField.hidden = true)); // the shown link is of the network before the change
 
   /** Load an exported network: its config into the page state, then `configure` with its weights. */
   function importNetwork(text) {

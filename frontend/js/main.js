@@ -24,6 +24,7 @@ import { createSweepView } from './sweep-view.js';
 import { createEpochRun } from './presets-epoch-run.js';
 import { createDrawTools } from './data-draw.js';
 import { createRoomStudent, roomCode } from './room-student.js';
+import { fetchNetwork, networkId } from './network-link.js';
 import { el, placeByWidth } from './ui.js';
 import { usePalette } from './colors.js';
 
@@ -38,10 +39,14 @@ async function main() {
   const options = await response.json();
   usePalette(options.palette); // before anything is drawn
 
+  // a short link of the compare page (/s/ID opens `/#…`) names its variants: that page opens it
+  if (new URLSearchParams(location.hash.slice(1)).has('variants')) return location.replace(`compare${location.hash}`);
   const state = createState(hub, options, { pageKeys: PAGE_KEYS });
   const presetList = await fetchPresets();
   const linked = resolvePresetLink(state, presetList);
   if (linked?.variants) return location.replace(`compare#preset=${encodeURIComponent(linked.name)}`);
+  const code = roomCode(); // a student's page (/r/CODE): the room's setup, a banner, a nickname first
+  const shared = code ? null : await sharedNetwork(hub, state);
   const chart = createChart();
   const output = createOutput(hub, state, chart);
   const network = createNetwork(hub, state);
@@ -57,11 +62,10 @@ async function main() {
   network.build();
 
   const render = createRenderer({ output, network, chart });
-  const code = roomCode(); // a student's page (/r/CODE): the room's setup, a banner, a nickname first
   let room = null;
   const socket = createSocket(hub, code ? { url: () => room.url(defaultUrl()), lazy: true } : {});
   if (code) room = createRoomStudent(hub, state, socket, code);
-  const session = createSession(hub, state, socket, render, { serverSetup: () => Boolean(room?.active) });
+  const session = createSession(hub, state, socket, render, { serverSetup: () => Boolean(room?.active), network: shared });
   createEpochRun(hub, state, session);
 
   const gradients = createGradChart(hub);
@@ -106,6 +110,25 @@ async function main() {
 
   window.nnplay = { hub, state, socket, session, render, chart, output, network, options, presets, walkthrough, gradients, exports, embed, insights, room, sweep }; // for tests
   document.body.dataset.ready = 'true';
+}
+
+/** The network of a /n/ID link (/?network=ID), its config loaded into the page before the session starts; null
+ *  (and a notice saying why) when the link names none: the page never shows a network it was not given. */
+async function sharedNetwork(hub, state) {
+  const id = networkId();
+  if (!id) return null;
+  try {
+    const network = await fetchNetwork(id);
+    state.load(network.config, {}, { source: 'import' });
+    // from here the page's link is its setup's, as after an Import: "Copy link" and a reload never bring the
+    // shared network back over the changes made since
+    history.replaceState(null, '', `${location.pathname}${location.hash}`);
+    hub.emit('notice', `network loaded (epoch ${network.epoch})`);
+    return network;
+  } catch (error) {
+    hub.emit('notice', error.message);
+    return null;
+  }
 }
 
 main().catch((error) => {

@@ -1,8 +1,11 @@
 // Spotlight and snapshots on the lecturer's page. A click on a tile watches that student (`watch`): their
 // frames come exactly as the student gets them and are drawn full-size with the network
 // (room-network-view.js); Esc or Close stops watching (`unwatch`). "Snapshot" keeps the student's network
-// as it is now (`snapshot`); two snapshots are shown side by side to compare later in the class.
+// as it is now (`snapshot`); two snapshots are shown side by side to compare later in the class. "Open in
+// playground" keeps the watched student's network as it is now (POST /api/networks) and opens its /n/ID link
+// in a new tab.
 
+import { post } from './exports.js';
 import { createNetworkView } from './room-network-view.js';
 import { el, fmt3 } from './ui.js';
 
@@ -29,9 +32,30 @@ export function createSpotlight(hub, socket, options, { nameOf, fetchNetwork }) 
         dialog.close();
       }
     } });
+  const playground = el('button', { type: 'button', class: 'room-button', text: 'Open in playground',
+    title: 'Open this network, as it is now, in the playground in a new tab (a link that outlives the room)',
+    onclick: () => watching && openInPlayground(watching) });
   const close = el('button', { type: 'button', class: 'room-button quiet', text: 'Close', onclick: () => dialog.close() });
   const dialog = el('dialog', { class: 'spotlight', 'aria-label': 'Spotlight' },
-    el('header', { class: 'spot-head' }, title, facts, snap, kick, close), body);
+    el('header', { class: 'spot-head' }, title, facts, snap, playground, kick, close), body);
+
+  /** Keep the student's network now and open its /n/ID link in a new tab. */
+  async function openInPlayground(student) {
+    const tab = window.open('', '_blank'); // opened within the click: a tab opened after an await is a blocked pop-up
+    try {
+      const network = await fetchNetwork(student);
+      if (!network) throw new Error('the student has no network yet');
+      const { config, weights, epoch } = network;
+      const made = await (await post('api/networks', { config, weights, epoch })).json();
+      const link = new URL(made.url, location.href).href;
+      if (!tab) return hub.emit('notice', `The network's link: ${link}`);
+      tab.opener = null;
+      tab.location.href = link;
+    } catch (error) {
+      tab?.close();
+      hub.emit('notice', `Could not open the network: ${error.message}`);
+    }
+  }
   dialog.addEventListener('close', () => {
     if (watching) socket.send('unwatch');
     watching = null;

@@ -55,11 +55,11 @@ function followHover(hub, state, socket) {
   return { reset: () => (now = small) };
 }
 
-/** createSession(hub, state, socket, render, {compare, serverSetup}): `compare()` returns {variants, labels}
+/** createSession(hub, state, socket, render, {compare, serverSetup, network}): `compare()` returns {variants, labels}
  *  for a comparison session (the page state's config is the base every variant overrides). While
  *  `serverSetup()` is true (a room's student) the server sets the session up on (re)connect, so the page
- *  sends nothing then. */
-export function createSession(hub, state, socket, render, { compare = null, serverSetup = () => false } = {}) {
+ *  sends nothing then. `network` ({weights, epoch}, a shared network's) goes with the first configure. */
+export function createSession(hub, state, socket, render, { compare = null, serverSetup = () => false, network = null } = {}) {
   const live = new Set(state.options.live_fields);
   const configFields = (k) => k in state.options.defaults || PAGE_CONFIG.has(k) || (compare && k === 'variants');
   const restore = createRestore();
@@ -134,7 +134,8 @@ export function createSession(hub, state, socket, render, { compare = null, serv
     thumbs.reset();
     if (serverSetup()) return;
     sendView();
-    const id = configure({ play: wantPlay, keepWeights: reconnect });
+    const given = !reconnect && network ? { weights: network.weights, epoch: network.epoch } : {};
+    const id = configure({ play: wantPlay, keepWeights: reconnect, ...given });
     restore.begin(reconnect && epoch > 0 ? id : null); // a run under way comes back with its chart
   });
   // while the connection is down nothing trains: the button says so (what the user wants is kept in

@@ -20,7 +20,20 @@ export async function makeShortLink(hash) {
   return body;
 }
 
-export function createShare(hub, state) {
+/** Copy `text` to the clipboard; false where the page may not (an insecure page, a test browser): the caller
+ *  shows the text selected instead. */
+export async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** createShare(hub, state, {slides}): `slides` false where /s/ID/embed is not this page's embed (the compare
+ *  page, whose embed is itself: its Embed dialog gives the link for slides). */
+export function createShare(hub, state, { slides = true } = {}) {
   const field = el('input', { class: 'share-link', readOnly: true, hidden: true, 'aria-label': 'Link to share',
     onfocus: () => field.select() });
   const copyLink = el('button', { type: 'button', class: 'tool-button ui-share', title: 'Copy a link that opens this setup',
@@ -28,15 +41,6 @@ export function createShare(hub, state) {
   const shortLink = el('button', { type: 'button', class: 'tool-button ui-share', title: 'A short link, kept by this server, to read aloud',
     onclick: () => share(true) }, 'Short link');
   const element = el('div', { class: 'share' }, copyLink, shortLink, field);
-
-  async function copy(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      return false; // no permission (an insecure page, a test browser): the field shows it, selected
-    }
-  }
 
   /** Show and copy the setup's link: the short one when asked, or when the long one is too long. */
   async function share(short) {
@@ -49,7 +53,7 @@ export function createShare(hub, state) {
       try {
         const made = await makeShortLink(hash);
         text = new URL(made.url, location.href).href;
-        embed = ` (in slides: ${new URL(made.embed_url, location.href).href})`;
+        if (slides) embed = ` (in slides: ${new URL(made.embed_url, location.href).href})`;
         what = short ? 'Short link' : `This link is ${long.length} characters long, so its short link`;
       } catch (error) {
         return hub.emit('notice', `No short link: ${error.message}`);

@@ -1,2 +1,2 @@
 """One router module per resource: health, options, train (and background runs), lessons, short links (setups),
-the socket, the page."""
+stored networks (networks), the socket, the page."""

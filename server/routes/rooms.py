@@ -34,7 +34,9 @@ from ..rooms.registry import TooManyRooms
 from ..rooms.room import Room
 from ..rooms.student import deny, no_room
 from ..rooms.tiles import network_of, params
+from .networks import keep_network
 from .pages import PLACEHOLDER
+from .setups import store_of
 from .ws import origin_refusal
 
 router = APIRouter(tags=["rooms"])
@@ -135,27 +137,52 @@ async def room_qr_png(code: str, request: Request, state: StateDep) -> Response:
 
 
 RESULT_COLUMNS = ["nickname", "setup", "epoch", "train_loss", "test_loss", "accuracy", "r2", "params", "hidden",
-                  "connected", "network"]
+                  "connected", "network", "network_json"]
 
 
 @router.get("/api/rooms/{code}/results.csv", responses={200: {"content": {"text/csv": {}}}, **KEYED},
             response_class=Response)
 async def room_results(code: str, request: Request, state: StateDep, key: Optional[str] = None) -> Response:
-    """One row per student who joined: their setup and latest metrics, and the link to their network."""
+    """One row per student who joined: their setup and latest metrics, and links to their network: ``network``
+    opens it in the playground (``/n/ID``, kept in the store now, so it outlives the room), ``network_json`` is
+    the keyed JSON (while the room lasts)."""
     room = keyed(state, code, request, key)
+    base = str(request.base_url).rstrip("/")
+    students = list(room.students.values())
+    configs = [student_config(student, room) for student in students]
+    links = await anyio.to_thread.run_sync(kept_links, state, students, configs)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(RESULT_COLUMNS)
-    base = str(request.base_url).rstrip("/")
-    for student in room.students.values():
-        row = result_row(student.frame)
-        config = (student.session.facts if student.session is not None and student.session.facts
-                  else student.state or {}).get("config", room.config)
-        writer.writerow([csv_text(student.nickname), setup_name(config), *row, student.connected,
-                         f"{base}/api/rooms/{codes.shown(room.code)}/students/{student.id}.json"])
+    for student, config, link in zip(students, configs, links, strict=True):
+        json_url = f"{base}/api/rooms/{codes.shown(room.code)}/students/{student.id}.json"
+        writer.writerow([csv_text(student.nickname), setup_name(config), *result_row(student.frame),
+                         student.connected, f"{base}{link}" if link else "", json_url])
     filename = f"room-{codes.shown(room.code)}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def student_config(student: Any, room: Room) -> dict:
+    """The config a student's network runs: their session's, or the one they last had, or the room's."""
+    facts = student.session.facts if student.session is not None and student.session.facts else student.state
+    return (facts or {}).get("config", room.config)
+
+
+def kept_links(state: ServerState, students: list, configs: list[dict]) -> list[str]:
+    """Per student, the ``/n/ID`` path of their current network, kept in the store now; "" for a student with
+    no frame yet, or a network the store does not take (larger than max_network_bytes, or the store full)."""
+    settings = state.settings
+    links = []
+    for student, config in zip(students, configs, strict=True):
+        kept = None
+        if student.frame is not None:
+            network = network_of(student.frame)
+            kept = keep_network(store_of(state), {"config": config, "weights": network["weights"],
+                                                  "epoch": network["epoch"]},
+                                settings.max_network_bytes, settings.max_networks)
+        links.append(kept.url if kept else "")
+    return links
 
 
 def result_row(frame: Optional[bytes]) -> list:
@@ -188,8 +215,7 @@ async def student_network(code: str, student: str, request: Request, state: Stat
     seated = room.students.get(student)
     if seated is None or seated.frame is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no network of student {student!r} in this room")
-    config = (seated.session.facts if seated.session is not None and seated.session.facts
-              else seated.state or {}).get("config", room.config)
+    config = student_config(seated, room)
     network = network_of(seated.frame)
     return {"nickname": seated.nickname, "config": config, "weights": network["weights"], "epoch": network["epoch"]}
 

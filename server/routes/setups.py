@@ -79,6 +79,11 @@ def key_of(text: str) -> Optional[str]:
     return key if len(key) == ID_LENGTH and all(c in ALPHABET for c in key) else None
 
 
+def new_key() -> str:
+    """A fresh random key: ID_LENGTH characters of ALPHABET (a caller retries on the rare clash)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+
+
 def setup_of(key: str, link: str) -> Setup:
     name = spoken(key)
     return Setup(id=name, url=f"/s/{name}", embed_url=f"/s/{name}/embed", link=link)
@@ -107,7 +112,7 @@ def keep(store: Store, link: str, max_setups: int) -> Optional[Setup]:
         if db.execute("SELECT COUNT(*) FROM setups").fetchone()[0] >= max_setups:
             return None
         while True:  # a clash of 50 random bits is as good as impossible, but costs nothing to handle
-            key = "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+            key = new_key()
             try:
                 db.execute("INSERT INTO setups VALUES (?, ?, ?, ?, ?)", (key, digest, link, now, now))
                 return setup_of(key, link)

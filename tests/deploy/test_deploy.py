@@ -205,8 +205,9 @@ def not_followed(url: str) -> tuple[int, str, str]:
 
 
 def test_a_short_link_opens_through_nginx_whichever_machine_stored_it(tmp_path):
-    """Two instances with stores of their own (two machines): a short link made on either opens through the
-    proxy every time, whichever instance the proxy asks first; an unknown one is the plain 404 page."""
+    """Two instances with stores of their own (two machines): a short link or a stored network made on either
+    opens through the proxy every time, whichever instance the proxy asks first; an unknown one is the plain
+    404 page."""
     if shutil.which("nginx") is None and not shutil.which("/usr/sbin/nginx"):
         pytest.skip("nginx is not installed (apt-get install nginx)")
     instances = [Instance(data_dir=str(tmp_path / f"machine-{n}")) for n in range(2)]
@@ -223,8 +224,19 @@ def test_a_short_link_opens_through_nginx_whichever_machine_stored_it(tmp_path):
                 assert get_json(f"{proxy.url}/api/setups/{setup['id']}") == (200, setup)
                 assert not_followed(proxy.url + setup["url"])[:2] == (303, f"/#dataset=xor&seed={n}")
                 assert not_followed(proxy.url + setup["embed_url"])[:2] == (303, f"/embed#dataset=xor&seed={n}")
+            network = {"config": {"dataset": "xor", "hidden": [2], "seed": n}, "epoch": n,
+                       "weights": [{"W": [[0.1, 0.2], [0.3, 0.4]], "b": [0.0, 0.0]}, {"W": [[0.5, 0.6]], "b": [0.0]}]}
+            status, kept, _ = post_json(f"{instance.url}/api/networks", network)
+            assert status == 201
+            assert get_json(f"{instances[1 - n].url}/api/networks/{kept['id']}")[0] == 404, "not on the other"
+            for _ in range(4):
+                status, back = get_json(f"{proxy.url}/api/networks/{kept['id']}")
+                assert status == 200 and (back["epoch"], back["weights"]) == (n, network["weights"])
+                assert not_followed(proxy.url + kept["url"])[:2] == (303, f"/?network={kept['id']}")
         status, _, page = not_followed(f"{proxy.url}/s/zzzzz-zzzzz")
         assert status == 404 and "This short link does not exist" in page
+        status, _, page = not_followed(f"{proxy.url}/n/zzzzz-zzzzz")
+        assert status == 404 and "This network link does not exist" in page
     finally:
         proxy.stop()
         for instance in instances:

@@ -4,6 +4,8 @@ student's reload, anonymise, spotlight and snapshots, the lecturer's reload, end
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from npm_packages import npm_package
 from page_helpers import ARTIFACTS, Server, canvas_colours, contrast_failures, settle, wait_ready
@@ -239,6 +241,15 @@ def test_anonymise_spotlight_and_snapshots(room):
     assert canvas_colours(lecturer, ".spotlight .plot canvas.heatmap") > 1
     lecturer.screenshot(path=str(ARTIFACTS / "room-spotlight-1920.png"))
     assert axe_violations(lecturer) == []
+    with lecturer.context.expect_page() as opening:
+        spot.get_by_role("button", name="Open in playground").click()
+    playground = opening.value
+    wait_ready(playground)
+    loaded = int(re.search(r"network loaded \(epoch (\d+)\)", playground.get_by_label("Notices").inner_text())[1])
+    assert playground.evaluate("window.nnplay.session.lastFrame.header.epoch") == loaded
+    weights = "window.nnplay.session.currentWeights()"
+    assert playground.evaluate(weights) in [student.evaluate(weights) for student in room.students], "one student's"
+    playground.close()
     spot.get_by_role("button", name="Snapshot").click()
     lecturer.locator(".snapshot").first.wait_for()
     spot.get_by_role("button", name="Close").click()

@@ -51,10 +51,14 @@ def test_head_answers_every_get_route_with_its_headers_and_no_body(client_for, t
     with client_for(frontend_dir=tmp_path) as c:
         run_id = c.post("/api/runs", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
         setup_id = c.post("/api/setups", json={"link": "#dataset=xor"}).json()["id"]
+        network = {"config": {"dataset": "xor", "hidden": [1]},
+                   "weights": [{"W": [[1, 2]], "b": [0]}, {"W": [[3]], "b": [0]}]}
+        network_id = c.post("/api/networks", json=network).json()["id"]
         sweep_id = c.post("/api/sweeps", json={"config": {"dataset": "xor", "hidden": [2]}, "epochs": 2}).json()["id"]
         # finished first: a sweep's JSON and its figure change as its runs end, between a GET and its HEAD
         wait_until(lambda: c.get(f"/api/sweeps/{sweep_id}").json()["status"] == "done", "the sweep finished")
-        paths = get_paths(c.app, run_id, {"setup_id": setup_id, "sweep_id": sweep_id})
+        paths = get_paths(c.app, run_id, {"setup_id": setup_id, "sweep_id": sweep_id,
+                                          "network_id": network_id})
         assert {"/", "/api/health", "/api/options", f"/api/runs/{run_id}", "/app.js", f"/s/{setup_id}"} <= set(paths)
         for path in (p for p in paths if not p.startswith(ROOM_PATHS)):  # a room's: test_server_rooms.py
             got, head = c.get(path), c.head(path)

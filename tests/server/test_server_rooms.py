@@ -188,7 +188,7 @@ def test_results_csv_and_end(client, sockets):
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert answer.headers["content-type"].startswith("text/csv") and len(rows) == 1
     assert rows[0]["nickname"] == "'=cmd|' /C calc'!A0" and rows[0]["epoch"] == "0"
-    network = client.get(rows[0]["network"].split("testserver")[1], headers=HEADERS(made["key"])).json()
+    network = client.get(rows[0]["network_json"].split("testserver")[1], headers=HEADERS(made["key"])).json()
     assert [len(layer["b"]) for layer in network["weights"]] == [3, 1]
     svg, head = client.get(f"/api/rooms/{made['code']}/qr.svg"), client.head(f"/api/rooms/{made['code']}/qr.svg")
     assert svg.text.startswith("<svg") and head.content == b"" and head.headers["content-type"] == "image/svg+xml"
