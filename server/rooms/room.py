@@ -271,12 +271,12 @@ class Seat:
         self.room, self.student = room, student
 
     def start(self) -> msg.Configure:
-        """The session's first ``configure``: the student's own network on a rejoin (unless a locked field has
-        changed since), else the room's setup."""
+        """The session's first ``configure``: the student's own network on a rejoin (weights, normalization
+        parameters and epoch, unless a locked field has changed since), else the room's setup."""
         saved, frame = self.student.state, self.student.frame
         if saved is not None and frame is not None and all(saved["config"].get(f) == self.room.config.get(f)
                                                            for f in self.room.locked):
-            network = network_of(frame)
+            network = network_of(frame, Config(**saved["config"]).normalizations)
             return msg.Configure.model_validate({"type": "configure", "config": saved["config"],
                                                  "weights": network["weights"], "epoch": network["epoch"]})
         return msg.Configure(type="configure", config=dict(self.room.config))

@@ -1,7 +1,7 @@
 """Rooms kept in the store (server/rooms/keep.py): a real ``nnplay serve`` with a room, its lecturer and two
 students is stopped with SIGTERM (a drain) and started again on the same data folder and port; the room comes
 back with its key, code, title, challenge, locks and students, who rejoin with their tokens at their epochs
-and weights. An ended room does not come back."""
+and weights (batch normalization's parameters and running statistics too). An ended room does not come back."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 
+import numpy as np
 import pytest
 from server_helpers import SMALL, free_port, serving
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from nnplay.server.live.frames import decode
-from nnplay.server.rooms.tiles import network_of
 
 WAIT = 20.0
 
@@ -59,7 +59,8 @@ def student(sockets: ExitStack, served: dict, code: str, **join):
 
 
 def train(ws, epochs: int) -> dict:
-    """Train ``epochs`` epochs (a ``step``); the network of the frame sent with the answer."""
+    """Train ``epochs`` epochs (a ``step``); the epoch and weights (with normalization's) of the frame sent with
+    the answer."""
     ws.send(json.dumps({"type": "step", "id": "s", "n": epochs}))
     last = None
     while True:
@@ -67,13 +68,19 @@ def train(ws, epochs: int) -> dict:
         if isinstance(message, bytes) and decode(message)[0]["type"] == "frame":
             last = message
         elif isinstance(message, dict) and message["id"] == "s":
-            network = network_of(last)
+            network = weights_of(last)
             assert network["epoch"] == message["epoch"] == epochs
             return network
 
 
+def weights_of(frame: bytes) -> dict:
+    """A frame's epoch and its weights array: every layer's W and b, then normalization's γ, β, running stats."""
+    header, arrays = decode(frame)
+    return {"epoch": header["epoch"], "weights": arrays["weights"], "sizes": header["sizes"]}
+
+
 def first_frame(ws) -> dict:
-    return network_of(until(ws, lambda m: isinstance(m, bytes) and decode(m)[0]["type"] == "frame"))
+    return weights_of(until(ws, lambda m: isinstance(m, bytes) and decode(m)[0]["type"] == "frame"))
 
 
 @pytest.fixture
@@ -97,6 +104,8 @@ def test_a_room_its_lecturer_and_its_students_survive_a_sigterm_restart(tmp_path
         bo, bo_room = student(sockets, served, code, nickname="Bo")
         ada.send(json.dumps({"type": "configure", "id": "mine", "config": {**SMALL, "hidden": [5]}}))
         until(ada, is_json("state", id="mine"))
+        bo.send(json.dumps({"type": "configure", "id": "mine", "config": {**SMALL, "normalization": "batch"}}))
+        until(bo, is_json("state", id="mine"))
         before = {"Ada": train(ada, 30), "Bo": train(bo, 10)}
     # leaving ``serving`` sent SIGTERM: the drain wrote the rooms, then closed the students' sessions (1012)
     for ws in (ada, bo):
@@ -125,9 +134,10 @@ def test_a_room_its_lecturer_and_its_students_survive_a_sigterm_restart(tmp_path
             state = until(ws, is_json("state"))
             network = first_frame(ws)
             assert state["epoch"] == network["epoch"] == before[name]["epoch"] > 0
-            assert network["sizes"] == before[name]["sizes"] and network["weights"] == before[name]["weights"]
-            if name == "Ada":
-                assert state["config"]["hidden"] == [5]
+            assert network["sizes"] == before[name]["sizes"]
+            assert np.array_equal(network["weights"], before[name]["weights"])  # Bo's: with batch norm's γ, β, stats
+            field, value = {"Ada": ("hidden", [5]), "Bo": ("normalization", "batch")}[name]
+            assert state["config"][field] == value
             ws.close()
         assert call(f"{served['http']}/api/rooms/{code}", "DELETE", key=key)[0] == 204
         teacher.close()
