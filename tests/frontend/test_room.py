@@ -269,8 +269,13 @@ def test_a_restart_of_the_server_brings_the_room_back_to_every_page(room, room_s
     lecturer, (ada, grace, _) = room.lecturer, room.students
     epoch = grace.evaluate("window.nnplay.session.epoch")
     assert epoch >= 1000 and not grace.evaluate("window.nnplay.session.playing")
+    for page in room.students:  # what each page hears from the restarted server
+        page.evaluate("() => window.nnplay.hub.on('room', (m) => (window.nnplay.roomAgain = m))")
     room_server.stop()
+    lecturer.evaluate("window.nnplay.lastTiles = null")
     room_server.start()
+    for page in room.students:
+        page.wait_for_function("window.nnplay.roomAgain && !window.nnplay.roomAgain.ended", timeout=30_000)
     room.wait_tiles("students.length === 3 && students.every((s) => s.connected && s.tile !== null)",
                     timeout=30_000)
     grace.wait_for_function("(e) => window.nnplay.session.epoch === e", arg=epoch)
