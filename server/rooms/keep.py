@@ -200,10 +200,12 @@ def student_row(code: str, student: Student) -> tuple:
 
 
 def restored_room(row: sqlite3.Row, settings: Settings) -> Room:
-    """A room from its row, idle since now (it expires after ``room_idle_timeout`` if nobody comes back)."""
+    """A room from its row, idle since it was last used (the downtime counts towards ``room_idle_timeout``)."""
+    idle_for = max(0.0, time.time() - row["used_at"])
     return Room(row["code"], row["key_hash"], row["title"], json.loads(row["config"]), settings,
                 challenge=row["challenge"], locked=json.loads(row["locked"]),
-                state=RoomState.PAUSED if row["paused"] else RoomState.OPEN, created=row["created"])
+                state=RoomState.PAUSED if row["paused"] else RoomState.OPEN, created=row["created"],
+                idle_since=time.monotonic() - idle_for)
 
 
 def restored_student(row: sqlite3.Row) -> Student:

@@ -84,21 +84,30 @@ def test_a_students_frame_is_written_at_most_once_an_interval_and_all_of_them_be
     assert stored_epochs(store) == {"Ada": 4}
 
 
-def test_kicked_students_and_ended_idle_or_expired_rooms_are_not_restored(store):
+def test_kicked_students_and_ended_or_idle_rooms_are_not_restored_and_idle_time_counts_on(store):
     rooms = rooms_on(store, room_idle_timeout=600.0)
     ended, _ = rooms.create("ended", SMALL)
     idle, _ = rooms.create("idle", SMALL)
     kept, _ = rooms.create("kept", SMALL)
     kicked, stays = kept.seat("Kim", None), kept.seat("Sam", None)
-    kept.add_lecturer(type("Screen", (), {"watching": None, "room_changed": lambda self: None})())
     kept.kick(kicked)
     rooms.kept(kept)
     rooms.end(ended, "The lecturer ended the room")
     idle.idle_since = time.monotonic() - 601  # nobody there for longer than room_idle_timeout
+    kept.idle_since = time.monotonic() - 500  # its idle time goes on after the restart
     rooms.keep_all()
-    [back] = rooms_on(store, room_idle_timeout=600.0).restore()
+    again = rooms_on(store, room_idle_timeout=600.0)
+    [back] = again.restore()
     assert back.title == "kept" and list(back.students) == [stays.id]
-    assert [row["title"] for row in store.read("SELECT title FROM rooms")] == ["kept"]
+    assert again.expire(now=time.monotonic() + 90) == [] and again.expire(now=time.monotonic() + 110) == [back]
+    assert store.read("SELECT count(*) AS n FROM rooms")[0]["n"] == 0  # the idle one at restore, this one now
+
+
+def test_the_store_ttl_deletes_a_room_and_its_students(store):
+    rooms = rooms_on(store)
+    room, _ = rooms.create("left behind", SMALL)
+    room.seat("Ada", None)
+    rooms.keep_all()
     assert store.expire(now=time.time() + 3601) == 1  # store_ttl: the room goes, its students with it
     assert store.read("SELECT count(*) AS n FROM room_students")[0]["n"] == 0
 
