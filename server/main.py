@@ -29,6 +29,7 @@ from .jobs.runs import RunStore
 from .lifecycle.drain import Drain, DrainGate, drain_on_sigterm
 from .live.supervisor import EngineWorkers
 from .problems import InvalidInput
+from .rooms.keep import RoomKeep, owner_of
 from .rooms.registry import Rooms
 from .routes import health, lessons, networks, options, pages, rooms, setups, sweep_plots, sweeps, train, ws
 from .settings import Settings
@@ -61,7 +62,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.pool = EnginePool(settings.engine_threads, settings.slice_seconds, settings.switch_interval)
         state.runs = RunStore(state.pool, settings.max_background_runs, settings.run_ttl,
                               settings.max_finished_runs, settings.max_finished_run_bytes, state.store)
-        state.rooms = Rooms(settings)
+        state.rooms = Rooms(settings, RoomKeep(state.store, owner_of(settings), settings.room_keep_interval))
+        state.rooms.restore()  # before the first request: a lecturer's key and the students' tokens work again
         state.sweeps = Sweeps(state.store, SweepLimits.of(settings), max_running=settings.max_running_sweeps,
                               chunk_size=settings.sweep_chunk,
                               executor=lambda: make_executor(settings.sweep_processes, settings.ray_address))
@@ -75,7 +77,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                 state.runs.task_group = state.sweeps.task_group = tg
                 tg.start_soon(expire_hourly, state.store)
                 tg.start_soon(state.rooms.expire_now_and_then)
-                with drain_on_sigterm(state.drain, state.sessions, state.runs, tg):
+                tg.start_soon(state.rooms.keep_now_and_then)
+                with drain_on_sigterm(state.drain, state.sessions, state.runs, tg, before_close=state.rooms.keep_all):
                     yield
                 state.sweeps.shutdown()  # before the cancel: sweeps stop as interrupted, resumable
                 tg.cancel_scope.cancel()
@@ -83,6 +86,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             state.pool.stop()
             with anyio.CancelScope(shield=True):
                 await state.workers.stop()
+            state.rooms.keep_all()  # what changed since the drain (or everything, stopped without one)
             state.store.close()
             logs.flush()  # the counts of repeated log lines still held
 

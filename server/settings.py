@@ -119,6 +119,8 @@ class Settings(BaseSettings, Limits):
                                 "address shares it")
     room_idle_timeout: float = Field(3600.0, gt=0, description="seconds a room with no lecturer socket and no "
                                      "student connected is kept before it ends")
+    room_keep_interval: float = Field(5.0, gt=0, le=3600, description="seconds between writes of a room "
+                                      "student's network to the store (a room outlives a restart of its instance)")
     room_challenge_length: int = Field(500, ge=1, le=10_000, description="characters of a room's challenge text")
     room_nickname_length: int = Field(32, ge=1, le=200, description="characters of a student's nickname")
     room_tile_size: int = Field(25, ge=4, le=100, description="side of a dashboard tile (its boundary sampled "

@@ -4,6 +4,7 @@ On SIGTERM (``systemctl stop``, a rolling restart) the instance goes from ``read
 
 * new work is refused with HTTP 503 and ``Retry-After`` (a new ``/ws`` session, any POST), before any of it
   is done, so the proxy passes it on to another instance (deploy/nginx: ``proxy_next_upstream http_503``);
+* what must outlive the instance is written first (``before_close``: the classroom rooms, server/rooms/keep.py);
 * every open session is closed with 1012 (service restart); the page reconnects at once, through the
   proxy, to another instance, and restores its setup there;
 * background runs get ``drain_grace`` seconds to finish and to be collected: the instance stays until
@@ -27,7 +28,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import anyio
 import anyio.abc
@@ -106,11 +107,13 @@ class Drain:
             raise RuntimeError(f"cannot begin draining: already {self.readiness.value} (expected ready)")
         self.readiness = Readiness.DRAINING
 
-    async def run(self, sessions: OpenSessions, runs: RunStore) -> None:
-        """Stop taking work, send the sessions elsewhere, give the runs ``grace`` seconds to end and be
-        collected, cancel the rest."""
+    async def run(self, sessions: OpenSessions, runs: RunStore,
+                  before_close: Callable[[], None] = lambda: None) -> None:
+        """Stop taking work, call ``before_close``, send the sessions elsewhere, give the runs ``grace`` seconds to
+        end and be collected, cancel the rest."""
         self.begin()
         began = time.time()
+        before_close()
         sessions.close_all(SERVICE_RESTART, "server restarting; reconnect")
         with anyio.move_on_after(self.grace):
             while len(sessions) or runs.awaiting(began):  # the sessions' close frames are out within a poll or two
@@ -143,9 +146,10 @@ class DrainGate:
 
 
 @contextmanager
-def drain_on_sigterm(drain: Drain, sessions: OpenSessions, runs: RunStore,
-                     task_group: anyio.abc.TaskGroup) -> Iterator[None]:
-    """While the ``with`` block runs (the app's lifespan), the first SIGTERM drains in ``task_group`` and then
+def drain_on_sigterm(drain: Drain, sessions: OpenSessions, runs: RunStore, task_group: anyio.abc.TaskGroup,
+                     before_close: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """While the ``with`` block runs (the app's lifespan), the first SIGTERM drains in ``task_group`` (calling
+    ``before_close`` before it closes the sessions) and then
     raises SIGTERM again for the handler that was there before (uvicorn's, which shuts the server down); a
     second SIGTERM goes straight to that handler. Signals are the main thread's: elsewhere (a TestClient)
     this does nothing."""
@@ -166,7 +170,7 @@ def drain_on_sigterm(drain: Drain, sessions: OpenSessions, runs: RunStore,
 
     async def drain_when_asked() -> None:
         await asked.wait()
-        await drain.run(sessions, runs)
+        await drain.run(sessions, runs, before_close)
         exit_as_asked()
 
     def on_sigterm(signum: int, frame: object) -> None:

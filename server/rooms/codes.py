@@ -1,7 +1,9 @@
-"""Room codes (short, read aloud), room keys and student tokens (secrets), and how they are compared."""
+"""Room codes (short, read aloud), room keys and student tokens (secrets), and how they are compared: a room
+holds only a secret's :func:`digest` (so does its store), never the secret itself."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from typing import Optional
@@ -39,6 +41,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def same_secret(given: Optional[str], secret: str) -> bool:
-    """Whether ``given`` is ``secret``, in time that does not depend on where they differ."""
-    return isinstance(given, str) and hmac.compare_digest(given.encode(), secret.encode())
+def digest(secret: str) -> str:
+    """The SHA-256 (hex) of a key or token: what a room keeps and stores in place of the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def matches(given: Optional[str], secret_digest: str) -> bool:
+    """Whether ``given`` is the secret whose :func:`digest` is ``secret_digest``, in constant time."""
+    return isinstance(given, str) and hmac.compare_digest(digest(given), secret_digest)

@@ -27,6 +27,7 @@ from .room import Room, Student
 from .tiles import pack_tiles, retag, tile_of
 
 ENDED_CODE = 4000
+CHANGES_ROOM = {"push", "challenge", "lock", "pause_all", "play_all", "kick"}  # commands written to the store
 QUIET_TILES = 1.0  # seconds after which tiles are sent even if nothing changed (connections, a fresh page)
 
 
@@ -164,6 +165,8 @@ class LecturerSocket:
         except InvalidInput as exc:
             exc.message_id = command.id
             raise
+        if command.type in CHANGES_ROOM:
+            self.rooms.kept(self.room)
         if not answered:
             await self._send_json(self.room.info(command.id, join_url=self.join_url))
 

@@ -1,5 +1,5 @@
-"""The rooms open on this instance, their limits (rooms per instance, join attempts per address per minute)
-and their expiry."""
+"""The rooms open on this instance, their limits (rooms per instance, join attempts per address per minute),
+their expiry, and their copy in the store (server/rooms/keep.py), from which a restarted instance restores them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import anyio
 
 from ..settings import Settings
 from . import codes
+from .keep import RoomKeep
 from .room import Room, normalized
 
 RATE_WINDOW = 60.0  # seconds over which room_join_rate counts
@@ -22,27 +23,31 @@ class TooManyRooms(Exception):
 
 
 class Rooms:
-    """The open rooms, by code (without its hyphen)."""
+    """The open rooms, by code (without its hyphen), kept in the store by ``keep`` (None: in memory only)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, keep: Optional[RoomKeep] = None):
         self.settings = settings
+        self.keep = keep
         self.open: dict[str, Room] = {}
         self._attempts: dict[str, deque[float]] = {}  # join attempts per client address, within RATE_WINDOW
 
     def __repr__(self) -> str:
         return f"Rooms({len(self.open)} open)"
 
-    def create(self, title: str, config: dict[str, Any]) -> Room:
-        """A new room; :class:`TooManyRooms` at the limit, InvalidInput for a bad config."""
+    def create(self, title: str, config: dict[str, Any]) -> tuple[Room, str]:
+        """A new room and its lecturer's key (which only its digest is kept of); :class:`TooManyRooms` at the
+        limit, InvalidInput for a bad config."""
         if len(self.open) >= self.settings.max_rooms:
             raise TooManyRooms(f"too many rooms open ({self.settings.max_rooms}); end one or try again later")
         setup = normalized(config)
         code = codes.new_code()
         while code in self.open:
             code = codes.new_code()
-        room = Room(code, codes.new_key(), title, setup, self.settings)
+        key = codes.new_key()
+        room = Room(code, codes.digest(key), title, setup, self.settings)
         self.open[code] = room
-        return room
+        self.kept(room)
+        return room, key
 
     def get(self, text: str) -> Optional[Room]:
         """The open room of a code as typed (any case, hyphen optional), or None."""
@@ -52,6 +57,36 @@ class Rooms:
     def end(self, room: Room, why: str) -> None:
         room.end(why)
         self.open.pop(room.code, None)
+        if self.keep is not None:
+            self.keep.forget(room)
+
+    # ---- the store -----------------------------------------------------------------------------------------
+    def restore(self) -> list[Room]:
+        """Open again the rooms this instance kept before it stopped; the rooms restored."""
+        restored = self.keep.restore(self.settings) if self.keep is not None else []
+        for room in restored:
+            self.open[room.code] = room
+        return restored
+
+    def kept(self, room: Room) -> None:
+        """Write ``room`` to the store now (after it changed), with its new students and their frames that are
+        due."""
+        if self.keep is not None:
+            self.keep.write(self.keep.changes([room]))
+
+    def keep_all(self) -> None:
+        """Write every room and each student's latest frame now (a drain, a shutdown)."""
+        if self.keep is not None:
+            self.keep.write(self.keep.changes(list(self.open.values()), everything=True))
+
+    async def keep_now_and_then(self) -> None:
+        """Write the rooms' changes (each student's frame at most once a ``room_keep_interval``) every interval
+        (until cancelled). In the event loop: a write of 64 students takes milliseconds (docs/decisions.md)."""
+        if self.keep is None:
+            return
+        while True:
+            await anyio.sleep(self.keep.interval)
+            self.keep.write(self.keep.changes(list(self.open.values())))
 
     def attempt(self, address: str, now: Optional[float] = None) -> bool:
         """Count one join attempt from ``address``; whether it is within ``room_join_rate`` a minute."""

@@ -60,9 +60,10 @@ class Student:
     """A student who joined: who they are, and what the room keeps of their network between sockets."""
 
     id: str
-    token: str
+    token_hash: str  # codes.digest of their rejoin token
     nickname: str
     joined: float
+    token: Optional[str] = None  # the token itself, once given here (at the join, or by a rejoin after a restart)
     session: Optional["Session"] = None
     frame: Optional[bytes] = None  # the latest frame their session sent
     state: Optional[dict[str, Any]] = None  # the trainer's facts of their latest state (config, epoch, ...)
@@ -76,7 +77,7 @@ class Student:
 @dataclass(eq=False)
 class Room:
     code: str
-    key: str
+    key_hash: str  # codes.digest of the lecturer's key (the key itself is shown once, when the room is created)
     title: str
     config: dict[str, Any]  # the room's setup, normalised (Config.model_dump())
     settings: Settings
@@ -125,14 +126,16 @@ class Room:
     def seat(self, nickname: Optional[str], token: Optional[str]) -> Student:
         """The student a ``join`` names: the one holding ``token`` (a rejoin), else a new one called
         ``nickname``. :class:`InvalidInput` for a bad or taken nickname; :class:`RoomFull` past the limit."""
-        known = next((s for s in self.students.values() if token and codes.same_secret(token, s.token)
+        known = next((s for s in self.students.values() if token and codes.matches(token, s.token_hash)
                       and not s.kicked), None)
         if known is not None:
+            known.token = token
             return known
         name = self.check_nickname(nickname)
         if len(self.students) >= self.settings.max_room_students:
             raise RoomFull(f"the room is full ({self.settings.max_room_students} students)")
-        student = Student(secrets.token_hex(4), codes.new_token(), name, time.time())
+        token = codes.new_token()
+        student = Student(secrets.token_hex(4), codes.digest(token), name, time.time(), token=token)
         self.students[student.id] = student
         return student
 
@@ -268,12 +271,12 @@ class Seat:
         self.room, self.student = room, student
 
     def start(self) -> msg.Configure:
-        """The session's first ``configure``: the student's own network on a rejoin (unless a locked field has
-        changed since), else the room's setup."""
+        """The session's first ``configure``: the student's own network on a rejoin (weights, normalization
+        parameters and epoch, unless a locked field has changed since), else the room's setup."""
         saved, frame = self.student.state, self.student.frame
         if saved is not None and frame is not None and all(saved["config"].get(f) == self.room.config.get(f)
                                                            for f in self.room.locked):
-            network = network_of(frame)
+            network = network_of(frame, Config(**saved["config"]).normalizations)
             return msg.Configure.model_validate({"type": "configure", "config": saved["config"],
                                                  "weights": network["weights"], "epoch": network["epoch"]})
         return msg.Configure(type="configure", config=dict(self.room.config))

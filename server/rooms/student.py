@@ -65,7 +65,9 @@ async def join(websocket: WebSocket, room: Room, rooms: Rooms, address: str) -> 
             if text is None or len(text) > settings.max_message_bytes:
                 raise InvalidInput.single(None, None, "expected a join message", '{"type": "join", "nickname": ...}')
             request = parse(text, {"join": Join})
-            return room.seat(request.nickname, request.student)
+            student = room.seat(request.nickname, request.student)
+            rooms.kept(room)  # a new student is in the store before their first frame
+            return student
         except InvalidInput as exc:
             await _error(websocket, exc)
         except RoomFull as exc:

@@ -1,16 +1,18 @@
 """What a room reads from the frames its students' sessions already send: dashboard tiles (the ``output``
-grid sampled down), the scalars a tile shows, the weights that reopen a network, and a frame tagged for the
-lecturer. Nothing here trains or draws: each frame is decoded (its header and the arrays it needs), never
-recomputed (docs/decisions.md, "Rooms: tiles").
+grid sampled down), the scalars a tile shows, the weights (and normalization parameters) that reopen a
+network, and a frame tagged for the lecturer. Nothing here trains or draws: each frame is decoded (its header
+and the arrays it needs), never recomputed (docs/decisions.md, "Rooms: tiles").
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from ..live.frames import decode, pack, quantize
+from nnplay.engine.normalization import get_normalization
+
+from ..live.frames import NORM_ORDER, decode, pack, quantize
 
 FRAME_START = b'{"type":"frame"'  # a frame's header begins so (encode_parts puts "type" first)
 
@@ -71,10 +73,12 @@ def retag(frame: bytes, **fields: Any) -> bytes:
     return pack({**header, **fields}, items)
 
 
-def network_of(frame: bytes) -> dict[str, Any]:
+def network_of(frame: bytes, normalizations: Sequence[str] = ()) -> dict[str, Any]:
     """``{"epoch", "sizes", "weights"}`` of a frame: weights in ``configure``'s layout (per layer W as
-    fan_out × fan_in rows, and b), or None when the frame carries no weights (its view left them out).
-    Normalization's γ and β are not included: a normalized network reopens with them at their start."""
+    fan_out × fan_in rows, and b), or None when the frame carries no weights (its view left them out). Given
+    ``normalizations`` (the config's, one per hidden layer), a normalized layer's entry also has its ``norm``
+    (γ, β and, batch norm, the running estimates, as the frame carries them after the layers); without them, a
+    normalized network reopens with those at their start."""
     header, arrays = decode(frame)
     sizes, flat = header["sizes"], arrays.get("weights")
     layers = None
@@ -85,4 +89,12 @@ def network_of(frame: bytes) -> dict[str, Any]:
             b = flat[start + fan_in * fan_out: start + fan_in * fan_out + fan_out]
             layers.append({"W": w.tolist(), "b": b.tolist()})
             start += fan_in * fan_out + fan_out
+        for index, name in enumerate(normalizations):
+            norm = get_normalization(name)
+            if norm is None:
+                continue
+            width, entry = sizes[index + 1], {"kind": norm.name}
+            for key in NORM_ORDER if norm.running else NORM_ORDER[:2]:
+                entry[key], start = flat[start: start + width].tolist(), start + width
+            layers[index]["norm"] = entry
     return {"epoch": header["epoch"], "sizes": sizes, "weights": layers}

@@ -83,7 +83,7 @@ def keyed(state: ServerState, code: str, request: Request, key: Optional[str]) -
     if not given:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this needs the room key: Authorization: Bearer KEY or "
                             "?key=KEY", headers={"WWW-Authenticate": "Bearer"})
-    if not codes.same_secret(given, room.key):
+    if not codes.matches(given, room.key_hash):
         if not state.rooms.attempt(address(request)):
             raise too_many(state)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong room key")
@@ -96,10 +96,10 @@ async def create_room(request: Request, state: StateDep, body: Annotated[Optiona
     """Open a room; the answer's ``key`` is the lecturer's secret (shown once)."""
     body = body or CreateRoom(title="")
     try:
-        room = state.rooms.create(body.title, body.config)
+        room, key = state.rooms.create(body.title, body.config)
     except TooManyRooms as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "60"}) from None
-    return {"code": codes.shown(room.code), "key": room.key, "join_url": join_url(request, room.code),
+    return {"code": codes.shown(room.code), "key": key, "join_url": join_url(request, room.code),
             "expires": time.time() + state.settings.room_idle_timeout, "title": room.title, "config": room.config}
 
 
@@ -254,7 +254,7 @@ async def lecturer_socket(websocket: WebSocket, code: str) -> None:
                                            f"({state.settings.room_join_rate} a minute); wait a minute")
     if room.ended:
         return await websocket.close(4404, no_room(code)[:120])
-    if not codes.same_secret(key, room.key):
+    if not codes.matches(key, room.key_hash):
         return await websocket.close(1008, "wrong room key")
     await LecturerSocket(websocket, room, state.rooms, join_url(websocket, room.code)).serve()
 

@@ -1,6 +1,6 @@
 """A classroom room in the browser: the lecturer's page (/room) and three students' playgrounds (/r/CODE) on one
 server. The tests share the pages and run in order: join, tiles and names, push, lock, pause, leaderboard and a
-student's reload, anonymise, spotlight and snapshots, the lecturer's reload, end."""
+student's reload, anonymise, spotlight and snapshots, a restart of the server, the lecturer's reload, end."""
 
 from __future__ import annotations
 
@@ -272,6 +272,28 @@ def test_anonymise_spotlight_and_snapshots(room):
     assert lecturer.get_by_label("Join code").is_visible(), "the code stays on screen for latecomers"
     lecturer.screenshot(path=str(ARTIFACTS / "room-projector-1920.png"))
     projector.click()
+
+
+def test_a_restart_of_the_server_brings_the_room_back_to_every_page(room, room_server):
+    """A SIGTERM (a deploy's restart) and a start on the same port and data folder: the lecturer's page and the
+    students' pages reconnect by themselves, every student as themselves, with their network and locks."""
+    lecturer, (ada, grace, _) = room.lecturer, room.students
+    epoch = grace.evaluate("window.nnplay.session.epoch")
+    assert epoch >= 1000 and not grace.evaluate("window.nnplay.session.playing")
+    for page in room.students:  # what each page hears from the restarted server
+        page.evaluate("() => window.nnplay.hub.on('room', (m) => (window.nnplay.roomAgain = m))")
+    room_server.stop()
+    lecturer.evaluate("window.nnplay.lastTiles = null")
+    room_server.start()
+    for page in room.students:
+        page.wait_for_function("window.nnplay.roomAgain && !window.nnplay.roomAgain.ended", timeout=30_000)
+    room.wait_tiles("students.length === 3 && students.every((s) => s.connected && s.tile !== null)",
+                    timeout=30_000)
+    grace.wait_for_function("(e) => window.nnplay.session.epoch === e", arg=epoch)
+    assert "you are Grace" in grace.get_by_role("region", name="Room").inner_text()
+    assert room.tile_entries()["Grace"]["epoch"] == epoch
+    ada.get_by_role("region", name="Room").filter(has_text="Locked by the lecturer: Learning rate").wait_for()
+    assert all(page.errors == [] for page in [lecturer, *room.students])
 
 
 def test_a_reloaded_lecturer_page_finds_its_room_and_ends_it(room):

@@ -43,7 +43,9 @@ def make_settings(**overrides: Any) -> Settings:
     """Defaults (not the environment's NNPLAY_* variables), a small epoch cap, no page, and ``overrides``."""
     base = {"max_epochs": 500, "max_background_runs": 2, "frontend_dir": Path("/nonexistent-nnplay-frontend"),
             "engine_processes": 0,  # live sessions in a thread: no processes to start for every test
-            "data_dir": Path(os.environ["NNPLAY_DATA_DIR"])}  # this run's folder (tests/conftest.py)
+            "data_dir": Path(os.environ["NNPLAY_DATA_DIR"]),  # this run's folder (tests/conftest.py)
+            "port": free_port()}  # its own: the rooms an app keeps in the store are restored by host and port only
+
     return Settings.model_construct(**{**base, **overrides})
 
 
@@ -136,11 +138,11 @@ def free_port() -> int:
 
 @contextmanager
 def serving(env: dict[str, str], command: Optional[list[str]] = None, log_level: str = "warning",
-            output: Optional[Path] = None) -> Iterator[dict[str, Any]]:
-    """``nnplay serve`` on a free port with ``NNPLAY_*`` settings ``env`` (``command``: how to start it,
-    ``python -m nnplay`` by default; ``output``: a file for its log), once ``/api/health`` answers; yields its
-    ``port``, ``http`` and ``ws`` addresses and ``log``; terminated after."""
-    port = free_port()
+            output: Optional[Path] = None, port: Optional[int] = None) -> Iterator[dict[str, Any]]:
+    """``nnplay serve`` on ``port`` (default: a free one) with ``NNPLAY_*`` settings ``env`` (``command``: how to
+    start it, ``python -m nnplay`` by default; ``output``: a file for its log), once ``/api/health`` answers;
+    yields its ``port``, ``http`` and ``ws`` addresses and ``log``; terminated after (SIGTERM: a drain)."""
+    port = port or free_port()
     served = {"port": port, "http": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/ws", "log": output}
     out = open(output, "wb") if output is not None else None
     process = subprocess.Popen([*(command or [sys.executable, "-m", "nnplay"]), "serve", "--port", str(port),

@@ -259,7 +259,7 @@ def test_idle_rooms_expire_and_a_room_with_a_lecturer_does_not():
     from nnplay.server.rooms.registry import Rooms
 
     rooms = Rooms(make_settings(room_idle_timeout=60.0))
-    idle, watched = rooms.create("", SMALL), rooms.create("", SMALL)
+    (idle, _), (watched, _) = rooms.create("", SMALL), rooms.create("", SMALL)
     watched.add_lecturer(type("Screen", (), {"watching": None, "room_changed": lambda self: None})())
     start = idle.idle_since
     assert rooms.expire(now=start + 59) == [] and rooms.get(idle.code) is idle
