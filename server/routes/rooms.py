@@ -21,7 +21,7 @@ from fastapi import APIRouter, Body, HTTPException, Request, WebSocket, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.requests import HTTPConnection
 
-from nnplay.engine import __version__
+from nnplay.engine import Config, __version__
 
 from ..deps import ServerState, StateDep, server_state
 from ..live.frames import decode
@@ -177,7 +177,7 @@ def kept_links(state: ServerState, students: list, configs: list[dict]) -> list[
     for student, config in zip(students, configs, strict=True):
         kept = None
         if student.frame is not None:
-            network = network_of(student.frame)
+            network = network_of(student.frame, Config(**config).normalizations)
             kept = keep_network(store_of(state), {"config": config, "weights": network["weights"],
                                                   "epoch": network["epoch"]},
                                 settings.max_network_bytes, settings.max_networks)
@@ -216,7 +216,7 @@ async def student_network(code: str, student: str, request: Request, state: Stat
     if seated is None or seated.frame is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no network of student {student!r} in this room")
     config = student_config(seated, room)
-    network = network_of(seated.frame)
+    network = network_of(seated.frame, Config(**config).normalizations)
     return {"nickname": seated.nickname, "config": config, "weights": network["weights"], "epoch": network["epoch"]}
 
 

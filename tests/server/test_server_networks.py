@@ -136,3 +136,19 @@ def test_the_rooms_csv_links_each_students_network_and_the_link_outlives_the_roo
     network = client.get(f"/api/networks/{link.removeprefix('/n/')}").json()
     assert network["epoch"] == keyed["epoch"] == 7 and network["config"]["learning_rate"] == 0.3
     assert network["weights"] == keyed["weights"] and network["config"] == keyed["config"]
+
+
+def test_a_normalized_students_csv_network_carries_its_normalization(room_client, sockets):
+    client = room_client
+    made = open_room(client, config={**SMALL, "hidden": [4], "normalization": "batch"})
+    ws, _, _ = join(client, sockets, made["code"], "Ada")
+    send(ws, type="step", id="s", n=3)
+    wait_for(ws, "state", lambda s: s["id"] == "s")
+    answer = client.get(f"/api/rooms/{made['code']}/results.csv", headers=HEADERS(made["key"]))
+    [row] = list(csv.DictReader(io.StringIO(answer.text)))
+    keyed = client.get(row["network_json"].split("testserver")[1], headers=HEADERS(made["key"])).json()
+    network = client.get(f"/api/networks/{row['network'].split('/n/')[1]}").json()
+    norm = network["weights"][0]["norm"]
+    assert norm["kind"] == "batch" and len(norm["gamma"]) == 4 and len(norm["running_var"]) == 4
+    assert norm["running_mean"] != [0.0] * 4, "the running statistics are the trained ones, not their start"
+    assert network["weights"] == keyed["weights"]
