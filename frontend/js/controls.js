@@ -95,7 +95,7 @@ export function createTopBar(hub, state) {
   hub.on('playing', setPlaying);
   hub.on('socket:status', ({ status, detail }) => {
     connection.dataset.status = status;
-    const text = { waiting: 'waiting', connecting: 'connecting…', open: 'connected', reconnecting: 'reconnecting…', idle: 'idle', closed: 'disconnected' }[status] ?? status;
+    const text = { waiting: 'waiting', connecting: 'connecting…', open: 'connected', reconnecting: 'reconnecting…', idle: 'idle', suspended: 'suspended', closed: 'disconnected' }[status] ?? status;
     connection.lastChild.textContent = text;
     connection.title = detail ? `${text} (${detail})` : text;
   });

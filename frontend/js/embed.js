@@ -1,7 +1,9 @@
 // Wires the embed page (/embed#<state>): the output plot sized to its frame and the controls the link keeps
 // (`controls=`, default Play, Reset and the epoch); no header. The socket opens only once the frame is
 // on screen (and never in a speaker view's preview), `autoplay=true` then starts training, and training
-// pauses while the frame is off screen or its slide is left. A deck's keys pressed inside go to the deck.
+// pauses while the frame is off screen or its slide is left; hidden for a few seconds it closes its socket (the
+// server session ends) and reconnects, restoring its run, when shown again. A deck's keys pressed inside go
+// to the deck.
 
 import { createHub } from './events.js';
 import { createState } from './state.js';
@@ -14,7 +16,7 @@ import { createSession, createRenderer } from './session.js';
 import { createNotices } from './notices.js';
 import { fetchPresets, resolvePresetLink } from './presets.js';
 import { keepOnly, keptNames } from './embed-keep.js';
-import { startWhenVisible } from './embed-visibility.js';
+import { startWhenVisible, SUSPEND_MS } from './embed-visibility.js';
 import { fitNetwork } from './embed-fit.js';
 import { listenToHost } from './embed-host.js';
 import { handKeysToHost } from './embed-keys.js';
@@ -66,7 +68,9 @@ async function main() {
   const hint = () => (host.preview ? 'nnplay — preview: trains on the slide itself' : state.values.autoplay ? 'nnplay — starts when shown' : 'nnplay — loads when shown');
   output.plot.setHint(hint());
   hub.on('socket:open', () => output.plot.setHint(null));
-  const visibility = startWhenVisible(root, { hub, socket, session, autoplay: state.values.autoplay, allowed: () => host.allowsShow });
+  const visibility = startWhenVisible(root, {
+    hub, socket, session, autoplay: state.values.autoplay, allowed: () => host.allowsShow, suspendAfterMs: SUSPEND_MS,
+  });
   host.onChange(() => {
     if (!socket.started) output.plot.setHint(hint());
     visibility.update();

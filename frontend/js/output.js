@@ -117,7 +117,7 @@ export function createOutput(hub, state, chart) {
   hub.on('server-status', ({ status, message: text }) => showStatus(status, text));
   hub.on('socket:status', ({ status }) => {
     connected ||= status === 'open';
-    offline.hidden = !connected || status === 'open' || status === 'idle'; // only once it had been connected
+    offline.hidden = !connected || status === 'open' || status === 'idle' || status === 'suspended'; // only once it had been connected
   });
   updateLegend(state.task(), state.config().n_classes); // until the server's data says
 

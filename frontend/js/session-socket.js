@@ -37,11 +37,11 @@ export function dequantize(q, lo, hi) {
 }
 
 /** The connection. Emits on the hub: 'socket:status' ('waiting' | 'connecting' | 'open' | 'reconnecting' |
- *  'closed'), 'socket:connected' (the socket is open, before the server's `hello`: a room's student sends
- *  `join` then), 'socket:open' (hello message), 'socket:message' (every JSON message), 'frame' and 'data'
- *  (decoded), and per JSON type: 'hello', 'state', 'error', 'trace', 'gradcheck', 'room'. With `lazy: true`
- *  nothing is opened until `start()` (an embed connects only once it is on screen). `url` may be a function,
- *  asked at every (re)connect. */
+ *  'idle' | 'suspended' | 'closed'), 'socket:connected' (the socket is open, before the server's `hello`: a
+ *  room's student sends `join` then), 'socket:open' (hello message), 'socket:message' (every JSON message),
+ *  'frame' and 'data' (decoded), and per JSON type: 'hello', 'state', 'error', 'trace', 'gradcheck', 'room'.
+ *  With `lazy: true` nothing is opened until `start()` (an embed connects only once it is on screen). `url`
+ *  may be a function, asked at every (re)connect. `suspend()` / `resume()`: closed by the page's choice. */
 export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
   let ws = null;
   let started = false;
@@ -49,6 +49,7 @@ export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
   let timer = null;
   let nextId = 1;
   let stopped = false;
+  let suspended = false; // closed by the page (suspend) until resume()
   let status = 'connecting';
 
   function setStatus(value, detail = '') {
@@ -78,7 +79,7 @@ export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
         const wake = () => {
           for (const name of ['pointerdown', 'keydown']) window.removeEventListener(name, wake, true);
           attempt = 0;
-          connect();
+          if (!suspended) connect(); // resume() connects a suspended one
         };
         for (const name of ['pointerdown', 'keydown']) window.addEventListener(name, wake, true);
         return;
@@ -133,6 +134,26 @@ export function createSocket(hub, { url = defaultUrl(), lazy = false } = {}) {
     },
     get open() {
       return status === 'open';
+    },
+    /** Close the connection by the page's choice (code 1000, reason "suspended") and stay closed: the server
+     *  ends its session. `resume()` connects again; the session layer restores the run as on any reconnect. */
+    suspend() {
+      if (!started || stopped || suspended) return;
+      suspended = true;
+      clearTimeout(timer);
+      const current = ws;
+      ws = null; // its close event is not a drop: nothing reconnects
+      current?.close(1000, 'suspended');
+      setStatus('suspended', 'closed while not shown; reconnects when shown');
+    },
+    resume() {
+      if (!suspended || stopped) return;
+      suspended = false;
+      attempt = 0;
+      connect();
+    },
+    get suspended() {
+      return suspended;
     },
     /** Drop the connection as a network failure would (from the console or a test). */
     drop() {

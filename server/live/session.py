@@ -165,9 +165,10 @@ class Session:
             self.facts = reply["facts"]
         return reply
 
-    async def _answer(self, reply: dict[str, Any], reply_to: Any) -> None:
-        """The ``state`` answering a command, then the frames the worker drew for it."""
-        await self._send_state(reply_to)
+    async def _answer(self, reply: dict[str, Any], reply_to: Any, playing: Optional[bool] = None) -> None:
+        """The ``state`` answering a command (``playing``: what it says when not the mode's, a run that starts
+        playing once this answer is out), then the frames the worker drew for it."""
+        await self._send_state(reply_to, playing)
         await self._send_inbox()
         for frame in reply.get("frames", ()):
             await self._send(data=frame)
@@ -321,11 +322,12 @@ class Session:
         await self._send_text(msg.Error(id=exc.message_id, message=first["message"], field=first["field"],
                                         value=first["value"], allowed=first["allowed"]).model_dump())
 
-    def _state(self, reply_to: Any) -> dict:
-        return msg.State(id=reply_to, playing=self.mode is Mode.PLAYING, speed=self.speed, **self.facts).model_dump()
+    def _state(self, reply_to: Any, playing: Optional[bool] = None) -> dict:
+        playing = self.mode is Mode.PLAYING if playing is None else playing
+        return msg.State(id=reply_to, playing=playing, speed=self.speed, **self.facts).model_dump()
 
-    async def _send_state(self, reply_to: Any = None) -> None:
-        await self._send_text(self._state(reply_to))
+    async def _send_state(self, reply_to: Any = None, playing: Optional[bool] = None) -> None:
+        await self._send_text(self._state(reply_to, playing))
 
     # ---- commands (one method per message type) -----------------------------------------------------------
     async def _configure(self, m: msg.Configure) -> None:
@@ -344,9 +346,13 @@ class Session:
             raise
         self.worker = self.workers.settle(self.id, self.worker, chosen, built=True)
         self._drop_inbox()  # frames of the old network
-        self._transition(Mode.PLAYING if m.play else Mode.PAUSED)
+        # The new run trains only once its answer is out: a frame of its training sent before its first frame
+        # would go back in epochs, which a page reads as a new run (it clears its loss chart).
+        self._transition(Mode.PAUSED)
         await self._send(data=reply["data"])
-        await self._answer(reply, m.id)  # data, state, frame: in this order
+        await self._answer(reply, m.id, playing=m.play)  # data, state, frame: in this order
+        if m.play:
+            self._transition(Mode.PLAYING)
 
     async def _play(self, m: msg.Play) -> None:
         self._transition(Mode.PLAYING)

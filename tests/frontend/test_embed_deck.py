@@ -6,6 +6,7 @@ On a plain page the same snippet makes Space and PageDown scroll the page after 
 from __future__ import annotations
 
 import tempfile
+import time
 import threading
 from contextlib import contextmanager
 from functools import partial
@@ -204,3 +205,60 @@ def test_on_a_plain_page_space_scrolls_after_a_click_and_presses_a_button_reache
             assert host.errors == []
         finally:
             host.context.close()
+
+
+SUSPEND_S = 4.0  # frontend/js/embed-visibility.js SUSPEND_MS
+
+
+def test_an_embed_left_behind_gives_its_session_back_and_comes_back_where_it_was(browser, server, page):
+    reveal = npm_package("reveal.js", "5")
+    code = dialog_code(page, ["Loss chart"])
+    before = get_json(server.url + "/api/health")["sessions"]
+    with deck_server(deck_html(code, "<p>no embed</p>"), reveal) as url:
+        deck = open_deck(browser, url)
+        try:
+            leave_and_come_back(deck, server, before)
+            assert deck.errors == []
+        finally:
+            deck.context.close()
+
+
+def leave_and_come_back(deck, server, before: int) -> None:
+    deck.keyboard.press("ArrowRight")
+    wait_slide(deck, 1)
+    embed = embed_frame(deck, 0)
+    wait_frame_ready(embed)
+    wait_epoch(embed, 5)  # autoplay
+    deck.keyboard.press("ArrowRight")  # a flick through: away and back within the grace keeps the session
+    wait_slide(deck, 2)
+    deck.keyboard.press("ArrowLeft")
+    wait_slide(deck, 1)
+    embed.wait_for_function("window.nnplay.session.playing", timeout=10_000)
+    assert len(deck.sockets) == 1 and embed.evaluate("window.nnplay.socket.open"), "a flick reconnected"
+
+    deck.keyboard.press("ArrowRight")
+    left = time.monotonic()
+    wait_slide(deck, 2)
+    embed.wait_for_function("window.nnplay.session.playing === false", timeout=10_000)
+    embed.wait_for_function("window.nnplay.socket.status === 'suspended'", timeout=(SUSPEND_S + 6) * 1000)
+    assert time.monotonic() - left >= SUSPEND_S - 0.5, "closed before the grace ended"
+    epoch, rows = embed.evaluate("[window.nnplay.session.epoch, window.nnplay.chart.store.rows()]")
+    assert epoch >= 5 and len(rows) >= 5
+    deadline = time.monotonic() + 10
+    while get_json(server.url + "/api/health")["sessions"] > before and time.monotonic() < deadline:
+        time.sleep(0.2)  # <=: a session of an earlier test's closed page may still be ending on the shared server
+    assert get_json(server.url + "/api/health")["sessions"] <= before, "the server still holds the embed's session"
+
+    deck.keyboard.press("ArrowLeft")
+    wait_slide(deck, 1)
+    embed.wait_for_function("window.nnplay.socket.open", timeout=10_000)
+    assert len(deck.sockets) == 2, "shown again, the embed reconnects"
+    embed.wait_for_function("window.nnplay.session.synced", timeout=10_000)
+    restored = embed.evaluate("window.nnplay.session.serverState.epoch")
+    assert restored == epoch, "the run came back at its epoch, not from the start"
+    wait_epoch(embed, epoch + 3)  # and plays on, as it did when it was left
+    after = embed.evaluate("window.nnplay.chart.store.rows()")
+    assert after[:len(rows)] == rows, "the loss chart keeps its history"
+    embed.get_by_role("button", name="Pause").wait_for(timeout=5_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    deck.screenshot(path=str(ARTIFACTS / "embed_deck_back.png"))

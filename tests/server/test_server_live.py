@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from server_helpers import C2, serving
 
+from nnplay.engine import Trainer
 from nnplay.server.live.frames import decode
 
 websockets_sync = pytest.importorskip("websockets.sync.client")
@@ -123,6 +124,27 @@ def test_a_live_session_end_to_end(server):
     while health(server)["sessions"] and time.monotonic() < deadline:
         time.sleep(0.02)
     assert health(server)["sessions"] == 0
+
+
+def test_a_restored_run_that_plays_sends_its_own_frame_before_any_of_its_training(server):
+    """A page restoring its run after a reconnect (configure with weights, epoch and play) reads a frame older
+    than the one before it as a new run and clears its loss chart; so the restored epoch's frame comes first.
+    A race (news of the run's training overtook the answer's frame): 40 tries caught it in 4 of 6 runs."""
+    config = {"dataset": "gauss", "hidden": [3], "seed": 5}
+    engine = Trainer(config)
+    engine.train(12)
+    client = Client(server["ws"])
+    try:
+        client.wait("frame")
+        for attempt in range(40):
+            client.send(type="configure", id=attempt, config=config, weights=engine.get_weights(), epoch=12, play=True)
+            client.wait("state", lambda s, a=attempt: s["id"] == a)
+            seen: list = []
+            client.wait("frame", lambda f: f[0]["epoch"] >= 15, seen=seen)
+            epochs = [p[0]["epoch"] for kind, p in seen if kind == "frame"]
+            assert epochs[:1] == [12] and epochs == sorted(epochs), f"try {attempt}: frames at epochs {epochs}"
+    finally:
+        client.close()
 
 
 def test_origin_check_and_session_limit_on_a_real_server(server):
