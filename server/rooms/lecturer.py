@@ -110,7 +110,7 @@ class LecturerSocket:
         tick = time.monotonic()
         while True:  # ticks on a fixed schedule, so the time a message takes does not lower the rate
             tick = max(tick + interval, time.monotonic())
-            await anyio.sleep(tick - time.monotonic())
+            await anyio.sleep(max(0.0, tick - time.monotonic()))  # (never negative: the clock moved on)
             seen = [(s.id, id(s.frame), s.connected, s.kicked) for s in self.room.students.values()]
             if seen == shown and time.monotonic() - last < QUIET_TILES:
                 continue
