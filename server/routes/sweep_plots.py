@@ -3,8 +3,8 @@
 The sweep is read from the store in a worker thread: every run's final metrics, and the histories of the
 best few combinations only (the curves drawn), never every run's; drawing takes a turn of the engine pool
 (never the event loop) and one of the ``max_renders`` picture slots (server/jobs/render_slots.py: one more is
-answered 429). A sweep still running is drawn from the results it has. Without matplotlib (the optional extra ``nnplay[plot]``)
-the route answers 501 saying how to install it.
+answered 429). A sweep still running is drawn from the results it has. Without matplotlib (the optional extra
+``nnplay[plot]``) the route answers 501 saying how to install it.
 """
 
 from typing import Literal, Optional
