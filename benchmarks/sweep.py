@@ -228,6 +228,7 @@ def memory_growth(python: str, epochs: int | None, timeout: float) -> None:
               f"{memory.growth()} while training")
         try:
             read_every_page(server.port, sweep_id, timeout)
+            print(f"  after the reads: the server's processes {memory.growth()}")
             print(f"  figure: {timed_get(server.port, f'/api/sweeps/{sweep_id}/plot.png', timeout)[0]:.1f} s")
         except OSError as exc:  # socket.timeout included
             print(f"  no answer: {exc!r}")

@@ -1,11 +1,11 @@
 """The sweeps of one server (``state.sweeps``): started, trained, read, cancelled, resumed; kept in the store.
 
 A sweep trains in a thread of the app's task group that sends its chunks to the sweep executor (a pool of
-worker processes at low priority by default, Ray when configured) and writes each run's row as soon as the
-run is over. The sweep's row carries its owner (this instance) and a heartbeat: a sweep whose owner stopped
-without finishing it (a restart, SIGTERM, a crash) reads as ``interrupted`` and keeps every run it finished;
-``resume`` trains the rest. ``DELETE`` on any instance marks the sweep cancelled in the shared store; its
-owner sees the mark within ``BEAT`` seconds and stops between chunks.
+worker processes at low priority by default, ended when no sweep trains; Ray when configured) and writes each
+run's row as soon as the run is over. The sweep's row carries its owner (this instance) and a heartbeat: a
+sweep whose owner stopped without finishing it (a restart, SIGTERM, a crash) reads as ``interrupted`` and
+keeps every run it finished; ``resume`` trains the rest. ``DELETE`` on any instance marks the sweep cancelled in
+the shared store; its owner sees the mark within ``BEAT`` seconds and stops between chunks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import secrets
 import socket
 import time
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
@@ -131,6 +131,15 @@ class Sweeps:
             self.tables.set_status(sweep_id, "failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             self.active.pop(sweep_id, None)
+            if not self.active:
+                self._release_pool()
+
+    def _release_pool(self) -> None:
+        """End the worker processes once no sweep trains here: they hold ~80 MB each between sweeps, and reading
+        or drawing a finished sweep needs none (the next sweep starts a pool again in about a second)."""
+        if isinstance(self._executor, ProcessPoolExecutor):
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _execute(self, sweep_id: str, active: Active, skip: tuple[int, ...]) -> bool:
         """Runs in a worker thread: the sweep's chunks through the executor, rows stored as runs end."""
