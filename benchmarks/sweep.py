@@ -1,6 +1,7 @@
 """A sweep: 256 C2 runs (8 learning rates × 4 L2 rates × 8 seeds) × 100 epochs, side by side in one run.
 
-    python benchmarks/sweep.py [--epochs 100] [--sample 16] [--chunk 32] [--skip-memory] [--python PATH]
+    python benchmarks/sweep.py [--epochs 100] [--sample 16] [--chunk 32] [--skip-memory | --memory-only]
+                               [--memory-epochs N] [--read-timeout S] [--python PATH]
 
 Prints the wall time and model-epochs/s of:
 * nnplay's sweep (``run_sweep``: signature-chunked TrainerGroups in a pool of one process per core);
@@ -10,8 +11,9 @@ Prints the wall time and model-epochs/s of:
 * Optuna driving PyTorch (a GridSampler over the same grid, one trial per run, ``n_jobs`` = cores), when
   optuna is installed, measured on ``--sample`` trials and scaled;
 then successive halving (keep 0.5 every 25 epochs): the best combination (lowest mean test loss over the
-seeds) against the full sweep's, and the model-epochs it took; and the server's memory (every process of
-``nnplay serve``) while the largest sweep its default limits allow runs (``--memory-epochs`` shortens it).
+seeds) against the full sweep's, and the model-epochs it took; and the server's memory (the peak of every process
+of ``nnplay serve``) while the largest sweep its default limits allow runs (``--memory-epochs`` shortens it) and
+then while every page of its results is read with history and its figure drawn, with the time of each read.
 
 Targets on the 2-core machine: >= 50x the PyTorch loop, >= 4x nnplay one run at a time; halving finds the
 same best combination with <= 40% of the model-epochs; the server grows <= 200 MB.
@@ -20,14 +22,17 @@ same best combination with <= 40% of the model-epochs; the server grows <= 200 M
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +142,72 @@ def best_combination(sweep: dict) -> tuple[dict, float]:
     return sweep["combinations"][best], full[best]
 
 
-def memory_growth(python: str, epochs: int | None) -> None:
+class PeakRss:
+    """The peak resident memory of a server's processes (all, and the server process alone), sampled every
+    ``interval`` seconds in a thread from ``start()`` to ``stop()``."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.pid, self.interval = pid, interval
+        self.before, self.main_before = rss_bytes(process_tree(pid)), rss_bytes([pid])
+        self.peak, self.main_peak = self.before, self.main_before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, rss_bytes(process_tree(self.pid)))
+            self.main_peak = max(self.main_peak, rss_bytes([self.pid]))
+
+    def start(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def growth(self) -> str:
+        return (f"grew {(self.peak - self.before) / 1e6:.0f} MB (from {self.before / 1e6:.0f} MB), the server process "
+                f"{(self.main_peak - self.main_before) / 1e6:.0f} MB")
+
+
+def timed_get(port: int, path: str, timeout: float) -> tuple[float, int, Any]:
+    """(seconds, bytes, parsed JSON or None for a picture) of one GET; an OSError naming what went wrong."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    start = time.perf_counter()
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    seconds = time.perf_counter() - start
+    if response.status != 200:
+        raise OSError(f"GET {path}: HTTP {response.status} {body[:300]!r}")
+    return seconds, len(body), json.loads(body) if response.getheader("content-type", "").startswith(
+        "application/json") else None
+
+
+def read_every_page(port: int, sweep_id: str, timeout: float) -> list[tuple[float, int]]:
+    """Every page of the sweep with histories (the largest page the server allows; a server without pages
+    answers the whole sweep at once): (seconds, bytes) of each read."""
+    options = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/options", timeout=60).read())
+    largest = options["server_limits"].get("max_sweep_page")
+    path = f"/api/sweeps/{sweep_id}?history=1" + (f"&limit={largest}" if largest else "")
+    reads, rows = [], 0
+    while path:
+        seconds, size, page = timed_get(port, path, timeout)
+        reads.append((seconds, size))
+        rows += sum(len(r["history"] or []) for r in page["results"])
+        path = page.get("next")
+    print(f"  {len(reads)} read(s) with history, {rows} epoch rows: " + ", ".join(
+        f"{s:.1f} s/{b / 1e6:.0f} MB" for s, b in reads))
+    return reads
+
+
+def memory_growth(python: str, epochs: int | None, timeout: float) -> None:
+    """The largest sweep the default limits allow (``epochs`` shortens it), then every page of its results with
+    history and its figure: the peak memory of the server's processes throughout and the time of each read."""
     settings = Settings()
     runs = settings.max_sweep_runs
     epochs = epochs or settings.max_sweep_model_epochs // runs
@@ -145,24 +215,25 @@ def memory_growth(python: str, epochs: int | None) -> None:
     grid = {"learning_rate": [0.001 * (1 + i) for i in range(per_lr)], "reg_rate": GRID["reg_rate"]}
     with tempfile.TemporaryDirectory(prefix="nnplay-bench-") as data, \
             Server(python, env={"NNPLAY_DATA_DIR": data}) as server:  # never the user's own store
-        before, main_before = rss_bytes(process_tree(server.pid)), rss_bytes([server.pid])
+        memory = PeakRss(server.pid).start()
         body = json.dumps({"config": C2, "grid": grid, "seeds": SEEDS, "epochs": epochs}).encode()
         post = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/sweeps", data=body,
                                       headers={"Content-Type": "application/json"})
         sweep_id = json.loads(urllib.request.urlopen(post, timeout=60).read())["id"]
-        peak, main_peak, start = before, main_before, time.perf_counter()
-        while True:
-            peak, main_peak = max(peak, rss_bytes(process_tree(server.pid))), max(main_peak, rss_bytes([server.pid]))
-            state = server.get(f"/api/sweeps/{sweep_id}")
-            if state["status"] not in ("queued", "running"):
-                break
+        start = time.perf_counter()
+        while (state := server.get(f"/api/sweeps/{sweep_id}?limit=1"))["status"] in ("queued", "running"):
             time.sleep(0.5)
-        full = server.get(f"/api/sweeps/{sweep_id}?history=1")
-        peak, main_peak = max(peak, rss_bytes(process_tree(server.pid))), max(main_peak, rss_bytes([server.pid]))
-    print(f"memory: {runs} runs x {epochs} epochs ({state['status']}, {time.perf_counter() - start:.0f} s, "
-          f"{len(json.dumps(full)) / 1e6:.1f} MB of JSON with history): the server's processes grew "
-          f"{(peak - before) / 1e6:.0f} MB (from {before / 1e6:.0f} MB; target <= 200 MB), of which the server process "
-          f"{(main_peak - main_before) / 1e6:.0f} MB and the sweep pool's new processes the rest")
+        trained = time.perf_counter() - start
+        print(f"memory: {runs} runs x {epochs} epochs ({state['status']}, {trained:.0f} s); the server's processes "
+              f"{memory.growth()} while training")
+        try:
+            read_every_page(server.port, sweep_id, timeout)
+            print(f"  after the reads: the server's processes {memory.growth()}")
+            print(f"  figure: {timed_get(server.port, f'/api/sweeps/{sweep_id}/plot.png', timeout)[0]:.1f} s")
+        except OSError as exc:  # socket.timeout included
+            print(f"  no answer: {exc!r}")
+        memory.stop()
+    print(f"  throughout (training, reads, figure): the server's processes {memory.growth()} (target <= 200 MB)")
 
 
 def main() -> None:
@@ -173,9 +244,15 @@ def main() -> None:
     parser.add_argument("--memory-epochs", type=int, default=None, help="epochs of the memory sweep (default: "
                         "the most max_sweep_model_epochs allows)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory part")
+    parser.add_argument("--read-timeout", type=float, default=600.0, help="seconds a read may take")
     parser.add_argument("--python", default=sys.executable, help=PYTHON_HELP)
     args = parser.parse_args()
     limit_blas_threads(1)
+    if args.memory_only:
+        print(load_average())
+        memory_growth(args.python, args.memory_epochs, args.read_timeout)
+        return
     limits = SweepLimits.of(Settings())
     total = len(run_configs())
     model_epochs = total * args.epochs
@@ -213,7 +290,7 @@ def main() -> None:
               f"{best_halved} (mean test loss {loss_halved:.4f}) vs without halving {best_full} ({loss_full:.4f}): "
               f"{'same' if best_full == best_halved else 'DIFFERENT'}")
     if not args.skip_memory:
-        memory_growth(args.python, args.memory_epochs)
+        memory_growth(args.python, args.memory_epochs, args.read_timeout)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         state.rooms = Rooms(settings, RoomKeep(state.store, owner_of(settings), settings.room_keep_interval))
         state.rooms.restore()  # before the first request: a lecturer's key and the students' tokens work again
         state.sweeps = Sweeps(state.store, SweepLimits.of(settings), max_running=settings.max_running_sweeps,
-                              chunk_size=settings.sweep_chunk,
+                              chunk_size=settings.sweep_chunk, page_size=settings.sweep_page,
                               executor=lambda: make_executor(settings.sweep_processes, settings.ray_address))
         if settings.ray_address:  # connect at start-up (in the main thread): a bad address stops it, named
             state.sweeps.executor()

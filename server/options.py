@@ -83,6 +83,8 @@ def server_limits(settings: Settings) -> dict[str, Any]:
         "max_sweep_runs": settings.max_sweep_runs,
         "max_sweep_model_epochs": settings.max_sweep_model_epochs,
         "max_running_sweeps": settings.max_running_sweeps,
+        "sweep_page": settings.sweep_page,
+        "max_sweep_page": settings.max_sweep_page,
         "max_renders": settings.max_renders,
         "max_gif_frames": settings.max_gif_frames,
         "max_gif_size": settings.max_gif_size,

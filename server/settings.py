@@ -52,6 +52,9 @@ class Settings(BaseSettings, Limits):
                                  description="worker processes training sweeps, at low priority (default: one per "
                                              "core; 0: a thread of the server process)")
     sweep_chunk: int = Field(32, ge=1, le=4096, description="runs trained as one stacked group in a sweep")
+    sweep_page: int = Field(256, ge=1, description="results of one GET /api/sweeps/{id} page when limit is not given")
+    max_sweep_page: int = Field(1024, ge=1, description="most results one GET /api/sweeps/{id} page may ask for "
+                                "(limit); histories are streamed, never held whole")
     ray_address: Optional[str] = Field(None, description="train sweeps on this Ray cluster ('auto': the one this "
                                        "machine belongs to; 'local': start one here); needs nnplay[ray]")
 
@@ -149,6 +152,12 @@ class Settings(BaseSettings, Limits):
         if self.max_queued_bytes < self.max_message_bytes:
             raise ValueError(f"max_queued_bytes ({self.max_queued_bytes}) must be at least max_message_bytes "
                              f"({self.max_message_bytes}), or the largest message could never be queued")
+        return self
+
+    @model_validator(mode="after")
+    def _default_page_within_the_largest(self) -> "Settings":
+        if self.sweep_page > self.max_sweep_page:
+            raise ValueError(f"sweep_page ({self.sweep_page}) must be at most max_sweep_page ({self.max_sweep_page})")
         return self
 
     @field_validator("allowed_origins", "forwarded_allow_ips", mode="before")

@@ -1,6 +1,6 @@
 // The "Sweep" button and its view: from the current setup, pick one or two config fields and their values
 // (sweep-fields.js, from GET /api/options) and the seeds, run them as one sweep (POST /api/sweeps), follow it
-// with a progress bar (polling GET /api/sweeps/{id}), see the table and the figure (sweep-results.js); a
+// with a progress bar (polling GET /api/sweeps/{id}, every page of its results), see the table and the figure (sweep-results.js); a
 // row opens that run in the playground. Stop cancels the sweep on the server (DELETE).
 
 import { createSweepResults } from './sweep-results.js';
@@ -106,13 +106,12 @@ export function createSweepView(hub, state, options) {
 
   async function poll(id) {
     if (id !== current) return;
-    const response = await fetch(`api/sweeps/${encodeURIComponent(id)}`);
+    const sweep = await readAll(id);
     if (id !== current) return;
-    if (!response.ok) {
+    if (sweep.error_status) {
       running(false);
-      return say(`the sweep is gone (${response.status})`, true);
+      return say(`the sweep is gone (${sweep.error_status})`, true);
     }
-    const sweep = await response.json();
     progress.max = sweep.total;
     progress.value = sweep.done;
     results.update(sweep);
@@ -123,6 +122,23 @@ export function createSweepView(hub, state, options) {
     }
     running(false);
     say(`${sweep.status}: ${sweep.done} of ${sweep.total} runs${sweep.error ? ` (${sweep.error})` : ''}`, sweep.status !== 'done');
+  }
+
+  /** Sweep `id` with the results of every page (GET /api/sweeps/{id}, then each page's `next`), or {error_status}. */
+  async function readAll(id) {
+    const base = `api/sweeps/${encodeURIComponent(id)}`;
+    let response = await fetch(base);
+    if (!response.ok) return { error_status: response.status };
+    const sweep = await response.json();
+    let next = sweep.next;
+    while (next && id === current) {
+      response = await fetch(`${base}?${next.split('?')[1]}`); // relative: the page may be served under a prefix
+      if (!response.ok) return { error_status: response.status };
+      const page = await response.json();
+      sweep.results.push(...page.results);
+      next = page.next;
+    }
+    return sweep;
   }
 
   async function cancel() {

@@ -38,6 +38,7 @@ def document(app: FastAPI, settings: Settings) -> dict[str, Any]:
         components["Message"] = MESSAGE
         add_statuses(schema)
         add_limits(components, settings)
+        add_paging(schema, settings)
         app.openapi_schema = schema
     return app.openapi_schema
 
@@ -51,6 +52,15 @@ def add_statuses(schema: dict[str, Any]) -> None:
         for status, response in responses.items():
             if status.startswith(("4", "5")) and "content" not in response:
                 response["content"] = {"application/json": {"schema": MESSAGE_REF}}
+
+
+def add_paging(schema: dict[str, Any], settings: Settings) -> None:
+    """The default and largest page of ``GET /api/sweeps/{sweep_id}`` (settings sweep_page, max_sweep_page)."""
+    operation = schema.get("paths", {}).get("/api/sweeps/{sweep_id}", {}).get("get")
+    for parameter in (operation or {}).get("parameters", []):
+        if parameter["name"] == "limit":
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": settings.max_sweep_page,
+                                   "default": settings.sweep_page}
 
 
 def _operations(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:

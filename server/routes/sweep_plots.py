@@ -1,9 +1,10 @@
 """The figure of a sweep: ``GET /api/sweeps/{id}/plot.png`` and ``.svg`` (server/sweeps/plot.py draws it).
 
-The sweep is read from the store in a worker thread; drawing takes a turn of the engine pool (never the event
-loop) and one of the ``max_renders`` picture slots (server/jobs/render_slots.py: one more is answered 429). A
-sweep still running is drawn from the results it has. Without matplotlib (the optional extra ``nnplay[plot]``)
-the route answers 501 saying how to install it.
+The sweep is read from the store in a worker thread: every run's final metrics, and the histories of the
+best few combinations only (the curves drawn), never every run's; drawing takes a turn of the engine pool
+(never the event loop) and one of the ``max_renders`` picture slots (server/jobs/render_slots.py: one more is
+answered 429). A sweep still running is drawn from the results it has. Without matplotlib (the optional extra
+``nnplay[plot]``) the route answers 501 saying how to install it.
 """
 
 from typing import Literal, Optional
@@ -45,10 +46,12 @@ async def sweep_svg(sweep_id: str, state: StateDep, metric: Optional[str] = METR
 
 
 async def _figure(state: ServerState, sweep_id: str, fmt: Literal["png", "svg"], metric: Optional[str]) -> Response:
-    sweep = await anyio.to_thread.run_sync(state.sweeps.get, sweep_id, True)  # with histories: the curves
+    sweep = await anyio.to_thread.run_sync(lambda: state.sweeps.get(sweep_id, limit=0))  # every run, no history
     if sweep is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sweep {sweep_id!r} (unknown or expired)")
     metric = plot.check_metric(sweep, metric)  # 422 before taking a slot
+    await anyio.to_thread.run_sync(plot.with_best_curves, sweep, metric,
+                                   lambda indices: state.sweeps.histories(sweep_id, indices))
     with render_slot(state):
         try:
             picture = await state.pool.run(plot.render, sweep, fmt, metric)

@@ -1,17 +1,20 @@
 """Sweeps: ``POST /api/sweeps`` starts one, ``GET /api/sweeps[/{id}]`` reads them (JSON, or CSV with ``Accept:
-text/csv`` or ``?format=csv``), ``DELETE /api/sweeps/{id}`` cancels, ``POST /api/sweeps/{id}/resume`` trains
-what an interrupted sweep left. A request is checked whole (fields, values, counts against the limits)
-before any training starts: 422 naming the field, the value and what is allowed."""
+text/csv`` or ``?format=csv``; a page of ``limit`` runs from ``offset``, streamed), ``DELETE /api/sweeps/{id}``
+cancels, ``POST /api/sweeps/{id}/resume`` trains what an interrupted sweep left. A request is checked whole
+(fields, values, counts against the limits) before any training starts: 422 naming the field, the value and what
+is allowed."""
 
 from typing import Any, Literal, Optional
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
 
 from ..deps import StateDep
 from ..http.bodies import ThreadedBodyRoute
-from ..sweeps.export import to_csv
+from ..problems import InvalidInput
+from ..settings import Settings
+from ..sweeps.export import csv_chunks, json_chunks
 from ..sweeps.schemas import SweepAccepted, SweepInfo, SweepList, SweepRequest
 
 router = APIRouter(tags=["sweeps"], route_class=ThreadedBodyRoute)
@@ -21,15 +24,6 @@ CSV = {"text/csv": {"schema": {"type": "string"}, "example": "learning_rate,inde
 
 def _missing(sweep_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no sweep {sweep_id!r} (unknown or expired)")
-
-
-def _answer(sweep: dict[str, Any], request: Request, fmt: Optional[str]) -> Any:
-    """The sweep as JSON, or as CSV when ``format=csv`` or the client accepts text/csv before JSON."""
-    accept = request.headers.get("accept", "")
-    if fmt == "csv" or (fmt is None and "text/csv" in accept and "application/json" not in accept):
-        return PlainTextResponse(to_csv(sweep), media_type="text/csv",
-                                 headers={"Content-Disposition": f'inline; filename="sweep-{sweep["id"]}.csv"'})
-    return sweep
 
 
 @router.post("/api/sweeps", response_model=SweepAccepted, status_code=status.HTTP_202_ACCEPTED)
@@ -50,13 +44,40 @@ async def list_sweeps(state: StateDep) -> dict:
 
 @router.get("/api/sweeps/{sweep_id}", response_model=SweepInfo, responses={**UNKNOWN, 200: {"content": CSV}})
 async def get_sweep(sweep_id: str, state: StateDep, request: Request, history: bool = False,
-                    format: Optional[Literal["json", "csv"]] = None) -> Any:
-    """The sweep's status and results so far (``pending`` rows for runs not trained yet); each run's losses per
-    epoch with ``history=1``; the table as CSV with ``format=csv`` or ``Accept: text/csv``."""
-    sweep = await anyio.to_thread.run_sync(state.sweeps.get, sweep_id, history)
-    if sweep is None:
+                    format: Optional[Literal["json", "csv"]] = None,
+                    offset: int = Query(0, description="the first run of the page (results are in index order)"),
+                    limit: Optional[int] = Query(None, description="runs in the page: default sweep_page, at most "
+                                                 "max_sweep_page (GET /api/options, server_limits)")) -> Any:
+    """The sweep's status and a page of its results so far (``pending`` rows for runs not trained yet): runs
+    ``offset`` to ``offset + limit`` of ``total``; ``next`` is the path of the next page (null on the last).
+    Each run's losses per epoch with ``history=1``. The table as CSV with ``format=csv`` or ``Accept:
+    text/csv``: every run unless ``offset`` or ``limit`` is given. Both are streamed from the store a few runs
+    at a time."""
+    accept = request.headers.get("accept", "")
+    as_csv = format == "csv" or (format is None and "text/csv" in accept and "application/json" not in accept)
+    whole = as_csv and limit is None
+    _check_page(state.settings, offset, limit)
+    page = await anyio.to_thread.run_sync(state.sweeps.page, sweep_id, history, offset, 0 if whole else limit)
+    if page is None:
         raise _missing(sweep_id)
-    return _answer(sweep, request, format)
+    top, results = page
+    if offset > top["total"]:
+        raise InvalidInput.single("offset", offset, f"offset {offset} is past the sweep's {top['total']} runs",
+                                  f"0 to {top['total']}", loc=("query", "offset"))
+    if as_csv:
+        return StreamingResponse(csv_chunks(top["fields"], results), media_type="text/csv",
+                                 headers={"Content-Disposition": f'inline; filename="sweep-{sweep_id}.csv"'})
+    return StreamingResponse(json_chunks(top, results), media_type="application/json")
+
+
+def _check_page(settings: Settings, offset: int, limit: Optional[int]) -> None:
+    """422 naming ``offset`` or ``limit`` and what is allowed, before anything is read."""
+    if offset < 0:
+        raise InvalidInput.single("offset", offset, "offset must not be negative", "0 or more", loc=("query", "offset"))
+    if limit is not None and not 1 <= limit <= settings.max_sweep_page:
+        raise InvalidInput.single("limit", limit, f"limit {limit} is not a page size this server gives (max_sweep_page "
+                                  f"{settings.max_sweep_page}); read more runs with offset, page after page (next)",
+                                  f"1 to {settings.max_sweep_page}", loc=("query", "limit"))
 
 
 @router.delete("/api/sweeps/{sweep_id}", response_model=SweepInfo, responses=UNKNOWN)

@@ -220,7 +220,8 @@ def _local(request: dict, bar) -> tuple[dict, str]:
 
 
 def _remote(server: str, request: dict, bar) -> tuple[dict, str]:
-    """Post the sweep to ``server``, poll it until it ends (Ctrl+C deletes it there), fetch its table."""
+    """Post the sweep to ``server``, poll it until it ends (Ctrl+C deletes it there), fetch its table (page by
+    page)."""
     base = server.rstrip("/") + "/api/sweeps"
     accepted = json.loads(_http("POST", base, request))
     url = f"{base}/{accepted['id']}"
@@ -238,7 +239,19 @@ def _remote(server: str, request: dict, bar) -> tuple[dict, str]:
     if state["status"] in ("failed", "interrupted"):
         more = f": {state.get('error')}" if state.get("error") else ""
         raise Failure(f"the sweep {accepted['id']} on {server} {state['status']}{more}")
-    return json.loads(_http("GET", f"{url}?history=1")), _http("GET", f"{url}?format=csv")
+    return _every_page(server, f"{url}?history=1"), _http("GET", f"{url}?format=csv")
+
+
+def _every_page(server: str, url: str) -> dict:
+    """The sweep at ``url`` with the results of all its pages (each page's ``next`` read in turn)."""
+    sweep = json.loads(_http("GET", url))
+    follows = sweep["next"]
+    while follows:
+        page = json.loads(_http("GET", server.rstrip("/") + follows))
+        sweep["results"] += page["results"]
+        follows = page["next"]
+    sweep["next"] = None
+    return sweep
 
 
 def _http(method: str, url: str, body: Optional[dict] = None) -> str:

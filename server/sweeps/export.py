@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional
 from urllib.parse import quote
 
 from nnplay.engine import FEATURES
@@ -74,28 +74,66 @@ def playground_link(config: dict[str, Any]) -> str:
 def document(meta: dict[str, Any], rows: dict[int, dict[str, Any]], *, running: frozenset[int] = frozenset(),
              history: bool = False) -> dict[str, Any]:
     """``SweepInfo``'s fields from ``meta`` (id, status, created, finished, error, request, fields,
-    combinations, seeds, epochs) and the result ``rows`` known (by run index); the runs without a row are
-    ``running`` (indices in ``running``), ``cancelled`` (the sweep was) or ``pending``."""
-    seeds, combinations, base = meta["seeds"], meta["combinations"], meta["request"].get("config", {})
-    unfinished = "cancelled" if meta["status"] == "cancelled" else "pending"
-    running = running if meta["status"] == "running" else frozenset()
-    results = []
-    for index in range(len(combinations) * len(seeds)):
-        combination, seed = divmod(index, len(seeds))
-        overrides = combinations[combination]
-        row = rows.get(index) or {"status": "running" if index in running else unfinished, "epochs_run": 0}
-        result = {"index": index, "combination": combination, "overrides": overrides, "seed": seeds[seed],
-                  "status": row["status"], "epochs_run": row["epochs_run"],
-                  **{key: row.get(key) for key in ("train_loss", "test_loss", "accuracy", "r2", "rmse")},
-                  "link": playground_link({**base, **overrides, "seed": seeds[seed]})}
-        if history:
-            points = row.get("history", [])
-            result["history"] = [{"epoch": e, "train_loss": tr, "test_loss": te} for e, tr, te in points]
-        results.append(result)
+    combinations, seeds, epochs) and the result ``rows`` known (by run index), every run in one document; the
+    runs without a row are ``running`` (indices in ``running``), ``cancelled`` (the sweep was) or ``pending``."""
+    total = len(meta["combinations"]) * len(meta["seeds"])
+    top = head(meta, done=len(rows), model_epochs=sum(row["epochs_run"] for row in rows.values()))
+    return {**top, "offset": 0, "limit": total, "next": None,
+            "results": [result(meta, index, rows.get(index), running=running, history=history)
+                        for index in range(total)]}
+
+
+def head(meta: dict[str, Any], *, done: int, model_epochs: int) -> dict[str, Any]:
+    """``SweepInfo``'s fields before the page (``offset``, ``limit``, ``next``) and its ``results``."""
     return {"id": meta["id"], "status": meta["status"], "created": meta["created"], "finished": meta.get("finished"),
-            "error": meta.get("error"), "done": len(rows), "total": len(results), "epochs": meta["epochs"],
-            "model_epochs": sum(row["epochs_run"] for row in rows.values()), "fields": meta["fields"],
-            "seeds": seeds, "request": meta["request"], "combinations": combinations, "results": results}
+            "error": meta.get("error"), "done": done, "total": len(meta["combinations"]) * len(meta["seeds"]),
+            "epochs": meta["epochs"], "model_epochs": model_epochs, "fields": meta["fields"], "seeds": meta["seeds"],
+            "request": meta["request"], "combinations": meta["combinations"]}
+
+
+def result(meta: dict[str, Any], index: int, row: Optional[dict[str, Any]], *,
+           running: frozenset[int] = frozenset(), history: bool = False) -> dict[str, Any]:
+    """Run ``index``'s ``SweepResult`` from its stored ``row`` (None: not finished), with its history when asked."""
+    seeds, combinations = meta["seeds"], meta["combinations"]
+    combination, seed = divmod(index, len(seeds))
+    overrides = combinations[combination]
+    if row is None:
+        trains = meta["status"] == "running" and index in running
+        row = {"status": "running" if trains else "cancelled" if meta["status"] == "cancelled" else "pending",
+               "epochs_run": 0}
+    out = {"index": index, "combination": combination, "overrides": overrides, "seed": seeds[seed],
+           "status": row["status"], "epochs_run": row["epochs_run"],
+           **{key: row.get(key) for key in ("train_loss", "test_loss", "accuracy", "r2", "rmse")},
+           "link": playground_link({**meta["request"].get("config", {}), **overrides, "seed": seeds[seed]}),
+           "history": None}
+    if history:
+        out["history"] = [{"epoch": e, "train_loss": tr, "test_loss": te} for e, tr, te in row.get("history", [])]
+    return out
+
+
+def json_chunks(top: dict[str, Any], results: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """The JSON document ``{**top, "results": [...]}`` in pieces, one result at a time (never the whole text)."""
+    opening = json.dumps(top)
+    yield (opening[:-1] + ', "results": [').encode()
+    for position, item in enumerate(results):
+        yield ((", " if position else "") + json.dumps(item)).encode()
+    yield b"]}"
+
+
+def csv_chunks(fields: list[str], results: Iterable[dict[str, Any]], columns: Optional[list[str]] = None) \
+        -> Iterator[bytes]:
+    """The table of :func:`to_csv` in pieces: the header, then one line per result."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = columns or COLUMNS
+    writer.writerow([*fields, *columns])
+    for item in results:
+        writer.writerow([*(_cell(item["overrides"].get(n)) for n in fields), *(_cell(item.get(c)) for c in columns)])
+        if out.tell() >= 1 << 16:
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode()
 
 
 def _cell(value: Any) -> Any:
@@ -107,11 +145,4 @@ def _cell(value: Any) -> Any:
 def to_csv(sweep: dict[str, Any], columns: Optional[list[str]] = None) -> str:
     """The result table of a sweep (the JSON of ``GET /api/sweeps/{id}``) as CSV: one row per run, one column per
     swept field (its value; a list as JSON), then ``COLUMNS``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    names = sweep["fields"]
-    columns = columns or COLUMNS
-    writer.writerow([*names, *columns])
-    for result in sweep["results"]:
-        writer.writerow([*(_cell(result["overrides"].get(n)) for n in names), *(_cell(result.get(c)) for c in columns)])
-    return out.getvalue()
+    return b"".join(csv_chunks(sweep["fields"], sweep["results"], columns)).decode()

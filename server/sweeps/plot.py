@@ -1,7 +1,8 @@
 """The figure of a sweep (``GET /api/sweeps/{id}/plot.png|.svg``, ``nnplay sweep --plot``), drawn with matplotlib.
 
-``render(sweep, fmt, metric)`` takes the JSON of ``GET /api/sweeps/{id}`` (with ``history`` for the learning
-curves) and draws, in fonts readable on a slide:
+``render(sweep, fmt, metric)`` takes the JSON of a whole sweep (``GET /api/sweeps/{id}``'s pages; with ``history``
+for the learning curves, which only the best few combinations need: :func:`with_best_curves` reads just those)
+and draws, in fonts readable on a slide:
 
 * one swept field: ``metric`` against the field's values, the mean over seeds as a line with each seed's
   value as a dot and the spread (mean ± one standard deviation) as a band; a log axis where the values span
@@ -28,7 +29,7 @@ import math
 import statistics
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 from ..problems import InvalidInput
 
@@ -59,6 +60,7 @@ class Point:
     scores: list[float]
     curve: list[tuple[int, float]]
     halved_at: Optional[int] = None
+    combination: int = 0  # its index in the sweep's combinations
 
     @property
     def note(self) -> str:
@@ -102,8 +104,30 @@ def points(sweep: dict, metric: str) -> tuple[list[Point], int]:
         left_out += len(runs) - len(scores)
         if scores:
             halved = [row["epochs_run"] for row in runs if row["status"] == "halved"]
-            result.append(Point(values, scores, _mean_curve(runs), max(halved) if halved else None))
+            result.append(Point(values, scores, _mean_curve(runs), max(halved) if halved else None, index))
     return result, left_out
+
+
+def with_best_curves(sweep: dict, metric: str, histories: Callable[[list[int]], dict[int, list]]) -> dict:
+    """``sweep`` (read without histories) given the histories of the runs whose curves :func:`render` draws: those
+    of the best ``BEST_CURVES`` combinations by ``metric`` that have a curve, read one combination at a time
+    with ``histories(run indices)`` (the stored ``[[epoch, train_loss, test_loss], ...]`` by index). The
+    sweep's result rows are updated in place; the figure is the one its whole histories give."""
+    found, _ = points(sweep, metric)
+    runs: dict[int, list[dict]] = {}
+    for row in sweep["results"]:
+        runs.setdefault(row["combination"], []).append(row)
+    drawn = 0
+    for point in _ranked(found, metric):
+        if drawn == BEST_CURVES:
+            break
+        rows = runs[point.combination]
+        stored = histories([row["index"] for row in rows])
+        for row in rows:
+            points_of = stored.get(row["index"], [])
+            row["history"] = [{"epoch": e, "train_loss": tr, "test_loss": te} for e, tr, te in points_of]
+        drawn += bool(_mean_curve(rows))
+    return sweep
 
 
 def render(sweep: dict, fmt: Literal["png", "svg"], metric: Optional[str] = None) -> bytes:

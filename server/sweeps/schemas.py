@@ -118,7 +118,11 @@ class SweepInfo(BaseModel):
     seeds: list[int]
     request: dict[str, Any] = Field(description="the request as posted")
     combinations: list[dict[str, Any]] = Field(description="each combination's values of the swept fields")
-    results: list[SweepResult]
+    offset: int = Field(0, description="the index of the page's first run")
+    limit: int = Field(description="the page's size asked for (the last page may hold fewer runs)")
+    next: Optional[str] = Field(None, description="the path of the next page (same limit and history); null on the "
+                                "last page")
+    results: list[SweepResult] = Field(description="runs offset to offset + limit, in index order")
 
 
 class SweepAccepted(BaseModel):

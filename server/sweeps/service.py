@@ -1,11 +1,11 @@
 """The sweeps of one server (``state.sweeps``): started, trained, read, cancelled, resumed; kept in the store.
 
 A sweep trains in a thread of the app's task group that sends its chunks to the sweep executor (a pool of
-worker processes at low priority by default, Ray when configured) and writes each run's row as soon as the
-run is over. The sweep's row carries its owner (this instance) and a heartbeat: a sweep whose owner stopped
-without finishing it (a restart, SIGTERM, a crash) reads as ``interrupted`` and keeps every run it finished;
-``resume`` trains the rest. ``DELETE`` on any instance marks the sweep cancelled in the shared store; its
-owner sees the mark within ``BEAT`` seconds and stops between chunks.
+worker processes at low priority by default, ended when no sweep trains; Ray when configured) and writes each
+run's row as soon as the run is over. The sweep's row carries its owner (this instance) and a heartbeat: a
+sweep whose owner stopped without finishing it (a restart, SIGTERM, a crash) reads as ``interrupted`` and
+keeps every run it finished; ``resume`` trains the rest. ``DELETE`` on any instance marks the sweep cancelled in
+the shared store; its owner sees the mark within ``BEAT`` seconds and stops between chunks.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import os
 import secrets
 import socket
 import time
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import anyio
 import anyio.abc
 
 from ..problems import InvalidInput
 from ..store import Store
-from .export import document
+from .export import head, result
 from .plan import Plan, SweepLimits, make_plan
 from .runner import execute
 from .schemas import SweepRequest
@@ -32,6 +32,7 @@ from .tables import UNFINISHED, SweepTables
 
 BEAT = 5.0  # seconds between an owner's heartbeats (and its looks for a cancel made on another instance)
 STALE = 30.0  # a sweep whose owner has not beaten for this long reads as interrupted
+BATCH = 64  # runs read from the store at once for a page (with histories: 64 × epochs points in memory)
 
 
 @dataclass
@@ -47,9 +48,10 @@ class Sweeps:
     """The sweeps in ``store``, the ones trained here in ``task_group`` (set by the lifespan)."""
 
     def __init__(self, store: Store, limits: SweepLimits, *, max_running: int, chunk_size: int,
-                 executor: Callable[[], Executor]):
+                 executor: Callable[[], Executor], page_size: int = 256):
         self.tables = SweepTables(store)
         self.limits, self.max_running, self.chunk_size = limits, max_running, chunk_size
+        self.page_size = page_size  # results of a page when its reader gives no limit
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
         self.active: dict[str, Active] = {}
         self.task_group: Optional[anyio.abc.TaskGroup] = None
@@ -129,6 +131,15 @@ class Sweeps:
             self.tables.set_status(sweep_id, "failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             self.active.pop(sweep_id, None)
+            if not self.active:
+                self._release_pool()
+
+    def _release_pool(self) -> None:
+        """End the worker processes once no sweep trains here: they hold ~80 MB each between sweeps, and reading
+        or drawing a finished sweep needs none (the next sweep starts a pool again in about a second)."""
+        if isinstance(self._executor, ProcessPoolExecutor):
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _execute(self, sweep_id: str, active: Active, skip: tuple[int, ...]) -> bool:
         """Runs in a worker thread: the sweep's chunks through the executor, rows stored as runs end."""
@@ -165,8 +176,18 @@ class Sweeps:
                 return "interrupted"
         return status
 
-    def get(self, sweep_id: str, history: bool = False) -> Optional[dict[str, Any]]:
-        """The sweep as ``GET /api/sweeps/{id}`` answers it (with each run's history when asked); None if unknown."""
+    def get(self, sweep_id: str, history: bool = False, offset: int = 0,
+            limit: Optional[int] = None) -> Optional[dict[str, Any]]:
+        """The page of ``GET /api/sweeps/{id}`` as one document (the runs ``offset`` to ``offset + limit``, by
+        default the first ``page_size``; their histories when asked); None if unknown."""
+        page = self.page(sweep_id, history, offset, limit)
+        return None if page is None else {**page[0], "results": list(page[1])}
+
+    def page(self, sweep_id: str, history: bool = False, offset: int = 0, limit: Optional[int] = None,
+             ) -> Optional[tuple[dict[str, Any], Iterator[dict[str, Any]]]]:
+        """The sweep's fields (``offset``, ``limit`` and ``next`` included) and its results from ``offset``, at
+        most ``limit`` (None: ``page_size``; 0: every one), read from the store ``BATCH`` runs at a time as the
+        iterator is consumed; None if unknown."""
         meta = self.tables.meta(sweep_id)
         if meta is None:
             return None
@@ -174,7 +195,25 @@ class Sweeps:
         active = self.active.get(sweep_id)
         meta["status"] = self._status(meta)
         running = frozenset(active.running) if active else frozenset()
-        return document(meta, self.tables.rows(sweep_id, history), running=running, history=history)
+        done, model_epochs = self.tables.tally(sweep_id)
+        top = head(meta, done=done, model_epochs=model_epochs)
+        limit = self.page_size if limit is None else limit or top["total"]
+        stop = min(offset + limit, top["total"])
+        follows = f"/api/sweeps/{sweep_id}?offset={stop}&limit={limit}{'&history=1' * history}"
+        top.update(offset=offset, limit=limit, next=follows if stop < top["total"] else None)
+        return top, self._results(sweep_id, meta, range(offset, stop), running, history)
+
+    def _results(self, sweep_id: str, meta: dict[str, Any], indices: range, running: frozenset[int],
+                 history: bool) -> Iterator[dict[str, Any]]:
+        for start in range(indices.start, indices.stop, BATCH):
+            stop = min(start + BATCH, indices.stop)
+            rows = self.tables.rows(sweep_id, history, start, stop)
+            for index in range(start, stop):
+                yield result(meta, index, rows.get(index), running=running, history=history)
+
+    def histories(self, sweep_id: str, indices: list[int]) -> dict[int, list[list[float]]]:
+        """The stored histories (``[[epoch, train_loss, test_loss], ...]``) of the finished runs among ``indices``."""
+        return self.tables.histories(sweep_id, indices)
 
     def listing(self) -> list[dict[str, Any]]:
         return [{"id": m["id"], "status": self._status(m), "done": m["done"], "total": len(m["combinations"]) *

@@ -90,13 +90,29 @@ class SweepTables:
         rows = self.store.read("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
         return _meta(rows[0]) if rows else None
 
-    def rows(self, sweep_id: str, history: bool = False) -> dict[int, dict[str, Any]]:
-        """The finished runs' rows by index, with their histories when asked (they are most of the bytes)."""
+    def rows(self, sweep_id: str, history: bool = False, start: int = 0,
+             stop: Optional[int] = None) -> dict[int, dict[str, Any]]:
+        """The finished runs' rows by index (those with ``start <= index < stop`` when given), with their
+        histories when asked (they are most of the bytes)."""
+        bounds = (sweep_id, start, -1 if stop is None else stop)
+        where = "WHERE sweep_id = ? AND idx >= ? AND (? < 0 OR idx < ?) ORDER BY idx"
         if not history:
             return {row["idx"]: json.loads(row["row"]) for row in
-                    self.store.read("SELECT idx, row FROM sweep_results WHERE sweep_id = ?", (sweep_id,))}
+                    self.store.read(f"SELECT idx, row FROM sweep_results {where}", (*bounds, bounds[-1]))}
         return {row["idx"]: {**json.loads(row["row"]), "history": json.loads(row["history"])} for row in
-                self.store.read("SELECT idx, row, history FROM sweep_results WHERE sweep_id = ?", (sweep_id,))}
+                self.store.read(f"SELECT idx, row, history FROM sweep_results {where}", (*bounds, bounds[-1]))}
+
+    def histories(self, sweep_id: str, indices: list[int]) -> dict[int, list[list[float]]]:
+        """The stored histories (``[[epoch, train_loss, test_loss], ...]``) of the finished runs among ``indices``."""
+        marks = ",".join("?" * len(indices))
+        return {row["idx"]: json.loads(row["history"]) for row in self.store.read(
+            f"SELECT idx, history FROM sweep_results WHERE sweep_id = ? AND idx IN ({marks})", (sweep_id, *indices))}
+
+    def tally(self, sweep_id: str) -> tuple[int, int]:
+        """How many runs finished and the epochs they trained, summed (without reading their rows)."""
+        row = self.store.read("SELECT COUNT(*) AS done, COALESCE(SUM(json_extract(row, '$.epochs_run')), 0) AS epochs "
+                              "FROM sweep_results WHERE sweep_id = ?", (sweep_id,))[0]
+        return row["done"], row["epochs"]
 
     def listing(self) -> list[dict[str, Any]]:
         """Every sweep kept, newest first, with the number of its finished runs as ``done``."""

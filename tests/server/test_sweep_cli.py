@@ -111,10 +111,12 @@ def test_local_sweep_writes_the_table_rest_gives_and_the_figure(tmp_path, capsys
 
 @pytest.fixture(scope="module")
 def sweep_server():
-    """``nnplay serve`` training sweeps in its own thread, one run per chunk (so a cancel lands between runs)."""
+    """``nnplay serve`` training sweeps in its own thread, one run per chunk (so a cancel lands between runs),
+    results in pages of 3 runs."""
     from server_helpers import serving
 
-    with serving({"NNPLAY_SWEEP_PROCESSES": "0", "NNPLAY_ENGINE_PROCESSES": "0", "NNPLAY_SWEEP_CHUNK": "1"}) as server:
+    with serving({"NNPLAY_SWEEP_PROCESSES": "0", "NNPLAY_ENGINE_PROCESSES": "0", "NNPLAY_SWEEP_CHUNK": "1",
+                  "NNPLAY_SWEEP_PAGE": "3"}) as server:
         yield server["http"]
 
 
@@ -133,7 +135,8 @@ def test_server_sweep_posts_polls_and_writes_the_servers_table(tmp_path, capsys,
     out = tmp_path / "results.json"
     assert main(["sweep", str(config), "--server", sweep_server, "--out", str(out), "--quiet"]) == 0
     result = json.loads(out.read_text())
-    assert result == get_json(f"{sweep_server}/api/sweeps/{result['id']}?history=1")
+    whole = get_json(f"{sweep_server}/api/sweeps/{result['id']}?history=1&limit=8")  # one page of all 8 runs
+    assert result == {**whole, "limit": 3}  # the CLI read the pages of 3 (3 + 3 + 2), every run once, in order
     assert result["status"] == "done" and result["done"] == 8
     assert [r["overrides"] for r in result["results"][::2]] == [
         {"learning_rate": lr, "hidden": h} for lr in (0.01, 0.1) for h in ([2], [3, 2])]

@@ -141,6 +141,28 @@ def test_png_is_a_slide_sized_picture():
     assert picture.format == "PNG" and picture.size == (1400, 600)
 
 
+def test_the_figure_reads_only_the_histories_of_the_curves_it_draws():
+    # 6 combinations of 2 seeds; the best (lowest loss) is combination 5, then 4, 3; combination 4's runs have no
+    # history (as if it was lost), so the curves are those of 5, 3 and 2
+    whole = sweep_of({"learning_rate": [0.01, 0.03, 0.1], "reg_rate": [0, 0.001]}, seeds=2,
+                     loss=lambda c, s: 1.0 - 0.1 * c + 0.01 * s)
+    for row in whole["results"]:
+        if row["combination"] == 4:
+            row["history"] = []
+    stored = {row["index"]: [[p["epoch"], p["train_loss"], p["test_loss"]] for p in row["history"]]
+              for row in whole["results"]}
+    asked: list[list[int]] = []
+
+    def histories(indices: list[int]) -> dict[int, list]:
+        asked.append(indices)
+        return {i: stored[i] for i in indices}
+
+    bare = {**whole, "results": [{**row, "history": None} for row in whole["results"]]}
+    drawn = plot.with_best_curves(bare, "test_loss", histories)
+    assert asked == [[10, 11], [8, 9], [6, 7], [4, 5]]  # one combination at a time, best first, until 3 curves
+    assert plot.render(drawn, "svg") == plot.render(whole, "svg")
+
+
 # ---- the route: GET /api/sweeps/{id}/plot.png|.svg ------------------------------------------------------------
 GRID = {"learning_rate": [0.01, 0.1], "reg_rate": [0, 0.001]}
 
@@ -164,6 +186,7 @@ def test_the_route_draws_the_stored_sweep(finished):
     root = ET.fromstring(answer.content)
     assert sum(g.get("id", "").startswith("cell-") for g in root.iter(f"{SVG}g")) == 4
     sweep = client.get(f"/api/sweeps/{sweep_id}?history=1").json()
+    assert sweep["next"] is None  # one page: the whole sweep
     assert answer.content == plot.render(sweep, "svg")  # the route draws the sweep as GET gives it, histories too
     png = client.get(f"/api/sweeps/{sweep_id}/plot.png?metric=accuracy")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"

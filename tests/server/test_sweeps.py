@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import multiprocessing
 import time
 
 import pytest
-from server_helpers import TestClient, make_settings
+from server_helpers import TestClient, make_settings, wait_until
 
 from nnplay.server.main import create_app
 
@@ -191,8 +192,11 @@ def test_the_process_pool_gives_the_same_numbers(tmp_path):
     for processes in (0, 2):
         settings = make_settings(data_dir=tmp_path / str(processes), sweep_processes=processes, sweep_chunk=2)
         with TestClient(create_app(settings)) as client:
+            before = set(multiprocessing.active_children())  # the live sessions' engine workers, if any
             sweep = finish(client, client.post("/api/sweeps", json=body).json()["id"])
             assert sweep["status"] == "done"
             results.append([(r["status"], r["epochs_run"], r["test_loss"]) for r in sweep["results"]])
+            # no sweep trains any more: the pool's processes end (they would hold their memory for nothing)
+            wait_until(lambda before=before: set(multiprocessing.active_children()) <= before, "the sweep pool ended")
     assert results[0] == results[1]
     assert all(math.isfinite(loss) for _, _, loss in results[0])
