@@ -2,13 +2,12 @@
 // data column for the base setup, and the compare view of its 2–4 variants, trained in one comparison
 // session on the server. With `controls=` (an embed) only the plots, the chart and the kept controls show.
 
-import { createHub } from './events.js';
+import { bootPage } from './page-boot.js';
 import { createState } from './state.js';
 import { createSocket } from './session-socket.js';
 import { createTopBar, createAdvanced } from './controls.js';
 import { createDataPanel } from './data.js';
 import { createSession } from './session.js';
-import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
 import { createCompareView, defaultVariants, variantLimits } from './compare-variants.js';
 import { createEmbedDialog } from './embed-dialog.js';
@@ -20,7 +19,6 @@ import { startWhenVisible } from './embed-visibility.js';
 import { listenToHost } from './embed-host.js';
 import { handKeysToHost } from './embed-keys.js';
 import { el } from './ui.js';
-import { usePalette } from './colors.js';
 
 export const COMPARE_KEYS = { preset: 'text', variants: 'json', labels: 'json', controls: 'list', autoplay: 'flag' };
 
@@ -28,13 +26,7 @@ const isVariantList = (v, { min, max }) => Array.isArray(v) && v.length >= min &
   && v.every((o) => o && typeof o === 'object' && !Array.isArray(o));
 
 async function main() {
-  const hub = createHub();
-  const notices = createNotices(hub);
-  document.body.append(notices.element);
-  const response = await fetch('api/options');
-  if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
-  const options = await response.json();
-  usePalette(options.palette); // before anything is drawn
+  const { hub, options } = await bootPage();
 
   const state = createState(hub, options, { pageKeys: COMPARE_KEYS });
   const presetList = await fetchPresets();

@@ -5,7 +5,7 @@
 // server session ends) and reconnects, restoring its run, when shown again. A deck's keys pressed inside go
 // to the deck.
 
-import { createHub } from './events.js';
+import { bootPage } from './page-boot.js';
 import { createState } from './state.js';
 import { createSocket } from './session-socket.js';
 import { createTopBar } from './controls.js';
@@ -13,7 +13,6 @@ import { createChart } from './chart.js';
 import { createNetwork } from './network.js';
 import { createOutput } from './output.js';
 import { createSession, createRenderer } from './session.js';
-import { createNotices } from './notices.js';
 import { fetchPresets, resolvePresetLink } from './presets.js';
 import { keepOnly, keptNames } from './embed-keep.js';
 import { startWhenVisible, SUSPEND_MS } from './embed-visibility.js';
@@ -21,20 +20,13 @@ import { fitNetwork } from './embed-fit.js';
 import { listenToHost } from './embed-host.js';
 import { handKeysToHost } from './embed-keys.js';
 import { el } from './ui.js';
-import { usePalette } from './colors.js';
 
 export const EMBED_KEYS = { preset: 'text', controls: 'list', autoplay: 'flag' };
 
 async function main() {
   const host = listenToHost(); // first: the host's answer comes while the page loads
   handKeysToHost();
-  const hub = createHub();
-  const notices = createNotices(hub);
-  document.body.append(notices.element);
-  const response = await fetch('api/options');
-  if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
-  const options = await response.json();
-  usePalette(options.palette); // before anything is drawn
+  const { hub, options } = await bootPage();
 
   const state = createState(hub, options, { pageKeys: EMBED_KEYS });
   if (state.values.preset && !state.linkHasSetup) resolvePresetLink(state, await fetchPresets());

@@ -1,6 +1,6 @@
 // Wires the playground page together: options -> state -> socket -> panels. No logic of its own.
 
-import { createHub } from './events.js';
+import { bootPage } from './page-boot.js';
 import { createState } from './state.js';
 import { createSocket, defaultUrl } from './session-socket.js';
 import { createTopBar, createAdvanced } from './controls.js';
@@ -10,7 +10,6 @@ import { createNetwork } from './network.js';
 import { createChart } from './chart.js';
 import { createOutput } from './output.js';
 import { createSession, createRenderer } from './session.js';
-import { createNotices } from './notices.js';
 import { createPresets, fetchPresets, resolvePresetLink } from './presets.js';
 import { createGradChart } from './insights-gradients.js';
 import { createMetrics } from './insights-metrics.js';
@@ -26,18 +25,11 @@ import { createDrawTools } from './data-draw.js';
 import { createRoomStudent, roomCode } from './room-student.js';
 import { fetchNetwork, networkId } from './network-link.js';
 import { el, placeByWidth } from './ui.js';
-import { usePalette } from './colors.js';
 
 export const PAGE_KEYS = { preset: 'text', insights: 'list' };
 
 async function main() {
-  const hub = createHub();
-  const notices = createNotices(hub);
-  document.body.append(notices.element);
-  const response = await fetch('api/options');
-  if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
-  const options = await response.json();
-  usePalette(options.palette); // before anything is drawn
+  const { hub, options } = await bootPage();
 
   // a short link of the compare page (/s/ID opens `/#…`) names its variants: that page opens it
   if (new URLSearchParams(location.hash.slice(1)).has('variants')) return location.replace(`compare${location.hash}`);

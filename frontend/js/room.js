@@ -2,9 +2,8 @@
 // as the playground's, so the playground's "Room" link brings its setup here) -> "Start a room" -> the
 // join code, the controls, the dashboard of tiles, the spotlight and snapshots. No logic of its own.
 
-import { createHub } from './events.js';
+import { bootPage } from './page-boot.js';
 import { createState } from './state.js';
-import { createNotices } from './notices.js';
 import { fetchPresets, resolvePresetLink } from './presets.js';
 import { createLecturerSocket } from './room-socket.js';
 import { createRoomControls } from './room-controls.js';
@@ -12,18 +11,11 @@ import { createDashboard } from './room-tiles.js';
 import { createSpotlight } from './room-spotlight.js';
 import { createStart, forgetRoom, lessonMenu, resumableRoom } from './room-start.js';
 import { el } from './ui.js';
-import { usePalette } from './colors.js';
 
 export const ROOM_KEYS = { preset: 'text', room: 'text' };
 
 async function main() {
-  const hub = createHub();
-  const notices = createNotices(hub);
-  document.body.append(notices.element);
-  const response = await fetch('api/options');
-  if (!response.ok) throw new Error(`GET /api/options failed: ${response.status}`);
-  const options = await response.json();
-  usePalette(options.palette); // before anything is drawn
+  const { hub, notices, options } = await bootPage();
 
   const state = createState(hub, options, { pageKeys: ROOM_KEYS });
   const presets = await fetchPresets();
